@@ -1,8 +1,57 @@
 """tinynet: a from-scratch NumPy/CuPy neural-network framework for learning what
-the learning rate does to training."""
+the learning rate does to training.
 
-from tinynet.backend import BackendError, get_backend, get_dtype, set_backend, set_dtype
+    import tinynet as tn
+    model = tn.Sequential([tn.layers.Dense(10, activation="relu", input_dim=2),
+                           tn.layers.Dense(4, activation="softmax")], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=20, batch_size=64)
+"""
+
+from tinynet import (
+    backend,
+    callbacks,
+    diagnostics,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+)
+from tinynet.backend import (
+    BackendError,
+    available_backends,
+    get_backend,
+    get_dtype,
+    set_backend,
+    set_dtype,
+    to_numpy,
+)
+from tinynet.history import History
+from tinynet.model import Sequential
+from tinynet.serialization import load_model
+from tinynet.training import DivergenceWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["BackendError", "get_backend", "get_dtype", "set_backend", "set_dtype"]
+__all__ = [
+    "BackendError",
+    "DivergenceWarning",
+    "History",
+    "Sequential",
+    "available_backends",
+    "backend",
+    "callbacks",
+    "diagnostics",
+    "get_backend",
+    "get_dtype",
+    "initializers",
+    "layers",
+    "load_model",
+    "losses",
+    "metrics",
+    "optimizers",
+    "set_backend",
+    "set_dtype",
+    "to_numpy",
+]

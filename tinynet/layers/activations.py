@@ -1,0 +1,141 @@
+"""Activation layers: element-wise maps and the row-wise softmax.
+
+Each caches its output (or input) in ``forward`` and multiplies the incoming
+gradient by the local derivative in ``backward``. Shapes: any (..., C).
+"""
+
+from tinynet import _checks, backend
+from tinynet.layers.base import Layer
+
+
+class Linear(Layer):
+    """y = x."""
+
+    def forward(self, x, training=True):
+        return x
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+class ReLU(Layer):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x, training=True):
+        xp = backend.namespace(x)
+        self._y = xp.maximum(x, 0.0)
+        return self._y
+
+    def backward(self, grad_y):
+        xp = backend.namespace(grad_y)
+        return xp.where(self._y > 0.0, grad_y, 0.0)
+
+
+class LeakyReLU(Layer):
+    """y = x where x > 0, else negative_slope * x (Keras layer default 0.3)."""
+
+    def __init__(self, negative_slope=0.3):
+        super().__init__()
+        self.negative_slope = _checks.real(negative_slope, "negative_slope", "LeakyReLU", low=0.0)
+
+    def forward(self, x, training=True):
+        xp = backend.namespace(x)
+        self._positive = x > 0.0
+        return xp.where(self._positive, x, self.negative_slope * x)
+
+    def backward(self, grad_y):
+        xp = backend.namespace(grad_y)
+        return xp.where(self._positive, grad_y, self.negative_slope * grad_y)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(Layer):
+    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y).
+
+    Written as exp(-|x|) so that no exponential overflows for |x| ~ 1e4.
+    """
+
+    def forward(self, x, training=True):
+        self._y = sigmoid(x)
+        return self._y
+
+    def backward(self, grad_y):
+        return grad_y * self._y * (1.0 - self._y)
+
+
+class Tanh(Layer):
+    """y = tanh(x);  dy/dx = 1 - y^2."""
+
+    def forward(self, x, training=True):
+        xp = backend.namespace(x)
+        self._y = xp.tanh(x)
+        return self._y
+
+    def backward(self, grad_y):
+        return grad_y * (1.0 - self._y * self._y)
+
+
+class Softmax(Layer):
+    """y_i = exp(x_i - max x) / sum_j exp(x_j - max x) over the last axis.
+
+    backward is the Jacobian-vector product, O(N*C), no C x C Jacobian:
+    grad_x = y * (grad_y - sum_j grad_y_j y_j).
+    """
+
+    def forward(self, x, training=True):
+        self._y = softmax(x)
+        return self._y
+
+    def backward(self, grad_y):
+        xp = backend.namespace(grad_y)
+        y = self._y
+        return y * (grad_y - xp.sum(grad_y * y, axis=-1, keepdims=True))
+
+
+def sigmoid(x):
+    """Overflow-free logistic function of an array."""
+    xp = backend.namespace(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softmax(x):
+    """Row-wise softmax over the last axis, shifted by the row maximum."""
+    xp = backend.namespace(x)
+    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+# activation="leaky_relu" in Dense uses Keras's activation function slope, 0.2.
+_BY_NAME = {
+    "linear": Linear,
+    "relu": ReLU,
+    "leaky_relu": lambda: LeakyReLU(0.2),
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "softmax": Softmax,
+}
+
+
+def get(identifier, owner="Dense"):
+    """An activation layer from a name ("relu", ...), None (linear) or a layer."""
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, Layer) and not identifier.param_specs(1):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(
+        f"{owner}: unknown activation {identifier!r}. Choose one of: {', '.join(_BY_NAME)}."
+    )
+
+
+def name_of(layer):
+    """The string ``get`` maps back to this activation, or None."""
+    for name, make in _BY_NAME.items():
+        made = make()
+        if type(made) is type(layer) and made.get_config() == layer.get_config():
+            return name
+    return None

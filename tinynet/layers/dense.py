@@ -1,0 +1,73 @@
+"""The fully connected layer."""
+
+from tinynet import _checks, backend, initializers
+from tinynet.layers import activations
+from tinynet.layers.base import Layer
+
+
+class Dense(Layer):
+    """y = act(x @ W + b)
+
+    x (N, in) or (K, N, in); W "kernel" (in, units) or (K, in, units);
+    b "bias" (units,) or (K, units); y (N, units) or (K, N, units).
+    backward, with g = act'(z) * grad_y:
+      grad_W = x^T @ g (summed over samples), grad_b = sum_n g, grad_x = g @ W^T.
+
+    units: output width. activation: None (linear) or a name such as "relu".
+    kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.
+    input_dim: the input width, needed only on a model's first layer to build
+    the parameters at construction.
+    """
+
+    def __init__(self, units, activation=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", input_dim=None, use_bias=True):
+        super().__init__()
+        self.units = _checks.positive_int(units, "units", "Dense")
+        self.activation = activations.get(activation, owner=f"Dense({units})")
+        self.kernel_initializer = initializers.get(kernel_initializer, owner=f"Dense({units})")
+        self.bias_initializer = initializers.get(bias_initializer, owner=f"Dense({units})")
+        self.declared_input_dim = (
+            None if input_dim is None else _checks.positive_int(input_dim, "input_dim", "Dense")
+        )
+        self.use_bias = bool(use_bias)
+
+    def param_specs(self, input_dim):
+        specs = {"kernel": ((input_dim, self.units), self.kernel_initializer)}
+        if self.use_bias:
+            specs["bias"] = ((self.units,), self.bias_initializer)
+        return specs
+
+    def output_dim(self, input_dim):
+        return self.units
+
+    def forward(self, x, training=True):
+        xp = backend.namespace(x)
+        self._x = x
+        z = x @ self.params["kernel"]
+        if self.use_bias:
+            z = z + xp.expand_dims(self.params["bias"], axis=-2)
+        return self.activation.forward(z, training)
+
+    def backward(self, grad_y):
+        xp = backend.namespace(grad_y)
+        g = self.activation.backward(grad_y)
+        self.grads["kernel"] = xp.matrix_transpose(self._x) @ g
+        if self.use_bias:
+            self.grads["bias"] = xp.sum(g, axis=-2)
+        if not self.need_grad_input:
+            return None
+        return g @ xp.matrix_transpose(self.params["kernel"])
+
+    def get_config(self):
+        return {
+            "units": self.units,
+            "activation": activations.name_of(self.activation),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "input_dim": self.declared_input_dim,
+            "use_bias": self.use_bias,
+        }
+
+    def __repr__(self):
+        act = activations.name_of(self.activation)
+        return f"Dense({self.units}" + (f", activation={act!r})" if act != "linear" else ")")

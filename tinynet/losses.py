@@ -1,0 +1,224 @@
+"""Losses: cross-entropies and mean squared error, reduced by a mean over samples.
+
+Shapes: y_pred (N, C), or (K, N, C) for K stacked models; targets are encoded
+once on the host to (N, C) (``encode``) and broadcast over K. The value is one
+number per model: a 0-d array, or shape (K,).
+
+``forward(y_true, y_pred)`` returns the loss (a float, or a NumPy (K,) array) and
+caches what ``backward()`` needs; ``backward()`` returns d(mean loss)/d(y_pred),
+the 1/N included. The model calls the device-side ``value`` instead, which
+skips the host copy and the re-encoding of targets.
+"""
+
+import math
+
+import numpy as np
+
+from tinynet import _checks, backend
+
+EPSILON = 1e-7  # Keras's clipping constant for probabilities
+
+
+class Loss:
+    """Base class. Subclasses implement ``encode``, ``value`` and ``backward``."""
+
+    from_logits = False
+
+    def __call__(self, y_true, y_pred):
+        return self.forward(y_true, y_pred)
+
+    def forward(self, y_true, y_pred):
+        """The mean loss of ``y_pred`` against ``y_true`` (raw labels or one-hot)."""
+        n_out = y_pred.shape[-1]
+        y = self.encode(backend.to_numpy(y_true), n_out, owner=type(self).__name__)
+        if y.shape[0] != y_pred.shape[-2]:
+            raise ValueError(
+                f"{type(self).__name__}: y_true has {y.shape[0]} rows but y_pred has "
+                f"{y_pred.shape[-2]}."
+            )
+        xp = backend.namespace(y_pred)
+        y = xp.asarray(y, dtype=y_pred.dtype)
+        return backend.to_float(self.value(y, y_pred))
+
+    def encode(self, y, n_out, owner):
+        """Host targets -> float array (N, n_out), checked against the loss."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"from_logits": self.from_logits} if self.from_logits else {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _columns(y, n_out, owner, what):
+    """(N,) or (N, n_out) targets as a float (N, n_out) array."""
+    y = _checks.host_array(y, "y", owner, ndim=(1, 2), dtype="float")
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"{owner}: y must have shape (N, {n_out}) to match the model's {n_out} "
+            f"output(s) ({what}), got shape {y.shape}."
+        )
+    return y
+
+
+class CategoricalCrossentropy(Loss):
+    """L = -mean_n sum_c y_nc log p_nc, y one-hot (or soft) of shape (N, C).
+
+    from_logits=False (Keras): p = y_pred / sum_c y_pred, then clipped to
+    [1e-7, 1 - 1e-7]; the gradient is 0 where the clip is active.
+    from_logits=True: log p = z - logsumexp(z), computed with the row maximum
+    subtracted, so logits of size 1e4 stay finite; grad = (softmax(z) sum_c y - y) / N.
+    """
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def encode(self, y, n_out, owner):
+        y = _columns(y, n_out, owner, "one-hot labels")
+        if np.any(y < 0):
+            raise ValueError(f"{owner}: one-hot y must be non-negative, got min {y.min()}.")
+        return y
+
+    def value(self, y, y_pred):
+        xp = backend.namespace(y_pred)
+        self._y, self._y_pred = y, y_pred
+        if self.from_logits:
+            shifted = y_pred - xp.max(y_pred, axis=-1, keepdims=True)
+            log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+            self._p = xp.exp(log_p)
+        else:
+            self._s = xp.sum(y_pred, axis=-1, keepdims=True)
+            self._q = y_pred / self._s
+            log_p = xp.log(xp.clip(self._q, EPSILON, 1.0 - EPSILON))
+        return xp.mean(-xp.sum(y * log_p, axis=-1), axis=-1)
+
+    def backward(self):
+        xp = backend.namespace(self._y_pred)
+        y, n = self._y, self._y_pred.shape[-2]
+        if self.from_logits:
+            return (self._p * xp.sum(y, axis=-1, keepdims=True) - y) / n
+        q = self._q
+        inside = (q >= EPSILON) & (q <= 1.0 - EPSILON)
+        u = xp.where(inside, -y / xp.clip(q, EPSILON, 1.0), 0.0)
+        return (u - xp.sum(u * q, axis=-1, keepdims=True)) / (self._s * n)
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Categorical cross-entropy with integer labels y in [0, C), shape (N,) or (N, 1).
+
+    The labels are one-hot encoded once; the maths is CategoricalCrossentropy's.
+    """
+
+    def encode(self, y, n_out, owner):
+        y = _checks.host_array(y, "y", owner, ndim=(1, 2))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(
+                f"{owner}: sparse labels must have shape (N,) or (N, 1), got {y.shape}."
+            )
+        if y.size and (np.any(y != np.round(y)) or y.min() < 0 or y.max() >= n_out):
+            bad = y[(y != np.round(y)) | (y < 0) | (y >= n_out)][0]
+            raise ValueError(
+                f"{owner}: labels must be integers in [0, {n_out}) for {n_out} outputs, "
+                f"got {bad!r}."
+            )
+        return np.eye(n_out)[y.astype(np.int64)]
+
+
+class BinaryCrossentropy(Loss):
+    """L = -mean over all elements of y log p + (1 - y) log(1 - p), y in [0, 1].
+
+    from_logits=False (Keras): p clipped to [1e-7, 1 - 1e-7], zero gradient
+    where clipped; grad = (p - y) / (p (1 - p)) / (N * D).
+    from_logits=True: L = max(z, 0) - z y + log(1 + exp(-|z|)) (no overflow);
+    grad = (sigmoid(z) - y) / (N * D).
+    """
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
+
+    def encode(self, y, n_out, owner):
+        y = _columns(y, n_out, owner, "targets in [0, 1]")
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError(
+                f"{owner}: binary targets must lie in [0, 1], got values in "
+                f"[{y.min()}, {y.max()}]."
+            )
+        return y
+
+    def value(self, y, y_pred):
+        xp = backend.namespace(y_pred)
+        self._y, self._y_pred = y, y_pred
+        if self.from_logits:
+            z = y_pred
+            per = xp.maximum(z, 0.0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
+        else:
+            p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+            per = -(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p))
+        return xp.mean(xp.mean(per, axis=-1), axis=-1)
+
+    def backward(self):
+        xp = backend.namespace(self._y_pred)
+        y, z = self._y, self._y_pred
+        size = z.shape[-2] * z.shape[-1]
+        if self.from_logits:
+            e = xp.exp(-xp.abs(z))
+            return (xp.where(z >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e)) - y) / size
+        inside = (z >= EPSILON) & (z <= 1.0 - EPSILON)
+        p = xp.clip(z, EPSILON, 1.0 - EPSILON)
+        return xp.where(inside, (p - y) / (p * (1.0 - p)), 0.0) / size
+
+
+class MeanSquaredError(Loss):
+    """L = mean over all elements of (y_pred - y)^2;  grad = 2 (y_pred - y) / (N * D)."""
+
+    def encode(self, y, n_out, owner):
+        return _columns(y, n_out, owner, "regression targets")
+
+    def value(self, y, y_pred):
+        xp = backend.namespace(y_pred)
+        self._diff = y_pred - y
+        return xp.mean(xp.mean(self._diff * self._diff, axis=-1), axis=-1)
+
+    def backward(self):
+        d = self._diff
+        return d * (2.0 / (d.shape[-2] * d.shape[-1]))
+
+
+_BY_NAME = {
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+}
+
+
+def get(identifier):
+    """A Loss from an instance, a Keras name, or a config dict."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        cls = {c.__name__: c for c in _BY_NAME.values()}.get(identifier.get("class_name"))
+        if cls is not None:
+            return cls(**identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(
+        f"compile: unknown loss {identifier!r}. Choose one of: {', '.join(_BY_NAME)}, "
+        "or pass a tinynet.losses.Loss."
+    )
+
+
+def serialize(loss):
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def chance_level(num_classes):
+    """ln(C): the cross-entropy of a uniform guess over C classes."""
+    return math.log(num_classes)

@@ -1,0 +1,83 @@
+"""Metrics: accuracy (binary and categorical) on the device, ROC-AUC on the host.
+
+The device metrics take encoded targets y (N, C) and predictions (N, C) or
+(K, N, C) and return the mean over samples: a 0-d array or shape (K,).
+"""
+
+import numpy as np
+
+from tinynet import _checks, backend, losses
+
+
+def categorical_accuracy(y, y_pred):
+    """mean_n [argmax_c y_pred_nc == argmax_c y_nc]."""
+    xp = backend.namespace(y_pred)
+    hit = xp.argmax(y_pred, axis=-1) == xp.argmax(y, axis=-1)
+    return xp.mean(xp.astype(hit, y_pred.dtype), axis=-1)
+
+
+def binary_accuracy(y, y_pred, threshold=0.5):
+    """mean over elements of [(y_pred > threshold) == (y > 0.5)]."""
+    xp = backend.namespace(y_pred)
+    hit = (y_pred > threshold) == (y > 0.5)
+    return xp.mean(xp.mean(xp.astype(hit, y_pred.dtype), axis=-1), axis=-1)
+
+
+def binary_accuracy_logits(y, y_pred):
+    """Binary accuracy for a model that outputs logits: the threshold is 0."""
+    return binary_accuracy(y, y_pred, threshold=0.0)
+
+
+def roc_auc(y_true, y_score):
+    """Area under the ROC curve: P(score of a positive > score of a negative), ties 1/2.
+
+    y_true (N,) of 0/1, y_score (N,) real; computed exactly from ranks
+    (Mann-Whitney U), host-side. Raises ValueError if only one class is present.
+    """
+    y = _checks.host_array(y_true, "y_true", "roc_auc", ndim=(1, 2)).reshape(-1)
+    s = _checks.host_array(backend.to_numpy(y_score), "y_score", "roc_auc", ndim=(1, 2))
+    s = s.reshape(-1).astype(np.float64)
+    if y.shape != s.shape:
+        raise ValueError(f"roc_auc: y_true has {y.size} values but y_score has {s.size}.")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("roc_auc: y_true must hold only 0 and 1.")
+    n_pos = int(np.sum(y == 1))
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("roc_auc: y_true holds a single class; the AUC is undefined.")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(s.size)
+    sorted_s = s[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    u = np.sum(ranks[y == 1]) - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def resolve(name, loss):
+    """(history key, device function) for a metric name, Keras style.
+
+    "accuracy"/"acc" picks categorical accuracy for the categorical losses and
+    binary accuracy for binary cross-entropy, as Keras does.
+    """
+    if name in ("accuracy", "acc"):
+        if isinstance(loss, losses.CategoricalCrossentropy):
+            return "accuracy", categorical_accuracy
+        if isinstance(loss, losses.BinaryCrossentropy):
+            return "accuracy", binary_accuracy_logits if loss.from_logits else binary_accuracy
+        raise ValueError(
+            f"compile: metric 'accuracy' needs a classification loss, got {loss!r}. "
+            "Use metrics=() for regression."
+        )
+    table = {
+        "categorical_accuracy": categorical_accuracy,
+        "sparse_categorical_accuracy": categorical_accuracy,
+        "binary_accuracy": binary_accuracy,
+    }
+    if name in table:
+        return name, table[name]
+    raise ValueError(
+        f"compile: unknown metric {name!r}. Choose one of: accuracy, {', '.join(table)}."
+    )
