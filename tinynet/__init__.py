@@ -11,6 +11,8 @@ the learning rate does to training.
 from tinynet import (
     backend,
     callbacks,
+    data,
+    datasets,
     diagnostics,
     initializers,
     layers,
@@ -42,6 +44,8 @@ __all__ = [
     "available_backends",
     "backend",
     "callbacks",
+    "data",
+    "datasets",
     "diagnostics",
     "get_backend",
     "get_dtype",

@@ -217,7 +217,7 @@ class Sequential:
     def _chunks(a, n, batch_size):
         size = n if batch_size is None else _checks.positive_int(batch_size, "batch_size",
                                                                  "predict")
-        return [a[i:i + size] for i in range(0, n, size)]
+        return [a[i:min(i + size, n), ...] for i in range(0, n, size)]
 
     # --- weights ----------------------------------------------------------------
     def get_weights(self):

@@ -147,7 +147,8 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
     sums, losses_dev, lrs, seen = None, [], [], 0
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
-        xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+        stop = min(start + batch_size, n)
+        xb, yb = xs[start:stop, ...], ys[start:stop, ...]
         loss, values, lr = model.train_step(xb, yb)
         weight = float(xb.shape[0])
         seen += xb.shape[0]

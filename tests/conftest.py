@@ -1,0 +1,61 @@
+"""Shared fixtures: every engine test runs on each backend that imports here."""
+
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+BACKENDS = ["numpy", "array_api_strict", "cupy"]
+
+
+def _usable(name):
+    try:
+        tn.set_backend(name)
+    except tn.BackendError:
+        return False
+    finally:
+        tn.set_backend("numpy")
+    return True
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Select a backend (skipping one that is missing) with float64, then restore."""
+    if not _usable(request.param):
+        pytest.skip(f"backend {request.param} is not available here")
+    tn.set_backend(request.param)
+    tn.set_dtype("float64")
+    yield request.param
+    tn.set_backend("numpy")
+    tn.set_dtype("float32")
+
+
+@pytest.fixture
+def float64():
+    """NumPy backend in float64 for the test, float32 restored afterwards."""
+    tn.set_backend("numpy")
+    tn.set_dtype("float64")
+    yield
+    tn.set_dtype("float32")
+
+
+@pytest.fixture(autouse=True)
+def _reset_backend():
+    yield
+    tn.set_backend("numpy")
+    tn.set_dtype("float32")
+
+
+def blobs(n=200, seed=0):
+    """Four well-separated 2-D clusters with integer labels (a small test problem)."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[-4.0, -4.0], [-4.0, 4.0], [4.0, -4.0], [4.0, 4.0]])
+    y = np.arange(n) % 4
+    x = centers[y] + rng.normal(size=(n, 2))
+    return x, y
