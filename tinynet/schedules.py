@@ -39,7 +39,10 @@ def _fmt(x):
 
 def _rate_arg(value, name, owner):
     """A learning rate: a finite float >= 0."""
-    return _checks.real(value, name, owner, low=0.0)
+    value = _checks.real(value, name, owner)
+    if value < 0.0:
+        raise ValueError(f"{owner}: {name} must be a learning rate >= 0, got {value!r}.")
+    return value
 
 
 def _flag(value, name, owner):
@@ -158,14 +161,14 @@ class Schedule:
             end, what, after, warn = horizon
             past = last - end
             if past > 0:
-                lines.append(f"  horizon: {what} ends at step {end}; the run goes {past} "
-                             f"updates past it, where it {after}")
+                lines.append(f"  horizon: step {end} ({what}); the run goes {past} updates "
+                             f"past it, where it {after}")
                 if warn:
                     warnings.append(
                         f"the horizon ({what}) is shorter than the run: the last {past} of "
                         f"{num_steps} updates come after step {end}, where it {after}")
             else:
-                lines.append(f"  horizon: {what} ends at step {end}"
+                lines.append(f"  horizon: step {end} ({what})"
                              + (", the run's last update" if past == 0 else
                                 f", after the run's last update (step {last}): the run "
                                 "stops before the schedule's end"))
@@ -345,7 +348,7 @@ class PiecewiseConstantDecay(Schedule):
         if not self.boundaries:
             return None
         b = self.boundaries[-1]
-        return (b, f"the last boundary ({b})", f"holds values[-1]={_fmt(self.piece_values[-1])}",
+        return (b, "the last boundary", f"holds values[-1]={_fmt(self.piece_values[-1])}",
                 False)
 
     def _notes(self, num_steps, v):
@@ -358,10 +361,10 @@ class PiecewiseConstantDecay(Schedule):
                             "never reaches"))
                 break
             if len(out) < 3:
+                fix = f". For a change at step {b}, use boundary {b - 1}" if b else ""
                 out.append(("warning", f"boundary {b}: step {b} still uses values[{i}]="
                             f"{_fmt(old)}; values[{i + 1}]={_fmt(new)} first applies at step "
-                            f"{b + 1} (Keras uses step > boundary). For a change at step {b}, "
-                            f"use boundary {b - 1}"))
+                            f"{b + 1} (Keras uses step > boundary){fix}"))
         return out
 
 
@@ -847,7 +850,7 @@ class SequentialSchedule(Schedule):
     def _notes(self, num_steps, v):
         starts = [0] + self.boundaries
         out = []
-        for i, (b, s) in enumerate(zip(starts, self.schedules)):
+        for i, (b, s) in enumerate(zip(starts, self.schedules, strict=True)):
             if b >= num_steps:
                 out.append(("warning", f"schedules[{i}] ({type(s).__name__}) would start at step "
                             f"{b}, which this run of {num_steps} updates never reaches"))
