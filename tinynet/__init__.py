@@ -19,6 +19,8 @@ from tinynet import (
     losses,
     metrics,
     optimizers,
+    plot,
+    schedules,
 )
 from tinynet.backend import (
     BackendError,
@@ -55,6 +57,8 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "plot",
+    "schedules",
     "set_backend",
     "set_dtype",
     "to_numpy",

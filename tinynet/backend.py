@@ -124,7 +124,7 @@ def namespace(*arrays):
 
 
 def to_device(a, dtype=None, namespace=None):
-    """Copy a host array (or scalar) into the current backend, as ``dtype``.
+    """Copy a host array (or scalar) into the current backend, as ``dtype`` (always a copy).
 
     dtype: None keeps integer/bool arrays as they are and converts floats to the
     current float dtype; otherwise a dtype name such as "float64" or "int64".
@@ -133,7 +133,8 @@ def to_device(a, dtype=None, namespace=None):
     host = np.asarray(a)
     if dtype is None:
         dtype = _state["dtype"] if host.dtype.kind == "f" else host.dtype.name
-    return ns.asarray(np.ascontiguousarray(host, dtype=dtype), dtype=getattr(ns, dtype))
+    # always a fresh array: the caller's data must never be updated in place
+    return ns.asarray(np.array(host, dtype=dtype, order="C"), dtype=getattr(ns, dtype))
 
 
 def to_numpy(a):

@@ -11,7 +11,8 @@ class Dense(Layer):
     x (N, in) or (K, N, in); W "kernel" (in, units) or (K, in, units);
     b "bias" (units,) or (K, units); y (N, units) or (K, N, units).
     backward, with g = act'(z) * grad_y:
-      grad_W = x^T @ g (summed over samples), grad_b = sum_n g, grad_x = g @ W^T.
+      grad_W = x^T @ g (summed over samples), grad_b = sum_n g, grad_x = g @ W^T
+      (summed over the K copies when they all read the same x of shape (N, in)).
 
     units: output width. activation: None (linear) or a name such as "relu".
     kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.
@@ -56,7 +57,10 @@ class Dense(Layer):
             self.grads["bias"] = xp.sum(g, axis=-2)
         if not self.need_grad_input:
             return None
-        return g @ xp.matrix_transpose(self.params["kernel"])
+        grad_x = g @ xp.matrix_transpose(self.params["kernel"])
+        if grad_x.ndim > self._x.ndim:  # x (N, in) was shared by K copies: sum their pulls
+            grad_x = xp.sum(grad_x, axis=0)
+        return grad_x
 
     def get_config(self):
         return {

@@ -1,0 +1,119 @@
+"""Layers: finite-difference checks, hand-worked cases, stacking."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinynet as tn
+from tinynet import backend as tb
+from tinynet.gradcheck import check_layer
+from tinynet.layers import Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+
+
+def _build(layer, width, k=None, seed=0):
+    rngs = [np.random.default_rng(seed + i) for i in range(k or 1)]
+    layer.build(width, rngs, stacked=k is not None)
+    return layer
+
+
+def _x(shape, seed=1, scale=1.0):
+    return np.random.default_rng(seed).normal(size=shape) * scale
+
+
+@pytest.mark.parametrize("make", [ReLU, lambda: LeakyReLU(0.3), Sigmoid, Tanh, Softmax])
+def test_activation_gradients(backend, make):
+    layer = _build(make(), 5)
+    assert check_layer(layer, _x((7, 5))) < 1e-6
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid", "tanh", "softmax", "leaky_relu"])
+def test_dense_gradients(backend, activation):
+    layer = _build(Dense(4, activation=activation, bias_initializer="random_normal"), 3)
+    assert check_layer(layer, _x((6, 3))) < 1e-6
+
+
+def test_dense_gradients_stacked(backend):
+    layer = _build(Dense(4, activation="tanh", bias_initializer="random_normal"), 3, k=3)
+    assert check_layer(layer, _x((6, 3))) < 1e-6          # shared input (N, in)
+    assert check_layer(layer, _x((3, 6, 3))) < 1e-6       # per-copy input (K, N, in)
+
+
+def test_dense_hand_worked_case(float64):
+    layer = _build(Dense(2), 2)
+    layer.params["kernel"] = tb.to_device(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    layer.params["bias"] = tb.to_device(np.array([0.5, -0.5]))
+    y = layer.forward(tb.to_device(np.array([[1.0, 1.0]])))
+    np.testing.assert_allclose(tb.to_numpy(y), [[4.5, 5.5]])
+    grad_x = layer.backward(tb.to_device(np.array([[1.0, -1.0]])))
+    np.testing.assert_allclose(tb.to_numpy(grad_x), [[-1.0, -1.0]])
+    np.testing.assert_allclose(tb.to_numpy(layer.grads["kernel"]), [[1.0, -1.0], [1.0, -1.0]])
+    np.testing.assert_allclose(tb.to_numpy(layer.grads["bias"]), [1.0, -1.0])
+
+
+def test_softmax_hand_worked_case(float64):
+    layer = Softmax()
+    y = tb.to_numpy(layer.forward(tb.to_device(np.array([[0.0, math.log(3.0)]]))))
+    np.testing.assert_allclose(y, [[0.25, 0.75]])
+    # JVP: y * (g - sum(g * y)); g = (1, 0): 0.25 * (1 - 0.25), 0.75 * (0 - 0.25)
+    g = tb.to_numpy(layer.backward(tb.to_device(np.array([[1.0, 0.0]]))))
+    np.testing.assert_allclose(g, [[0.1875, -0.1875]])
+
+
+def test_relu_and_leaky_relu_values(float64):
+    x = tb.to_device(np.array([[-2.0, 0.0, 3.0]]))
+    np.testing.assert_array_equal(tb.to_numpy(ReLU().forward(x)), [[0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(tb.to_numpy(LeakyReLU().forward(x)), [[-0.6, 0.0, 3.0]])
+    assert Dense(2, activation="leaky_relu").activation.negative_slope == 0.2
+
+
+def test_sigmoid_and_softmax_finite_for_huge_inputs(float64):
+    x = tb.to_device(np.array([[-1e4, 0.0, 1e4]]))
+    s = tb.to_numpy(Sigmoid().forward(x))
+    np.testing.assert_allclose(s, [[0.0, 0.5, 1.0]])
+    p = tb.to_numpy(Softmax().forward(x))
+    assert np.all(np.isfinite(p)) and p[0, 2] == 1.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), width=st.integers(1, 6), units=st.integers(1, 6),
+       k=st.one_of(st.none(), st.integers(2, 4)))
+def test_dense_shapes(n, width, units, k):
+    layer = _build(Dense(units, activation="relu"), width, k=k)
+    y = layer.forward(tb.to_device(_x((n, width))))
+    lead = () if k is None else (k,)
+    assert tuple(y.shape) == lead + (n, units)
+    layer.need_grad_input = True
+    grad_x = layer.backward(tb.to_device(np.ones(lead + (n, units))))
+    assert tuple(grad_x.shape) == (n, width)  # the shared input's gradient sums the copies
+    assert tuple(layer.grads["kernel"].shape) == lead + (width, units)
+    assert tuple(layer.grads["bias"].shape) == lead + (units,)
+
+
+def test_unknown_activation_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Choose one of: linear, relu"):
+        Dense(3, activation="rlu")
+
+
+def test_bad_units_and_initializer():
+    with pytest.raises(ValueError, match="units"):
+        Dense(0)
+    with pytest.raises(TypeError, match="units"):
+        Dense(2.5)
+    with pytest.raises(ValueError, match="he_normal"):
+        Dense(2, kernel_initializer="he_nrmal")
+
+
+def test_stacked_copy_k_equals_single_model_with_seed_plus_k():
+    def layers():
+        return [Dense(4, activation="relu", input_dim=3), Dense(2)]
+
+    stacked = tn.Sequential(layers(), seed=5, n_models=3).get_weights()
+    for k in range(3):
+        single = tn.Sequential(layers(), seed=5 + k).get_weights()
+        for s, w in zip(stacked, single):
+            np.testing.assert_array_equal(s[k], w)
+    same = tn.Sequential(layers(), seed=5, n_models=3, same_init=True).get_weights()
+    np.testing.assert_array_equal(same[0][2], tn.Sequential(layers(), seed=5).get_weights()[0])

@@ -1,0 +1,96 @@
+"""Losses: finite differences, hand-worked values, extreme inputs, bad targets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tinynet import backend as tb
+from tinynet import losses
+from tinynet.gradcheck import check_loss
+
+RNG = np.random.default_rng(0)
+LOGITS = RNG.normal(size=(5, 4))
+PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+LABELS = np.array([0, 3, 1, 2, 3])
+ONE_HOT = np.eye(4)[LABELS]
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred", [
+    (losses.CategoricalCrossentropy(), ONE_HOT, PROBS),
+    (losses.CategoricalCrossentropy(from_logits=True), ONE_HOT, LOGITS),
+    (losses.SparseCategoricalCrossentropy(), LABELS, PROBS),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), LABELS, LOGITS),
+    (losses.BinaryCrossentropy(), (LOGITS > 0) * 1.0, 1 / (1 + np.exp(-LOGITS))),
+    (losses.BinaryCrossentropy(from_logits=True), (LOGITS > 0) * 1.0, LOGITS),
+    (losses.MeanSquaredError(), PROBS, LOGITS),
+])
+def test_loss_gradients(backend, loss, y_true, y_pred):
+    assert check_loss(loss, y_true, y_pred) < 1e-6
+    stacked = np.stack([y_pred, y_pred[::-1]])  # (K, N, C) against shared targets
+    assert check_loss(loss, y_true, stacked) < 1e-6
+
+
+def test_categorical_hand_worked(float64):
+    # -mean(log 0.5, log 0.25) for the true classes
+    value = losses.CategoricalCrossentropy()(np.eye(2), np.array([[0.5, 0.5], [0.75, 0.25]]))
+    assert value == pytest.approx(-(math.log(0.5) + math.log(0.25)) / 2)
+
+
+def test_probabilities_are_normalised_then_clipped_as_keras(float64):
+    # rows scaled by 2: normalisation makes them the same distribution
+    a = losses.CategoricalCrossentropy()(ONE_HOT, PROBS)
+    b = losses.CategoricalCrossentropy()(ONE_HOT, 2 * PROBS)
+    assert a == pytest.approx(b)
+    # a probability of exactly 0 for the true class is clipped to 1e-7
+    value = losses.CategoricalCrossentropy()(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))
+    assert value == pytest.approx(-math.log(1e-7))
+
+
+def test_binary_exact_zero_and_one(float64):
+    bce = losses.BinaryCrossentropy()
+    assert bce(np.array([[1.0], [0.0]]), np.array([[1.0], [0.0]])) == pytest.approx(
+        -math.log(1 - 1e-7), abs=1e-9)
+    assert bce(np.array([[1.0]]), np.array([[0.0]])) == pytest.approx(-math.log(1e-7))
+    grad = tb.to_numpy(bce.backward())
+    assert np.all(np.isfinite(grad))
+
+
+@pytest.mark.parametrize("loss", [losses.CategoricalCrossentropy(from_logits=True),
+                                  losses.BinaryCrossentropy(from_logits=True)])
+def test_logits_of_size_1e4_stay_finite_and_exact(float64, loss):
+    z = np.array([[1e4, -1e4, 0.0, 5e3]])
+    y = np.array([[0.0, 1.0, 0.0, 0.0]])
+    value = loss(y, z)
+    grad = tb.to_numpy(loss.backward())
+    assert math.isfinite(value) and np.all(np.isfinite(grad))
+    if isinstance(loss, losses.CategoricalCrossentropy):
+        assert value == pytest.approx(2e4)  # -log softmax of the true class = 1e4 - (-1e4)
+    else:
+        # mean of softplus terms: 1e4 (wrong, confident) + 1e4 + log 2 + 5e3
+        assert value == pytest.approx((1e4 + 1e4 + math.log(2) + 5e3) / 4)
+
+
+def test_mse_hand_worked(float64):
+    assert losses.MeanSquaredError()(np.array([[1.0, 2.0]]), np.array([[2.0, 4.0]])) == 2.5
+
+
+def test_stacked_loss_is_one_value_per_copy(float64):
+    value = losses.CategoricalCrossentropy()(ONE_HOT, np.stack([PROBS, PROBS]))
+    assert value.shape == (2,) and value[0] == value[1]
+
+
+def test_bad_targets():
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 4\)"):
+        losses.SparseCategoricalCrossentropy()(np.array([0, 4]), PROBS[:2])
+    with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
+        losses.CategoricalCrossentropy()(np.eye(3), PROBS[:3])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        losses.BinaryCrossentropy()(np.array([[2.0]]), np.array([[0.5]]))
+    with pytest.raises(ValueError, match="NaN"):
+        losses.MeanSquaredError()(np.array([[np.nan]]), np.array([[0.5]]))
+
+
+def test_unknown_loss_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="categorical_crossentropy"):
+        losses.get("cross_entropy")
