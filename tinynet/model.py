@@ -170,7 +170,7 @@ class Sequential:
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-            divergence_factor=10.0):
+            divergence_factor=4.0):
         """Train; returns a History. See tinynet.training.fit for every argument."""
         from tinynet import training
 

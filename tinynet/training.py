@@ -20,7 +20,7 @@ class DivergenceWarning(RuntimeWarning):
 
 def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
         shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-        divergence_factor=10.0):
+        divergence_factor=4.0):
     """Train ``model`` on (x, y) and return a History.
 
     epochs, batch_size: positive ints. validation_split: fraction in [0, 1) held
@@ -29,9 +29,11 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     the model's seed instead. validation_data=(x_val, y_val) overrides it.
     shuffle: reshuffle the training rows every epoch (from the model's seed).
     verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
-    divergence_factor: a copy whose epoch loss is NaN/inf, or exceeds
-    divergence_factor x its best epoch loss and its first epoch loss, has
-    diverged: it is frozen with a DivergenceWarning (never an exception).
+    divergence_factor: a copy has diverged when its epoch loss is NaN/inf, or
+    exceeds both divergence_factor x the best batch loss seen so far and the
+    loss of the very first batch (so it is worse than at initialisation, not
+    just noisier than at its best). It is then frozen (a single model stops)
+    with a DivergenceWarning; nothing is raised.
     """
     from tinynet.history import History
 
@@ -77,7 +79,7 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
         history.append_epoch(epoch, logs)
         if verbose == 2 or (verbose == 1 and not _has_tqdm()):
             print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs), file=sys.stdout)
-        tracker.check(epoch, logs["loss"], logs["lr"])
+        tracker.check(epoch, logs["loss"], step_losses, logs["lr"])
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -198,21 +200,23 @@ def _format_logs(logs):
 
 
 class _DivergenceTracker:
-    """Flags copies whose epoch loss is non-finite or far above its best so far."""
+    """Flags copies whose epoch loss is non-finite or far above their best batch loss."""
 
     def __init__(self, model, history, factor):
         self.model, self.history, self.factor = model, history, factor
         self.best = None
         self.first = None
 
-    def check(self, epoch, loss, lr):
+    def check(self, epoch, loss, step_losses, lr):
         loss = np.atleast_1d(np.asarray(loss, dtype=np.float64))
-        finite = np.isfinite(loss)
+        steps = np.asarray(step_losses, dtype=np.float64).reshape(len(step_losses), -1)
+        finite_steps = np.where(np.isfinite(steps), steps, np.inf)
         if self.best is None:
-            self.best = np.where(finite, loss, np.inf)
-            self.first = self.best.copy()
+            self.first = finite_steps[0]
+            self.best = self.first.copy()
+        self.best = np.minimum(self.best, finite_steps.min(axis=0))
+        finite = np.isfinite(loss)
         grown = finite & (loss > self.factor * self.best) & (loss > self.first)
-        self.best = np.where(finite, np.minimum(self.best, loss), self.best)
         bad = ~finite | grown
         if self.model.frozen is not None:
             bad &= ~self.model.frozen

@@ -1,0 +1,209 @@
+"""Sequential: training semantics, stacking equivalence, divergence, weights."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.layers import Dense
+
+from conftest import blobs
+
+
+def net(seed=0, n_models=1, same_init=False, width=8, depth=2):
+    layers = [Dense(width, activation="relu", input_dim=2)]
+    layers += [Dense(width, activation="tanh") for _ in range(depth - 1)]
+    layers += [Dense(4, activation="softmax")]
+    return tn.Sequential(layers, seed=seed, n_models=n_models, same_init=same_init)
+
+
+def test_whole_network_gradient_check(backend):
+    x, y = blobs(12)
+    model = tn.Sequential([Dense(6, activation="relu", input_dim=2),
+                           Dense(5, activation="tanh"), Dense(5, activation="sigmoid"),
+                           Dense(4, activation="softmax")], seed=3)
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    assert tn.diagnostics.gradient_check(model, x, y) < 1e-6
+    stacked = net(seed=1, n_models=3, depth=3)
+    stacked.compile("sgd", loss="categorical_crossentropy")
+    assert tn.diagnostics.gradient_check(stacked, x, np.eye(4)[y]) < 1e-6
+
+
+def test_gradient_check_leaves_float32_model_untouched():
+    x, y = blobs(8)
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    assert tn.diagnostics.gradient_check(model, x, y) < 1e-6
+    for a, b in zip(before, model.get_weights()):
+        assert a.dtype == np.float32 and b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda rates: tn.optimizers.SGD(rates, momentum=0.9, nesterov=True),
+    lambda rates: tn.optimizers.Adam(rates),
+    lambda rates: tn.optimizers.RMSprop(rates, momentum=0.5),
+    lambda rates: tn.optimizers.Adagrad(rates),
+])
+def test_stacked_training_equals_separate_runs(backend, optimizer):
+    x, y = blobs(120)
+    rates = [0.003, 0.03, 0.3]
+    stacked = net(seed=7, n_models=3)
+    stacked.compile(optimizer(rates), loss="sparse_categorical_crossentropy")
+    init = stacked.get_weights()
+    h = stacked.fit(x, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0)
+    for k, lr in enumerate(rates):
+        single = net(seed=7)  # same shuffling seed; weights set to copy k's start
+        single.set_weights([w[k] for w in init])
+        single.compile(optimizer(lr), loss="sparse_categorical_crossentropy")
+        hk = single.fit(x, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0)
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose([e[k] for e in h.history[key]], hk.history[key],
+                                       rtol=1e-10, atol=1e-12)
+        for a, b in zip(stacked.get_weights(), single.get_weights()):
+            np.testing.assert_allclose(a[k], b, rtol=1e-10, atol=1e-12)
+
+
+def test_history_contents_and_step_records(float64):
+    x, y = blobs(100)
+    model = net(n_models=2)
+    model.compile(tn.optimizers.SGD([0.1, 0.01]), loss="sparse_categorical_crossentropy")
+    h = model.fit(x, y, epochs=2, batch_size=32, validation_split=0.2, verbose=0)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert h.epoch == [0, 1] and h.history["loss"][0].shape == (2,)
+    # 80 training rows in batches of 32: 3 updates per epoch
+    assert h.steps["lr"].shape == (6, 2) and h.steps["loss"].shape == (6, 2)
+    np.testing.assert_array_equal(h.steps["lr"][:, 1], 0.01)
+    # the epoch loss is the sample-weighted mean of its batch losses
+    weights = np.array([32, 32, 16])
+    np.testing.assert_allclose(h.history["loss"][0], weights @ h.steps["loss"][:3] / 80)
+
+
+def test_validation_split_takes_the_tail_before_shuffling(float64):
+    x, y = blobs(100)
+    model = net()
+    model.compile(tn.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    h = model.fit(x, y, epochs=1, batch_size=16, validation_split=0.3, verbose=0)
+    tail = model.evaluate(x[70:], y[70:])
+    assert h.history["val_loss"][0] == pytest.approx(tail["loss"], rel=1e-12)
+    assert h.steps["loss"].shape == (5,)  # 70 training rows, batch 16
+
+
+def test_sorted_labels_warn_and_random_mode_mixes(float64):
+    x, y = blobs(100)
+    order = np.argsort(y, kind="stable")
+    x, y = x[order], y[order]
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match="single class"):
+        model.fit(x, y, epochs=1, validation_split=0.2, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, y, epochs=1, validation_split=0.2, validation_split_mode="random", verbose=0)
+
+
+def test_shuffling_follows_the_seed(float64):
+    x, y = blobs(64)
+
+    def run(seed):
+        model = net(seed=0)
+        model._shuffle_rng = np.random.default_rng((seed, 1))
+        model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+        return model.fit(x, y, epochs=2, batch_size=8, verbose=0).steps["loss"]
+
+    np.testing.assert_array_equal(run(0), run(0))
+    assert not np.array_equal(run(0), run(1))
+
+
+def test_train_on_batch_returns_the_loss_before_the_update(float64):
+    x, y = blobs(32)
+    model = net()
+    model.compile(tn.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    before = model.evaluate(x, y)["loss"]
+    assert model.train_on_batch(x, y) == pytest.approx(before, rel=1e-12)
+    assert model.evaluate(x, y)["loss"] < before
+
+
+def test_divergence_warns_records_and_never_raises():
+    x, y = blobs(200)
+    model = net()
+    model.compile(tn.optimizers.SGD(50.0), loss="categorical_crossentropy")
+    with pytest.warns(tn.DivergenceWarning, match=r"epoch \d+.*learning rate 50.*likely cause"):
+        h = model.fit(x * 100, np.eye(4)[y], epochs=30, verbose=0)
+    assert h.diverged is True and h.diverged_epoch == h.epoch[-1] and len(h.epoch) < 30
+
+
+def test_one_diverging_copy_does_not_disturb_the_others(float64):
+    x, y = blobs(200)
+    x = x * 50
+
+    def run(rates):
+        model = net(seed=4, n_models=len(rates), same_init=True)
+        model.compile(tn.optimizers.SGD(rates), loss="sparse_categorical_crossentropy")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tn.DivergenceWarning)
+            return model, model.fit(x, y, epochs=4, batch_size=32, verbose=0)
+
+    model, h = run([0.001, 1e4, 0.01])
+    clean_model, clean = run([0.001, 0.01])
+    assert h.diverged.tolist() == [False, True, False]
+    assert len(h.epoch) == 4
+    got = np.array(h.history["loss"])[:, [0, 2]]
+    np.testing.assert_array_equal(got, np.array(clean.history["loss"]))
+    for a, b in zip(model.get_weights(), clean_model.get_weights()):
+        np.testing.assert_array_equal(a[[0, 2]], b)
+
+
+def test_predict_and_evaluate_shapes():
+    x, y = blobs(30)
+    model = net(n_models=3)
+    model.compile("adam", loss="sparse_categorical_crossentropy")
+    assert model.predict(x).shape == (3, 30, 4)
+    np.testing.assert_allclose(model.predict(x, batch_size=7), model.predict(x), rtol=1e-6)
+    result = model.evaluate(x, y)
+    assert set(result) == {"loss", "accuracy"} and result["loss"].shape == (3,)
+
+
+def test_regression_has_no_default_metric():
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    model = tn.Sequential([Dense(3, activation="tanh", input_dim=2), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse")
+    h = model.fit(x, x[:, 0] * 2, epochs=2, verbose=0)
+    assert set(h.history) == {"loss", "lr"}
+    with pytest.raises(ValueError, match="classification loss"):
+        model.compile("sgd", loss="mse", metrics=["accuracy"])
+
+
+def test_inputs_are_never_modified():
+    x, y = blobs(50)
+    x0, y0 = x.copy(), y.copy()
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0, validation_split=0.2)
+    weights = model.get_weights()
+    w0 = [w.copy() for w in weights]
+    model.set_weights(weights)
+    model.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+    for a, b in zip(weights, w0):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_verbose_progress_bar_runs(capsys):
+    x, y = blobs(40)
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=1)
+    model.fit(x, y, epochs=1, verbose=2)
+    assert "Epoch 1/1" in capsys.readouterr().out
+
+
+def test_lazy_build_from_data():
+    model = tn.Sequential([Dense(3, activation="relu"), Dense(2, activation="softmax")], seed=0)
+    assert not model.built
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((4, 5)), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    assert model.get_weights()[0].shape == (5, 3)
