@@ -1,0 +1,118 @@
+"""Every public entry point refuses bad input with a message that names it."""
+
+import numpy as np
+import pytest
+from conftest import blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinynet as tn
+from tinynet.layers import Dense
+
+
+def _model():
+    model = tn.Sequential([Dense(4, activation="relu", input_dim=2),
+                           Dense(3, activation="softmax")], seed=0)
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+X, Y = blobs(20)
+Y = Y % 3
+
+
+@settings(max_examples=30, deadline=None)
+@given(row=st.integers(0, 19), col=st.integers(0, 1),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_nan_or_inf_in_x(row, col, bad):
+    x = X.copy()
+    x[row, col] = bad
+    with pytest.raises(ValueError, match="x contains 1 NaN or infinite"):
+        _model().fit(x, Y, verbose=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_y=st.integers(1, 40).filter(lambda n: n != 20))
+def test_row_counts_must_match(n_y):
+    with pytest.raises(ValueError, match=rf"x has 20 rows but y has {n_y}"):
+        _model().fit(X, np.zeros(n_y, dtype=int), verbose=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(label=st.one_of(st.integers(3, 100), st.integers(-100, -1)))
+def test_labels_out_of_range(label):
+    y = Y.copy()
+    y[5] = label
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 3\)"):
+        _model().fit(X, y, verbose=0)
+
+
+def test_y_shape_must_fit_the_loss():
+    model = tn.Sequential([Dense(3, activation="softmax", input_dim=2)], seed=0)
+    model.compile("sgd", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"shape \(N, 3\)"):
+        model.fit(X, Y, verbose=0)
+
+
+def test_input_width_mismatch_names_the_layer():
+    with pytest.raises(ValueError, match=r"Dense\(4.*layer 0.*expected 2 input features.*\(20, 3\)"):
+        _model().fit(np.zeros((20, 3)), Y, verbose=0)
+    with pytest.raises(ValueError, match=r"layer 1.*expected 5 input features.*previous layer gives 4"):
+        tn.Sequential([Dense(4, input_dim=2), Dense(3, input_dim=5)], seed=0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
+    ({"batch_size": -3}, "batch_size"),
+    ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+    ({"validation_split": 1.0}, "validation_split"),
+    ({"validation_split": -0.1}, "validation_split"),
+    ({"validation_split_mode": "head"}, "Choose one of: tail, random"),
+    ({"verbose": 3}, "verbose"),
+    ({"validation_data": (X,)}, "validation_data"),
+])
+def test_bad_fit_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _model().fit(X, Y, **kwargs)
+
+
+def test_bad_compile_and_construction():
+    model = tn.Sequential([Dense(3, input_dim=2)], seed=0)
+    with pytest.raises(ValueError, match="sgd, rmsprop, adagrad, adam"):
+        model.compile("adamw", loss="mse")
+    with pytest.raises(ValueError, match="binary_crossentropy"):
+        model.compile("sgd", loss="hinge")
+    with pytest.raises(ValueError, match="loss is required"):
+        model.compile("sgd")
+    with pytest.raises(ValueError, match="learning_rate must be a finite number >= 0"):
+        tn.optimizers.SGD(learning_rate=-0.01)
+    with pytest.raises(ValueError, match="2 learning rates but the model stacks 3"):
+        tn.Sequential([Dense(3, input_dim=2)], n_models=3).compile(
+            tn.optimizers.SGD([0.1, 0.2]), loss="mse")
+    with pytest.raises(ValueError, match="non-empty list"):
+        tn.Sequential([])
+    with pytest.raises(TypeError, match="layer 1"):
+        tn.Sequential([Dense(3), "relu"])
+    layer = Dense(3, input_dim=2)
+    tn.Sequential([layer])
+    with pytest.raises(ValueError, match="already belongs to a built model"):
+        tn.Sequential([layer])
+
+
+def test_uncompiled_model():
+    with pytest.raises(ValueError, match="compile"):
+        tn.Sequential([Dense(3, input_dim=2)]).fit(X, Y)
+
+
+def test_set_weights_checks_shapes():
+    with pytest.raises(ValueError, match=r"weights\[0\].*shape \(2, 4\)"):
+        _model().set_weights([np.zeros((3, 4)), np.zeros(4), np.zeros((4, 3)), np.zeros(3)])
+    with pytest.raises(ValueError, match="expected 4 arrays, got 1"):
+        _model().set_weights([np.zeros((2, 4))])
+
+
+def test_non_numeric_x():
+    with pytest.raises(TypeError, match="x must hold numbers"):
+        _model().fit(np.array([["a", "b"]] * 20), Y, verbose=0)
+    with pytest.raises(ValueError, match="x must be 2-D"):
+        _model().predict(np.zeros(5))

@@ -1,0 +1,103 @@
+"""EarlyStopping (Keras 3 semantics) and TerminateOnNaN, with their records."""
+
+import numpy as np
+import pytest
+from conftest import blobs
+
+import tinynet as tn
+from tinynet.callbacks import EarlyStopping, TerminateOnNaN
+from tinynet.layers import Dense
+
+
+def _model(n_models=1):
+    model = tn.Sequential([Dense(6, activation="relu", input_dim=2),
+                           Dense(4, activation="softmax")], seed=0, n_models=n_models)
+    model.compile(tn.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _drive(callback, values, n_models=1):
+    """Feed a scripted sequence of monitored values; return the epochs it ran."""
+    model = _model(n_models)
+    model.history = tn.History(n_models)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            return epoch
+    return None
+
+
+def test_patience_counts_bad_epochs_with_absolute_min_delta():
+    es = EarlyStopping(patience=2, min_delta=0.1)
+    # 1.0 best; 0.95 is not better by > 0.1 (wait 1); 0.85 is (wait 0); then two bad
+    stopped = _drive(es, [1.0, 0.95, 0.85, 0.9, 0.8, 0.7])
+    assert stopped == 4
+    rec = es.model.history.records["EarlyStopping"]
+    assert rec["wait"] == [0, 1, 0, 1, 2]
+    assert rec["best"] == [1.0, 1.0, 0.85, 0.85, 0.85]
+    assert rec["stop"] == [False, False, False, False, True]
+
+
+def test_mode_is_inferred_from_the_name():
+    es = EarlyStopping(monitor="val_accuracy", patience=1)
+    model = _model()
+    model.history = tn.History()
+    es.set_model(model)
+    es.on_train_begin()
+    es.on_epoch_end(0, {"val_accuracy": 0.5})
+    es.on_epoch_end(1, {"val_accuracy": 0.7})
+    assert not model.stop_training
+    es.on_epoch_end(2, {"val_accuracy": 0.6})
+    assert model.stop_training
+
+
+def test_stacked_copies_stop_on_their_own():
+    es = EarlyStopping(patience=1)
+    values = [np.array([1.0, 1.0]), np.array([1.1, 0.9]), np.array([1.2, 0.8]),
+              np.array([1.3, 0.85])]
+    stopped = _drive(es, values, n_models=2)
+    assert stopped == 3
+    assert es.model.frozen.tolist() == [True, True]
+    assert es.model.history.records["EarlyStopping"]["stop"][1].tolist() == [True, False]
+
+
+def test_restore_best_weights_even_without_an_early_stop():
+    x, y = blobs(80)
+    model = _model()
+    es = EarlyStopping(monitor="loss", patience=100, restore_best_weights=True)
+    weights = []
+
+    class Spy(tn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs):
+            weights.append(self.model.get_weights())
+
+    h = model.fit(x, y, epochs=6, batch_size=16, callbacks=[es, Spy()], verbose=0)
+    assert len(h.epoch) == 6  # never stopped
+    best = int(np.argmin(h.history["loss"]))
+    for a, b in zip(model.get_weights(), weights[best]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_missing_monitor_warns_and_does_nothing():
+    x, y = blobs(40)
+    with pytest.warns(UserWarning, match="'val_loss' is not logged"):
+        _model().fit(x, y, epochs=2, callbacks=[EarlyStopping()], verbose=0)
+
+
+def test_terminate_on_nan_stops_within_the_epoch():
+    x, y = blobs(64)
+    model = tn.Sequential([Dense(6, input_dim=2), Dense(1)], seed=0)  # linear: can overflow
+    model.compile(tn.optimizers.SGD(1e20), loss="mse")
+    with pytest.warns(RuntimeWarning):
+        h = model.fit(x * 1e10, y, epochs=5, batch_size=8, callbacks=[TerminateOnNaN()],
+                      verbose=0)
+    assert h.diverged is True and len(h.epoch) == 1
+    assert "TerminateOnNaN" in h.records
+
+
+def test_callbacks_must_be_callbacks():
+    x, y = blobs(8)
+    with pytest.raises(TypeError, match="callbacks"):
+        _model().fit(x, y, callbacks=[print], verbose=0)

@@ -1,0 +1,50 @@
+"""Metrics: accuracy variants and the exact ROC-AUC."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinynet import backend as tb
+from tinynet import metrics
+
+
+def test_categorical_accuracy_hand_worked(backend):
+    y = tb.to_device(np.eye(3)[[0, 1, 2, 2]])
+    p = tb.to_device(np.array([[0.8, 0.1, 0.1], [0.3, 0.4, 0.3], [0.5, 0.2, 0.3], [0, 0, 1.0]]))
+    assert float(tb.to_numpy(metrics.categorical_accuracy(y, p))) == 0.75
+
+
+def test_binary_accuracy_thresholds(backend):
+    y = tb.to_device(np.array([[1.0], [0.0], [1.0], [0.0]]))
+    p = tb.to_device(np.array([[0.9], [0.6], [0.4], [0.1]]))
+    assert float(tb.to_numpy(metrics.binary_accuracy(y, p))) == 0.5
+    z = tb.to_device(np.array([[2.0], [-1.0], [0.5], [-3.0]]))
+    assert float(tb.to_numpy(metrics.binary_accuracy_logits(y, z))) == 1.0
+
+
+def test_roc_auc_hand_worked():
+    # positives 0.8, 0.4; negatives 0.5, 0.1: pairs won 1 + 1 + 0 + 1 = 3 of 4
+    assert metrics.roc_auc([1, 1, 0, 0], [0.8, 0.4, 0.5, 0.1]) == 0.75
+    assert metrics.roc_auc([1, 0], [0.3, 0.3]) == 0.5  # ties count one half
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 5)), min_size=2, max_size=30))
+def test_roc_auc_equals_the_pair_count(pairs):
+    y = np.array([int(a) for a, _ in pairs])
+    s = np.array([float(b) for _, b in pairs])
+    if y.min() == y.max():
+        with pytest.raises(ValueError, match="single class"):
+            metrics.roc_auc(y, s)
+        return
+    pos, neg = s[y == 1], s[y == 0]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert metrics.roc_auc(y, s) == pytest.approx(wins / (pos.size * neg.size))
+
+
+def test_roc_auc_bad_input():
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        metrics.roc_auc([0, 2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="3 values but y_score has 2"):
+        metrics.roc_auc([0, 1, 1], [0.1, 0.2])
