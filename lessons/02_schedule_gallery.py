@@ -1,0 +1,220 @@
+"""Lesson 2: a gallery of learning-rate schedules, drawn and then raced.
+
+Question: a schedule changes the rate while training runs. Does the shape of
+that curve matter, and does any of them beat simply keeping the rate fixed?
+
+What you will see:
+  * 02_schedules.png: eleven schedules over the same number of updates, one
+    panel each: constant, inverse-time (Keras's "time-based" decay), step,
+    exponential, power, piecewise constant, polynomial, cosine, cosine with warm
+    restarts, cyclical (triangular2) and 1cycle;
+  * 02_training.png: the same network trained once with each schedule (same
+    initial weights, same batches, same peak rate), its training loss epoch by
+    epoch, and the validation accuracy each schedule ends with;
+  * a table, sorted by the final training loss, with each schedule's last and
+    average rate, so you can see which property of the curve goes with a good
+    result.
+
+All eleven runs train at once as one stacked model (``n_models=11``,
+``same_init=True``), each copy with its own schedule; the experiment is
+repeated for a few seeds.
+
+Run:  python lessons/02_schedule_gallery.py [--quick] [--out DIR] [--backend numpy|cupy]
+Time: about 5 s on a 2-core CPU; --quick (one seed instead of five) about 2 s.
+"""
+
+import time
+
+import _common
+import numpy as np
+
+import tinynet as tn
+from tinynet import schedules as sch
+
+
+def make_schedules(lr0, total, steps_per_epoch):
+    """Eleven schedules over ``total`` updates, all starting at (or peaking at) lr0.
+
+    Where a schedule has a free "how far down" knob it is set so that the rate
+    ends near lr0 / 100; the others keep their usual defaults. These are one
+    reasonable setting each, not the best possible one.
+    """
+    epochs = total // steps_per_epoch
+    return {
+        "constant": sch.Constant(lr0),
+        # Keras's old decay argument: lr0 / (1 + decay * t), here decayed per epoch.
+        "inverse time": sch.InverseTimeDecay(lr0, steps_per_epoch, 99.0 / epochs),
+        "step": sch.StepDecay(lr0, total // 4, drop=0.25),
+        "exponential": sch.ExponentialDecay(lr0, total, 0.01),
+        "power": sch.PowerDecay(lr0, max(1, total // 9), power=2.0),
+        "piecewise": sch.PiecewiseConstantDecay([total // 2, 3 * total // 4],
+                                                [lr0, lr0 / 10, lr0 / 100]),
+        "polynomial": sch.PolynomialDecay(lr0, total, lr0 / 100, power=1.0),
+        "cosine": sch.CosineDecay(lr0, total, alpha=0.01),
+        # cycles of 1, 2 and 4 units (t_mul=2): the run ends at the end of the third
+        "cosine restarts": sch.CosineDecayRestarts(lr0, -(-total // 7), t_mul=2.0, alpha=0.01),
+        "cyclical": sch.CyclicalLearningRate(lr0 / 100, lr0, max(1, total // 8),
+                                             mode="triangular2"),
+        "1cycle": sch.OneCycle(lr0, total),
+    }
+
+
+def build(seed, n_models):
+    return tn.Sequential([
+        tn.layers.Dense(32, activation="relu", input_dim=2),
+        tn.layers.Dense(32, activation="relu"),
+        tn.layers.Dense(3, activation="softmax"),
+    ], seed=seed, n_models=n_models, same_init=True)
+
+
+def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    t0 = time.perf_counter()
+
+    # --- Step 1: a problem where the rate matters ------------------------------
+    # Three interleaved spirals with noise: a fixed rate high enough to learn
+    # quickly keeps the weights jittering around a good solution at the end.
+    # --quick keeps the whole experiment and runs one seed instead of five.
+    n, epochs, seeds = 1200, 40, ([0] if quick else [0, 1, 2, 3, 4])
+    x, y = tn.datasets.make_spirals(n, n_classes=3, noise=0.3, turns=1.5, seed=0)
+    x = tn.data.StandardScaler().fit_transform(x)
+    n_train = int(np.ceil(0.8 * n))  # fit's validation_split=0.2 keeps the tail
+    batch_size, lr0 = 32, 0.1
+    steps_per_epoch = int(np.ceil(n_train / batch_size))
+    total = epochs * steps_per_epoch
+
+    # --- Step 2: draw the schedules before training with any of them ------------
+    # A schedule is a pure function of the update count, so its whole curve can
+    # be plotted ahead of time: the step axis is exactly what training will use.
+    schedules = make_schedules(lr0, total, steps_per_epoch)
+    names = list(schedules)
+    fig, axes = _common.figure(3, 4, size=(3.4, 2.5), sharex=True)
+    for ax, name in zip(axes.flat, names, strict=False):  # one panel stays empty
+        tn.plot.schedules(schedules[name], total, labels=[name], ax=ax)
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_ylim(0.0, 1.05 * lr0)  # one scale for every panel
+        ax.get_legend().remove()
+    axes.flat[-1].axis("off")
+    fig.supxlabel(f"update (step), {steps_per_epoch} per epoch")
+    fig.supylabel("learning rate")
+    print(f"Eleven schedules over {total} updates ({epochs} epochs of {steps_per_epoch}), "
+          f"peak rate {lr0}:")
+    paths = [_common.save(fig, out, "02_schedules.png")]
+
+    # --- Step 3: train the same network with each schedule ----------------------
+    # One stacked model holds eleven copies with identical initial weights
+    # (same_init=True); they see the same batches in the same order, so the
+    # schedule is the only thing that differs between them.
+    loss_curves, final_loss, val_acc, val_loss = [], [], [], []
+    for seed in seeds:
+        model = build(seed, len(names))
+        model.compile(tn.optimizers.SGD([schedules[k] for k in names], momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.2,
+                         verbose=0)
+        # the epoch's reported loss averages over batches while the weights move;
+        # evaluating once at the end gives the loss of the weights we keep
+        final = model.evaluate(x[:n_train], y[:n_train])
+        loss_curves.append(np.array(hist.history["loss"]))
+        final_loss.append(final["loss"])
+        val_acc.append(hist.history["val_accuracy"][-1])
+        val_loss.append(hist.history["val_loss"][-1])
+    final_loss = np.mean(final_loss, axis=0)
+    val_acc_all = np.array(val_acc)
+    val_acc = val_acc_all.mean(axis=0)
+    val_loss = np.mean(val_loss, axis=0)
+    last_rate = np.array([schedules[k](total - 1) for k in names])
+    mean_rate = np.array([schedules[k].values(total).mean() for k in names])
+
+    # --- Step 4: the table -----------------------------------------------------
+    order = np.argsort(final_loss)
+    print(f"\nSGD(momentum=0.9), batch {batch_size}, mean over {len(seeds)} seed(s):")
+    print(f"  {'schedule':16s} {'train loss':>10s} {'val loss':>9s} {'val acc':>8s} "
+          f"{'last rate':>10s} {'mean rate':>10s}")
+    for i in order:
+        print(f"  {names[i]:16s} {final_loss[i]:10.4f} {val_loss[i]:9.4f} {val_acc[i]:8.3f} "
+              f"{last_rate[i]:10.2e} {mean_rate[i]:10.2e}")
+
+    const = names.index("constant")
+    beat = [k for i, k in enumerate(names) if i != const and final_loss[i] < final_loss[const]]
+    best = names[order[0]]
+    print(f"\n{len(beat)} of {len(names) - 1} schedules end with a lower training loss than "
+          f"the constant rate ({final_loss[const]:.4f}).")
+    if best != "constant":
+        print(f"The best, {best}, reaches {final_loss[order[0]]:.4f}: "
+              f"{final_loss[const] / final_loss[order[0]]:.1f}x lower than the constant rate.")
+    # Which property of the curve goes with a low final loss? Rank correlations
+    # (Spearman) between the loss and the last / the average rate.
+    rho_last = _spearman(last_rate, final_loss)
+    rho_mean = _spearman(mean_rate, final_loss)
+    print(f"Rank correlation of the final loss with the last rate: {rho_last:+.2f}; with the "
+          f"average rate: {rho_mean:+.2f} (negative: more of it, lower loss).")
+    # The schedules that keep a large average rate but end low: the shape that
+    # combines fast progress early with small, settling steps late.
+    big = [i for i in range(len(names)) if i != const and mean_rate[i] >= 0.4 * lr0]
+    big_low = [i for i in big if last_rate[i] <= 0.02 * lr0]
+    if big_low:
+        n_below = sum(final_loss[i] < final_loss[const] for i in big_low)
+        print(f"  {len(big_low)} schedules ({', '.join(names[i] for i in big_low)}) average "
+              f"{mean_rate[big_low].min():.3f} to {mean_rate[big_low].max():.3f}, about half "
+              f"the constant's rate, and end at or below {lr0 / 50:.0e}; {n_below} of them "
+              "end with a lower training loss than the constant rate"
+              + (": less rate in total, yet the small steps at the end settle the weights."
+                 if n_below == len(big_low) else "."))
+    slowest = names[int(np.argmin(mean_rate))]
+    rank = int(np.flatnonzero(np.array(names)[order] == slowest)[0]) + 1
+    print(f"  The schedule with the smallest average rate, {slowest} "
+          f"({mean_rate[names.index(slowest)]:.2e}), ranks {rank} of {len(names)}"
+          + (": a decay that drops early spends the run taking small steps."
+             if rank > len(names) // 2 else "."))
+
+    # --- Step 5: the figure of the race ------------------------------------------
+    fig, (ax1, ax2) = _common.figure(1, 2, size=(6.0, 4.4))
+    ep = np.arange(1, epochs + 1)
+    for i, k in enumerate(names):
+        ax1.plot(ep, loss_curves[0][:, i], label=k, linewidth=1.2,
+                 linestyle="--" if k == "constant" else "-", color=f"C{i % 10}"
+                 if i < 10 else "black")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("training loss (epoch average)")
+    ax1.set_title(f"seed {seeds[0]}")
+    ax1.legend(fontsize="x-small", ncol=2)
+    ax1.grid(True, alpha=0.3)
+    ax2.barh(np.arange(len(names)), val_acc, color="lightsteelblue")
+    for s in range(len(seeds)):
+        ax2.plot(val_acc_all[s], np.arange(len(names)), "k.", markersize=4)
+    ax2.set_yticks(np.arange(len(names)), names)
+    ax2.set_xlim(max(0.0, float(val_acc_all.min()) - 0.05), 1.0)
+    ax2.set_xlabel(f"validation accuracy (bar: mean, dots: {len(seeds)} seed(s))")
+    ax2.invert_yaxis()
+    paths.append(_common.save(fig, out, "02_training.png"))
+    print(f"Done in {time.perf_counter() - t0:.1f} s.")
+
+    return {
+        "names": names,
+        "final_loss": dict(zip(names, final_loss.tolist(), strict=True)),
+        "val_accuracy": dict(zip(names, val_acc.tolist(), strict=True)),
+        "val_loss": dict(zip(names, val_loss.tolist(), strict=True)),
+        "last_rate": dict(zip(names, last_rate.tolist(), strict=True)),
+        "best": best,
+        "n_beating_constant": len(beat),
+        "n_end_low_beating_constant": int(sum(final_loss[i] < final_loss[const]
+                                              for i in big_low)),
+        "n_end_low": len(big_low),
+        "rank_corr_last_rate": rho_last,
+        "rank_corr_mean_rate": rho_mean,
+        "figures": paths,
+    }
+
+
+def _spearman(a, b):
+    ra = np.argsort(np.argsort(a)).astype(float)
+    rb = np.argsort(np.argsort(b)).astype(float)
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+if __name__ == "__main__":
+    _common.cli(main)
