@@ -55,9 +55,11 @@ def test_y_shape_must_fit_the_loss():
 
 
 def test_input_width_mismatch_names_the_layer():
-    with pytest.raises(ValueError, match=r"Dense\(4.*layer 0.*expected 2 input features.*\(20, 3\)"):
+    match = r"Dense\(4.*layer 0.*expected 2 input features.*\(20, 3\)"
+    with pytest.raises(ValueError, match=match):
         _model().fit(np.zeros((20, 3)), Y, verbose=0)
-    with pytest.raises(ValueError, match=r"layer 1.*expected 5 input features.*previous layer gives 4"):
+    match = r"layer 1.*expected 5 input features.*previous layer gives 4"
+    with pytest.raises(ValueError, match=match):
         tn.Sequential([Dense(4, input_dim=2), Dense(3, input_dim=5)], seed=0)
 
 

@@ -4,11 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import blobs
 
 import tinynet as tn
 from tinynet.layers import Dense
-
-from conftest import blobs
 
 
 def net(seed=0, n_models=1, same_init=False, width=8, depth=2):

@@ -96,7 +96,8 @@ def _check_callbacks(callbacks):
     callbacks = list(callbacks) if callbacks is not None else []
     for cb in callbacks:
         if not isinstance(cb, Callback):
-            raise TypeError(f"fit: callbacks must be tinynet.callbacks.Callback objects, got {cb!r}.")
+            raise TypeError(
+                f"fit: callbacks must be tinynet.callbacks.Callback objects, got {cb!r}.")
     return callbacks
 
 
