@@ -38,6 +38,8 @@ class History:
     def append_epoch(self, epoch, logs):
         self.epoch.append(epoch)
         for key, value in logs.items():
+            if key == "lr":
+                value = self._per_model(value)
             self.history.setdefault(key, []).append(value)
 
     def record(self, owner, **values):
@@ -47,8 +49,15 @@ class History:
             table.setdefault(key, []).append(value)
 
     def add_steps(self, lrs, losses):
-        self.steps["lr"].extend(lrs)
+        self.steps["lr"].extend(self._per_model(lr) for lr in lrs)
         self.steps["loss"].extend(losses)
+
+    def _per_model(self, lr):
+        """A rate as stored: a float, or a length-K array when stacked (one rate for all
+        copies is repeated, so a per-copy cut mid-training keeps the shape)."""
+        if self.n_models == 1:
+            return lr
+        return np.array(np.broadcast_to(np.asarray(lr, dtype=np.float64), (self.n_models,)))
 
     def finish(self):
         """Turn the per-update lists into arrays."""
