@@ -292,3 +292,18 @@ def test_history_stacked_steps_have_a_trailing_model_axis():
     assert history.steps["lr"].shape == (4, 3)
     assert history.steps["loss"].shape == (4, 3)
     assert all(np.shape(v) == (3,) for v in history.history["lr"])
+
+
+def test_plateau_in_fit_scales_a_schedule_object():
+    from tinynet.schedules import ExponentialDecay
+
+    x, y = blobs(64)
+    schedule = ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
+    model = small_model()
+    model.optimizer.learning_rate = schedule
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=100.0)
+    history = model.fit(x, y, epochs=4, batch_size=16, callbacks=[cb], verbose=0)
+    scale = np.repeat([1.0, 1.0, 0.5, 0.25], 4)  # cuts after epochs 1 and 2
+    want = np.array([schedule(step) for step in range(16)]) * scale
+    np.testing.assert_allclose(history.steps["lr"], want, rtol=1e-12)
+    assert model.optimizer.learning_rate is schedule
