@@ -32,6 +32,7 @@ from tinynet.backend import (
     to_numpy,
 )
 from tinynet.history import History
+from tinynet.lr_finder import LRFinderResult, lr_find
 from tinynet.model import Sequential
 from tinynet.serialization import load_model
 from tinynet.training import DivergenceWarning
@@ -42,6 +43,7 @@ __all__ = [
     "BackendError",
     "DivergenceWarning",
     "History",
+    "LRFinderResult",
     "Sequential",
     "available_backends",
     "backend",
@@ -54,6 +56,7 @@ __all__ = [
     "initializers",
     "layers",
     "load_model",
+    "lr_find",
     "losses",
     "metrics",
     "optimizers",
