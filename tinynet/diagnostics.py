@@ -305,11 +305,7 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6):
             with _frozen_gates(model, x_dev):
                 rng = np.random.default_rng(seed)
                 start = [rng.standard_normal(w.shape) for w in w0]
-                top = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
-                if np.any(top < 0):
-                    shift = np.minimum(top, 0.0)
-                    top = np.where(top < 0, _power_iteration(hvp, start, shift, iters, tol,
-                                                             stacked) + shift, top)
+                top = top_eigenvalue(hvp, start, iters, tol, stacked)
     finally:
         _restore_grads(model, saved)
     return top if stacked else float(top[0])
@@ -366,6 +362,23 @@ def _scale(v, factor, stacked):
         f = factor.reshape((-1,) + (1,) * (p.ndim - 1)) if stacked else factor[0]
         out.append(p * f)
     return out
+
+
+def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False):
+    """Largest (most positive) eigenvalue of a symmetric operator, by power iteration.
+
+    hvp(v) -> H v for v a list of arrays (a leading K axis when stacked, one
+    independent block per copy); start: the first v. Power iteration finds the
+    eigenvalue lambda_1 of largest magnitude; where it is negative, a second run
+    on H - lambda_1 I (whose eigenvalues are all >= 0) finds lambda_max - lambda_1.
+    Returns a (K,) array ((1,) when not stacked).
+    """
+    top = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
+    if np.any(top < 0):
+        shift = np.minimum(top, 0.0)
+        top = np.where(top < 0, _power_iteration(hvp, start, shift, iters, tol, stacked) + shift,
+                       top)
+    return top
 
 
 def _power_iteration(hvp, v, shift, iters, tol, stacked):
