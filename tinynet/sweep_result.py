@@ -1,0 +1,309 @@
+"""SweepResult: what a learning-rate sweep measured, per rate, per seed, per epoch.
+
+Every array is plain NumPy with the rate axis before the seed axis. A copy
+that diverged keeps the values of the epoch it diverged in (often NaN or
+inf) and is NaN after it, so nan-aware medians over seeds ignore it; its final
+value is NaN and it counts as a failure in ``success_rate``.
+"""
+
+import csv
+import math
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+from tinynet.callbacks import infer_mode
+
+
+class SweepResult:
+    """The record of one ``tn.sweep``, or one built by hand from arrays.
+
+    learning_rates: (R,) floats. seeds: S ints.
+    history: {name: array (epochs, R, S)} for every key fit logged: "loss",
+      each metric, "val_..." when validating, and "lr" (the rate of each epoch's
+      last update).
+    diverged: (R, S) bool (default: none). diverged_epoch: (R, S) ints, -1 where
+      a copy did not diverge (default: for diverged copies, the last epoch whose
+      "loss" is not NaN).
+    steps: {"lr": ..., "loss": ...}, arrays (updates, R, S): the rate and the
+      batch loss (before the update) of every update; may be empty.
+    config: a JSON-serialisable dict saying how the sweep ran.
+    """
+
+    def __init__(self, learning_rates, seeds, history, diverged=None, diverged_epoch=None,
+                 steps=None, config=None):
+        owner = "SweepResult"
+        self.learning_rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
+        self.seeds = tuple(int(s) for s in seeds)
+        shape = (self.learning_rates.size, len(self.seeds))
+        if not isinstance(history, dict) or not history:
+            raise ValueError(f"{owner}: history must be a non-empty dict name -> array "
+                             f"(epochs, {shape[0]}, {shape[1]}), got {history!r}.")
+        self.history = {}
+        for key, values in history.items():
+            values = np.array(values, dtype=np.float64)
+            if values.ndim != 3 or values.shape[1:] != shape:
+                raise ValueError(f"{owner}: history[{key!r}] must have shape (epochs, "
+                                 f"{shape[0]}, {shape[1]}) (rates, seeds), got {values.shape}.")
+            self.history[str(key)] = values
+        lengths = {v.shape[0] for v in self.history.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"{owner}: every history array must cover the same epochs, got "
+                             f"lengths {sorted(lengths)}.")
+        self.diverged = (np.zeros(shape, dtype=bool) if diverged is None
+                         else np.array(diverged, dtype=bool).reshape(shape))
+        if diverged_epoch is None:
+            diverged_epoch = np.where(self.diverged, self._last_logged(), -1)
+        self.diverged_epoch = np.array(diverged_epoch, dtype=np.int64).reshape(shape)
+        self.steps = {k: np.array(v, dtype=np.float64) for k, v in (steps or {}).items()}
+        self.config = dict(config or {})
+
+    def _last_logged(self):
+        values = self.history.get("loss", next(iter(self.history.values())))
+        logged = ~np.isnan(values)
+        last = values.shape[0] - 1 - np.argmax(logged[::-1], axis=0)
+        return np.where(np.any(logged, axis=0), last, 0)
+
+    # --- shape ---------------------------------------------------------------------
+    @property
+    def n_rates(self):
+        return self.learning_rates.size
+
+    @property
+    def n_seeds(self):
+        return len(self.seeds)
+
+    @property
+    def epochs_run(self):
+        """How many epochs were logged (the longest-running copy)."""
+        return next(iter(self.history.values())).shape[0]
+
+    def _values(self, name, owner):
+        if not isinstance(name, str) or name not in self.history:
+            raise ValueError(f"{owner}: metric {name!r} was not logged. Choose one of: "
+                             f"{', '.join(self.history)}.")
+        return self.history[name]
+
+    # --- per-copy and per-rate summaries ---------------------------------------------
+    def final(self, name="loss"):
+        """(R, S): each copy's value in the last epoch (NaN for copies that diverged)."""
+        return self._values(name, "SweepResult.final")[-1].copy()
+
+    def success_rate(self, metric, threshold, mode=None):
+        """(R,): the fraction of seeds whose final ``metric`` beats ``threshold``.
+
+        mode: "max" (final > threshold, for accuracy-like names), "min"
+        (final < threshold, for losses) or None to infer it from the name as
+        Keras does. Diverged copies and NaN values count as failures.
+        """
+        owner = "SweepResult.success_rate"
+        final = self._values(metric, owner)[-1]
+        mode = _mode(metric, mode, owner)
+        threshold = float(threshold)
+        if not math.isfinite(threshold):
+            raise ValueError(f"{owner}: threshold must be a finite number, got {threshold!r}.")
+        with np.errstate(invalid="ignore"):
+            ok = final > threshold if mode == "max" else final < threshold
+        ok &= ~self.diverged & np.isfinite(final)
+        return ok.mean(axis=1)
+
+    def best_rate(self, metric=None, mode=None):
+        """The rate with the best median final ``metric`` over seeds (a float).
+
+        metric: default "val_loss" when validating, else "loss". Diverged copies
+        count as the worst possible value, so a rate where most seeds diverge
+        never wins. Ties go to the smaller rate.
+        """
+        owner = "SweepResult.best_rate"
+        metric = metric or ("val_loss" if "val_loss" in self.history else "loss")
+        final = self._values(metric, owner)[-1]
+        mode = _mode(metric, mode, owner)
+        worst = -np.inf if mode == "max" else np.inf
+        scores = np.median(np.where(np.isfinite(final) & ~self.diverged, final, worst), axis=1)
+        if not np.any(np.isfinite(scores)):
+            raise ValueError(f"{owner}: every rate diverged in most seeds; there is no best "
+                             "rate. Sweep smaller learning rates.")
+        keyed = scores if mode == "min" else -scores
+        order = np.lexsort((self.learning_rates, keyed))
+        return float(self.learning_rates[order[0]])
+
+    def default_metric(self):
+        """The metric tables and plots show by default: validation before training."""
+        names = [k for k in self.history if k not in ("loss", "val_loss", "lr")]
+        val = [k for k in names if k.startswith("val_")]
+        return (val or names or [None])[0]
+
+    def summary(self, metric=None, threshold=None):
+        """One dict per rate: rate, median/IQR final loss, median final metric, success, diverged.
+
+        metric: default ``default_metric()``. threshold: what success means for
+        it (default 0.9 for accuracy-like metrics). Without a usable threshold
+        the "success" column is the fraction of seeds that did not diverge.
+        """
+        owner = "SweepResult.summary"
+        metric = metric or self.default_metric()
+        if metric is not None:
+            self._values(metric, owner)
+        if threshold is None and metric is not None and _mode(metric, None, owner) == "max":
+            threshold = 0.9
+        if metric is not None and threshold is not None:
+            success = self.success_rate(metric, threshold)
+            label = f"{metric}{'>' if _mode(metric, None, owner) == 'max' else '<'}{threshold:g}"
+        else:
+            success, label = (~self.diverged).mean(axis=1), "not diverged"
+        loss = self.final("loss") if "loss" in self.history else None
+        rows = []
+        for r, rate in enumerate(self.learning_rates.tolist()):
+            row = {"learning_rate": rate}
+            if loss is not None:
+                q25, q50, q75 = _quartiles(loss[r])
+                row.update({"median_loss": q50, "iqr_loss": q75 - q25})
+            if metric is not None:
+                row["median_" + metric] = _quartiles(self.history[metric][-1][r])[1]
+            row.update({"success": float(success[r]), "success_means": label,
+                        "diverged": int(self.diverged[r].sum()), "seeds": self.n_seeds})
+            rows.append(row)
+        return rows
+
+    # --- output ----------------------------------------------------------------------
+    def to_table(self, metric=None, threshold=None):
+        """A printable table, one line per rate (see ``summary`` for the columns)."""
+        rows = self.summary(metric, threshold)
+        keys = [k for k in rows[0] if k not in ("success_means", "seeds")]
+        heads = {"learning_rate": "lr", "median_loss": "median loss", "iqr_loss": "IQR loss",
+                 "success": f"success ({rows[0]['success_means']})",
+                 "diverged": f"diverged (of {self.n_seeds})"}
+        names = [heads.get(k, k.replace("median_", "median ")) for k in keys]
+        cells = [[_cell(row[k], k) for k in keys] for row in rows]
+        widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
+        lines = ["  ".join(n.rjust(w) for n, w in zip(names, widths))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.rjust(w) for c, w in zip(cell, widths)) for cell in cells]
+        return "\n".join(lines)
+
+    def to_csv(self, path, metric=None, threshold=None, per="rate"):
+        """Write a CSV atomically (a temporary file, then os.replace); returns the path.
+
+        per="rate": the ``summary`` rows (as ``to_table``). per="copy": one row
+        per (rate, seed) with its final value of every logged key, whether it
+        diverged and in which epoch. NaN is written as an empty cell.
+        """
+        if per == "rate":
+            rows = self.summary(metric, threshold)
+        elif per == "copy":
+            rows = [{"learning_rate": rate, "seed": seed,
+                     **{f"final_{k}": float(v[-1, r, s]) for k, v in self.history.items()},
+                     "diverged": bool(self.diverged[r, s]),
+                     "diverged_epoch": int(self.diverged_epoch[r, s])}
+                    for r, rate in enumerate(self.learning_rates.tolist())
+                    for s, seed in enumerate(self.seeds)]
+        else:
+            raise ValueError(f"SweepResult.to_csv: per must be 'rate' or 'copy', got {per!r}.")
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".sweep-", suffix=".csv.tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: _csv_value(v) for k, v in row.items()})
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return path
+
+    def to_dict(self):
+        """Everything as JSON-serialisable lists and numbers; NaN and inf become None."""
+        return {
+            "learning_rates": self.learning_rates.tolist(),
+            "seeds": list(self.seeds),
+            "epochs_run": self.epochs_run,
+            "history": {k: _json(v) for k, v in self.history.items()},
+            "diverged": self.diverged.tolist(),
+            "diverged_epoch": self.diverged_epoch.tolist(),
+            "steps": {k: _json(v) for k, v in self.steps.items()},
+            "config": self.config,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        """The SweepResult ``to_dict`` described (None read back as NaN)."""
+        def arr(v):
+            return np.array(v, dtype=np.float64)  # None -> nan
+
+        return cls(data["learning_rates"], data["seeds"],
+                   {k: arr(v) for k, v in data["history"].items()},
+                   diverged=data.get("diverged"), diverged_epoch=data.get("diverged_epoch"),
+                   steps={k: arr(v) for k, v in data.get("steps", {}).items()},
+                   config=data.get("config"))
+
+    def plot(self, kind="curves", **kwargs):
+        """A Figure: kind "curves" (loss_curves), "final" (final_vs_rate) or "heatmap"."""
+        from tinynet import plot_sweep
+
+        makers = {"curves": plot_sweep.loss_curves, "final": plot_sweep.final_vs_rate,
+                  "heatmap": plot_sweep.heatmap}
+        if kind not in makers:
+            raise ValueError(f"SweepResult.plot: unknown kind {kind!r}. Choose one of: "
+                             f"{', '.join(makers)}.")
+        return makers[kind](self, **kwargs)
+
+    def __repr__(self):
+        return (f"SweepResult(rates={self.n_rates}, seeds={self.n_seeds}, epochs="
+                f"{self.epochs_run}, keys=[{', '.join(self.history)}], diverged="
+                f"{int(self.diverged.sum())}/{self.diverged.size})")
+
+
+def _mode(metric, mode, owner):
+    if mode is None:
+        return infer_mode(metric)
+    if mode not in ("min", "max"):
+        raise ValueError(f"{owner}: mode must be 'min', 'max' or None, got {mode!r}.")
+    return mode
+
+
+def _quartiles(values):
+    """(q25, median, q75) over the finite values; NaN when there are none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return (math.nan,) * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.percentile(values, [25, 50, 75])
+    return tuple(float(v) for v in q)
+
+
+def _cell(value, key):
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if key == "learning_rate":
+        return f"{value:.3g}"
+    if key == "success":
+        return f"{value:.0%}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _csv_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return "" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _json(values):
+    values = np.asarray(values, dtype=np.float64)
+    out = np.where(np.isfinite(values), values, 0.0).tolist()
+
+    def fill(out, ok):
+        if isinstance(out, list):
+            return [fill(o, k) for o, k in zip(out, ok)]
+        return out if ok else None
+
+    return fill(out, np.isfinite(values).tolist())
