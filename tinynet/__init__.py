@@ -20,6 +20,7 @@ from tinynet import (
     metrics,
     optimizers,
     plot,
+    plot_sweep,
     schedules,
 )
 from tinynet.backend import (
@@ -35,6 +36,8 @@ from tinynet.history import History
 from tinynet.lr_finder import LRFinderResult, lr_find
 from tinynet.model import Sequential
 from tinynet.serialization import load_model
+from tinynet.sweep import sweep
+from tinynet.sweep_result import SweepResult
 from tinynet.training import DivergenceWarning
 
 __version__ = "0.1.0"
@@ -45,6 +48,7 @@ __all__ = [
     "History",
     "LRFinderResult",
     "Sequential",
+    "SweepResult",
     "available_backends",
     "backend",
     "callbacks",
@@ -61,8 +65,10 @@ __all__ = [
     "metrics",
     "optimizers",
     "plot",
+    "plot_sweep",
     "schedules",
     "set_backend",
     "set_dtype",
+    "sweep",
     "to_numpy",
 ]
