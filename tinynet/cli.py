@@ -1,0 +1,177 @@
+"""The ``tinynet`` command (also ``python -m tinynet``).
+
+    tinynet reproduce [--out DIR] [--seeds N] [--epochs N] [--backend numpy|cupy] [--quick]
+    tinynet demo [--rates 0.001,0.1,0.5] [--dataset spirals] [--optimizer sgd]
+                 [--schedule constant] [--epochs N] [--save demo.gif]
+    tinynet lessons [NN [--quick] [--out DIR]]
+
+Argument parsing only; the work is in tinynet.reproduce, tinynet.demo and the
+lesson scripts. A mistake the user made (a folder that cannot be written, a
+bad number, an unknown backend) ends with one line on stderr and exit code 2.
+"""
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = os.path.join("tinynet-out", "reproduce")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tinynet",
+        description="tinynet: see what the learning rate does to a small neural network.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    rep = sub.add_parser(
+        "reproduce", help="the 10x10x10x10x4 learning-rate experiment, with a measured report",
+        description="Train the post's network at 0.001, 0.01, 0.1, 0.4, 0.5 and on a log grid, "
+                    "raw and standardised inputs, many seeds; write figures, results.csv, "
+                    "results.json and REPORT.md.")
+    rep.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
+                     help=f"output folder (default: {DEFAULT_OUT})")
+    rep.add_argument("--seeds", metavar="N", type=int, default=None,
+                     help="seeds per post rate (default 20; the grid uses min(5, N))")
+    rep.add_argument("--epochs", metavar="N", type=int, default=None,
+                     help="epochs per run (default 200, as in the post)")
+    rep.add_argument("--backend", metavar="NAME", default=None,
+                     help="array backend: numpy (default) or cupy")
+    rep.add_argument("--quick", action="store_true",
+                     help="a few seconds on a tiny grid (for tests; the numbers mean little)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.set_defaults(func=_reproduce)
+
+    from tinynet import demo
+
+    dem = sub.add_parser(
+        "demo", help="several learning rates training side by side, live or as a GIF",
+        description="Decision regions and loss curves of several rates, updated every epoch. "
+                    "Without a display (or with --save) the frames go into an animated GIF.")
+    dem.add_argument("--rates", default="0.001,0.05,0.5,3.0",
+                     help="comma-separated learning rates (default: 0.001,0.05,0.5,3.0)")
+    dem.add_argument("--dataset", choices=demo.DATASETS, default="spirals")
+    dem.add_argument("--optimizer", choices=demo.OPTIMIZERS, default="sgd")
+    dem.add_argument("--schedule", choices=demo.SCHEDULES, default="constant",
+                     help="a learning-rate schedule scaled to each rate (default: constant)")
+    dem.add_argument("--epochs", metavar="N", type=int, default=60)
+    dem.add_argument("--save", metavar="FILE.gif", default=None,
+                     help="write an animated GIF instead of opening a window")
+    dem.set_defaults(func=_demo)
+
+    les = sub.add_parser("lessons", help="list the lesson scripts, or run one",
+                         description="Without NN: list lessons/NN_*.py. With NN: run that "
+                                     "lesson with this Python.")
+    les.add_argument("number", metavar="NN", nargs="?", default=None,
+                     help="the lesson to run, e.g. 3 or 03")
+    les.add_argument("--quick", action="store_true", help="the lesson's short version")
+    les.add_argument("--out", metavar="DIR", default=None, help="the lesson's output folder")
+    les.add_argument("--backend", metavar="NAME", default=None, help="numpy or cupy")
+    les.set_defaults(func=_lessons)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code (0 success, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    import tinynet as tn
+
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError, tn.BackendError) as exc:
+        print(f"tinynet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tinynet {args.command}: interrupted; only finished files were written.",
+              file=sys.stderr)
+        return 130
+
+
+def _one_line(exc):
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _reproduce(args):
+    from tinynet import reproduce
+
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}.")
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
+    reproduce.run(args.out, seeds=args.seeds, epochs=args.epochs, backend=args.backend,
+                  quick=args.quick, progress=not args.no_progress)
+    return 0
+
+
+def _demo(args):
+    from tinynet import demo
+
+    rates = demo.parse_rates(args.rates)  # before anything slow: bad rates fail at once
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
+    result = demo.run(rates, dataset=args.dataset, optimizer=args.optimizer,
+                      schedule=args.schedule, epochs=args.epochs, save=args.save)
+    if result["path"] is not None:
+        print(f"tinynet demo: wrote {os.path.abspath(result['path'])}")
+    for rate, loss in zip(result["rates"], result["final_loss"]):
+        print(f"  lr {rate:g}: final training loss {loss:.4g}")
+    return 0
+
+
+# --- lessons ----------------------------------------------------------------------
+def lessons_dir():
+    """The repository's lessons/ folder next to the package, or None."""
+    folder = Path(__file__).resolve().parent.parent / "lessons"
+    return folder if folder.is_dir() else None
+
+
+def list_lessons(folder):
+    """[(number "NN", path, title)] for every lessons/NN_*.py, in order."""
+    found = []
+    for path in sorted(folder.glob("[0-9][0-9]_*.py")):
+        try:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        except (SyntaxError, UnicodeDecodeError):
+            doc = None
+        title = doc.strip().splitlines()[0] if doc else path.stem
+        found.append((path.name[:2], path, title))
+    return found
+
+
+def _lessons(args):
+    folder = lessons_dir()
+    if folder is None:
+        print("tinynet lessons: no lessons/ folder next to the package; the lessons come "
+              "with a checkout of the tinynet repository.")
+        return 1
+    found = list_lessons(folder)
+    if args.number is None:
+        if not found:
+            print(f"tinynet lessons: {folder} holds no NN_*.py lesson yet.")
+        for number, path, title in found:
+            print(f"  {number}  {title}   ({path.name})")
+        if found:
+            print("Run one with: python -m tinynet lessons NN [--quick] [--out DIR]")
+        return 0
+    if not args.number.isdigit():
+        raise ValueError(f"lesson number must be digits such as 3 or 03, got {args.number!r}.")
+    want = f"{int(args.number):02d}"
+    match = [path for number, path, _ in found if number == want]
+    if not match:
+        have = ", ".join(number for number, _, _ in found) or "none"
+        raise ValueError(f"no lesson {want} in {folder} (found: {have}).")
+    cmd = [sys.executable, str(match[0])]
+    if args.quick:
+        cmd.append("--quick")
+    if args.out is not None:
+        cmd += ["--out", args.out]
+    if args.backend is not None:
+        cmd += ["--backend", args.backend]
+    return subprocess.run(cmd, check=False).returncode
