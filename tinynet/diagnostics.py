@@ -250,7 +250,8 @@ def parameter_change(model, initial_weights):
 
 
 # --- Q1, too high: curvature and the stability bound ----------------------------
-def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6):
+def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
+              return_vector=False):
     """The largest eigenvalue of the Hessian of the mean loss on (x, y), by power iteration.
 
     With w the parameters and g(w) = dL/dw from the model's own backward pass,
@@ -273,8 +274,12 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6):
     eps: the finite-difference step along the unit vector v.
     seed: the random start vector. For stacked models each copy's Hessian is
     its own block and gets its own estimate.
+    start: a start vector instead (a list of arrays shaped like get_weights()),
+    e.g. the one an earlier call returned: tracking the sharpness during
+    training with warm starts needs only a few iterations per check.
 
-    Returns a float, or a (K,) array for stacked models. Gradient descent with
+    Returns a float, or a (K,) array for stacked models; with return_vector=True
+    the pair (value, eigenvector as a list of arrays). Gradient descent with
     rate lr is stable on the local quadratic only if lr < 2 / sharpness.
     """
     model._require_compiled("sharpness")
@@ -303,12 +308,24 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6):
                 return [(a - b) / (2.0 * eps) for a, b in zip(plus, minus)]
 
             with _frozen_gates(model, x_dev):
-                rng = np.random.default_rng(seed)
-                start = [rng.standard_normal(w.shape) for w in w0]
-                top = top_eigenvalue(hvp, start, iters, tol, stacked)
+                if start is None:
+                    rng = np.random.default_rng(seed)
+                    start = [rng.standard_normal(w.shape) for w in w0]
+                else:
+                    start = _check_start(start, w0)
+                top, vector = top_eigenvalue(hvp, start, iters, tol, stacked, return_vector=True)
     finally:
         _restore_grads(model, saved)
-    return top if stacked else float(top[0])
+    value = top if stacked else float(top[0])
+    return (value, vector) if return_vector else value
+
+
+def _check_start(start, w0):
+    start = [np.array(backend.to_numpy(v), dtype=np.float64) for v in start]
+    if [v.shape for v in start] != [w.shape for w in w0]:
+        raise ValueError(f"sharpness: start must be arrays shaped like get_weights() "
+                         f"{[w.shape for w in w0]}, got {[v.shape for v in start]}.")
+    return [np.nan_to_num(v) for v in start]
 
 
 class _Gate(layer_mod.Layer):
@@ -364,21 +381,29 @@ def _scale(v, factor, stacked):
     return out
 
 
-def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False):
+def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False, return_vector=False):
     """Largest (most positive) eigenvalue of a symmetric operator, by power iteration.
 
     hvp(v) -> H v for v a list of arrays (a leading K axis when stacked, one
     independent block per copy); start: the first v. Power iteration finds the
     eigenvalue lambda_1 of largest magnitude; where it is negative, a second run
     on H - lambda_1 I (whose eigenvalues are all >= 0) finds lambda_max - lambda_1.
-    Returns a (K,) array ((1,) when not stacked).
+    Returns a (K,) array ((1,) when not stacked), and the unit eigenvector
+    estimate when return_vector=True.
     """
-    top = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
+    top, vector = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
     if np.any(top < 0):
         shift = np.minimum(top, 0.0)
-        top = np.where(top < 0, _power_iteration(hvp, start, shift, iters, tol, stacked) + shift,
-                       top)
-    return top
+        second, vector2 = _power_iteration(hvp, start, shift, iters, tol, stacked)
+        neg = top < 0
+        top = np.where(neg, second + shift, top)
+        vector = [np.where(_expand(neg, b), b2, b) for b, b2 in zip(vector, vector2)] \
+            if stacked else (vector2 if neg[0] else vector)
+    return (top, vector) if return_vector else top
+
+
+def _expand(mask, like):
+    return mask.reshape((-1,) + (1,) * (like.ndim - 1))
 
 
 def _power_iteration(hvp, v, shift, iters, tol, stacked):
@@ -397,7 +422,7 @@ def _power_iteration(hvp, v, shift, iters, tol, stacked):
         estimate = new
         if done:
             break
-    return estimate
+    return estimate, v
 
 
 def stability_bound(sharpness):

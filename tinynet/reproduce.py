@@ -55,6 +55,9 @@ class Config:
     validation_split: float = 0.2
     threshold: float = 0.9
     sharpness_iters: int = 20
+    trace_seeds: int = 4
+    trace_points: int = 256
+    trace_iters: int = 6
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 
@@ -65,7 +68,7 @@ class Config:
         if quick:
             cfg = cls(seeds=2, epochs=4, n_samples=256, grid_rates=(1e-3, 1e-1, 1.0),
                       grid_seeds=1, variant_rates=(0.1, 0.5), variant_seeds=1,
-                      sharpness_iters=3)
+                      sharpness_iters=3, trace_seeds=1, trace_points=64, trace_iters=2)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
             cfg.grid_seeds = min(cfg.grid_seeds, cfg.seeds)
@@ -166,11 +169,49 @@ class _Progress(tn.callbacks.Callback):
             self.bar.update(1)
 
 
-def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None):
+class _SharpnessTrace(tn.callbacks.Callback):
+    """Sharpness of some copies at init and after chosen epochs, on a fixed subset.
+
+    Each check copies the chosen copies' weights into a small stacked model and
+    runs a few power iterations, warm-started from the previous check's vector.
+    """
+
+    def __init__(self, copies, x, y, at_epochs, variant, iters):
+        self.copies, self.x, self.y = np.asarray(copies), x, y
+        self.at, self.iters = set(at_epochs), iters
+        self.sub = tn.Sequential(post_layers(*variant), seed=0, n_models=len(copies))
+        self.sub.compile("sgd", loss="sparse_categorical_crossentropy")
+        self.epochs, self.values, self.vector = [], [], None
+
+    def on_train_begin(self):
+        self._check(0)
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch + 1 in self.at:
+            self._check(epoch + 1)
+
+    def _check(self, epoch):
+        self.sub.set_weights([w[self.copies] for w in self.model.get_weights()])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value, self.vector = dg.sharpness(self.sub, self.x, self.y, iters=self.iters,
+                                              start=self.vector, return_vector=True)
+        self.epochs.append(epoch)
+        self.values.append(value)
+
+
+def trace_epochs(epochs):
+    """Every 2nd epoch up to 100, then every 10th, and the last."""
+    at = set(range(2, min(epochs, 100) + 1, 2)) | set(range(110, epochs + 1, 10)) | {epochs}
+    return sorted(at)
+
+
+def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0):
     """Train len(rates) x n_seeds copies at once (copy k = r * S + s: rate-major).
 
     Seed s starts every rate from the same weights, so differences come from the
-    rate alone. Returns a dict of host arrays shaped (epochs, R, S) or (R, S).
+    rate alone. trace_seeds > 0 also tracks the sharpness of that many seeds per
+    rate during training. Returns a dict of host arrays shaped (epochs, R, S) or (R, S).
     """
     rates, seeds = list(rates), list(range(n_seeds))
     r_n, s_n = len(rates), len(seeds)
@@ -179,14 +220,20 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None):
     model.set_weights([np.concatenate([w] * r_n) for w in start])
     model.compile(tn.optimizers.SGD([r for r in rates for _ in seeds]),
                   loss="sparse_categorical_crossentropy")
-    x_train, y_train, x_val = x[:n_train], y[:n_train], x[n_train:]
+    x_train, x_val = x[:n_train], x[n_train:]
     init_weights = model.get_weights()
     dead_init = dg.dead_relu_fraction(model, x_train)["dead"]
-    progress = _Progress(bar, x_train)
+    callbacks = [_Progress(bar, x_train)]
+    t_n = min(trace_seeds, s_n)
+    if t_n:
+        copies = [r * s_n + s for r in range(r_n) for s in range(t_n)]
+        m = min(n_train, cfg.trace_points)
+        callbacks.append(_SharpnessTrace(copies, x[:m], y[:m], trace_epochs(cfg.epochs),
+                                         variant, cfg.trace_iters))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tn.DivergenceWarning)
         hist = model.fit(x, y, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                         validation_split=cfg.validation_split, verbose=0, callbacks=[progress])
+                         validation_split=cfg.validation_split, verbose=0, callbacks=callbacks)
     ran = len(hist.epoch)
     if bar is not None:
         bar.update(cfg.epochs - ran)
@@ -199,14 +246,12 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None):
         after = np.arange(cfg.epochs)[:, None] > np.where(diverged, div_epoch, cfg.epochs)[None]
         a[after] = np.nan  # a diverged copy is frozen: its later values mean nothing
         curves[key] = a.reshape(cfg.epochs, r_n, s_n)
-    final_val = curves["val_accuracy"][ran - 1]
     with np.errstate(invalid="ignore"):
         above = curves["val_accuracy"] > cfg.threshold
     escape = np.where(above.any(axis=0), above.argmax(axis=0) + 1.0, np.nan)
-    hist_val = dg.prediction_histogram(model, x_val)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        sharp = dg.sharpness(model, x_train, y_train, iters=cfg.sharpness_iters)
+        hist_val = dg.prediction_histogram(model, x_val)
         change = dg.parameter_change(model, init_weights)
         dead_end = dg.dead_relu_fraction(model, x_train)["dead"]
         osc = dg.loss_oscillation(curves["loss"].reshape(cfg.epochs, -1)[:ran])
@@ -216,32 +261,48 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None):
         return a.reshape((r_n, s_n) + a.shape[1:])
 
     div = grid_of(diverged).astype(bool)
-    final = np.where(div, np.nan, final_val)
+    final = np.where(div, np.nan, curves["val_accuracy"][ran - 1])
     success = np.nan_to_num(final, nan=0.0) > cfg.threshold
     one_class = grid_of(hist_val["max_fraction"]) >= ONE_CLASS
-    outcome = np.where(success, "fit", np.where(div, "diverged",
-                                                np.where(one_class, "one class", "partial")))
-    return {"rates": rates, "variant": variant, "model": model, "curves": curves,
-            "final_val_accuracy": final, "diverged": div, "diverged_epoch": grid_of(div_epoch),
-            "success": success, "outcome": outcome, "escape_epoch": escape,
-            "max_fraction": grid_of(hist_val["max_fraction"]),
-            "sharpness": grid_of(sharp), "dead_init": grid_of(dead_init),
-            "dead_epoch1": grid_of(progress.after_first), "dead_end": grid_of(dead_end),
-            "kernel_relative": grid_of(change["kernel_relative"]),
-            "bias_change": grid_of(change["bias_change"]),
-            "sign_changes": grid_of(osc["sign_changes"]), "peak_ratio": grid_of(osc["peak_ratio"])}
+    dead_layer = np.any(grid_of(dead_end) >= 1.0, axis=-1)
+    outcome = np.where(success, "fit", np.where(div, "diverged", np.where(
+        dead_layer, "dead layer", np.where(one_class, "one class", "partial"))))
+    result = {"rates": rates, "variant": variant, "model": model, "curves": curves,
+              "final_val_accuracy": final, "diverged": div, "diverged_epoch": grid_of(div_epoch),
+              "success": success, "outcome": outcome, "escape_epoch": escape,
+              "max_fraction": grid_of(hist_val["max_fraction"]),
+              "dead_init": grid_of(dead_init), "dead_epoch1": grid_of(callbacks[0].after_first),
+              "dead_end": grid_of(dead_end),
+              "kernel_relative": grid_of(change["kernel_relative"]),
+              "bias_change": grid_of(change["bias_change"]),
+              "sign_changes": grid_of(osc["sign_changes"]),
+              "peak_ratio": grid_of(osc["peak_ratio"]), "trace": None}
+    if t_n:
+        tr = callbacks[1]
+        values = np.asarray(tr.values, dtype=np.float64).reshape(len(tr.epochs), r_n, t_n)
+        ep = np.asarray(tr.epochs)
+        # after a copy diverged its frozen weights say nothing about training
+        stop = np.where(div[:, :t_n], grid_of(div_epoch)[:, :t_n] + 1, cfg.epochs)
+        values = np.where(ep[:, None, None] <= stop[None], values, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            peak = np.nanmax(np.where(np.isfinite(values), values, np.nan), axis=0)
+        result["trace"] = {"epochs": ep, "values": values, "peak": peak, "seeds": t_n}
+    return result
 
 
-def init_diagnostics(x, y, n_train, n_seeds, variant, cfg):
+def init_diagnostics(x, y, n_train, n_seeds, variant, cfg, with_sharpness=True):
     """Diagnostics at initialisation over the seeds: loss, gradients, dead units, sharpness."""
     model = tn.Sequential(post_layers(*variant), seed=0, n_models=max(n_seeds, 2))
     model.set_weights(seed_weights(range(model.n_models), variant))
     model.compile("sgd", loss="sparse_categorical_crossentropy")
     xt, yt = x[:n_train], y[:n_train]
-    norms = dg.layer_gradient_norms(model, xt, yt)
-    return {"loss": dg.initial_loss_check(model, xt, yt),
-            "norms": norms, "dead": dg.dead_relu_fraction(model, xt),
-            "sharpness": dg.sharpness(model, xt, yt, iters=cfg.sharpness_iters)}
+    out = {"loss": dg.initial_loss_check(model, xt, yt),
+           "norms": dg.layer_gradient_norms(model, xt, yt),
+           "dead": dg.dead_relu_fraction(model, xt), "sharpness": np.full(model.n_models, np.nan)}
+    if with_sharpness:
+        out["sharpness"] = dg.sharpness(model, xt, yt, iters=cfg.sharpness_iters)
+    return out
 
 
 # --- the whole run -----------------------------------------------------------------
@@ -273,12 +334,14 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
         for scaling, kind, variant, rates, n_seeds in jobs:
             if bar is not None:
                 bar.set_description(f"{scaling} {kind} {'/'.join(variant)}")
-            runs[(scaling, kind, variant)] = train(data[scaling], y, n_train, rates, n_seeds,
-                                                   variant, cfg, bar)
+            runs[(scaling, kind, variant)] = train(
+                data[scaling], y, n_train, rates, n_seeds, variant, cfg, bar,
+                trace_seeds=cfg.trace_seeds if kind == "post" else 0)
         t_train = time.perf_counter() - t0
         if bar is not None:
             bar.set_description("diagnostics at initialisation")
-        inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v, cfg)
+        inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v, cfg,
+                                          with_sharpness=v == main)
                  for s in SCALINGS for v in VARIANTS}
     finally:
         if bar is not None:
@@ -325,38 +388,49 @@ def _list(a):
 def rate_rows(scaling, kind, run):
     """One summary dict per rate of a run."""
     rows = []
+    trace = run["trace"]
     for i, rate in enumerate(run["rates"]):
         out = run["outcome"][i]
         fit = run["success"][i]
-        rows.append({
+        row = {
             "scaling": scaling, "kind": kind, "init": run["variant"][0],
             "activation": run["variant"][1], "learning_rate": float(rate), "seeds": len(out),
             "success_rate": float(np.mean(fit)),
             "fit": int(np.sum(out == "fit")), "one_class": int(np.sum(out == "one class")),
+            "dead_layer": int(np.sum(out == "dead layer")),
             "diverged": int(np.sum(out == "diverged")), "partial": int(np.sum(out == "partial")),
             "median_val_accuracy": _f(_med(run["final_val_accuracy"][i])),
             "escaped": int(np.sum(np.isfinite(run["escape_epoch"][i]))),
             "median_escape_epoch": _f(_med(run["escape_epoch"][i])),
-            "median_sharpness_fit": _f(_med(np.where(fit, run["sharpness"][i], np.nan))),
             "median_sign_changes": _f(_med(run["sign_changes"][i])),
             "median_peak_ratio": _f(_med(run["peak_ratio"][i])),
             "median_dead_end": _list(_med(run["dead_end"][i], axis=0)),
-        })
+        }
+        if trace is not None:
+            peak = trace["peak"][i]
+            t_fit = fit[:trace["seeds"]]
+            crossed = np.nan_to_num(peak, nan=0.0) > 2.0 / rate
+            row.update({
+                "traced": int(trace["seeds"]), "median_peak_sharpness": _f(_med(peak)),
+                "crossed_2_over_lr": int(np.sum(crossed)),
+                "crossed_and_fit": int(np.sum(crossed & t_fit)),
+                "below_and_fit": int(np.sum(~crossed & t_fit)),
+            })
+        rows.append(row)
     return rows
 
 
-def escape_constant(run_list, cfg):
-    """median of lr x (epochs to val accuracy > threshold) over copies that got there.
+def escape_constant(run_list):
+    """median of lr x (epochs to val accuracy > threshold) over the copies that got there.
 
-    On the plateau the weights grow like exp(c * lr * t), so the escape time is
-    ~ const / lr; only rates <= GOOD are used (above it instability mixes in).
+    On the plateau the weights grow like exp(c * lr * t), so the time to leave it
+    is ~ const / lr; the median of lr x escape epoch estimates that constant.
     """
     values = []
     for run in run_list:
         for i, rate in enumerate(run["rates"]):
-            if rate <= GOOD:
-                e = run["escape_epoch"][i]
-                values.extend((rate * e[np.isfinite(e)]).tolist())
+            e = run["escape_epoch"][i]
+            values.extend((rate * e[np.isfinite(e)]).tolist())
     return _med(values), len(values)
 
 
@@ -367,11 +441,11 @@ def summarise(cfg, data, y, n_train, runs, inits):
     for (scaling, kind, _), run in runs.items():
         rows.extend(rate_rows(scaling, kind, run))
     raw = data["raw"]
-    diag = {"init": {}, "escape": {}, "post": {}}
+    upe = int(math.ceil(n_train / cfg.batch_size))
+    diag = {"init": {}, "escape": {}, "post": {}, "trace": {}}
     for (scaling, variant), d in inits.items():
-        key = f"{scaling}/{'/'.join(variant)}"
         n = d["norms"]
-        diag["init"][key] = {
+        diag["init"][f"{scaling}/{'/'.join(variant)}"] = {
             "loss": _f(_med(d["loss"]["loss"])), "chance": d["loss"]["chance"],
             "input_rms": n["input_rms"],
             "activation_rms": _list(_med(n["activation_rms"], axis=0)),
@@ -381,10 +455,14 @@ def summarise(cfg, data, y, n_train, runs, inits):
             "sharpness": _f(_med(d["sharpness"])),
         }
     for scaling in SCALINGS:
-        c, count = escape_constant([runs[(scaling, "post", main)], runs[(scaling, "grid", main)]],
-                                   cfg)
-        diag["escape"][scaling] = {"lr_times_epochs": _f(c), "copies": count}
         post = runs[(scaling, "post", main)]
+        c, count = escape_constant([post, runs[(scaling, "grid", main)]])
+        # points a data set needs for lr x epochs = c at lr=0.01 (raw) or 0.1, in 200 epochs
+        need = {f"{r:g}": _f(_div(c, r * cfg.epochs) * upe * cfg.batch_size
+                             / (1.0 - cfg.validation_split)) if count else None
+                for r in (0.01, GOOD)}
+        diag["escape"][scaling] = {"lr_times_epochs": _f(c), "copies": count,
+                                   "points_needed": need}
         per_rate = {}
         for i, rate in enumerate(post["rates"]):
             per_rate[f"{rate:g}"] = {
@@ -394,20 +472,13 @@ def summarise(cfg, data, y, n_train, runs, inits):
                 "kernel_relative": _list(_med(post["kernel_relative"][i], axis=0)),
                 "bias_change": _list(_med(post["bias_change"][i], axis=0)),
                 "max_fraction": _f(_med(post["max_fraction"][i])),
-                "sharpness_end": _f(_med(post["sharpness"][i])),
-                "sharpness_fit": _f(_med(np.where(post["success"][i], post["sharpness"][i],
-                                                  np.nan))),
             }
         diag["post"][scaling] = per_rate
-    fit_sharp = {}
-    for scaling in SCALINGS:
-        post = runs[(scaling, "post", main)]
-        good = [i for i, r in enumerate(post["rates"]) if r <= GOOD]
-        s = post["sharpness"][good][post["success"][good]]
-        fit_sharp[scaling] = {"median": _f(_med(s)), "copies": int(s.size),
-                              "share_above_2_over_high": _f(np.mean(s > 2.0 / HIGH))
-                              if s.size else None}
-    diag["fit_sharpness"] = fit_sharp
+        tr = post["trace"]
+        diag["trace"][scaling] = {
+            "epochs": [int(e) for e in tr["epochs"]], "seeds": tr["seeds"],
+            "median": {f"{r:g}": _list(_med(tr["values"][:, i], axis=1))
+                       for i, r in enumerate(post["rates"])}}
     return {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "data": {"centers": [list(c) for c in CENTERS], "cluster_std": CLUSTER_STD,
@@ -416,7 +487,7 @@ def summarise(cfg, data, y, n_train, runs, inits):
                  "raw_min": float(raw.min()), "raw_max": float(raw.max()),
                  "raw_rms": float(np.sqrt(np.mean(raw[:n_train] ** 2))),
                  "standardised_rms": float(np.sqrt(np.mean(data["standardised"][:n_train] ** 2))),
-                 "updates_per_epoch": int(math.ceil(n_train / cfg.batch_size))},
+                 "updates_per_epoch": upe},
         "environment": {"tinynet": tn.__version__, "backend": tn.get_backend(),
                         "dtype": tn.get_dtype()},
         "rates": rows, "diagnostics": diag,
@@ -439,6 +510,7 @@ def write_outputs(out_dir, cfg, data, y, runs, summary, t0):
     save("regions.png", figure_regions(post["raw"], data["raw"], y, cfg))
     save("curves.png", figure_curves(post, cfg))
     save("success.png", figure_success(runs, cfg))
+    save("sharpness.png", figure_sharpness(post, cfg))
     write_text(os.path.join(out_dir, "results.csv"), results_csv(runs))
     written.append("results.csv")
     summary["timing"]["total_s"] = time.perf_counter() - t0
@@ -559,10 +631,38 @@ def figure_success(runs, cfg):
     return fig
 
 
+def figure_sharpness(post, cfg):
+    """Sharpness during training against 2/lr, raw and standardised inputs."""
+    from matplotlib.figure import Figure
+
+    from tinynet.demo import COLORS
+
+    fig = Figure(figsize=(11.0, 4.0), dpi=90, layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, scaling in zip(axes, SCALINGS):
+        run = post[scaling]
+        tr = run["trace"]
+        for i, rate in enumerate(run["rates"]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mid = np.nanmedian(tr["values"][:, i], axis=1)
+            ax.plot(tr["epochs"], np.where(mid > 0, mid, np.nan), color=COLORS[i],
+                    label=f"lr {rate:g}")
+            ax.axhline(2.0 / rate, color=COLORS[i], linestyle="--", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{scaling} inputs: largest Hessian eigenvalue (median of "
+                     f"{tr['seeds']} seeds); dashed: 2/lr", fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("sharpness")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
 CSV_FIELDS = ("scaling", "kind", "init", "activation", "learning_rate", "seed",
               "final_loss", "final_accuracy", "final_val_loss", "final_val_accuracy", "success",
               "outcome", "diverged", "diverged_epoch", "escape_epoch", "max_class_fraction",
-              "sharpness_end", "dead_fraction_end")
+              "peak_sharpness", "dead_fraction_end")
 
 
 def results_csv(runs):
@@ -574,6 +674,9 @@ def results_csv(runs):
         last = {k: np.where(np.isfinite(run["curves"][k]).any(axis=0),
                             _last_finite(run["curves"][k]), np.nan)
                 for k in ("loss", "accuracy", "val_loss")}
+        peak = np.full(run["outcome"].shape, np.nan)
+        if run["trace"] is not None:
+            peak[:, :run["trace"]["seeds"]] = run["trace"]["peak"]
         for i, rate in enumerate(run["rates"]):
             for s in range(run["outcome"].shape[1]):
                 def num(v):
@@ -585,7 +688,7 @@ def results_csv(runs):
                             int(run["diverged"][i, s]),
                             int(run["diverged_epoch"][i, s]) if run["diverged"][i, s] else "",
                             num(run["escape_epoch"][i, s]), num(run["max_fraction"][i, s]),
-                            num(run["sharpness"][i, s]),
+                            num(peak[i, s]),
                             num(np.mean(run["dead_end"][i, s]))])
     return buf.getvalue()
 
@@ -621,174 +724,177 @@ def report(summary):
     def row(scaling, rate, kind="post", variant=main):
         return rows[(scaling, kind, *variant, rate)]
 
-    def verdict(r):
-        return f"{r['fit']}/{r['seeds']}"
+    def key(scaling, variant):
+        return f"{scaling}/{'/'.join(variant)}"
 
-    e = cfg["epochs"]
-    upe = data["updates_per_epoch"]
-    ini_raw = diag["init"]["raw/random_normal/relu"]
-    ini_std = diag["init"]["standardised/random_normal/relu"]
-    p_raw = diag["post"]["raw"]
-    esc_raw, esc_std = diag["escape"]["raw"], diag["escape"]["standardised"]
-    fs_raw, fs_std = diag["fit_sharpness"]["raw"], diag["fit_sharpness"]["standardised"]
-    t = summary["timing"]
-    lines = [
+    e, upe, post_rates = cfg["epochs"], data["updates_per_epoch"], cfg["post_rates"]
+    ini = {s: diag["init"][key(s, main)] for s in SCALINGS}
+    pr = diag["post"]["raw"]
+    esc = diag["escape"]
+    t, env = summary["timing"], summary["environment"]
+    lo, hi, good = f"{LOW:g}", f"{HIGH:g}", f"{GOOD:g}"
+    text = [
         "# The 10x10x10x10x4 learning-rate experiment, measured",
         "",
-        f"Every number below was computed by this run (tinynet {summary['environment']['tinynet']},"
-        f" backend {summary['environment']['backend']}, {summary['environment']['dtype']}, "
-        f"{t['total_s']:.0f} s in all, {t['training_s']:.0f} s of it training). "
-        "Figures: `regions.png` (the post's three panels), `curves.png`, `success.png`; "
-        "per-run numbers: `results.csv`, `results.json`.",
+        f"Every number below was computed by this run (tinynet {env['tinynet']}, backend "
+        f"{env['backend']}, {env['dtype']}, {t['total_s']:.0f} s in all, {t['training_s']:.0f} s"
+        " of it training). Figures: `regions.png` (the post's three panels), `curves.png`, "
+        "`success.png`, `sharpness.png`; per-run numbers: `results.csv`, `results.json`.",
         "",
         "## Setup",
         "",
         f"- Data: {data['n_samples']} points in 4 Gaussian blobs (centres "
         f"{', '.join(f'({c[0]:g}, {c[1]:g})' for c in data['centers'])}, std "
-        f"{data['cluster_std']:g}), raw inputs from {data['raw_min']:.1f} to "
-        f"{data['raw_max']:.1f} (rms {data['raw_rms']:.1f}). Shuffled, then the last "
-        f"{data['n_validation']} rows are the validation set, as Keras's validation_split "
-        "takes them; the standardised copy uses a StandardScaler fitted on the first "
-        f"{data['n_train']} rows only (rms {data['standardised_rms']:.2f}).",
-        f"- Network and training as in the post: Dense(10, relu) x4 -> Dense(4, softmax), "
-        f"RandomNormal(0, 0.05) kernels, zero biases, SGD, categorical cross-entropy, batch "
+        f"{data['cluster_std']:g}): raw inputs from {data['raw_min']:.1f} to "
+        f"{data['raw_max']:.1f}, rms {data['raw_rms']:.1f}. Shuffled, then the last "
+        f"{data['n_validation']} rows are the validation set (Keras's validation_split takes "
+        "the tail); the standardised copy uses a StandardScaler fitted on the first "
+        f"{data['n_train']} rows only.",
+        "- Network and training as in the post: Dense(10, relu) x4 -> Dense(4, softmax), "
+        "RandomNormal(0, 0.05) kernels, zero biases, SGD, categorical cross-entropy, batch "
         f"{cfg['batch_size']}, {e} epochs = {e * upe} updates per run.",
-        f"- The post's rates with {cfg['seeds']} seeds each; a log grid of "
-        f"{len(cfg['grid_rates'])} rates from {cfg['grid_rates'][0]:g} to "
-        f"{cfg['grid_rates'][-1]:g} with {cfg['grid_seeds']} seeds; a seed starts every rate "
-        "from the same weights, so differences come from the rate alone.",
-        f"- A run *fits* when its final validation accuracy is above {cfg['threshold']:g} "
-        f"(runs that diverged never fit); *one class*: one class gets >= {ONE_CLASS:.0%} of "
-        "the validation predictions; *diverged*: the loss became NaN/inf or grew 10x past "
-        "its best (the run is then frozen); *partial*: anything else.",
+        f"- The post's rates with {cfg['seeds']} seeds each, and {len(cfg['grid_rates'])} rates "
+        f"from {cfg['grid_rates'][0]:g} to {cfg['grid_rates'][-1]:g} (log grid) with "
+        f"{cfg['grid_seeds']} seeds. A seed starts every rate from the same weights, so the "
+        "differences come from the rate alone.",
+        f"- Outcomes. *fit*: final validation accuracy above {cfg['threshold']:g}. *diverged*: "
+        "the loss became NaN/inf or grew 10x past its best (the run is frozen there). "
+        "*dead layer*: some hidden layer has no unit that fires on any training point, so the "
+        f"output is constant. *one class*: one class gets >= {ONE_CLASS:.0%} of the validation "
+        "predictions, with every layer alive. *partial*: anything else.",
         "",
         "## What happened",
         "",
-        "| rate | raw: fit | one class | diverged | partial | median val acc "
-        "| standardised: fit | one class | diverged | partial | median val acc |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rate | inputs | fit | diverged | dead layer | one class | partial | median val acc |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for rate in cfg["post_rates"]:
-        a, b = row("raw", rate), row("standardised", rate)
-        lines.append(f"| {rate:g} | " + " | ".join(
-            f"{verdict(r)} | {r['one_class']} | {r['diverged']} | {r['partial']} | "
-            f"{_g(r['median_val_accuracy'], 2)}" for r in (a, b)) + " |")
-    fits = {s: [r for r in cfg["post_rates"] if row(s, r)["success_rate"] >= 0.5]
-            for s in SCALINGS}
-    lines += [
+    for rate in post_rates:
+        for scaling in SCALINGS:
+            r = row(scaling, rate)
+            text.append(f"| {rate:g} | {scaling} | {r['fit']}/{r['seeds']} | {r['diverged']} | "
+                        f"{r['dead_layer']} | {r['one_class']} | {r['partial']} | "
+                        f"{_g(r['median_val_accuracy'], 2)} |")
+    fits = {s: [r for r in post_rates if row(s, r)["success_rate"] >= 0.5] for s in SCALINGS}
+    need = esc["raw"]["points_needed"]
+    text += [
         "",
         "The post: 0.01, 0.1 and 0.4 fit, 0.5 fails, 0.001 fails differently; standardised, "
-        "every rate above 0.1 fails. Here, rates that fit for at least half of the seeds: "
-        f"raw {_rates(fits['raw'])}, standardised {_rates(fits['standardised'])}. "
-        "`success.png` has the whole grid.",
+        "every rate above 0.1 fails. Here the post's rates that fit for at least half of the "
+        f"seeds are: raw {_rates(fits['raw'])}; standardised {_rates(fits['standardised'])}. "
+        "`success.png` shows the whole grid.",
         "",
-        "## Q1, too low (0.001): a plateau, not slow descent",
+        f"## Q1, too low ({lo}): a plateau, not a slow descent",
         "",
-        f"- Initial loss: median {_g(ini_raw['loss'], 5)} against ln 4 = "
-        f"{ini_raw['chance']:.5f}. The network starts as a uniform guess: its output does "
-        "not depend on the input.",
-        f"- Why: each layer multiplies the signal by about 0.05 x sqrt(10/2). Activation rms at "
-        f"init, input then layers 1-4 (median over seeds): {_g(ini_raw['input_rms'], 3)} -> "
-        f"{_layers(ini_raw['activation_rms'][:4])}. The chain rule hands each kernel a "
-        f"gradient proportional to its input: ||dL/dW|| for layers 1-5 = "
-        f"{_layers(ini_raw['kernel_grad'])}, while the output bias gets "
-        f"||dL/db5|| = {_g(ini_raw['bias_grad'][-1])}.",
-        f"- After {e} epochs at 0.001 (raw): {row('raw', LOW)['one_class']}/{cfg['seeds']} "
-        f"seeds predict one class for >= {ONE_CLASS:.0%} of the points (median largest class "
-        f"share {_g(p_raw[f'{LOW:g}']['max_fraction'], 3)}). Relative kernel change per layer "
-        f"{_layers(p_raw[f'{LOW:g}']['kernel_relative'])}; bias change per layer "
-        f"{_layers(p_raw[f'{LOW:g}']['bias_change'])}: the output bias is what moved. It "
-        "learns the class frequencies, which is the best a constant output can do.",
-        f"- Escaping the plateau takes a fixed amount of rate x time: median lr x (epochs to "
-        f"val acc > {cfg['threshold']:g}) = {_g(esc_raw['lr_times_epochs'])} on raw inputs "
-        f"({esc_raw['copies']} runs that got there at rates <= {GOOD:g}). Median epochs: "
+        f"- Initial loss: median {_g(ini['raw']['loss'], 5)} against ln 4 = "
+        f"{ini['raw']['chance']:.5f}: the network starts as a uniform guess whose output "
+        "ignores the input.",
+        "- Why: each layer multiplies the signal by about 0.05 x sqrt(10/2) = 0.11. Activation "
+        f"rms at init, input then layers 1-4 (median over seeds): {_g(ini['raw']['input_rms'])}"
+        f" -> {_layers(ini['raw']['activation_rms'][:4])}. The chain rule makes each kernel's "
+        "gradient a product of the other layers' small weights: ||dL/dW|| for layers 1-5 = "
+        f"{_layers(ini['raw']['kernel_grad'])}, while the output bias, which multiplies "
+        f"nothing, gets ||dL/db5|| = {_g(ini['raw']['bias_grad'][-1])}.",
+        f"- After {e} epochs at {lo} (raw): {row('raw', LOW)['one_class']}/{cfg['seeds']} seeds "
+        f"predict one class for >= {ONE_CLASS:.0%} of the points (median share of the largest "
+        f"class {_g(pr[lo]['max_fraction'])}). Relative change of the kernels, layers 1-5: "
+        f"{_layers(pr[lo]['kernel_relative'])}; change of the biases: "
+        f"{_layers(pr[lo]['bias_change'])}. The output bias moved most: it learns the class "
+        "frequencies, the best a constant output can do. That is the one class.",
+        f"- Leaving the plateau costs a fixed amount of rate x time: median lr x (epochs to val "
+        f"acc > {cfg['threshold']:g}) = {_g(esc['raw']['lr_times_epochs'])} "
+        f"({esc['raw']['copies']} raw runs got there). Median epochs at the post's rates: "
         + ", ".join(f"{r:g}: {_g(row('raw', r)['median_escape_epoch'])} "
-                    f"({row('raw', r)['escaped']}/{row('raw', r)['seeds']})"
-                    for r in cfg["post_rates"])
-        + f". So 0.001 would need about {_g(_div(esc_raw['lr_times_epochs'], LOW))} epochs of "
-        f"{upe} updates. The post saw 0.01 fit in 200 epochs, which takes about "
-        f"{_g(_div(esc_raw['lr_times_epochs'], 0.01 * 200))} times the {upe} updates per epoch "
-        "that these data give: a larger data set, at equal epochs, escapes at lower rates.",
+                    f"({row('raw', r)['escaped']}/{row('raw', r)['seeds']} got there)"
+                    for r in post_rates)
+        + f". So {lo} needs about {_g(_div(esc['raw']['lr_times_epochs'], LOW))} epochs of "
+        f"{upe} updates. For 0.01 to fit in {e} epochs, as in the post, the data set needs "
+        f"about {_g(need['0.01'])} points (more updates per epoch) instead of "
+        f"{data['n_samples']}: that is why 0.01 fails here and fitted there.",
         "",
-        "## Q1, too high (0.5): curvature above 2/lr, then dead or exploded units",
+        f"## Q1, too high ({hi}): the curvature outgrows 2/lr",
         "",
-        "- Outcomes at 0.4 and 0.5 (raw): "
-        + "; ".join(f"{r:g}: {row('raw', r)['fit']} fit, {row('raw', r)['diverged']} diverged, "
-                    f"{row('raw', r)['one_class']} one class, {row('raw', r)['partial']} partial"
-                    for r in (0.4, HIGH)) + ".",
-        "- Loss curves (per-epoch training loss, median over seeds): share of epochs where "
-        "the direction flips, and peak / initial loss: "
-        + ", ".join(f"{r:g}: {_g(row('raw', r)['median_sign_changes'], 2)} and "
-                    f"{_g(row('raw', r)['median_peak_ratio'], 3)}" for r in cfg["post_rates"])
-        + ".",
+        "- Outcomes (raw): " + "; ".join(
+            f"{r:g}: {row('raw', r)['fit']} fit, {row('raw', r)['diverged']} diverged, "
+            f"{row('raw', r)['dead_layer']} dead layer, {row('raw', r)['one_class']} one class, "
+            f"{row('raw', r)['partial']} partial" for r in (0.4, HIGH)) + ".",
+        "- Loss curves (per-epoch training loss, median over seeds; share of epochs where it "
+        "turns, and peak / first loss): " + ", ".join(
+            f"{r:g}: {_g(row('raw', r)['median_sign_changes'], 2)}, "
+            f"{_g(row('raw', r)['median_peak_ratio'], 3)}" for r in post_rates) + ".",
         f"- Sharpness (largest Hessian eigenvalue of the training loss) at init: median "
-        f"{_g(ini_raw['sharpness'])}, so 2/sharpness = {_g(_div(2.0, ini_raw['sharpness']))}: "
-        "every rate here is stable at the start. The curvature grows as the network leaves "
-        f"the plateau: the minima found by the runs that fit at rates <= {GOOD:g} have median "
-        f"sharpness {_g(fs_raw['median'])} ({fs_raw['copies']} runs), and "
-        f"{_pct(fs_raw['share_above_2_over_high'])} of them are sharper than 2/{HIGH:g} = "
-        f"{2.0 / HIGH:g}, where a step of {HIGH:g} overshoots along the steepest direction "
-        "instead of descending (stability bound of gradient descent: lr < 2/sharpness). "
-        "Median sharpness at the end per rate, runs that fit: "
-        + ", ".join(f"{r:g}: {_g(p_raw[f'{r:g}']['sharpness_fit'])} (2/lr = {2.0 / r:g})"
-                    for r in cfg["post_rates"]) + ".",
+        f"{_g(ini['raw']['sharpness'])}, so 2/sharpness = "
+        f"{_g(_div(2.0, ini['raw']['sharpness']))}: every rate is stable at the start. While a "
+        "run leaves the plateau the curvature climbs (`sharpness.png`). Gradient descent is "
+        "stable on a quadratic only while lr < 2/sharpness; above it each step overshoots the "
+        "valley floor by more than it started. Peak sharpness during training (first "
+        f"{row('raw', GOOD)['traced']} seeds per rate) against 2/lr: " + "; ".join(
+            f"{r:g}: median peak {_g(row('raw', r)['median_peak_sharpness'])} vs {2.0 / r:g}, "
+            f"{row('raw', r)['crossed_2_over_lr']} crossed it ({row('raw', r)['crossed_and_fit']}"
+            f" of them fit), {row('raw', r)['below_and_fit']} fit among the rest"
+            for r in post_rates if r >= GOOD) + ".",
         f"- Dead ReLUs (units silent on every training point), layers 1-4, median over seeds, "
-        f"raw: at init {_share(p_raw[f'{HIGH:g}']['dead_init'])}; after the first epoch at "
-        f"{HIGH:g}: {_share(p_raw[f'{HIGH:g}']['dead_epoch1'])} (at {GOOD:g}: "
-        f"{_share(p_raw[f'{GOOD:g}']['dead_epoch1'])}); at the end at {HIGH:g}: "
-        f"{_share(p_raw[f'{HIGH:g}']['dead_end'])} (at {GOOD:g}: "
-        f"{_share(p_raw[f'{GOOD:g}']['dead_end'])}). An overshooting step pushes biases so far "
-        "that whole layers go silent; one silent layer makes the output constant and its "
-        "gradient zero, and that run can never recover.",
+        f"raw: at init {_share(pr[hi]['dead_init'])}; after the first epoch at {hi}: "
+        f"{_share(pr[hi]['dead_epoch1'])} (at {good}: {_share(pr[good]['dead_epoch1'])}); at the"
+        f" end at {hi}: {_share(pr[hi]['dead_end'])} (at {good}: {_share(pr[good]['dead_end'])})"
+        ". An overshooting step can push a layer's biases so far down that every unit goes "
+        "silent; then the output is constant, every gradient below it is zero, and the run "
+        "cannot recover.",
         "",
         "## Q2, standardised inputs",
         "",
-        f"- Input rms {data['raw_rms']:.1f} (raw) against {data['standardised_rms']:.2f}. At "
-        f"init the signal reaching layer 4 is {_g(ini_raw['activation_rms'][3])} (raw) against "
-        f"{_g(ini_std['activation_rms'][3])} (standardised); first-layer kernel gradient "
-        f"{_g(ini_raw['kernel_grad'][0])} against {_g(ini_std['kernel_grad'][0])}.",
-        f"- Escape from the plateau: lr x epochs = {_g(esc_std['lr_times_epochs'])} "
-        f"standardised ({esc_std['copies']} runs) against {_g(esc_raw['lr_times_epochs'])} raw:"
-        f" {_g(_div(esc_std['lr_times_epochs'], esc_raw['lr_times_epochs']), 2)} times longer. "
-        "Median epochs to fit, standardised: "
-        + ", ".join(f"{r:g}: {_g(row('standardised', r)['median_escape_epoch'])} "
-                    f"({row('standardised', r)['escaped']}/{row('standardised', r)['seeds']})"
-                    for r in cfg["post_rates"]) + ".",
-        f"- Curvature: sharpness at init {_g(ini_std['sharpness'])} standardised against "
-        f"{_g(ini_raw['sharpness'])} raw; minima found at rates <= {GOOD:g}: "
-        f"{_g(fs_std['median'])} ({fs_std['copies']} runs) against {_g(fs_raw['median'])}.",
-        "- Success rate per rate, raw against standardised: "
-        + ", ".join(f"{r:g}: {row('raw', r)['success_rate']:.2f} / "
-                    f"{row('standardised', r)['success_rate']:.2f}" for r in cfg["post_rates"])
-        + ". Rescaling the inputs rescales the gradients of the first layer, so the same "
-        "nominal rate is a different step: the window of rates that fit moves.",
+        f"- Input rms {data['raw_rms']:.1f} (raw) against 1.0. At init the signal reaching layer "
+        f"4 is {_g(ini['raw']['activation_rms'][3])} (raw) against "
+        f"{_g(ini['standardised']['activation_rms'][3])}, and the first kernel's gradient "
+        f"{_g(ini['raw']['kernel_grad'][0])} against {_g(ini['standardised']['kernel_grad'][0])}"
+        ": with zero biases and small weights the network is nearly linear in its input, so "
+        "everything it computes scales with the input.",
+        f"- Leaving the plateau: lr x epochs = {_g(esc['standardised']['lr_times_epochs'])} "
+        f"standardised ({esc['standardised']['copies']} runs got there) against "
+        f"{_g(esc['raw']['lr_times_epochs'])} raw. Median epochs, standardised: " + ", ".join(
+            f"{r:g}: {_g(row('standardised', r)['median_escape_epoch'])} "
+            f"({row('standardised', r)['escaped']}/{row('standardised', r)['seeds']})"
+            for r in post_rates) + f". At {good} in {e} epochs that would take about "
+        f"{_g(esc['standardised']['points_needed'][good])} points.",
+        f"- Curvature: sharpness at init {_g(ini['standardised']['sharpness'])} standardised "
+        f"against {_g(ini['raw']['sharpness'])} raw; peak during training, standardised: "
+        + "; ".join(f"{r:g}: {_g(row('standardised', r)['median_peak_sharpness'])} "
+                    f"(2/lr = {2.0 / r:g}, {row('standardised', r)['crossed_2_over_lr']} crossed)"
+                    for r in post_rates if r >= GOOD) + ".",
+        "- Share of seeds that fit, raw / standardised: " + ", ".join(
+            f"{r:g}: {row('raw', r)['success_rate']:.2f} / "
+            f"{row('standardised', r)['success_rate']:.2f}" for r in post_rates)
+        + ". Failures, standardised: " + ", ".join(
+            f"{r:g}: {row('standardised', r)['dead_layer']} dead layer, "
+            f"{row('standardised', r)['one_class']} one class" for r in post_rates)
+        + ". Rescaling the inputs rescales the first layer's gradients and the speed at which "
+        "the plateau is left, so the same nominal rate is a different step: the window of "
+        "rates that fit moves with the input scale.",
         "",
         "## Q3, negative weights and inputs: dead units",
         "",
         "- Dead units per layer (1-4) on the training set at init, median over seeds: "
-        + "; ".join(f"{s}, {'/'.join(v)}: "
-                    f"{_share(diag['init'][f'{s}/' + '/'.join(v)]['dead'])}"
+        + "; ".join(f"{s} {'/'.join(v)}: {_share(diag['init'][key(s, v)]['dead'])}"
                     for s in SCALINGS for v in VARIANTS) + ". "
-        "A unit is dead only if it is negative for every point; with weights of both signs "
-        "and inputs of both signs, each unit sees positive values on part of the data, so "
-        "negative inputs and weights alone do not kill units (for LeakyReLU the same count "
-        "means units in the negative part, which still pass slope x gradient).",
-        "- After training, median per layer: "
-        + "; ".join(f"{s} at {r:g}: {_share(diag['post'][s][f'{r:g}']['dead_end'])}"
-                    for s in SCALINGS for r in (GOOD, HIGH)) + ".",
-        "- Changing the initialisation or the activation (success over "
-        f"{cfg['variant_seeds']} seeds at " + ", ".join(f"{r:g}" for r in cfg["variant_rates"])
-        + "): " + "; ".join(
+        "A unit is dead only when its input is negative for every point. With weights and "
+        "inputs of both signs each first-layer unit fires on part of the data, so negative "
+        "weights or standardised inputs do not kill units by themselves; deeper units die "
+        "when all their inputs push them below zero. (For LeakyReLU the same count means units "
+        "in the negative part, which still pass back slope x gradient and can recover.)",
+        "- After training, median per layer: " + "; ".join(
+            f"{s} at {r:g}: {_share(diag['post'][s][f'{r:g}']['dead_end'])}"
+            for s in SCALINGS for r in (GOOD, HIGH)) + ".",
+        f"- Other initialisations and activations ({cfg['variant_seeds']} seeds, fit at "
+        + ", ".join(f"{r:g}" for r in cfg["variant_rates"]) + "): " + "; ".join(
             f"{s} {'/'.join(v)}: " + ", ".join(
                 f"{row(s, r, 'variant', v)['fit']}/{row(s, r, 'variant', v)['seeds']}"
-                for r in cfg["variant_rates"])
-            for v in VARIANTS[1:] for s in SCALINGS) + ". "
-        "Dead units at the end, layers 1-4, at the largest of these rates: " + "; ".join(
-            f"{s} {'/'.join(v)}: {_share(row(s, cfg['variant_rates'][-1], 'variant', v)['median_dead_end'])}"  # noqa: E501
+                for r in cfg["variant_rates"]) for v in VARIANTS[1:] for s in SCALINGS)
+        + f". Dead units at the end at {cfg['variant_rates'][-1]:g}, layers 1-4: " + "; ".join(
+            f"{s} {'/'.join(v)}: "
+            f"{_share(row(s, cfg['variant_rates'][-1], 'variant', v)['median_dead_end'])}"
             for v in VARIANTS[1:] for s in SCALINGS) + ".",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(text)
 
 
 def _rates(rates):
