@@ -49,3 +49,17 @@ def test_02_schedule_gallery(tmp_path):
     assert r["n_end_low_beating_constant"] == r["n_end_low"]
     # decaying too early (inverse time, the smallest average rate) does worst
     assert loss["inverse time"] > loss["constant"]
+
+
+def test_03_warmup(tmp_path):
+    r = run_lesson("03_warmup", tmp_path)
+    lr = r["headline_rate"]
+    assert lr is not None, "no rate diverged cold and trained with both warm-ups"
+    i = r["rates"].index(lr)
+    n = r["n_seeds"]
+    assert r["n_diverged"]["cold start"][i] == n
+    assert r["n_diverged"]["linear warm-up"][i] == 0
+    assert r["n_diverged"]["exponential warm-up"][i] == 0
+    assert r["largest_safe_rate"]["linear warm-up"] > 2 * r["largest_safe_rate"]["cold start"]
+    # the warmed-up run at that rate trained (its loss is that of a fitted model)
+    assert r["val_loss"]["linear warm-up"][i] < 0.2
