@@ -1,0 +1,246 @@
+"""Lesson 11: scaling inputs and targets, without leaking the test set.
+
+Question: a regression target in the thousands, inputs in units that differ
+by a factor of 100: what does scaling them (or not) do to training with MSE,
+and what goes wrong when the scaler is fitted on all the data, test set
+included?
+
+The data are synthetic so that we know the truth: three measurements in very
+different units (x1 in ones, x2 in tens, x3 in hundreds) and a target around
+3000 that depends on all three, plus noise of standard deviation 100 (the best
+test RMSE any model can reach). The network is 3 -> 32 tanh -> 32 tanh -> 1,
+trained with Adam(1e-3) on MSE; eight seeds train at once.
+
+What you will see:
+- test RMSE (in the target's own units) with raw inputs and targets, scaled
+  inputs only, and both scaled (predictions mapped back with
+  inverse_transform): the unscaled target is the one that hurts;
+- why, in learning-rate terms: a sweep of plain SGD rates with scaled and
+  raw targets, and which rates get within 3x of the noise floor;
+- leakage: the same pipeline with the scalers fitted on train + test. On a
+  test set drawn like the training set the leak changes little; on a test set
+  from a shifted distribution (later data, larger x1) it reports a test error
+  far below what the honest pipeline, the one you could actually have built
+  before the test data existed, achieves. The leaked number is optimistic.
+
+Run:   python lessons/11_scaling_and_leakage.py [--quick] [--out DIR] [--backend numpy|cupy]
+Takes: about 4 seconds on a 2-core CPU (--quick: about 2).
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
+
+UNITS = np.array([1.0, 10.0, 100.0])  # the three inputs' units differ 100-fold
+NOISE = 100.0
+
+
+def make_data(n, rng, shift=0.0):
+    """x (n, 3) in mixed units and y (n,) around 3000; shift moves x1 (the main driver)."""
+    z = rng.normal(size=(n, 3))
+    if shift:
+        z[:, 0] = 0.5 * z[:, 0] + shift  # later data: larger x1, narrower spread
+    y = 3000 + 1000 * z[:, 0] + 300 * np.sin(2 * z[:, 1]) + 200 * z[:, 2]
+    return z * UNITS, y + rng.normal(0.0, NOISE, n)
+
+
+def build(k, activation="tanh", optimizer=None):
+    model = tn.Sequential([
+        tn.layers.Dense(32, activation=activation, input_dim=3),
+        tn.layers.Dense(32, activation=activation),
+        tn.layers.Dense(1),
+    ], seed=0, n_models=k)
+    model.compile(optimizer or tn.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def train_and_test(model, x_train, y_train, x_test, y_test, x_scaler, y_scaler, epochs,
+                   **fit_args):
+    """Fit on (possibly) scaled data; test RMSE per copy in the target's own units,
+    the predictions (K, N) in those units, and the History."""
+    xs = x_scaler.transform(x_train) if x_scaler else x_train
+    ys = y_scaler.transform(y_train[:, None]) if y_scaler else y_train[:, None]
+    history = model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=0, **fit_args)
+    pred = model.predict(x_scaler.transform(x_test) if x_scaler else x_test)
+    pred = pred.reshape(model.n_models, -1, 1)
+    if y_scaler:  # back to the target's units before measuring anything
+        pred = np.stack([y_scaler.inverse_transform(p) for p in pred])
+    with np.errstate(over="ignore", invalid="ignore"):
+        rmse = np.sqrt(np.mean((pred[..., 0] - y_test) ** 2, axis=1))
+    return np.where(np.isfinite(rmse), rmse, np.inf), pred[..., 0], history
+
+
+
+
+
+def scalers(*parts):
+    """An x scaler and a y scaler fitted on the rows of ``parts`` (x, y pairs)."""
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return tn.data.StandardScaler().fit(x), tn.data.StandardScaler().fit(y[:, None])
+
+
+def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    k = 4 if quick else 8
+    epochs = 25 if quick else 100
+    rng = np.random.default_rng(0)
+    x_train, y_train = make_data(300, rng)
+    x_test, y_test = make_data(300, rng)  # same distribution as training
+    x_new, y_new = make_data(300, rng, shift=2.5)  # later data: shifted
+    print(f"training targets: mean {y_train.mean():.0f}, std {y_train.std():.0f}; input stds "
+          f"{np.round(x_train.std(axis=0), 1).tolist()}; noise floor RMSE {NOISE:.0f}")
+
+    # --- Step 1: scale nothing, the inputs, or both. The scalers learn their
+    # means and variances from the training rows only, and the same fitted
+    # scalers are then applied to the test rows.
+    x_sc, y_sc = scalers((x_train, y_train))
+    variants = {"raw x, raw y": (None, None), "scaled x, raw y": (x_sc, None),
+                "scaled x, scaled y": (x_sc, y_sc)}
+    part_a = {}
+    print(f"\nTest RMSE after {epochs} epochs of Adam(1e-3), {k} seeds (median, range):")
+    for name, (sx, sy) in variants.items():
+        rmse, pred, _ = train_and_test(build(k), x_train, y_train, x_test, y_test, sx, sy,
+                                       epochs)
+        part_a[name] = rmse
+        print(f"  {name:20s} {np.median(rmse):8.0f}  ({rmse.min():.0f}..{rmse.max():.0f}); "
+              f"mean prediction {pred.mean():.0f} (target mean {y_test.mean():.0f})")
+    print(f"  -> scaling the target cuts the test RMSE "
+          f"{np.median(part_a['scaled x, raw y']) / np.median(part_a['scaled x, scaled y']):.1f}x"
+          " (scaled x in both)")
+
+    # --- Step 2: why, in learning-rate terms. With MSE the gradient is
+    # proportional to the error, which is in the thousands for a raw target:
+    # a rate small enough to be stable then moves the hidden layers hardly at
+    # all. The same network trained with plain SGD over a grid of rates, one
+    # stacked copy per rate:
+    rates = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1] if quick else [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2,
+                                                          1e-1, 3e-1]
+    sweep = {}
+    for name, sy in (("raw y", None), ("scaled y", y_sc)):
+        model = build(len(rates), optimizer=tn.optimizers.SGD(rates))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", tn.DivergenceWarning)  # some rates should fail
+            # divergence_factor=1000: only a real blow-up counts as diverged, not one
+            # noisy epoch of a rate that barely moves the loss
+            rmse, _, h = train_and_test(model, x_train, y_train, x_test, y_test, x_sc, sy,
+                                        epochs, divergence_factor=1000.0)
+        rmse = np.where(h.diverged, np.inf, rmse)
+        sweep[name] = rmse
+        good = [r for r, e in zip(rates, rmse, strict=True) if e < 3 * NOISE]
+        print(f"  SGD, {name:8s}: test RMSE by rate "
+              + ", ".join(f"{r:g}: {'diverged' if not np.isfinite(e) else f'{e:.0f}'}"
+                          for r, e in zip(rates, rmse, strict=True))
+              + f"; rates within 3x the noise floor: {good if good else 'none'}")
+
+    # --- Step 3: the leak. Fit the scalers on train + test together, then
+    # train and test exactly as before. First with a test set drawn like the
+    # training set, then with one from later, shifted data.
+    part_b = {}
+    for label, (xt, yt) in (("same distribution", (x_test, y_test)),
+                            ("shifted test set", (x_new, y_new))):
+        honest = scalers((x_train, y_train))
+        leaky = scalers((x_train, y_train), (xt, yt))
+        r_h, p_h, _ = train_and_test(build(k), x_train, y_train, xt, yt, *honest, epochs)
+        r_l, p_l, _ = train_and_test(build(k), x_train, y_train, xt, yt, *leaky, epochs)
+        part_b[label] = {"honest": r_h, "leaky": r_l, "pred_honest": p_h, "pred_leaky": p_l,
+                         "y": yt, "bias_honest": float(np.mean(p_h - yt)),
+                         "x1_honest": float(np.mean(honest[0].transform(xt)[:, 0])),
+                         "x1_leaky": float(np.mean(leaky[0].transform(xt)[:, 0])),
+                         "bias_leaky": float(np.mean(p_l - yt))}
+        print(f"\n{label}: test target mean {yt.mean():.0f} (train {y_train.mean():.0f})")
+        print(f"  honest scalers (train only): test RMSE {np.median(r_h):.0f} "
+              f"({r_h.min():.0f}..{r_h.max():.0f})")
+        print(f"  leaky scalers (train+test):  test RMSE {np.median(r_l):.0f} "
+              f"({r_l.min():.0f}..{r_l.max():.0f}); lower than honest for "
+              f"{int(np.sum(r_l < r_h))} of {k} seeds; median change "
+              f"{np.median(r_l) / np.median(r_h) - 1:+.1%}")
+    s = part_b["shifted test set"]
+    optimism = 1 - np.median(s["leaky"]) / np.median(s["honest"])
+    print(f"  -> on shifted data the leaked estimate is {optimism:.0%} "
+          + ("below" if optimism > 0 else "above")
+          + " the error of the model you could have built without the test set: "
+          + ("an optimistic number." if optimism > 0 else "not optimistic here."))
+    print(f"  where it comes from: the honest model's mean error on the shifted set is "
+          f"{s['bias_honest']:+.0f} ("
+          + ("it under-predicts" if s["bias_honest"] < 0 else "it over-predicts")
+          + f"), the leaky one's {s['bias_leaky']:+.0f}. The honest scaler puts the test inputs "
+          f"at a mean x1 of {s['x1_honest']:.2f} standard units (the 95th percentile of training"
+          f" is {np.percentile(x_sc.transform(x_train)[:, 0], 95):.2f}); the leaky one at "
+          f"{s['x1_leaky']:.2f}, because it already knew where they would be. A model built "
+          "before the test data existed cannot know that.")
+
+    # --- Step 4: the direction of the error depends on the model. The same
+    # comparison with ReLU units, which extrapolate linearly instead of
+    # saturating: the leak moves the number again, not necessarily down.
+    r_h, _, _ = train_and_test(build(k, "relu"), x_train, y_train, x_new, y_new,
+                               *scalers((x_train, y_train)), epochs)
+    r_l, _, _ = train_and_test(build(k, "relu"), x_train, y_train, x_new, y_new,
+                               *scalers((x_train, y_train), (x_new, y_new)), epochs)
+    print(f"  ReLU network, shifted test set: honest {np.median(r_h):.0f}, leaky "
+          f"{np.median(r_l):.0f} -> the leak moved the estimate by "
+          f"{np.median(r_l) / np.median(r_h) - 1:+.0%}; either way it no longer measures the "
+          "deployable pipeline.")
+
+    # --- Step 5: figures.
+    fig, axes = _common.figure(1, 3, size=(4.4, 4.0))
+    names = list(part_a)
+    axes[0].bar(range(len(names)), [np.median(part_a[n]) for n in names], color="C0")
+    axes[0].axhline(NOISE, color="k", ls=":", label="noise floor")
+    axes[0].set_xticks(range(len(names)))
+    axes[0].set_xticklabels([n.replace(", ", "\n") for n in names], fontsize=8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("test RMSE (target units)")
+    axes[0].set_title("what to scale (median of seeds)")
+    axes[0].legend(fontsize="small")
+    for name, rmse in sweep.items():
+        axes[1].plot(rates, np.where(np.isfinite(rmse), rmse, np.nan), "o-", label=name)
+    axes[1].axhline(NOISE, color="k", ls=":")
+    axes[1].set_xscale("log")
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("SGD learning rate")
+    axes[1].set_ylabel("test RMSE")
+    axes[1].set_title("the rate that works depends on y's scale")
+    axes[1].legend(fontsize="small")
+    ax = axes[2]
+    ax.scatter(s["y"], s["pred_honest"][0], s=6, label="honest scalers")
+    ax.scatter(s["y"], s["pred_leaky"][0], s=6, label="leaky scalers")
+    lo, hi = float(s["y"].min()), float(s["y"].max())
+    ax.plot([lo, hi], [lo, hi], "k-", lw=1)
+    ax.set_xlabel("true target (shifted test set)")
+    ax.set_ylabel("prediction (seed 0)")
+    ax.set_title("the leak flatters the shifted test")
+    ax.legend(fontsize="small")
+    figures = [_common.save(fig, out, "scaling_and_leakage.png")]
+
+    return {
+        "noise": NOISE,
+        "rmse_raw": float(np.median(part_a["raw x, raw y"])),
+        "rmse_unscaled_target": float(np.median(part_a["scaled x, raw y"])),
+        "rmse_scaled_target": float(np.median(part_a["scaled x, scaled y"])),
+        "sweep_rates": rates,
+        "sweep_raw_y": sweep["raw y"].tolist(),
+        "sweep_scaled_y": sweep["scaled y"].tolist(),
+        "iid_honest": float(np.median(part_b["same distribution"]["honest"])),
+        "iid_leaky": float(np.median(part_b["same distribution"]["leaky"])),
+        "shift_honest": float(np.median(s["honest"])),
+        "shift_leaky": float(np.median(s["leaky"])),
+        "shift_leaky_lower_seeds": int(np.sum(s["leaky"] < s["honest"])),
+        "optimism": float(optimism),
+        "mean_error_honest": s["bias_honest"],
+        "mean_error_leaky": s["bias_leaky"],
+        "relu_shift_honest": float(np.median(r_h)),
+        "relu_shift_leaky": float(np.median(r_l)),
+        "figures": figures,
+    }
+
+
+if __name__ == "__main__":
+    _common.cli(main)
