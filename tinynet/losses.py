@@ -93,7 +93,8 @@ class CategoricalCrossentropy(Loss):
         else:
             self._s = xp.sum(y_pred, axis=-1, keepdims=True)
             self._q = y_pred / self._s
-            log_p = xp.log(xp.clip(self._q, EPSILON, 1.0 - EPSILON))
+            self._q_clipped = xp.clip(self._q, EPSILON, 1.0 - EPSILON)
+            log_p = xp.log(self._q_clipped)
         return xp.mean(-xp.sum(y * log_p, axis=-1), axis=-1)
 
     def backward(self):
@@ -105,6 +106,22 @@ class CategoricalCrossentropy(Loss):
         inside = (q >= EPSILON) & (q <= 1.0 - EPSILON)
         u = xp.where(inside, -y / xp.clip(q, EPSILON, 1.0), 0.0)
         return (u - xp.sum(u * q, axis=-1, keepdims=True)) / (self._s * n)
+
+    def softmax_backward(self, scale=1.0):
+        """scale * dL/dz when y_pred = softmax(z): the softmax Jacobian folded in.
+
+        With v = y where q was not clipped and 0 where it was, the chain rule
+        through q = p / sum_c p_c and the softmax gives exactly
+            dL/dz = (q * sum_c v_c - v) / N,
+        which is (p - y) / N for one-hot y when nothing is clipped: a few passes
+        over (K, N, C) where backward() and then Softmax.backward take a dozen.
+        Valid after value() on a softmax output with from_logits=False.
+        scale: a float, or an array that broadcasts against (K, 1, 1).
+        """
+        xp = backend.namespace(self._q)
+        q, n = self._q, self._q.shape[-2]
+        v = self._y * xp.astype(self._q_clipped == q, q.dtype)
+        return (q * xp.sum(v, axis=-1, keepdims=True) - v) * (scale / n)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

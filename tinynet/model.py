@@ -8,7 +8,7 @@ axis, so it is the same code path as a single model, not a second engine.
 import numpy as np
 
 from tinynet import _checks, backend, losses, metrics, optimizers
-from tinynet.layers import Layer
+from tinynet.layers import Dense, Layer, Softmax
 
 _DEFAULT_METRICS = ("accuracy",)
 
@@ -159,13 +159,43 @@ class Sequential:
                 break
 
     def train_step(self, x, y):
-        """One update on device arrays; returns (loss, [metric values]) before the update."""
+        """One update on device arrays; returns (loss, [metric values], rate used).
+
+        The loss and metrics are the batch's before the update. Two exact
+        shortcuts are taken where they apply:
+        - softmax output + categorical cross-entropy on probabilities: the loss
+          hands dL/dz = (q sum_c v_c - v) / N to the layer below the softmax
+          (CategoricalCrossentropy.softmax_backward), skipping its Jacobian;
+        - an update that is exactly p <- p - lr * g (plain SGD): lr multiplies
+          dL/d(output) and back-propagation, linear in it, yields the steps
+          lr * g directly (Optimizer.folded_rate); layer.grads then hold lr * g.
+        """
         out = self.forward(x, training=True)
         loss = self.loss.value(y, out)
         values = [fn(y, out) for fn in self._metric_fns]
-        self.backward(self.loss.backward())
-        lr = self.optimizer.apply(self._params, self.grads())
+        folded = self.optimizer.folded_rate(out)
+        scale = 1.0 if folded is None else folded[1]
+        if _softmax_head(self.layers, self.loss):
+            grad = self.loss.softmax_backward(scale)  # dL/dz below the softmax
+            head = self.layers[-1]
+            if isinstance(head, Dense):
+                grad = head.backward_linear(grad)
+            self._backward_through(self.layers[-2::-1], grad)
+        else:
+            grad = self.loss.backward()
+            self._backward_through(self.layers[::-1], grad if folded is None else grad * scale)
+        if folded is None:
+            lr = self.optimizer.apply(self._params, self.grads())
+        else:
+            lr = self.optimizer.apply_folded(self._params, self.grads(), folded[0])
         return loss, values, lr
+
+    @staticmethod
+    def _backward_through(layers, grad):
+        for layer in layers:
+            if grad is None:  # the layers below need no gradient
+                break
+            grad = layer.backward(grad)
 
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
@@ -272,6 +302,16 @@ class Sequential:
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], seed={self.seed}, n_models={self.n_models})"
+
+
+def _softmax_head(layers, loss):
+    """True when the output is softmax(z) and the loss categorical CE on probabilities."""
+    if type(loss) not in (losses.CategoricalCrossentropy,
+                          losses.SparseCategoricalCrossentropy) or loss.from_logits:
+        return False
+    head = layers[-1]
+    return isinstance(head, Softmax) or (isinstance(head, Dense)
+                                         and isinstance(head.activation, Softmax))
 
 
 def _metric(name, loss):
