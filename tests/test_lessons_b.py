@@ -63,3 +63,14 @@ def test_03_warmup(tmp_path):
     assert r["largest_safe_rate"]["linear warm-up"] > 2 * r["largest_safe_rate"]["cold start"]
     # the warmed-up run at that rate trained (its loss is that of a fitted model)
     assert r["val_loss"]["linear warm-up"][i] < 0.2
+
+
+def test_04_adaptive_optimizers(tmp_path):
+    r = run_lesson("04_adaptive_optimizers", tmp_path)
+    t = r["headline_target"]
+    widths = r["band_width"][t]
+    assert set(widths) == {"SGD", "momentum", "RMSprop", "Adagrad", "Adam"}
+    assert all(w > 0 for w in widths.values()), widths
+    # what the quick run robustly shows: RMSprop's and Adam's bands are wider than SGD's
+    assert widths["RMSprop"] > widths["SGD"] and widths["Adam"] > widths["SGD"]
+    assert r["adaptive_mean_width"][t] > r["plain_mean_width"][t]
