@@ -74,3 +74,16 @@ def test_04_adaptive_optimizers(tmp_path):
     # what the quick run robustly shows: RMSprop's and Adam's bands are wider than SGD's
     assert widths["RMSprop"] > widths["SGD"] and widths["Adam"] > widths["SGD"]
     assert r["adaptive_mean_width"][t] > r["plain_mean_width"][t]
+
+
+def test_05_lr_range_test(tmp_path):
+    r = run_lesson("05_lr_range_test", tmp_path)
+    for problem in ("spirals", "digits"):
+        row = r[problem]
+        # the closest rule (min_div_10) lands within a factor of 5 of the sweep's best rate
+        assert 1 / 5 < row["min_div_10"]["factor"] < 5, row
+        # the valley rule is cautious: below the best, within a factor of 20, and the
+        # sweep's accuracy there is within 3 points of the best
+        assert 1 / 20 < row["valley"]["factor"] < 1, row
+        assert row["valley"]["accuracy"] > row["best_accuracy"] - 0.03
+        assert row["cost_updates"]["range_test"] * 50 < row["cost_updates"]["sweep"]

@@ -1,0 +1,171 @@
+"""Lesson 5: the learning-rate range test, checked against a full sweep.
+
+Question: the range test trains for one short run while the rate grows from
+tiny to huge, and reads a good rate off the loss curve. How close does that
+cheap guess come to the best rate that a full sweep (many rates x seeds, each
+trained to the end) finds, and what does following it cost in accuracy?
+
+What you will see, on two problems (three noisy spirals, and the 8x8 digits):
+  * tn.lr_find's three suggestions ("valley", "steepest", "min_div_10") from
+    five initialisations at once (a stacked model), with their spread;
+  * the best rate of a sweep over 21 rates x 3 seeds, and the band of rates
+    whose validation accuracy is within one point of the best;
+  * for each suggestion: how many times smaller or larger than the sweep's best
+    it is, and the validation accuracy the sweep measured at that rate;
+  * what each costs, counted in updates;
+  * 05_range_test.png: the range-test curves, suggestions marked;
+  * 05_finder_vs_sweep.png: the sweep's final validation loss against the rate,
+    with the suggestions and the best rate drawn on it.
+
+Run:  python lessons/05_lr_range_test.py [--quick] [--out DIR] [--backend numpy|cupy]
+Time: about 15 s on a 2-core CPU; --quick (a coarser sweep, fewer seeds) about 4 s.
+"""
+
+import time
+import warnings
+
+import _common
+import numpy as np
+
+import tinynet as tn
+
+RULES = ("valley", "min_div_10", "steepest")
+
+
+def spirals():
+    x, y = tn.datasets.make_spirals(1000, n_classes=3, noise=0.2, turns=1.0, seed=0)
+    return tn.data.StandardScaler().fit_transform(x), y
+
+
+def digits():
+    x, y = tn.datasets.load_digits()
+    order = np.random.default_rng(0).permutation(len(x))  # validation_split takes the tail
+    return x[order] / 16.0, y[order]
+
+
+def layers_for(n_in, n_out):
+    def layers():
+        return [tn.layers.Dense(64, activation="relu", input_dim=n_in),
+                tn.layers.Dense(64, activation="relu"),
+                tn.layers.Dense(n_out, activation="softmax")]
+    return layers
+
+
+def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    t0 = time.perf_counter()
+    problems = {"spirals": spirals(), "digits": digits()}
+    epochs, batch_size, n_find = 20, 32, 5
+    per_decade = 2 if quick else 4
+    rates = np.logspace(-4, 1, 5 * per_decade + 1)
+    seeds = range(2) if quick else range(3)
+    loss = "sparse_categorical_crossentropy"
+    print(f"SGD(momentum=0.9), batch {batch_size}. Range test: 100 updates from 1e-6 to 10. "
+          f"Sweep: {len(rates)} rates x {len(seeds)} seeds x {epochs} epochs.")
+
+    summary, finders, sweeps = {}, {}, {}
+    for name, (x, y) in problems.items():
+        layers = layers_for(x.shape[1], int(y.max()) + 1)
+        n_train = int(np.ceil(0.8 * len(x)))  # the rows fit's validation_split trains on
+
+        # --- Step 1: the range test ------------------------------------------------
+        # One stacked model of five copies (five initialisations) sweeps the same
+        # rates on the same batches; each copy gets its own suggestions. Only the
+        # training rows are used, as a careful user would.
+        model = tn.Sequential(layers(), seed=0, n_models=n_find)
+        model.compile(tn.optimizers.SGD(momentum=0.9), loss=loss)
+        finder = tn.lr_find(model, x[:n_train], y[:n_train], start_lr=1e-6, end_lr=10.0,
+                            num_steps=100, batch_size=batch_size)
+        finders[name] = finder
+
+        # --- Step 2: the full sweep ---------------------------------------------------
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tn.DivergenceWarning)
+            res = tn.sweep(layers, x, y, rates, seeds=seeds, optimizer="sgd",
+                           optimizer_kwargs={"momentum": 0.9}, loss=loss, epochs=epochs,
+                           batch_size=batch_size, validation_split=0.2, verbose=0)
+        sweeps[name] = res
+        best = res.best_rate("val_loss")
+        acc = np.median(np.where(res.diverged, 0.0, res.final("val_accuracy")), axis=1)
+        good = rates[acc >= acc.max() - 0.01]  # within one point of the best accuracy
+        steps_per_epoch = int(np.ceil(n_train / batch_size))
+        cost_sweep = len(rates) * len(seeds) * epochs * steps_per_epoch
+
+        # --- Step 3: compare ------------------------------------------------------------
+        print(f"\n{name}: sweep's best rate (median validation loss) {best:.3g}, validation "
+              f"accuracy {acc[np.argmin(np.abs(np.log(rates / best)))]:.3f}; within one point "
+              f"of the best accuracy ({acc.max():.3f}): {good.min():.3g} .. {good.max():.3g}.")
+        row = {"best_rate": best, "good_band": (float(good.min()), float(good.max()))}
+        for rule in RULES:
+            s = np.asarray(finder.suggestions[rule], dtype=float)
+            med = float(np.median(s))
+            i = int(np.argmin(np.abs(np.log(rates / med))))  # the nearest rate of the sweep
+            factor = med / best
+            inside = good.min() <= med * 10 ** (0.5 / per_decade) and \
+                med / 10 ** (0.5 / per_decade) <= good.max()
+            print(f"  {rule:10s} median {med:.3g} (5 inits: {s.min():.3g} .. {s.max():.3g}): "
+                  f"{_times(factor)} the best; the sweep at {rates[i]:.3g} reached validation "
+                  f"accuracy {acc[i]:.3f}{'' if inside else ' (outside the good band)'}")
+            row[rule] = {"rate": med, "factor": factor, "accuracy": float(acc[i]),
+                         "inside_good_band": bool(inside)}
+        print(f"  cost: range test {finder.learning_rates.shape[0]} updates per "
+              f"initialisation; sweep {cost_sweep} updates ({cost_sweep // 100}x as many)")
+        row["cost_updates"] = {"range_test": int(finder.learning_rates.shape[0]),
+                               "sweep": cost_sweep}
+        row["best_accuracy"] = float(acc.max())
+        summary[name] = row
+
+    # --- Step 4: what it adds up to ------------------------------------------------------
+    worst = {rule: max(abs(np.log10(summary[p][rule]["factor"])) for p in problems)
+             for rule in RULES}
+    closest = min(RULES, key=lambda r: worst[r])
+    print("\nLargest distance from the sweep's best rate over both problems, in decades: "
+          + ", ".join(f"{r} {worst[r]:.2f}" for r in RULES) + f". Closest: {closest}.")
+    below = all(summary[p]["valley"]["factor"] < 1 for p in problems)
+    if below:
+        print("The valley rule lands below the best rate on both problems: it picks a point "
+              "on the falling slope of the curve, a cautious choice.")
+    lost = max(summary[p]["best_accuracy"] - summary[p]["valley"]["accuracy"] for p in problems)
+    share = max(n_find * summary[p]["cost_updates"]["range_test"] / summary[p]["cost_updates"]
+                ["sweep"] for p in problems)
+    print(f"Following the valley suggestion costs at most {100 * lost:.1f} points of validation "
+          f"accuracy against the best rate of the sweep; the range test of all {n_find} "
+          f"initialisations costs at most {100 * share:.1f}% of the sweep's updates.")
+
+    # --- Step 5: figures --------------------------------------------------------------
+    fig, axes = _common.figure(1, 2, size=(6.0, 4.2))
+    for ax, (name, finder) in zip(axes, finders.items(), strict=True):
+        finder.plot(ax=ax)
+        ax.axvline(summary[name]["best_rate"], color="tab:red", linestyle="--",
+                   label=f"sweep's best: {summary[name]['best_rate']:.3g}")
+        ax.set_title(f"{name}: range test, {n_find} initialisations")
+        handles, labels = ax.get_legend_handles_labels()
+        keep = [i for i, lab in enumerate(labels) if "copy" not in lab or "copy 0" in lab]
+        ax.legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize="x-small")
+        finite = finder.smoothed_losses[np.isfinite(finder.smoothed_losses)]
+        ax.set_ylim(0.0, 2.0 * float(finite[0]) if finite.size else None)
+    paths = [_common.save(fig, out, "05_range_test.png")]
+    fig, axes = _common.figure(1, 2, size=(6.0, 4.2))
+    for ax, (name, res) in zip(axes, sweeps.items(), strict=True):
+        tn.plot_sweep.final_vs_rate(res, "val_loss", ax=ax)
+        ax.axvline(summary[name]["best_rate"], color="tab:red", linestyle="--",
+                   label="sweep's best")
+        for rule, colour in zip(RULES, ("black", "dimgrey", "tab:purple"), strict=True):
+            ax.axvline(summary[name][rule]["rate"], color=colour, linestyle=":",
+                       linewidth=1.8, label=f"{rule} (median)")
+        ax.set_title(f"{name}: sweep, {len(seeds)} seeds x {epochs} epochs")
+        ax.legend(fontsize="x-small")
+    paths.append(_common.save(fig, out, "05_finder_vs_sweep.png"))
+    print(f"Done in {time.perf_counter() - t0:.1f} s.")
+
+    summary["figures"] = paths
+    summary["max_decades_from_best"] = worst
+    return summary
+
+
+def _times(factor):
+    return f"{1 / factor:.1f}x below" if factor < 1 else f"{factor:.1f}x above"
+
+
+if __name__ == "__main__":
+    _common.cli(main)
