@@ -1,0 +1,241 @@
+"""Lesson 13: vanishing and exploding gradients.
+
+Question: why is a deep network harder to train than a shallow one, and what
+do the gradients of its layers look like when it fails?
+
+Back-propagation multiplies, layer after layer, by each activation's slope
+and each weight matrix. A sigmoid's slope is at most 0.25, so ten sigmoid
+layers can shrink the error signal by orders of magnitude before it reaches
+the first layer: that layer's gradient vanishes and it hardly learns. Weights
+that are too large do the opposite: the signal grows layer after layer and
+the first updates are huge. ReLU with He initialisation is built to keep the
+scale the same from layer to layer.
+
+Four 10-hidden-layer networks (width 32) on the two-moons problem, four seeds
+each, plain SGD(0.05): sigmoid (Glorot init, the Keras default), tanh (Glorot),
+ReLU (He) and ReLU with RandomNormal(stddev=0.5) kernels (too large).
+
+What you will see, measured with tn.diagnostics.layer_gradient_norms:
+- ||dL/dW|| of all 11 kernels at initialisation, on a log scale, and the ratio
+  of the first layer's to the output layer's;
+- how that ratio grows with depth (2 to 10 hidden layers) for sigmoid and ReLU;
+- the same per-layer profile during training (a callback records it);
+- how far each network trains: validation accuracy and the epoch it first
+  reaches 90%.
+
+Run:   python lessons/13_vanishing_exploding.py [--quick] [--out DIR] [--backend numpy|cupy]
+Takes: about 7 seconds on a 2-core CPU (--quick: about 3).
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
+
+WIDTH, DEPTH, LR = 32, 10, 0.05
+NETWORKS = {
+    "sigmoid (Glorot)": ("sigmoid", "glorot_uniform"),
+    "tanh (Glorot)": ("tanh", "glorot_uniform"),
+    "ReLU (He)": ("relu", "he_normal"),
+    "ReLU, RandomNormal(0.5)": ("relu", "big"),
+}
+
+
+def build(k, activation, init, depth=DEPTH):
+    """depth hidden Dense(WIDTH) layers -> Dense(2, softmax); k seeds stacked."""
+    def kernel():
+        return tn.initializers.RandomNormal(stddev=0.5) if init == "big" else init
+
+    layers = [tn.layers.Dense(WIDTH, activation=activation, kernel_initializer=kernel(),
+                              input_dim=2)]
+    layers += [tn.layers.Dense(WIDTH, activation=activation, kernel_initializer=kernel())
+               for _ in range(depth - 1)]
+    layers.append(tn.layers.Dense(2, activation="softmax"))
+    model = tn.Sequential(layers, seed=0, n_models=k)
+    model.compile(tn.optimizers.SGD(LR), loss="sparse_categorical_crossentropy")
+    return model
+
+
+class GradientProfile(tn.callbacks.Callback):
+    """Record every layer's full-batch ||dL/dW|| (median over seeds) at chosen epochs."""
+
+    def __init__(self, x, y, epochs):
+        self.x, self.y, self.epochs = x, y, set(epochs)
+        self.profiles = {}
+
+    def on_train_begin(self):
+        self.profiles["init"] = self._measure()
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch + 1 in self.epochs:
+            self.profiles[f"epoch {epoch + 1}"] = self._measure()
+
+    def _measure(self):
+        g = tn.diagnostics.layer_gradient_norms(self.model, self.x, self.y)["kernel_grad"]
+        return np.median(np.atleast_2d(g), axis=0)
+
+
+def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    k = 2 if quick else 4
+    epochs = 15 if quick else 100
+    marks = [1, 5, 15] if quick else [1, 10, 100]
+
+    # --- Step 1: an easy problem, so that only depth can make it hard.
+    X, y = tn.datasets.make_moons(1000, noise=0.15, seed=0)
+    X = tn.data.StandardScaler().fit(X[:800]).transform(X)
+    x_train, y_train, x_val, y_val = X[:800], y[:800], X[800:], y[800:]
+    print(f"two moons: {len(x_train)} training, {len(x_val)} validation points; "
+          f"{DEPTH} hidden layers of {WIDTH}; SGD({LR}), batch 32, {epochs} epochs, {k} seeds")
+
+    # --- Step 2: gradients at initialisation, layer by layer, and training.
+    results = {}
+    for name, (activation, init) in NETWORKS.items():
+        model = build(k, activation, init)
+        rms = tn.diagnostics.layer_gradient_norms(model, x_train, y_train)["activation_rms"]
+        profile = GradientProfile(x_train, y_train, marks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tn.DivergenceWarning)  # the too-large init may
+            h = model.fit(x_train, y_train, epochs=epochs, batch_size=32,
+                          validation_data=(x_val, y_val), callbacks=[profile], verbose=0)
+        val_acc = np.array(h.history["val_accuracy"]).reshape(-1, k)
+        reach = np.where((val_acc >= 0.9).any(axis=0), (val_acc >= 0.9).argmax(axis=0) + 1, -1)
+        g0 = profile.profiles["init"]
+        last = list(profile.profiles.values())[-1]  # the latest epoch recorded
+        dead = tn.diagnostics.dead_relu_fraction(model, x_train)["dead"]
+        # the probability given to the true class; the loss clips it to [1e-7, 1 - 1e-7]
+        # and passes back no gradient where the clip is active
+        p_true = np.take_along_axis(model.predict(x_train).reshape(k, -1, 2),
+                                    y_train[None, :, None], axis=-1)[..., 0]
+        clipped = np.mean((p_true < 1e-7) | (p_true > 1 - 1e-7))
+        results[name] = {
+            "grad_init": g0, "profiles": profile.profiles,
+            "ratio_init": float(g0[0] / g0[-1]),
+            "ratio_end": float(last[0] / last[-1]) if last[-1] > 0 else float("nan"),
+            "activation_rms": np.median(np.atleast_2d(rms), axis=0),
+            "val_acc": val_acc, "final_val_acc": float(np.median(val_acc[-1])),
+            "epoch_90": reach, "diverged": int(np.sum(np.atleast_1d(h.diverged))),
+            "all_zero_grad_end": bool(np.all(last == 0)),
+            "dead_end": float(np.mean(dead)) if np.size(dead) else float("nan"),
+            "clipped_share": float(clipped),
+            "seeds_with_dead_layer": int(np.sum(np.any(np.atleast_2d(dead) >= 1.0, axis=1))),
+            "final_loss": float(np.median(np.atleast_1d(h.history["loss"][-1]))),
+        }
+
+    # --- Step 3: read the profiles. A ratio far below 1 means the first layer
+    # gets almost none of the signal the output layer gets: it vanished.
+    print(f"\n{'network':26s} {'|dL/dW1|':>9s} {'|dL/dW11|':>9s} {'W1/W11':>9s} "
+          f"{'rms of h10':>10s} {'val acc':>8s} {'90% at epoch':>13s}")
+    for name, r in results.items():
+        ep = r["epoch_90"]
+        when = "never" if np.all(ep < 0) else f"{int(np.median(ep[ep > 0]))}"
+        if np.any(ep < 0) and np.any(ep > 0):
+            when += f" ({int(np.sum(ep > 0))}/{k} seeds)"
+        print(f"{name:26s} {r['grad_init'][0]:9.2e} {r['grad_init'][-1]:9.2e} "
+              f"{r['ratio_init']:9.1e} {r['activation_rms'][DEPTH - 1]:10.2e} "
+              f"{r['final_val_acc']:8.3f} {when:>13s}")
+
+    sig, relu, big = results["sigmoid (Glorot)"], results["ReLU (He)"], \
+        results["ReLU, RandomNormal(0.5)"]
+    print(f"\nSigmoid: the first layer's gradient is {sig['ratio_init']:.1e} times the output "
+          f"layer's at initialisation and {sig['ratio_end']:.1e} times after {marks[-1]} epochs; "
+          f"validation accuracy {sig['final_val_acc']:.3f} "
+          + ("(it never learned the moons)." if np.all(sig["epoch_90"] < 0) else "."))
+    print(f"ReLU with He: ratio {relu['ratio_init']:.2f} at initialisation, "
+          f"{relu['ratio_end']:.2f} after {marks[-1]} epochs; 90% validation accuracy at epoch "
+          f"{int(np.median(relu['epoch_90']))} (median).")
+    print(f"ReLU with RandomNormal(0.5): the signal explodes on the way up (rms of the 10th "
+          f"hidden layer's output {big['activation_rms'][DEPTH - 1]:.3g}, He "
+          f"{relu['activation_rms'][DEPTH - 1]:.3g}) and every kernel gradient is large at "
+          f"initialisation ({big['grad_init'].min():.1f} to {big['grad_init'].max():.1f}, against "
+          f"{relu['grad_init'].min():.2f} to {relu['grad_init'].max():.2f} for He).")
+    print(f"  After training: validation accuracy {big['final_val_acc']:.3f}, training loss "
+          f"{big['final_loss']:.2f}; "
+          + ("every kernel gradient is exactly 0. " if big["all_zero_grad_end"] else "")
+          + f"The softmax is saturated: for {big['clipped_share']:.0%} of training points the "
+          "probability of the true class is beyond the loss's clip (below 1e-7 or above "
+          "1 - 1e-7), where no gradient flows back. Dead units: "
+          f"{big['dead_end']:.0%} of hidden units; seeds with a wholly dead layer: "
+          f"{big['seeds_with_dead_layer']} of {k}.")
+
+    # --- Step 4: depth is the culprit. The same ratio at initialisation for
+    # 2..10 hidden layers (no training needed).
+    depths = [2, 4, 6, 8, 10]
+    by_depth = {}
+    for name in ("sigmoid (Glorot)", "ReLU (He)"):
+        activation, init = NETWORKS[name]
+        ratios = []
+        for d in depths:
+            g = tn.diagnostics.layer_gradient_norms(build(k, activation, init, d), x_train,
+                                                    y_train)["kernel_grad"]
+            g = np.median(np.atleast_2d(g), axis=0)
+            ratios.append(float(g[0] / g[-1]))
+        by_depth[name] = ratios
+        print(f"{name}: first/output gradient ratio by depth "
+              + ", ".join(f"{d}: {r:.1e}" for d, r in zip(depths, ratios, strict=True)))
+    per_layer = (by_depth["sigmoid (Glorot)"][-1] / by_depth["sigmoid (Glorot)"][0]) ** (
+        1 / (depths[-1] - depths[0]))
+    print(f"  each extra sigmoid layer multiplies the ratio by about {per_layer:.2f}")
+
+    # --- Step 5: figures.
+    fig, axes = _common.figure(1, 3, size=(4.6, 4.2))
+    layers = np.arange(1, DEPTH + 2)
+    for j, (name, r) in enumerate(results.items()):
+        axes[0].semilogy(layers, np.where(r["grad_init"] > 0, r["grad_init"], np.nan), "o-",
+                         color=f"C{j}", label=name)
+    axes[0].set_xlabel(f"layer (1 = first, {DEPTH + 1} = output)")
+    axes[0].set_ylabel("||dL/dW|| at initialisation (median of seeds)")
+    axes[0].set_title("gradient size per layer")
+    axes[0].legend(fontsize="small")
+    for j, name in enumerate(("sigmoid (Glorot)", "ReLU (He)")):
+        for i, (when, g) in enumerate(results[name]["profiles"].items()):
+            axes[1].semilogy(layers, np.where(g > 0, g, np.nan), "-", marker="os"[j],
+                             color=f"C{list(NETWORKS).index(name)}",
+                             alpha=0.35 + 0.65 * i / 3, ms=3,
+                             label=f"{name.split()[0]}, {when}")
+    axes[1].set_xlabel("layer")
+    axes[1].set_title("... during training")
+    axes[1].legend(fontsize=6)
+    for j, (name, r) in enumerate(results.items()):
+        axes[2].plot(np.arange(1, len(r["val_acc"]) + 1), np.median(r["val_acc"], axis=1),
+                     color=f"C{j}", label=name)
+    axes[2].set_xlabel("epoch")
+    axes[2].set_ylabel("validation accuracy (median of seeds)")
+    axes[2].set_xscale("log")
+    axes[2].set_title("how far each trains")
+    axes[2].legend(fontsize="small")
+    figures = [_common.save(fig, out, "gradient_profiles.png")]
+    fig2, ax = _common.figure(1, 1, size=(6.0, 4.0))
+    for j, (name, ratios) in enumerate(by_depth.items()):
+        ax.semilogy(depths, ratios, "o-", color=f"C{2 * j}", label=name)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("hidden layers")
+    ax.set_ylabel("||dL/dW_first|| / ||dL/dW_output|| at initialisation")
+    ax.set_title("the deeper the sigmoid network, the less reaches its first layer")
+    ax.legend()
+    figures.append(_common.save(fig2, out, "ratio_vs_depth.png"))
+
+    return {
+        "ratio_init": {name: r["ratio_init"] for name, r in results.items()},
+        "ratio_end": {name: r["ratio_end"] for name, r in results.items()},
+        "final_val_acc": {name: r["final_val_acc"] for name, r in results.items()},
+        "epoch_90": {name: r["epoch_90"].tolist() for name, r in results.items()},
+        "grad_init": {name: r["grad_init"].tolist() for name, r in results.items()},
+        "sigmoid_ratio": sig["ratio_init"],
+        "relu_ratio": relu["ratio_init"],
+        "big_init_dead_end": big["dead_end"],
+        "big_init_seeds_with_dead_layer": big["seeds_with_dead_layer"],
+        "big_init_clipped_share": big["clipped_share"],
+        "ratio_by_depth": {"depths": depths, **by_depth},
+        "figures": figures,
+    }
+
+
+if __name__ == "__main__":
+    _common.cli(main)
