@@ -99,7 +99,7 @@ def main(out_dir="outputs/01_quadratic_bowl", quick=False, backend="numpy"):
     if backend != "numpy":
         print(f"(lesson 1 is plain NumPy maths; --backend {backend} does not change it)")
     traj_steps = 25 if quick else 40
-    max_steps = 2000 if quick else 20000
+    max_steps = 10000 if quick else 20000
     n_grid = 25 if quick else 120
     bisect_steps, bisect_iters = (400, 25) if quick else (4000, 40)
 

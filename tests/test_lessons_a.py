@@ -1,0 +1,151 @@
+"""Lessons 1, 7, 9, 10, 11, 12 and 13 run with --quick and still show their claim.
+
+Each test imports a lesson script by path, runs ``main(out_dir=tmp_path,
+quick=True)`` and checks the headline claim on the numbers it returns, and
+that its figures were written. One test runs a lesson from the command line.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tinynet as tn
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+def load(stem):
+    """Import lessons/<stem>.py as a module (its name starts with a digit)."""
+    spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def run(tmp_path):
+    """run(stem) -> the quick result; checks every figure it names exists as a PNG."""
+    def _run(stem):
+        result = load(stem).main(out_dir=str(tmp_path / stem), quick=True)
+        tn.set_backend("numpy")
+        assert result["figures"], f"{stem} saved no figure"
+        for path in result["figures"]:
+            assert Path(path).is_file() and Path(path).stat().st_size > 0, path
+            assert path.endswith(".png")
+        return result
+    return _run
+
+
+def test_lesson01_bound_separates_converging_from_diverging(run):
+    r = run("01_quadratic_bowl")
+    for bowl in ("round", "narrow"):
+        b = r[bowl]
+        assert b["converged_below"] and b["lr_below"] < b["bound"]
+        assert b["diverged_above"] and b["lr_above"] > b["bound"]
+        assert b["bisected_bound"] == pytest.approx(b["bound"], rel=1e-3)
+        assert b["grid_all_below_converge"] and b["grid_none_above_converge"]
+    # the ill-conditioned bowl needs many more steps at its best rate
+    assert r["narrow"]["steps_at_best"] > 5 * r["round"]["steps_at_best"]
+
+
+def test_lesson07_restores_best_weights_and_stops_early(run):
+    r = run("07_early_stopping")
+    assert r["stopped_epoch"] < r["max_epochs"] - 1
+    assert r["epochs_saved"] > 0
+    assert r["best_epoch"] <= r["stopped_epoch"] - r["patience"] + 1
+    assert r["val_loss_restored"] <= r["val_loss_last"] + 1e-9
+    for restored, last in zip(r["val_loss_restored_all"], r["val_loss_last_all"], strict=True):
+        assert restored <= last + 1e-9
+    assert r["test_loss_restored"] < r["test_loss_full"]
+
+
+def test_lesson09_healthy_start_is_ln_c_and_broken_ones_are_not(run):
+    r = run("09_initial_loss")
+    assert abs(r["healthy_ratio"] - 1.0) < 0.05
+    assert r["unscaled_ratio"] > 1.5
+    assert r["large_weights_ratio"] > 1.5
+    assert r["wrong_loss_ratio"] < 0.5
+    assert all(message is not None for message in r["refused"].values())
+    assert abs(r["shuffled_initial"] / r["chance"] - 1.0) < 0.05  # the check cannot see it
+    assert r["shuffled_val_min"] > r["true_val_final"]
+    # the epoch-1 loss is the batch-weighted mean of its updates, below the first batch
+    assert r["epoch1_reported"] == pytest.approx(r["epoch1_weighted_mean"], rel=1e-5)
+    assert r["epoch1_end_loss"] < r["epoch1_reported"] < r["first_batch_loss"]
+
+
+def test_lesson10_binary_classifier_reaches_its_floor(run):
+    r = run("10_binary_classifier")
+    assert r["test_accuracy_min"] > 0.93
+    assert r["test_accuracy"] > r["majority_share"] + 0.25
+    assert r["test_auc_min"] > 0.9
+    assert r["mse_test_auc"] > 0.9
+
+
+def test_lesson11_target_scaling_helps_and_the_leak_flatters(run):
+    r = run("11_scaling_and_leakage")
+    assert r["rmse_scaled_target"] < 0.25 * r["rmse_unscaled_target"]
+    assert r["shift_leaky"] < 0.8 * r["shift_honest"]  # optimistic
+    assert r["optimism"] > 0.2
+    assert abs(r["iid_leaky"] / r["iid_honest"] - 1.0) < 0.1  # harmless without a shift
+
+
+def test_lesson12_small_init_dies_where_he_trains(run):
+    r = run("12_dead_relus_and_init")
+    assert r["rn_std_dead_trained"] > r["he_std_dead_trained"]
+    assert r["rn_std_trained_ok"] == 0
+    assert r["he_std_trained_ok"] == r["seeds"]
+    assert r["grad_ratio_he_over_rn"] > 1000
+
+
+def test_lesson13_sigmoid_vanishes_relu_does_not(run):
+    r = run("13_vanishing_exploding")
+    assert r["sigmoid_ratio"] < 1e-3  # orders of magnitude below the output layer
+    assert 0.05 < r["relu_ratio"] < 20
+    sig = r["ratio_by_depth"]["sigmoid (Glorot)"]
+    assert all(a > b for a, b in zip(sig, sig[1:]))  # worse with every two layers
+    assert r["final_val_acc"]["ReLU (He)"] > 0.9 > r["final_val_acc"]["sigmoid (Glorot)"]
+
+
+def test_a_lesson_runs_quick_from_the_command_line(tmp_path):
+    root = LESSONS.parent
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [sys.executable, str(LESSONS / "01_quadratic_bowl.py"), "--quick", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2/lambda_max" in done.stdout
+    assert sorted(p.name for p in out.glob("*.png")) == ["loss_curves.png", "steps_vs_rate.png",
+                                                          "trajectories.png"]
+
+
+def test_cli_rejects_an_unknown_backend(tmp_path):
+    root = LESSONS.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    done = subprocess.run(
+        [sys.executable, str(LESSONS / "01_quadratic_bowl.py"), "--backend", "jax"],
+        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "invalid choice" in done.stderr
+
+
+def test_cli_explains_a_backend_it_cannot_start(tmp_path):
+    try:
+        tn.set_backend("cupy")
+    except tn.BackendError:
+        pass
+    else:
+        tn.set_backend("numpy")
+        pytest.skip("CuPy and a GPU are available here")
+    env = dict(os.environ, PYTHONPATH=str(LESSONS.parent))
+    done = subprocess.run(
+        [sys.executable, str(LESSONS / "07_early_stopping.py"), "--quick", "--backend", "cupy",
+         "--out", str(tmp_path / "x")], capture_output=True, text=True, env=env, timeout=60,
+        cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cupy" in done.stderr.lower() and "Traceback" not in done.stderr
