@@ -17,7 +17,7 @@ set of 800 points for the restored weights against those after all 600 epochs.
 A last step tries other patiences.
 
 Run:   python lessons/07_early_stopping.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 5 seconds on a 2-core CPU (--quick: about 2).
+Takes: about 3 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys

@@ -19,7 +19,7 @@ pass the check and fail later; and why the loss reported for epoch 1 is lower
 than ln(C) even for a healthy run: it is the mean over the epoch's updates.
 
 Run:   python lessons/09_initial_loss.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 12 seconds on a 2-core CPU (--quick: about 3).
+Takes: about 2 seconds on a 2-core CPU (--quick: about 1).
 """
 
 import math

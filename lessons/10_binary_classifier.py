@@ -17,7 +17,7 @@ split and recipe with MSE as the loss, compared on the same numbers, on how
 soon validation accuracy reached 95%, and on the test log-loss.
 
 Run:   python lessons/10_binary_classifier.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 4 seconds on a 2-core CPU (--quick: about 2).
+Takes: about 3 seconds on a 2-core CPU (--quick: about 1).
 """
 
 import sys

@@ -24,7 +24,7 @@ What you will see:
   before the test data existed, achieves. The leaked number is optimistic.
 
 Run:   python lessons/11_scaling_and_leakage.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 4 seconds on a 2-core CPU (--quick: about 2).
+Takes: about 3 seconds on a 2-core CPU (--quick: about 1).
 """
 
 import sys

@@ -20,7 +20,7 @@ point. For LeakyReLU such a unit is "stuck negative" but still passes back
 0.2 x the gradient, so it can recover.
 
 Run:   python lessons/12_dead_relus_and_init.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 13 seconds on a 2-core CPU (--quick: about 3).
+Takes: about 12 seconds on a 2-core CPU (--quick: about 3).
 """
 
 import sys

@@ -24,7 +24,7 @@ What you will see, measured with tn.diagnostics.layer_gradient_norms:
   reaches 90%.
 
 Run:   python lessons/13_vanishing_exploding.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 7 seconds on a 2-core CPU (--quick: about 3).
+Takes: about 6 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys
