@@ -87,3 +87,18 @@ def test_05_lr_range_test(tmp_path):
         assert 1 / 20 < row["valley"]["factor"] < 1, row
         assert row["valley"]["accuracy"] > row["best_accuracy"] - 0.03
         assert row["cost_updates"]["range_test"] * 50 < row["cost_updates"]["sweep"]
+
+
+def test_06_batch_size(tmp_path):
+    r = run_lesson("06_batch_size", tmp_path)
+    b = r["batch_sizes"]
+    fixed, scaled = r["val_accuracy"]["fixed rate"], r["val_accuracy"]["linear scaling"]
+    i32, i256, i512 = b.index(32), b.index(256), b.index(512)
+    # a fixed rate loses accuracy as the batch grows (same epochs, fewer updates)
+    assert fixed[i512] < fixed[i32] - 0.2
+    assert r["final_loss"]["fixed rate"][i512] > 5 * r["final_loss"]["fixed rate"][i32]
+    # scaling the rate with the batch gives most of it back at batch 256
+    assert scaled[i256] > fixed[i256] + 0.08
+    kept = r["largest_batch_kept"]
+    assert kept["linear scaling"] > kept["fixed rate"]
+    assert kept["scaling + warm-up"] >= kept["linear scaling"]
