@@ -102,3 +102,15 @@ def test_06_batch_size(tmp_path):
     kept = r["largest_batch_kept"]
     assert kept["linear scaling"] > kept["fixed rate"]
     assert kept["scaling + warm-up"] >= kept["linear scaling"]
+
+
+def test_08_reduce_on_plateau(tmp_path):
+    r = run_lesson("08_reduce_on_plateau", tmp_path)
+    fixed, cosine, plateau = r["fixed rate"], r["cosine"], r["plateau"]
+    # lowering the rate, by plan or on a plateau, ends far below the fixed rate
+    assert plateau["train_loss"] < 0.5 * fixed["train_loss"]
+    assert cosine["train_loss"] < 0.5 * fixed["train_loss"]
+    assert plateau["test_accuracy"] > fixed["test_accuracy"]
+    # every initialisation was cut at least once, and its final rate is lower
+    assert min(r["n_cuts"]) >= 1
+    assert max(plateau["final_lr"]) < fixed["final_lr"][0]
