@@ -39,6 +39,8 @@ def build_parser():
                      help="epochs per run (default 200, as in the post)")
     rep.add_argument("--backend", metavar="NAME", default=None,
                      help="array backend: numpy (default) or cupy")
+    rep.add_argument("--samples", metavar="N", type=int, default=None,
+                     help="data set size (default 1000); more points = more updates per epoch")
     rep.add_argument("--quick", action="store_true",
                      help="a few seconds on a tiny grid (for tests; the numbers mean little)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,7 +108,7 @@ def _reproduce(args):
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
     reproduce.run(args.out, seeds=args.seeds, epochs=args.epochs, backend=args.backend,
-                  quick=args.quick, progress=not args.no_progress)
+                  quick=args.quick, progress=not args.no_progress, samples=args.samples)
     return 0
 
 

@@ -62,8 +62,8 @@ class Config:
     post_rates: tuple = field(default=POST_RATES)
 
     @classmethod
-    def make(cls, seeds=None, epochs=None, quick=False):
-        """The default run, or the seconds-long --quick one; seeds/epochs override."""
+    def make(cls, seeds=None, epochs=None, quick=False, samples=None):
+        """The default run, or the seconds-long --quick one; the others override."""
         cfg = cls()
         if quick:
             cfg = cls(seeds=2, epochs=4, n_samples=256, grid_rates=(1e-3, 1e-1, 1.0),
@@ -75,6 +75,10 @@ class Config:
             cfg.variant_seeds = min(cfg.variant_seeds, cfg.seeds)
         if epochs is not None:
             cfg.epochs = _checks.positive_int(epochs, "epochs", "reproduce")
+        if samples is not None:
+            cfg.n_samples = _checks.positive_int(samples, "samples", "reproduce")
+            if cfg.n_samples < 20:
+                raise ValueError(f"reproduce: samples must be at least 20, got {samples}.")
         return cfg
 
 
@@ -254,7 +258,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0):
         hist_val = dg.prediction_histogram(model, x_val)
         change = dg.parameter_change(model, init_weights)
         dead_end = dg.dead_relu_fraction(model, x_train)["dead"]
-        osc = dg.loss_oscillation(curves["loss"].reshape(cfg.epochs, -1)[:ran])
+        osc = dg.loss_oscillation(np.asarray(hist.steps["loss"]).reshape(-1, r_n * s_n))
 
     def grid_of(a):
         a = np.asarray(a, dtype=np.float64)
@@ -276,6 +280,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0):
               "kernel_relative": grid_of(change["kernel_relative"]),
               "bias_change": grid_of(change["bias_change"]),
               "sign_changes": grid_of(osc["sign_changes"]),
+              "increases": grid_of(osc["increases"]),
               "peak_ratio": grid_of(osc["peak_ratio"]), "trace": None}
     if t_n:
         tr = callbacks[1]
@@ -307,17 +312,18 @@ def init_diagnostics(x, y, n_train, n_seeds, variant, cfg, with_sharpness=True):
 
 # --- the whole run -----------------------------------------------------------------
 def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, quick=False,
-        progress=True, echo=print):
+        progress=True, echo=print, samples=None):
     """Run the whole experiment and write every output into ``out_dir``.
 
     seeds: seeds per post rate (default 20; the grid and the variants use
     min(5, seeds)). epochs: default 200. backend: "numpy", "cupy" or None (keep
     the current one). quick: a seconds-long run on small data (for tests).
+    samples: data set size (default 1000; more samples, more updates per epoch).
     echo: where progress lines go (print). Returns the dict results.json holds.
     Raises ValueError, tn.BackendError or OSError on bad input, before training.
     """
     t0 = time.perf_counter()
-    cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick)
+    cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick, samples=samples)
     if backend is not None:
         tn.set_backend(backend)
     out_dir = prepare_out(out_dir)
@@ -403,6 +409,7 @@ def rate_rows(scaling, kind, run):
             "escaped": int(np.sum(np.isfinite(run["escape_epoch"][i]))),
             "median_escape_epoch": _f(_med(run["escape_epoch"][i])),
             "median_sign_changes": _f(_med(run["sign_changes"][i])),
+            "median_increases": _f(_med(run["increases"][i])),
             "median_peak_ratio": _f(_med(run["peak_ratio"][i])),
             "median_dead_end": _list(_med(run["dead_end"][i], axis=0)),
         }
@@ -528,12 +535,22 @@ def copy_model(run, k):
     return single
 
 
-def representative(run, i):
-    """The seed whose outcome is the most common one at rate index i."""
+FAILURES = ("diverged", "dead layer", "one class", "partial")
+
+
+def representative(run, i, want_failure):
+    """(seed, outcome, count): the first seed with the most common outcome at rate index i.
+
+    want_failure: among the failures only (the too-high and too-low panels), when
+    any seed failed; otherwise a seed that fit, when any did.
+    """
     out = run["outcome"][i]
-    names, counts = np.unique(out, return_counts=True)
-    common = names[np.argmax(counts)]
-    return int(np.flatnonzero(out == common)[0]), str(common), int(np.max(counts))
+    pool = FAILURES if want_failure else ("fit",)
+    count, _, name = max((int(np.sum(out == name)), -k, name) for k, name in enumerate(pool))
+    if count == 0:
+        names, all_counts = np.unique(out, return_counts=True)
+        name, count = str(names[np.argmax(all_counts)]), int(np.max(all_counts))
+    return int(np.flatnonzero(out == name)[0]), name, count
 
 
 def figure_regions(run, x, y, cfg):
@@ -548,15 +565,16 @@ def figure_regions(run, x, y, cfg):
     s_n = run["outcome"].shape[1]
     for ax, rate, label in zip(axes, (GOOD, HIGH, LOW), ("good", "too high", "too low")):
         i = run["rates"].index(rate)
-        s, common, count = representative(run, i)
+        s, common, count = representative(run, i, want_failure=rate != GOOD)
         model = copy_model(run, i * s_n + s)
         with np.errstate(all="ignore"):
             classes = predicted_classes(model, points)
         acc = run["final_val_accuracy"][i, s]
         acc_text = "diverged" if not np.isfinite(acc) else f"val acc {acc:.2f}"
+        fit = int(np.sum(run["success"][i]))
         draw_regions(ax, xx, yy, classes, x, y, 4,
-                     title=f"lr = {rate:g} ({label}): seed {s}, {acc_text}\n"
-                           f"{count}/{s_n} seeds end '{common}'")
+                     title=f"lr = {rate:g} ({label}): seed {s}, {common}, {acc_text}\n"
+                           f"{fit}/{s_n} seeds fit; {count}/{s_n} end '{common}'")
     fig.suptitle(f"Dense(10, relu) x4 -> Dense(4, softmax), SGD, {cfg.epochs} epochs, raw inputs",
                  fontsize=10)
     return fig
@@ -753,10 +771,10 @@ def report(summary):
         "- Network and training as in the post: Dense(10, relu) x4 -> Dense(4, softmax), "
         "RandomNormal(0, 0.05) kernels, zero biases, SGD, categorical cross-entropy, batch "
         f"{cfg['batch_size']}, {e} epochs = {e * upe} updates per run.",
-        f"- The post's rates with {cfg['seeds']} seeds each, and {len(cfg['grid_rates'])} rates "
-        f"from {cfg['grid_rates'][0]:g} to {cfg['grid_rates'][-1]:g} (log grid) with "
-        f"{cfg['grid_seeds']} seeds. A seed starts every rate from the same weights, so the "
-        "differences come from the rate alone.",
+        f"- The post's rates with {_n(cfg['seeds'], 'seed')} each, and "
+        f"{len(cfg['grid_rates'])} rates from {cfg['grid_rates'][0]:g} to "
+        f"{cfg['grid_rates'][-1]:g} (log grid) with {_n(cfg['grid_seeds'], 'seed')}. A seed "
+        "starts every rate from the same weights, so the differences come from the rate alone.",
         f"- Outcomes. *fit*: final validation accuracy above {cfg['threshold']:g}. *diverged*: "
         "the loss became NaN/inf or grew 10x past its best (the run is frozen there). "
         "*dead layer*: some hidden layer has no unit that fires on any training point, so the "
@@ -817,21 +835,25 @@ def report(summary):
             f"{r:g}: {row('raw', r)['fit']} fit, {row('raw', r)['diverged']} diverged, "
             f"{row('raw', r)['dead_layer']} dead layer, {row('raw', r)['one_class']} one class, "
             f"{row('raw', r)['partial']} partial" for r in (0.4, HIGH)) + ".",
-        "- Loss curves (per-epoch training loss, median over seeds; share of epochs where it "
-        "turns, and peak / first loss): " + ", ".join(
-            f"{r:g}: {_g(row('raw', r)['median_sign_changes'], 2)}, "
-            f"{_g(row('raw', r)['median_peak_ratio'], 3)}" for r in post_rates) + ".",
+        "- Batch losses over every update (median over seeds): largest batch loss / first "
+        "batch loss, and the share of updates after which the loss went up (minibatch noise "
+        "alone gives about half): " + ", ".join(
+            f"{r:g}: {_g(row('raw', r)['median_peak_ratio'], 3)}, "
+            f"{_g(row('raw', r)['median_increases'], 2)}" for r in post_rates) + ".",
         f"- Sharpness (largest Hessian eigenvalue of the training loss) at init: median "
         f"{_g(ini['raw']['sharpness'])}, so 2/sharpness = "
-        f"{_g(_div(2.0, ini['raw']['sharpness']))}: every rate is stable at the start. While a "
-        "run leaves the plateau the curvature climbs (`sharpness.png`). Gradient descent is "
-        "stable on a quadratic only while lr < 2/sharpness; above it each step overshoots the "
-        "valley floor by more than it started. Peak sharpness during training (first "
-        f"{row('raw', GOOD)['traced']} seeds per rate) against 2/lr: " + "; ".join(
+        f"{_g(_div(2.0, ini['raw']['sharpness']))}: every rate is stable at the start. The "
+        "curvature climbs while a run leaves the plateau (`sharpness.png`). Gradient descent "
+        "on a quadratic is stable only while lr < 2/sharpness; beyond that each step lands "
+        "farther from the valley floor than it started, on the other side. The bound is 20 "
+        "at 0.1 but 4 at 0.5. Peak sharpness per run (first "
+        f"{row('raw', GOOD)['traced']} seeds of each rate, checked every 2 epochs) against "
+        "2/lr: " + "; ".join(
             f"{r:g}: median peak {_g(row('raw', r)['median_peak_sharpness'])} vs {2.0 / r:g}, "
-            f"{row('raw', r)['crossed_2_over_lr']} crossed it ({row('raw', r)['crossed_and_fit']}"
-            f" of them fit), {row('raw', r)['below_and_fit']} fit among the rest"
-            for r in post_rates if r >= GOOD) + ".",
+            f"{row('raw', r)['crossed_2_over_lr']}/{row('raw', r)['traced']} went above it and "
+            f"{row('raw', r)['crossed_and_fit']} of those still fit"
+            for r in post_rates if r >= GOOD) + ". Going above the bound starts a burst of "
+        "overshooting; the next point shows what it does to the units.",
         f"- Dead ReLUs (units silent on every training point), layers 1-4, median over seeds, "
         f"raw: at init {_share(pr[hi]['dead_init'])}; after the first epoch at {hi}: "
         f"{_share(pr[hi]['dead_epoch1'])} (at {good}: {_share(pr[good]['dead_epoch1'])}); at the"
@@ -895,6 +917,10 @@ def report(summary):
         "",
     ]
     return "\n".join(text)
+
+
+def _n(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _rates(rates):
