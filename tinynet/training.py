@@ -30,10 +30,11 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     shuffle: reshuffle the training rows every epoch (from the model's seed).
     verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     divergence_factor: a copy has diverged when its epoch loss is NaN/inf, or
-    exceeds both divergence_factor x the best batch loss seen so far and the
-    loss of the very first batch (so it is worse than at initialisation, not
-    just noisier than at its best). It is then frozen (a single model stops)
-    with a DivergenceWarning; nothing is raised.
+    exceeds both divergence_factor x its best loss so far and its loss at
+    initialisation (measured on the whole training set before the first
+    update; it counts as a "best" too, so a blow-up within the first epoch is
+    caught). It is then frozen (a single model stops) with a
+    DivergenceWarning; nothing is raised.
     """
     from tinynet.history import History
 
@@ -60,7 +61,8 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     model.stop_training = False
     model.frozen = None
     model.optimizer.frozen = None
-    tracker = _DivergenceTracker(model, history, factor)
+    initial = model.evaluate_device(x_dev, y_dev, batch_size=batch_size)["loss"]
+    tracker = _DivergenceTracker(model, history, factor, backend.to_float(initial))
     for cb in callbacks:
         cb.set_model(model)
         cb.on_train_begin()
@@ -79,7 +81,7 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
         history.append_epoch(epoch, logs)
         if verbose == 2 or (verbose == 1 and not _has_tqdm()):
             print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs), file=sys.stdout)
-        tracker.check(epoch, logs["loss"], step_losses, logs["lr"])
+        tracker.check(epoch, logs["loss"], logs["lr"])
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -201,23 +203,20 @@ def _format_logs(logs):
 
 
 class _DivergenceTracker:
-    """Flags copies whose epoch loss is non-finite or far above their best batch loss."""
+    """Flags copies whose epoch loss is non-finite, or far above both their best
+    loss and their loss at initialisation."""
 
-    def __init__(self, model, history, factor):
+    def __init__(self, model, history, factor, initial):
         self.model, self.history, self.factor = model, history, factor
-        self.best = None
-        self.first = None
+        initial = np.atleast_1d(np.asarray(initial, dtype=np.float64))
+        self.first = np.where(np.isfinite(initial), initial, np.inf)
+        self.best = self.first.copy()
 
-    def check(self, epoch, loss, step_losses, lr):
+    def check(self, epoch, loss, lr):
         loss = np.atleast_1d(np.asarray(loss, dtype=np.float64))
-        steps = np.asarray(step_losses, dtype=np.float64).reshape(len(step_losses), -1)
-        finite_steps = np.where(np.isfinite(steps), steps, np.inf)
-        if self.best is None:
-            self.first = finite_steps[0]
-            self.best = self.first.copy()
-        self.best = np.minimum(self.best, finite_steps.min(axis=0))
         finite = np.isfinite(loss)
         grown = finite & (loss > self.factor * self.best) & (loss > self.first)
+        self.best = np.where(finite, np.minimum(self.best, loss), self.best)
         bad = ~finite | grown
         if self.model.frozen is not None:
             bad &= ~self.model.frozen
