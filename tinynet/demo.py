@@ -12,6 +12,7 @@ written with matplotlib's PillowWriter.
 
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from tinynet import _checks
 DATASETS = ("blobs", "moons", "spirals", "circles")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential", "step")
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")  # classes
+RATE_COLORS = ("#000000", "#9467bd", "#e377c2", "#8c564b", "#17becf", "#7f7f7f")
 
 
 # --- drawing shared with ``reproduce`` -------------------------------------------
@@ -70,8 +72,8 @@ def parse_rates(text):
         if not math.isfinite(rate) or rate <= 0:
             raise ValueError(f"demo: every rate must be a finite number > 0, got {part!r}.")
         rates.append(rate)
-    if not 1 <= len(rates) <= len(COLORS):
-        raise ValueError(f"demo: give 1 to {len(COLORS)} rates, got {len(rates)}.")
+    if not 1 <= len(rates) <= len(RATE_COLORS):
+        raise ValueError(f"demo: give 1 to {len(RATE_COLORS)} rates, got {len(rates)}.")
     return rates
 
 
@@ -155,13 +157,17 @@ def run(rates="0.001,0.05,0.5,3.0", dataset="spirals", optimizer="sgd", schedule
     frames = []
 
     def frame(epoch):
-        hist = model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+        with warnings.catch_warnings():  # a diverging copy is part of the show
+            warnings.simplefilter("ignore", tn.DivergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            hist = model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
         losses[epoch] = np.asarray(hist.history["loss"][0], dtype=float)[:len(rates)]
         classes = predicted_classes(model, points)
         for k, ax in enumerate(axes[:len(rates)]):
             ax.clear()
             draw_regions(ax, xx, yy, classes[k], x, y, n_classes,
                          title=f"lr = {rates[k]:g}  loss {losses[epoch, k]:.3g}")
+            ax.title.set_color(RATE_COLORS[k])
         for k, line in enumerate(lines):
             line.set_data(np.arange(1, epoch + 2), losses[:epoch + 1, k])
         ax_loss = axes[-1]
@@ -213,7 +219,7 @@ def _figure(rates, live):
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("training loss")
-    lines = [ax_loss.plot([], [], color=COLORS[k], label=f"{r:g}")[0]
+    lines = [ax_loss.plot([], [], color=RATE_COLORS[k], label=f"{r:g}")[0]
              for k, r in enumerate(rates)]
     ax_loss.legend(fontsize=7, title="rate", title_fontsize=7)
     return fig, axes, lines
