@@ -87,7 +87,10 @@ def main(argv=None):
     try:
         return args.func(args)
     except (ValueError, TypeError, OSError, tn.BackendError) as exc:
-        print(f"tinynet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        message = _one_line(exc)
+        if message.startswith(args.command + ": "):
+            message = message[len(args.command) + 2:]
+        print(f"tinynet {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tinynet {args.command}: interrupted; only finished files were written.",
