@@ -193,3 +193,31 @@ def test_loss_oscillation_of_a_zigzag_and_a_descent():
     np.testing.assert_array_equal(descent["nonfinite"], [False, True])
     with pytest.raises(ValueError, match="T >= 2"):
         dg.loss_oscillation([1.0])
+
+
+def test_sharpness_warm_start_returns_and_reuses_the_eigenvector(float64):
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(30, 3)) * [3.0, 1.0, 0.3], rng.normal(size=(30, 1))
+    model = _linear(3, 1, use_bias=False)
+    expected = np.linalg.eigvalsh(2.0 * x.T @ x / 30).max()
+    value, vector = dg.sharpness(model, x, y, iters=200, return_vector=True)
+    assert [v.shape for v in vector] == [w.shape for w in model.get_weights()]
+    again = dg.sharpness(model, x, y, iters=1, start=vector)
+    assert again == pytest.approx(expected, rel=1e-6) and value == pytest.approx(expected)
+    with pytest.raises(ValueError, match="start must be arrays"):
+        dg.sharpness(model, x, y, start=[np.zeros(2)])
+
+
+def test_diagnostics_run_on_every_backend(backend):
+    rng = np.random.default_rng(10)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    model = _linear(2, 2, use_bias=False)
+    expected = np.linalg.eigvalsh(2.0 * x.T @ x / 60).max()
+    assert dg.sharpness(model, x, y, iters=100) == pytest.approx(expected, rel=1e-6)
+    net = _post_net(n_models=2)
+    labels = np.arange(30) % 4
+    assert dg.initial_loss_check(net, x, labels)["loss"].shape == (2,)
+    assert dg.layer_gradient_norms(net, x, labels)["kernel_grad"].shape == (2, 5)
+    assert dg.dead_relu_fraction(net, x)["dead"].shape == (2, 4)
+    assert dg.prediction_histogram(net, x)["counts"].sum() == 60
+    assert np.all(np.isfinite(dg.sharpness(net, x, labels, iters=3)))
