@@ -114,3 +114,13 @@ def test_08_reduce_on_plateau(tmp_path):
     # every initialisation was cut at least once, and its final rate is lower
     assert min(r["n_cuts"]) >= 1
     assert max(plateau["final_lr"]) < fixed["final_lr"][0]
+
+
+def test_14_snapshot_ensembles(tmp_path):
+    r = run_lesson("14_snapshot_ensembles", tmp_path)
+    c = r["curves"]["warm restarts"]
+    # the snapshot ensemble's test loss is clearly below the final model's, and its
+    # accuracy is at least as good (within half a point)
+    assert c["loss"][-1] < 0.95 * c["single_loss"]
+    assert c["accuracy"][-1] >= c["single_accuracy"] - 0.005
+    assert c["single_accuracy"] > 0.9 and len(c["each_accuracy"]) >= 3
