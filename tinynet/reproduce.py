@@ -816,8 +816,11 @@ def report(summary):
         f"predict one class for >= {ONE_CLASS:.0%} of the points (median share of the largest "
         f"class {_g(pr[lo]['max_fraction'])}). Relative change of the kernels, layers 1-5: "
         f"{_layers(pr[lo]['kernel_relative'])}; change of the biases: "
-        f"{_layers(pr[lo]['bias_change'])}. The output bias moved most: it learns the class "
-        "frequencies, the best a constant output can do. That is the one class.",
+        f"{_layers(pr[lo]['bias_change'])} (largest in layer "
+        f"{_argmax1(pr[lo]['bias_change'])}). With the input's signal down to "
+        f"{_g(ini['raw']['activation_rms'][3])} by layer 4 the output is almost the same for "
+        "every point, so all a descent can fit on the plateau is the class frequencies, through "
+        "the biases: the largest class for every point.",
         f"- Leaving the plateau costs a fixed amount of rate x time: median lr x (epochs to val "
         f"acc > {cfg['threshold']:g}) = {_g(esc['raw']['lr_times_epochs'])} "
         f"({esc['raw']['copies']} raw runs got there). Median epochs at the post's rates: "
@@ -826,8 +829,10 @@ def report(summary):
                     for r in post_rates)
         + f". So {lo} needs about {_g(_div(esc['raw']['lr_times_epochs'], LOW))} epochs of "
         f"{upe} updates. For 0.01 to fit in {e} epochs, as in the post, the data set needs "
-        f"about {_g(need['0.01'])} points (more updates per epoch) instead of "
-        f"{data['n_samples']}: that is why 0.01 fails here and fitted there.",
+        f"about {_g(need['0.01'])} points (more points, more updates per epoch); this run has "
+        f"{data['n_samples']}" + (", so here 0.01 has too few updates to leave the plateau."
+                                  if (need["0.01"] or 0) > data["n_samples"] else
+                                  ", enough for 0.01 to leave the plateau in time."),
         "",
         f"## Q1, too high ({hi}): the curvature outgrows 2/lr",
         "",
@@ -917,6 +922,11 @@ def report(summary):
         "",
     ]
     return "\n".join(text)
+
+
+def _argmax1(values):
+    vals = [-math.inf if v is None else v for v in values]
+    return int(np.argmax(vals)) + 1 if vals else "n/a"
 
 
 def _n(count, word):
