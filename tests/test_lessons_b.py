@@ -124,3 +124,18 @@ def test_14_snapshot_ensembles(tmp_path):
     assert c["loss"][-1] < 0.95 * c["single_loss"]
     assert c["accuracy"][-1] >= c["single_accuracy"] - 0.005
     assert c["single_accuracy"] > 0.9 and len(c["each_accuracy"]) >= 3
+
+
+def test_15_grid_vs_random_search(tmp_path):
+    r = run_lesson("15_grid_vs_random_search", tmp_path)
+    rows = r["rows"]
+    # at the same budget, random search tries many more distinct rates
+    assert rows[-1]["random_rates"] > 2 * rows[-1]["grid_rates"]
+    # a bigger budget finds a better model (random search's median)
+    medians = [row["random_median"] for row in rows]
+    assert medians[-1] < medians[0]
+    # the seed axis matters less than the batch axis, and there random search wins more
+    assert r["axis_spreads_seed_axis"][1] < r["axis_spreads"][1]
+    wins = r["p_random_wins"]
+    assert wins["rate x seed"] > 0.5
+    assert wins["rate x seed"] > wins["rate x batch size"]

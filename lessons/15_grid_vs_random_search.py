@@ -1,0 +1,239 @@
+"""Lesson 15: choosing the rate (and the batch size) by search: grid or random?
+
+Question: you can afford to train N models. A grid search spreads them as
+sqrt(N) rates x sqrt(N) batch sizes; a random search draws N (rate, batch)
+pairs at random, the rate log-uniformly. Which finds the better model for the
+same N?
+
+The trick that makes this cheap: every candidate either search could pick is
+trained once, up front, as one tn.sweep per batch size (a fine grid of rates,
+ten per decade, for each of eleven batch sizes). A search is then a choice of
+N cells of that table, so we can replay a thousand random searches for free
+and see the whole spread of what random search gives, not one lucky draw.
+
+What you will see:
+  * the table: final validation loss for every rate x batch size;
+  * for budgets of 4 to 36 models: the best model a grid finds (on round
+    values, and over every placement of the grid along the rate axis), the
+    median random search's best with its quartiles, how often random search
+    wins, and how many distinct rates each one tried;
+  * the same contest on a rate x seed table, where the second axis is pure
+    noise: the textbook case for random search, to see when its advantage
+    appears;
+  * 15_table.png: the table as an image with a 5 x 5 grid and one random search
+    of 25 drawn on it;
+  * 15_budget.png: best validation loss found against the budget, both tables.
+
+Run:  python lessons/15_grid_vs_random_search.py [--quick] [--out DIR] [--backend numpy|cupy]
+Time: about 10 s on a 2-core CPU; --quick (a coarser table) about 3 s.
+"""
+
+import time
+import warnings
+
+import _common
+import numpy as np
+
+import tinynet as tn
+
+
+def layers():
+    return [tn.layers.Dense(32, activation="relu", input_dim=2),
+            tn.layers.Dense(32, activation="relu"),
+            tn.layers.Dense(3, activation="softmax")]
+
+
+def grid(n, n_rates, n_batches, offset=None):
+    """A grid of n rate indices x n batch indices, evenly spaced.
+
+    offset=None: the rate lines include both ends (1e-4, ..., 1: round values);
+    otherwise they start at index ``offset`` and lie n_rates / n apart, another
+    equally reasonable placement of the same grid.
+    """
+    if offset is None:
+        ri = np.round(np.linspace(0, n_rates - 1, n)).astype(int)
+    else:
+        ri = np.floor(offset + np.arange(n) * n_rates / n).astype(int)
+    bi = np.round(np.linspace(0, n_batches - 1, n)).astype(int)
+    return np.unique(ri), np.unique(bi)
+
+
+def compare(table, budgets, rng, n_repeats=1000):
+    """Grid (round values, every placement) against 1000 replayed random searches."""
+    n_rates, n_batches = table.shape
+    rows = []
+    print(f"  {'budget':>6s} {'grid, round':>11s} {'grid, any placement':>21s} "
+          f"{'random: median (quartiles)':>28s} {'P(random better)':>16s} {'rates tried':>11s}")
+    print(f"  {'':6s} {'values':>11s} {'median (worst..best)':>21s} {'':28s} "
+          f"{'round / any':>16s} {'grid/random':>11s}")
+    for n in budgets:
+        ri, bi = grid(n, n_rates, n_batches)
+        budget = len(ri) * len(bi)
+        grid_best = float(table[np.ix_(ri, bi)].min())
+        placed = np.array([table[np.ix_(*grid(n, n_rates, n_batches, o))].min()
+                           for o in range(int(np.ceil(n_rates / n)))])
+        # each random search: `budget` distinct cells of the table, all equally likely
+        picks = np.array([rng.choice(table.size, size=budget, replace=False)
+                          for _ in range(n_repeats)])
+        found = table.reshape(-1)[picks].min(axis=1)
+        q25, q50, q75 = np.percentile(found, [25, 50, 75])
+        p_round = float(np.mean(found < grid_best))
+        p_any = float(np.mean(found[:, None] < placed[None, :]))
+        distinct = np.mean([np.unique(np.unravel_index(p, table.shape)[0]).size for p in picks])
+        rows.append({"budget": budget, "grid_best": grid_best,
+                     "grid_placed_median": float(np.median(placed)),
+                     "grid_placed_worst": float(placed.max()),
+                     "grid_placed_best": float(placed.min()), "random_median": float(q50),
+                     "random_q25": float(q25), "random_q75": float(q75),
+                     "p_random_beats_round_grid": p_round, "p_random_beats_any_grid": p_any,
+                     "grid_rates": len(ri), "random_rates": float(distinct)})
+        print(f"  {budget:6d} {grid_best:11.4f} {np.median(placed):8.4f} ({placed.max():.3f}.."
+              f"{placed.min():.3f}) {q50:9.4f} ({q25:.4f}..{q75:.4f}) {p_round:7.2f} / "
+              f"{p_any:.2f} {len(ri):5d} / {distinct:4.1f}")
+    return rows
+
+
+def axis_spreads(table):
+    """How much each axis matters: the range, in decades, of the best loss along it."""
+    log_loss = np.log10(np.minimum(table, 10.0))
+    return float(np.ptp(log_loss.min(axis=1))), float(np.ptp(log_loss.min(axis=0)))
+
+
+def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    t0 = time.perf_counter()
+
+    # --- Step 1: the search space --------------------------------------------------------
+    x, y = tn.datasets.make_spirals(1000, n_classes=3, noise=0.2, turns=1.0, seed=0)
+    x = tn.data.StandardScaler().fit_transform(x)
+    per_decade = 5 if quick else 10
+    rates = np.logspace(-4, 0, 4 * per_decade + 1)          # 1e-4 .. 1
+    batches = ([16, 32, 64, 128, 256, 512] if quick else
+               [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512])
+    epochs = 20
+    print(f"Search space: {len(rates)} rates from 1e-4 to 1 ({per_decade} per decade) x "
+          f"{len(batches)} batch sizes from {batches[0]} to {batches[-1]}; SGD(momentum=0.9), "
+          f"{epochs} epochs each, judged by the final validation loss.")
+
+    # --- Step 2: train every candidate once: one sweep per batch size ----------------------
+    table = np.empty((len(rates), len(batches)))  # final validation loss
+    table_acc = np.empty_like(table)
+    for j, batch in enumerate(batches):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tn.DivergenceWarning)
+            res = tn.sweep(layers, x, y, rates, seeds=(0,), optimizer="sgd",
+                           optimizer_kwargs={"momentum": 0.9},
+                           loss="sparse_categorical_crossentropy", epochs=epochs,
+                           batch_size=batch, validation_split=0.2, verbose=0)
+        loss = res.final("val_loss")[:, 0]
+        table[:, j] = np.where(res.diverged[:, 0] | ~np.isfinite(loss), np.inf, loss)
+        table_acc[:, j] = np.where(np.isfinite(table[:, j]), res.final("val_accuracy")[:, 0],
+                                   0.0)
+    best_cell = np.unravel_index(np.argmin(table), table.shape)
+    print(f"Best cell of the whole table ({table.size} models): rate "
+          f"{rates[best_cell[0]]:.3g}, batch {batches[best_cell[1]]}, validation loss "
+          f"{table[best_cell]:.4f} (accuracy {table_acc[best_cell]:.3f}).")
+    good = np.mean(table < 2 * table[best_cell])
+    print(f"Only {100 * good:.1f}% of the cells come within 2x of that loss: a narrow target.")
+
+    # --- Step 3: grid search and random search at the same budget --------------------------
+    rng = np.random.default_rng(0)
+    budgets = [2, 3, 4, 5] if quick else [2, 3, 4, 5, 6]
+    print(f"\nRate x batch size ({len(batches)} sizes, {batches[0]} to {batches[-1]}):")
+    rows = compare(table, budgets, rng)
+    spreads = axis_spreads(table)
+
+    # --- Step 4: the same question when the second axis does not matter ------------------
+    # The classic case for random search: with every model it tries a new value
+    # of every axis, while a grid repeats each value n times. That pays when one
+    # axis matters and the other hardly does. The purest such axis is the seed
+    # of the initial weights: one more sweep (batch 32, many seeds) gives a
+    # rate x seed table on which we replay the same contest.
+    n_seed_axis = len(batches)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tn.DivergenceWarning)
+        res = tn.sweep(layers, x, y, rates, seeds=range(n_seed_axis), optimizer="sgd",
+                       optimizer_kwargs={"momentum": 0.9},
+                       loss="sparse_categorical_crossentropy", epochs=epochs, batch_size=32,
+                       validation_split=0.2, verbose=0)
+    seed_table = np.where(res.diverged | ~np.isfinite(res.final("val_loss")), np.inf,
+                          res.final("val_loss"))
+    print(f"\nRate x seed (batch 32, seeds 0..{n_seed_axis - 1}): the second axis is noise.")
+    rows_seed = compare(seed_table, budgets, rng)
+    spreads_seed = axis_spreads(seed_table)
+    win = {}
+    for label, sp, rw in (("rate x batch size", spreads, rows),
+                          ("rate x seed", spreads_seed, rows_seed)):
+        win[label] = float(np.mean([r["p_random_beats_any_grid"] for r in rw]))
+        print(f"{label}: the best loss spans {sp[0]:.1f} decades along the rate axis and "
+              f"{sp[1]:.1f} along the other; random search beats a grid (any placement) in "
+              f"{100 * win[label]:.0f}% of the replays, averaged over the budgets.")
+    if win["rate x seed"] > 0.5 >= win["rate x batch size"]:
+        print("So random search is no free lunch: it wins when only one axis matters (it tries "
+              "many more distinct rates), and loses to an even grid when both axes matter, as "
+              "the batch size does here.")
+    elif win["rate x seed"] > 0.5 and win["rate x batch size"] > 0.5:
+        print("Random search wins on both tables here.")
+    lucky = [r["budget"] for r in rows
+             if r["grid_best"] < r["grid_placed_median"] and r["p_random_beats_round_grid"] < 0.5]
+    if lucky:
+        print(f"Note the grid on round values (1e-4, 1e-3, ...) at budgets "
+              f"{', '.join(map(str, lucky))}: it does better than the median placement of the "
+              f"same grid because a line falls right next to the best rate "
+              f"({rates[best_cell[0]]:.3g}).")
+
+    # --- Step 5: figures ----------------------------------------------------------------------
+    fig, ax = _common.figure(1, 1, size=(7.5, 5.0))
+    shown = np.where(np.isfinite(table), table, np.nan)
+    image = ax.pcolormesh(np.arange(len(batches) + 1), np.arange(len(rates) + 1),
+                          np.ma.masked_invalid(np.log10(shown)), cmap="viridis_r",
+                          shading="flat")
+    fig.colorbar(image, ax=ax, label="log10 final validation loss (grey: diverged)")
+    ax.set_facecolor("lightgrey")
+    ax.set_xticks(np.arange(len(batches)) + 0.5, [str(b) for b in batches])
+    ticks = np.arange(0, len(rates), per_decade)
+    ax.set_yticks(ticks + 0.5, [f"{rates[i]:.0e}" for i in ticks])
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("learning rate")
+    ri, bi = grid(5, len(rates), len(batches))
+    gi, gj = np.meshgrid(ri, bi, indexing="ij")
+    ax.plot(gj.reshape(-1) + 0.5, gi.reshape(-1) + 0.5, "s", color="red", markersize=7,
+            fillstyle="none", label=f"grid ({len(ri)} x {len(bi)})")
+    pick = rng.choice(table.size, size=len(ri) * len(bi), replace=False)
+    pi, pj = np.unravel_index(pick, table.shape)
+    ax.plot(pj + 0.5, pi + 0.5, "o", color="white", markeredgecolor="black", markersize=6,
+            label=f"one random search ({pick.size})")
+    ax.plot(best_cell[1] + 0.5, best_cell[0] + 0.5, "*", color="gold", markersize=14,
+            markeredgecolor="black", label="best cell")
+    ax.legend(fontsize="small", loc="lower right")
+    paths = [_common.save(fig, out, "15_table.png")]
+    fig, axes = _common.figure(1, 2, size=(5.2, 4.2), sharey=True)
+    b = [r["budget"] for r in rows]
+    for ax, rw, title in ((axes[0], rows, "rate x batch size"),
+                          (axes[1], rows_seed, "rate x seed (batch 32)")):
+        ax.plot(b, [r["grid_best"] for r in rw], "s-", color="red", label="grid, round values")
+        ax.plot(b, [r["grid_placed_median"] for r in rw], "s--", color="salmon",
+                label="grid, median over placements")
+        ax.plot(b, [r["random_median"] for r in rw], "o-", color="tab:blue",
+                label="random, median of 1000 replays")
+        ax.fill_between(b, [r["random_q25"] for r in rw], [r["random_q75"] for r in rw],
+                        color="tab:blue", alpha=0.2, label="random, quartiles")
+        ax.set_yscale("log")
+        ax.set_xlabel("budget (models trained)")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+    axes[0].axhline(table[best_cell], color="black", linestyle=":", label="best of the table")
+    axes[0].set_ylabel("best validation loss found")
+    axes[0].legend(fontsize="small")
+    paths.append(_common.save(fig, out, "15_budget.png"))
+    print(f"Done in {time.perf_counter() - t0:.1f} s.")
+
+    return {"rows": rows, "rows_seed_axis": rows_seed, "axis_spreads": spreads,
+            "axis_spreads_seed_axis": spreads_seed, "p_random_wins": win,
+            "table_best": float(table[best_cell]),
+            "table_best_rate": float(rates[best_cell[0]]),
+            "table_best_batch": int(batches[best_cell[1]]), "figures": paths}
+
+
+if __name__ == "__main__":
+    _common.cli(main)
