@@ -840,11 +840,9 @@ def report(summary):
             f"{r:g}: {row('raw', r)['fit']} fit, {row('raw', r)['diverged']} diverged, "
             f"{row('raw', r)['dead_layer']} dead layer, {row('raw', r)['one_class']} one class, "
             f"{row('raw', r)['partial']} partial" for r in (0.4, HIGH)) + ".",
-        "- Batch losses over every update (median over seeds): largest batch loss / first "
-        "batch loss, and the share of updates after which the loss went up (minibatch noise "
-        "alone gives about half): " + ", ".join(
-            f"{r:g}: {_g(row('raw', r)['median_peak_ratio'], 3)}, "
-            f"{_g(row('raw', r)['median_increases'], 2)}" for r in post_rates) + ".",
+        "- The loss jumps instead of falling: largest batch loss over all updates / first "
+        "batch loss, median over seeds: " + ", ".join(
+            f"{r:g}: {_g(row('raw', r)['median_peak_ratio'], 3)}" for r in post_rates) + ".",
         f"- Sharpness (largest Hessian eigenvalue of the training loss) at init: median "
         f"{_g(ini['raw']['sharpness'])}, so 2/sharpness = "
         f"{_g(_div(2.0, ini['raw']['sharpness']))}: every rate is stable at the start. The "
@@ -857,8 +855,12 @@ def report(summary):
             f"{r:g}: median peak {_g(row('raw', r)['median_peak_sharpness'])} vs {2.0 / r:g}, "
             f"{row('raw', r)['crossed_2_over_lr']}/{row('raw', r)['traced']} went above it and "
             f"{row('raw', r)['crossed_and_fit']} of those still fit"
-            for r in post_rates if r >= GOOD) + ". Going above the bound starts a burst of "
-        "overshooting; the next point shows what it does to the units.",
+            for r in post_rates if r >= GOOD) + ". At the median peak one step multiplies the "
+        "distance along the steepest direction by |1 - lr x sharpness| = " + ", ".join(
+            f"{_g(_amplify(r, row('raw', r)['median_peak_sharpness']), 2)} at {r:g}"
+            for r in post_rates if r >= GOOD) + ": a brief overshoot near the bound can settle "
+        "again, a many-fold one throws the weights far away, and the next point shows what "
+        "that does to the units.",
         f"- Dead ReLUs (units silent on every training point), layers 1-4, median over seeds, "
         f"raw: at init {_share(pr[hi]['dead_init'])}; after the first epoch at {hi}: "
         f"{_share(pr[hi]['dead_epoch1'])} (at {good}: {_share(pr[good]['dead_epoch1'])}); at the"
@@ -922,6 +924,10 @@ def report(summary):
         "",
     ]
     return "\n".join(text)
+
+
+def _amplify(rate, sharp):
+    return None if sharp is None else abs(1.0 - rate * sharp)
 
 
 def _argmax1(values):
