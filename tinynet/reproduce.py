@@ -535,17 +535,20 @@ def copy_model(run, k):
     return single
 
 
-FAILURES = ("diverged", "dead layer", "one class", "partial")
+FAILURES = ("dead layer", "one class", "partial", "diverged")  # NaN weights draw nothing
 
 
 def representative(run, i, want_failure):
     """(seed, outcome, count): the first seed with the most common outcome at rate index i.
 
     want_failure: among the failures only (the too-high and too-low panels), when
-    any seed failed; otherwise a seed that fit, when any did.
+    any seed failed, preferring a failure with finite weights to draw; otherwise a
+    seed that fit, when any did.
     """
     out = run["outcome"][i]
     pool = FAILURES if want_failure else ("fit",)
+    if want_failure and np.any(np.isin(out, FAILURES[:-1])):
+        pool = FAILURES[:-1]
     count, _, name = max((int(np.sum(out == name)), -k, name) for k, name in enumerate(pool))
     if count == 0:
         names, all_counts = np.unique(out, return_counts=True)
@@ -570,10 +573,10 @@ def figure_regions(run, x, y, cfg):
         with np.errstate(all="ignore"):
             classes = predicted_classes(model, points)
         acc = run["final_val_accuracy"][i, s]
-        acc_text = "diverged" if not np.isfinite(acc) else f"val acc {acc:.2f}"
+        acc_text = "" if not np.isfinite(acc) else f", val acc {acc:.2f}"
         fit = int(np.sum(run["success"][i]))
         draw_regions(ax, xx, yy, classes, x, y, 4,
-                     title=f"lr = {rate:g} ({label}): seed {s}, {common}, {acc_text}\n"
+                     title=f"lr = {rate:g} ({label}): seed {s}, {common}{acc_text}\n"
                            f"{fit}/{s_n} seeds fit; {count}/{s_n} end '{common}'")
     fig.suptitle(f"Dense(10, relu) x4 -> Dense(4, softmax), SGD, {cfg.epochs} epochs, raw inputs",
                  fontsize=10)
@@ -602,7 +605,8 @@ def figure_curves(post, cfg):
                 ax.fill_between(epochs, lo, hi, color=COLORS[i], alpha=0.2, linewidth=0)
             ax.set_title(f"{scaling} inputs: {'training loss' if key == 'loss' else key}",
                          fontsize=10)
-            if key == "loss":
+            finite = run["curves"][key][np.isfinite(run["curves"][key])]
+            if key == "loss" and finite.size and finite.max() > 10 * max(finite.min(), 1e-12):
                 ax.set_yscale("log")
             else:
                 ax.axhline(cfg.threshold, color="gray", linestyle=":", linewidth=1)
