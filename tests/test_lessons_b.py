@@ -139,3 +139,11 @@ def test_15_grid_vs_random_search(tmp_path):
     wins = r["p_random_wins"]
     assert wins["rate x seed"] > 0.5
     assert wins["rate x seed"] > wins["rate x batch size"]
+
+
+def test_16_digits_end_to_end(tmp_path):
+    r = run_lesson("16_digits_end_to_end", tmp_path)
+    # the quick run (one initialisation, at most 30 epochs) still clears 95%
+    assert r["test_accuracy_median"] >= 0.95
+    assert 1e-4 < r["learning_rate"] < 1e-1
+    assert 1 <= r["epochs_run"] <= 30
