@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from tinynet import _checks, backend
+from tinynet.layers.activations import row_sum
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
 
@@ -107,6 +108,18 @@ class CategoricalCrossentropy(Loss):
         u = xp.where(inside, -y / xp.clip(q, EPSILON, 1.0), 0.0)
         return (u - xp.sum(u * q, axis=-1, keepdims=True)) / (self._s * n)
 
+    def softmax_value(self, y, p):
+        """value(y, p) for p = softmax(z), whose rows sum to 1 already (to rounding).
+
+        L = -(1/N) sum_n sum_c y_nc log clip(p_nc): the renormalisation of value()
+        is skipped and the double sum is one reduction. Caches what
+        softmax_backward (and backward) need.
+        """
+        xp = backend.namespace(p)
+        self._y, self._y_pred, self._q, self._s = y, p, p, 1.0
+        self._q_clipped = xp.clip(p, EPSILON, 1.0 - EPSILON)
+        return xp.sum(y * xp.log(self._q_clipped), axis=(-2, -1)) * (-1.0 / p.shape[-2])
+
     def softmax_backward(self, scale=1.0):
         """scale * dL/dz when y_pred = softmax(z): the softmax Jacobian folded in.
 
@@ -115,13 +128,14 @@ class CategoricalCrossentropy(Loss):
             dL/dz = (q * sum_c v_c - v) / N,
         which is (p - y) / N for one-hot y when nothing is clipped: a few passes
         over (K, N, C) where backward() and then Softmax.backward take a dozen.
-        Valid after value() on a softmax output with from_logits=False.
+        Valid after value() or softmax_value() on a softmax output with
+        from_logits=False.
         scale: a float, or an array that broadcasts against (K, 1, 1).
         """
         xp = backend.namespace(self._q)
         q, n = self._q, self._q.shape[-2]
         v = self._y * xp.astype(self._q_clipped == q, q.dtype)
-        return (q * xp.sum(v, axis=-1, keepdims=True) - v) * (scale / n)
+        return (q * row_sum(v) - v) * (scale / n)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

@@ -171,11 +171,12 @@ class Sequential:
           lr * g directly (Optimizer.folded_rate); layer.grads then hold lr * g.
         """
         out = self.forward(x, training=True)
-        loss = self.loss.value(y, out)
+        fused = _softmax_head(self.layers, self.loss)
+        loss = self.loss.softmax_value(y, out) if fused else self.loss.value(y, out)
         values = [fn(y, out) for fn in self._metric_fns]
         folded = self.optimizer.folded_rate(out)
         scale = 1.0 if folded is None else folded[1]
-        if _softmax_head(self.layers, self.loss):
+        if fused:
             grad = self.loss.softmax_backward(scale)  # dL/dz below the softmax
             head = self.layers[-1]
             if isinstance(head, Dense):

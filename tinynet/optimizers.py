@@ -105,10 +105,9 @@ class Optimizer:
     def apply_folded(self, params, steps, lr):
         """p <- p - step for the steps lr * g that folded_rate led to; returns lr."""
         self.iterations += 1
+        frozen = self.frozen is not None and bool(np.any(self.frozen))
         for p, step in zip(params, steps):
-            if self.frozen is not None and bool(np.any(self.frozen)):
-                step = _mask_frozen(step, self.frozen, p)
-            p -= step
+            p -= _mask_frozen(step, self.frozen, p) if frozen else step
         return lr
 
     def _new_slots(self, p):

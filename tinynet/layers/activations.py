@@ -96,9 +96,8 @@ class Softmax(Layer):
         return self._y
 
     def backward(self, grad_y):
-        xp = backend.namespace(grad_y)
         y = self._y
-        return y * (grad_y - xp.sum(grad_y * y, axis=-1, keepdims=True))
+        return y * (grad_y - row_sum(grad_y * y))
 
 
 def sigmoid(x):
@@ -111,9 +110,45 @@ def sigmoid(x):
 def softmax(x):
     """Row-wise softmax over the last axis, shifted by the row maximum."""
     xp = backend.namespace(x)
-    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
-    e /= xp.sum(e, axis=-1, keepdims=True)  # e is ours: normalise in place
+    e = xp.exp(x - row_max(x))
+    e /= row_sum(e)  # e is ours: normalise in place
     return e
+
+
+# --- reductions over a short last axis ------------------------------------------
+# NumPy reduces the last axis one row at a time, which dominates when rows are
+# short and many: for a (256, 64, 4) stack of class scores xp.sum takes ~270 us
+# and xp.max ~600 us, against ~14 us for a @ 1 and ~150 us for the tree below.
+
+_ONES = {}
+
+
+def row_sum(a):
+    """sum_c a[..., c] kept as an axis of length 1, written as a @ 1 (one BLAS call)."""
+    xp = backend.namespace(a)
+    key = (xp, a.shape[-1], a.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = xp.ones(a.shape[-1], dtype=a.dtype)
+    return (a @ ones)[..., None]
+
+
+def row_max(a):
+    """max_c a[..., c] kept as an axis of length 1.
+
+    Rows of up to 16: a tree of elementwise maxima of two overlapping halves,
+    ceil(log2 C) passes (overlap is harmless: max is idempotent). Longer rows:
+    xp.max, which is faster there.
+    """
+    xp = backend.namespace(a)
+    c = a.shape[-1]
+    if c > 16:
+        return xp.max(a, axis=-1, keepdims=True)
+    while c > 1:
+        h = (c + 1) // 2
+        a = xp.maximum(a[..., :h], a[..., c - h:c])
+        c = h
+    return a
 
 
 # activation="leaky_relu" in Dense uses Keras's activation function slope, 0.2.
