@@ -7,8 +7,18 @@ validation_split=0.2 on 2-D points in four clusters, and saw rates 0.01-0.4 fit,
 module trains that network at the post's five rates and on a log grid, over
 many seeds, on raw and standardised inputs (each set of copies is one stacked
 model), measures why runs fail with ``tinynet.diagnostics``, and writes figures,
-``results.csv``, ``results.json`` and ``REPORT.md`` (see ``tinynet.report_text``
-in ``write_report``). Argument parsing lives in ``tinynet.cli``.
+``results.csv``, ``results.json`` and ``REPORT.md``. Argument parsing lives in
+``tinynet.cli``.
+
+Sections, in order: configuration and atomic files; data and network; training
+(``train``: one stacked model per set of rates, with callbacks for progress, the
+dead units after the first epoch and the sharpness during training); the whole
+run; the summary numbers; figures and results files; REPORT.md, written from
+the summary alone (``report(json.load(...))`` rebuilds it from results.json).
+
+The engine's ``tn.sweep`` trains the same stacked grids but takes no callbacks,
+and the progress bar and the per-epoch measurements need them, so ``train``
+stacks the copies itself (copy k = r * S + s, as sweep does).
 
     from tinynet import reproduce
     summary = reproduce.run("tinynet-out/reproduce", seeds=20, epochs=200)
