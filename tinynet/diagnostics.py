@@ -12,6 +12,7 @@ the per-model values carry a leading axis of K.
     prediction_histogram   how many samples each class receives
     sharpness              largest Hessian eigenvalue of the loss (power iteration)
     stability_bound        2 / sharpness, the largest rate plain gradient descent tolerates
+    top_eigenvalue         the power iteration behind sharpness, for any Hessian-vector product
     loss_oscillation       does a loss curve zig-zag or grow?
     parameter_change       how far each layer's weights moved from a starting point
 """
@@ -35,6 +36,7 @@ __all__ = [
     "prediction_histogram",
     "sharpness",
     "stability_bound",
+    "top_eigenvalue",
 ]
 
 
