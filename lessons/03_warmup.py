@@ -25,13 +25,17 @@ Run:  python lessons/03_warmup.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 5 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
 """
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 VARIANTS = ("cold start", "linear warm-up", "exponential warm-up")
 

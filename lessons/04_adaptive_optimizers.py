@@ -23,13 +23,17 @@ Run:  python lessons/04_adaptive_optimizers.py [--quick] [--out DIR] [--backend 
 Time: about 20 s on a 2-core CPU; --quick (two seeds, two rates per decade) about 4 s.
 """
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 OPTIMIZERS = {  # name: (optimizer, its extra arguments, Keras's default rate)
     "SGD": ("sgd", {}, 0.01),

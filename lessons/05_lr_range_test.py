@@ -21,13 +21,17 @@ Run:  python lessons/05_lr_range_test.py [--quick] [--out DIR] [--backend numpy|
 Time: about 15 s on a 2-core CPU; --quick (a coarser sweep, fewer seeds) about 4 s.
 """
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 RULES = ("valley", "min_div_10", "steepest")
 

@@ -24,13 +24,17 @@ Run:  python lessons/06_batch_size.py [--quick] [--out DIR] [--backend numpy|cup
 Time: about 10 s on a 2-core CPU; --quick (two seeds instead of five) about 4 s.
 """
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 VARIANTS = ("fixed rate", "linear scaling", "scaling + warm-up")
 
@@ -117,20 +121,32 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     keeps = {v: kept(j) for j, v in enumerate(VARIANTS)}
     print("Largest batch whose validation accuracy stays within one point of batch 32's, with "
           "no divergence: " + ", ".join(f"{v} {keeps[v]}" for v in VARIANTS) + ".")
+    # Warm-up against no warm-up, batch by batch: fewer divergences, or (with none
+    # either way) a clearly lower loss, counts as helping; the reverse as hurting.
+    helped, hurt = [], []
     for b in range(ref + 1, len(batches)):
-        fewer_div = n_div[b, 2] < n_div[b, 1]
-        lower = n_div[b, 1] == n_div[b, 2] == 0 and loss_med[b, 2] < 0.8 * loss_med[b, 1]
-        if fewer_div or lower:
-            what = (f"{n_div[b, 2]} diverged runs instead of {n_div[b, 1]}" if fewer_div else
-                    f"final loss {loss_med[b, 2]:.4f} instead of {loss_med[b, 1]:.4f}")
-            print(f"  At batch {batches[b]} (rate {base_lr * batches[b] / base_batch:.3g}) the "
-                  f"warm-up helps: {what}.")
-    failed = [batches[b] for b in range(len(batches)) if n_div[b, 2] > 0]
-    if failed:
-        print(f"  Even with warm-up, runs diverge at batch {', '.join(map(str, failed))} (rate "
-              f"{base_lr * failed[0] / base_batch:.3g}): a rate that is too large once "
-              "training is under way stays too large however gently it is reached, so the "
-              "linear rule stops working somewhere.")
+        if n_div[b, 2] != n_div[b, 1]:
+            (helped if n_div[b, 2] < n_div[b, 1] else hurt).append(
+                (batches[b], f"{n_div[b, 2]} diverged runs instead of {n_div[b, 1]}"))
+        elif n_div[b, 1] == 0 and loss_med[b, 2] < 0.8 * loss_med[b, 1]:
+            helped.append((batches[b], f"final loss {loss_med[b, 2]:.4f} instead of "
+                                       f"{loss_med[b, 1]:.4f}"))
+        elif n_div[b, 1] == 0 and loss_med[b, 1] < 0.8 * loss_med[b, 2]:
+            hurt.append((batches[b], f"final loss {loss_med[b, 2]:.4f} instead of "
+                                     f"{loss_med[b, 1]:.4f}"))
+    for batch, what in helped:
+        print(f"  Batch {batch}: the warm-up helps ({what}).")
+    for batch, what in hurt:
+        print(f"  Batch {batch}: the warm-up does worse ({what}).")
+    if helped and hurt:
+        print("  So here the warm-up is no reliable fix: its effect changes sign from one batch "
+              f"size to the next, within what {len(seeds)} seeds can resolve.")
+    both = [batches[b] for b in range(len(batches)) if n_div[b, 1] > 0 and n_div[b, 2] > 0]
+    if both:
+        print(f"  At batch {', '.join(map(str, both))} runs diverge with and without warm-up "
+              f"(rate {base_lr * both[0] / base_batch:.3g} and up): a rate that is too large "
+              "once training is under way stays too large however gently it is reached, so "
+              "the linear rule stops working somewhere.")
 
     # --- Step 5: figures ----------------------------------------------------------------------
     fig, (ax1, ax2) = _common.figure(1, 2, size=(5.5, 4.2))
@@ -171,6 +187,7 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
         "val_accuracy": {v: acc_med[:, j].tolist() for j, v in enumerate(VARIANTS)},
         "n_diverged": {v: n_div[:, j].tolist() for j, v in enumerate(VARIANTS)},
         "largest_batch_kept": keeps,
+        "warmup_helped_at": [b for b, _ in helped], "warmup_hurt_at": [b for b, _ in hurt],
         "n_seeds": len(seeds),
         "figures": paths,
     }

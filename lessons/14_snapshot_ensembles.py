@@ -25,12 +25,16 @@ Run:  python lessons/14_snapshot_ensembles.py [--quick] [--out DIR] [--backend n
 Time: about 10 s on a 2-core CPU; --quick (two initialisations, 4 cycles of 6 epochs) about 3 s.
 """
 
+import sys
 import time
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 
 class Snapshot(tn.callbacks.Callback):

@@ -24,12 +24,16 @@ Run:  python lessons/16_digits_end_to_end.py [--quick] [--out DIR] [--backend nu
 Time: about 10 s on a 2-core CPU; --quick (one initialisation, at most 30 epochs) about 3 s.
 """
 
+import sys
 import time
+from pathlib import Path
 
-import _common
 import numpy as np
 
 import tinynet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+import _common  # noqa: E402
 
 
 def build(n_models):
