@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 import tinynet as tn
-from tinynet import _checks
+from tinynet import _checks, training
 from tinynet import diagnostics as dg
 
 POST_RATES = (0.001, 0.01, 0.1, 0.4, 0.5)
@@ -790,7 +790,9 @@ def report(summary):
         f"{cfg['grid_rates'][-1]:g} (log grid) with {_n(cfg['grid_seeds'], 'seed')}. A seed "
         "starts every rate from the same weights, so the differences come from the rate alone.",
         f"- Outcomes. *fit*: final validation accuracy above {cfg['threshold']:g}. *diverged*: "
-        "the loss became NaN/inf or grew 10x past its best (the run is frozen there). "
+        "the loss became NaN/inf, or grew past "
+        f"{training.DIVERGENCE_FACTOR:g}x its best and above its loss at initialisation "
+        "(the run is frozen there). "
         "*dead layer*: some hidden layer has no unit that fires on any training point, so the "
         f"output is constant. *one class*: one class gets >= {ONE_CLASS:.0%} of the validation "
         "predictions, with every layer alive. *partial*: anything else.",

@@ -13,6 +13,8 @@ import numpy as np
 
 from tinynet import _checks, backend, losses
 
+DIVERGENCE_FACTOR = 4.0  # default: "diverged" = 4x past the best loss and above the start
+
 
 class DivergenceWarning(RuntimeWarning):
     """Training stopped (or a stacked copy was frozen) because its loss diverged."""
@@ -20,7 +22,7 @@ class DivergenceWarning(RuntimeWarning):
 
 def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
         shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-        divergence_factor=4.0):
+        divergence_factor=DIVERGENCE_FACTOR):
     """Train ``model`` on (x, y) and return a History.
 
     epochs, batch_size: positive ints. validation_split: fraction in [0, 1) held
