@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from tinynet import reproduce
+from tinynet import reproduce, reproduce_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FILES = ("regions.png", "curves.png", "success.png", "sharpness.png", "results.csv",
@@ -49,7 +49,7 @@ def test_results_csv_has_one_row_per_trained_copy(quick_run):
     out, summary, _ = quick_run
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert tuple(rows[0]) == reproduce.CSV_FIELDS
+    assert tuple(rows[0]) == reproduce_report.CSV_FIELDS
     assert len(rows) - 1 == sum(r["seeds"] for r in summary["rates"])
     outcomes = {row[rows[0].index("outcome")] for row in rows[1:]}
     assert outcomes <= {"fit", "diverged", "dead layer", "one class", "partial"}
