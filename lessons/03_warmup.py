@@ -148,6 +148,11 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
                   f"{_num(cold[blown[0]])} at update {blown[0] + 1}"
                   + (f", not a number from update {np.flatnonzero(~np.isfinite(cold))[0] + 1}"
                      if not np.all(np.isfinite(cold)) else "") + ".")
+        warm = losses[:, 3 * i + 1]
+        print(f"  Seed {seeds[0]}, linear warm-up: batch loss {warm[0]:.3g} at update 1, "
+              f"{np.median(warm[warmup_steps - 10:warmup_steps]):.3g} around update "
+              f"{warmup_steps}, when the full rate arrives: by then the outputs are close to "
+              "the targets and the same rate is safe.")
         print(f"Best validation loss among rates that trained for every seed: cold start "
               f"{best_cold:.4f}, with warm-up {best_warm:.4f}"
               + (f" (at rate {best_warm_rate}, where the cold start diverged): the rates only "

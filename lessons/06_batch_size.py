@@ -127,17 +127,16 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     for b in range(ref + 1, len(batches)):
         if n_div[b, 2] != n_div[b, 1]:
             (helped if n_div[b, 2] < n_div[b, 1] else hurt).append(
-                (batches[b], f"{n_div[b, 2]} diverged runs instead of {n_div[b, 1]}"))
+                (batches[b], f"{n_div[b, 2]} diverged run(s) instead of {n_div[b, 1]}"))
         elif n_div[b, 1] == 0 and loss_med[b, 2] < 0.8 * loss_med[b, 1]:
             helped.append((batches[b], f"final loss {loss_med[b, 2]:.4f} instead of "
                                        f"{loss_med[b, 1]:.4f}"))
         elif n_div[b, 1] == 0 and loss_med[b, 1] < 0.8 * loss_med[b, 2]:
             hurt.append((batches[b], f"final loss {loss_med[b, 2]:.4f} instead of "
                                      f"{loss_med[b, 1]:.4f}"))
-    for batch, what in helped:
-        print(f"  Batch {batch}: the warm-up helps ({what}).")
-    for batch, what in hurt:
-        print(f"  Batch {batch}: the warm-up does worse ({what}).")
+    verdicts = [(b, "helps", w) for b, w in helped] + [(b, "does worse", w) for b, w in hurt]
+    for batch, verdict, what in sorted(verdicts):
+        print(f"  Batch {batch}: the warm-up {verdict} ({what}).")
     if helped and hurt:
         print("  So here the warm-up is no reliable fix: its effect changes sign from one batch "
               f"size to the next, within what {len(seeds)} seeds can resolve.")
