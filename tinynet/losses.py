@@ -135,7 +135,10 @@ class CategoricalCrossentropy(Loss):
         xp = backend.namespace(self._q)
         q, n = self._q, self._q.shape[-2]
         v = self._y * xp.astype(self._q_clipped == q, q.dtype)
-        return (q * row_sum(v) - v) * (scale / n)
+        grad = q * row_sum(v)
+        grad -= v
+        grad *= scale / n
+        return grad
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

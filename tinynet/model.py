@@ -193,10 +193,11 @@ class Sequential:
 
     @staticmethod
     def _backward_through(layers, grad):
+        """Back-propagate a gradient this step made: layers with backward_ overwrite it."""
         for layer in layers:
             if grad is None:  # the layers below need no gradient
                 break
-            grad = layer.backward(grad)
+            grad = getattr(layer, "backward_", layer.backward)(grad)
 
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,

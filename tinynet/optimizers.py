@@ -39,6 +39,10 @@ class Optimizer:
     def learning_rate(self, value):
         self._learning_rate = _check_rate(value, type(self).__name__)
         self._lr_cache = {}
+        # K constant rates: build their array once, not once per update
+        lr = self._learning_rate
+        constant = isinstance(lr, list) and all(isinstance(r, float) for r in lr)
+        self._constant_rates = np.array(lr) if constant else None
 
     @property
     def n_rates(self):
@@ -49,7 +53,9 @@ class Optimizer:
     def rate(self, step):
         """The rate update ``step`` uses: a float, or a float64 array (K,) per model."""
         lr = self._learning_rate
-        if isinstance(lr, (list, tuple)):
+        if self._constant_rates is not None:
+            value = self._constant_rates.copy()
+        elif isinstance(lr, (list, tuple)):
             value = np.array([_value_at(r, step, type(self).__name__) for r in lr])
         else:
             value = _value_at(lr, step, type(self).__name__)
