@@ -20,7 +20,7 @@ What you will see:
 The lesson prints what it measured, whichever way it comes out.
 
 Run:  python lessons/04_adaptive_optimizers.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 20 s on a 2-core CPU; --quick (two seeds, two rates per decade) about 4 s.
+Time: about 10 s on a 2-core CPU; --quick (two seeds, two rates per decade) about 4 s.
 """
 
 import sys

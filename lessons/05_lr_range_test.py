@@ -18,7 +18,7 @@ What you will see, on two problems (three noisy spirals, and the 8x8 digits):
     with the suggestions and the best rate drawn on it.
 
 Run:  python lessons/05_lr_range_test.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 15 s on a 2-core CPU; --quick (a coarser sweep, fewer seeds) about 4 s.
+Time: about 8 s on a 2-core CPU; --quick (a coarser sweep, fewer seeds) about 4 s.
 """
 
 import sys

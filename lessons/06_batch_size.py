@@ -21,7 +21,7 @@ longer. Past some rate, though, a step is too long for the loss surface, and
 no rule about batches changes that.
 
 Run:  python lessons/06_batch_size.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 10 s on a 2-core CPU; --quick (two seeds instead of five) about 4 s.
+Time: about 10-15 s on a 2-core CPU; --quick (two seeds instead of five) about 4 s.
 """
 
 import sys

@@ -19,7 +19,7 @@ What you will see:
     beside the validation loss, with the plateau cuts marked.
 
 Run:  python lessons/08_reduce_on_plateau.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 10 s on a 2-core CPU; --quick (two initialisations instead of five) about 2 s.
+Time: about 5 s on a 2-core CPU; --quick (two initialisations instead of five) about 2 s.
 """
 
 import sys

@@ -21,7 +21,7 @@ the test accuracy (at least 97% on the full run), and three figures:
 16_lr_find.png, 16_training.png and 16_mistakes.png.
 
 Run:  python lessons/16_digits_end_to_end.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 10 s on a 2-core CPU; --quick (one initialisation, at most 30 epochs) about 3 s.
+Time: about 3-12 s on a 2-core CPU; --quick (one initialisation, at most 30 epochs) about 2 s.
 """
 
 import sys

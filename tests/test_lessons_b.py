@@ -29,7 +29,20 @@ def run_lesson(stem, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _numpy_backend():
+    """Restore the numpy backend afterwards; run BLAS on one thread when possible.
+
+    The lessons' matrices are small: on a busy 2-core machine OpenBLAS's second
+    thread mostly waits for a core, and lesson 6 ran 10x slower with it.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        limits = None
+    else:
+        limits = threadpool_limits(limits=1, user_api="blas")
     yield
+    if limits is not None:
+        limits.restore_original_limits()
     import tinynet as tn
 
     tn.set_backend("numpy")
