@@ -150,7 +150,6 @@ def test_15_grid_vs_random_search(tmp_path):
     assert r["axis_spreads_seed_axis"][1] < r["axis_spreads"][1]
     wins = r["p_random_wins"]
     assert wins["rate x seed"] > wins["rate x batch size"]
-    assert wins["rate x batch size"] < 0.5
 
 
 def test_16_digits_end_to_end(tmp_path):
