@@ -179,4 +179,8 @@ def _lessons(args):
         cmd += ["--out", args.out]
     if args.backend is not None:
         cmd += ["--backend", args.backend]
-    return subprocess.run(cmd, check=False).returncode
+    # the lesson must import this very tinynet, installed or not: put its parent first
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    return subprocess.run(cmd, check=False, env=env).returncode
