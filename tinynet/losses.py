@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinynet import _checks, backend
-from tinynet.layers.activations import row_sum
+from tinynet.layers.activations import namespace, row_sum
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
 
@@ -115,7 +115,7 @@ class CategoricalCrossentropy(Loss):
         is skipped and the double sum is one reduction. Caches what
         softmax_backward (and backward) need.
         """
-        xp = backend.namespace(p)
+        xp = namespace(p)
         self._y, self._y_pred, self._q, self._s = y, p, p, 1.0
         self._q_clipped = xp.clip(p, EPSILON, 1.0 - EPSILON)
         return xp.sum(y * xp.log(self._q_clipped), axis=(-2, -1)) * (-1.0 / p.shape[-2])
@@ -132,7 +132,7 @@ class CategoricalCrossentropy(Loss):
         from_logits=False.
         scale: a float, or an array that broadcasts against (K, 1, 1).
         """
-        xp = backend.namespace(self._q)
+        xp = namespace(self._q)
         q, n = self._q, self._q.shape[-2]
         v = self._y * xp.astype(self._q_clipped == q, q.dtype)
         grad = q * row_sum(v)

@@ -32,7 +32,7 @@ class ReLU(Layer):
     """
 
     def forward(self, x, training=True):
-        xp = backend.namespace(x)
+        xp = namespace(x)
         if not training:
             return xp.maximum(x, 0.0)
         self._mask = xp.astype(x > 0.0, x.dtype)
@@ -44,7 +44,7 @@ class ReLU(Layer):
     def forward_(self, x, training=True):
         if not training:
             return self.forward(x, training)
-        self._mask = backend.namespace(x).astype(x > 0.0, x.dtype)
+        self._mask = namespace(x).astype(x > 0.0, x.dtype)
         x *= self._mask
         return x
 
@@ -113,7 +113,7 @@ class Softmax(Layer):
     def forward_(self, x, training=True):
         """forward on an x the caller owns: shifted in place, one temporary fewer."""
         x -= row_max(x)
-        e = backend.namespace(x).exp(x)
+        e = namespace(x).exp(x)
         e /= row_sum(e)
         self._y = e
         return e
@@ -132,10 +132,28 @@ def sigmoid(x):
 
 def softmax(x):
     """Row-wise softmax over the last axis, shifted by the row maximum."""
-    xp = backend.namespace(x)
+    xp = namespace(x)
     e = xp.exp(x - row_max(x))
     e /= row_sum(e)  # e is ours: normalise in place
     return e
+
+
+# --- helpers of the training step -------------------------------------------------
+_XP_BY_TYPE = {}
+
+
+def namespace(a):
+    """backend.namespace(a) for one array, remembered per array type.
+
+    A training step asks about fifteen times; the generic lookup costs as much
+    as a small NumPy operation.
+    """
+    xp = _XP_BY_TYPE.get(type(a))
+    if xp is None:
+        xp = backend.namespace(a)
+        if hasattr(a, "__array_namespace__"):
+            _XP_BY_TYPE[type(a)] = xp
+    return xp
 
 
 # --- reductions over a short last axis ------------------------------------------
@@ -148,7 +166,7 @@ _ONES = {}
 
 def row_sum(a):
     """sum_c a[..., c] kept as an axis of length 1, written as a @ 1 (one BLAS call)."""
-    xp = backend.namespace(a)
+    xp = namespace(a)
     key = (xp, a.shape[-1], a.dtype)
     ones = _ONES.get(key)
     if ones is None:
@@ -163,7 +181,7 @@ def row_max(a):
     passes over (..., 1) slices (NumPy runs each as one flat loop). Longer
     rows: xp.max, which is faster there.
     """
-    xp = backend.namespace(a)
+    xp = namespace(a)
     c = a.shape[-1]
     if c > 16:
         return xp.max(a, axis=-1, keepdims=True)

@@ -1,6 +1,6 @@
 """The fully connected layer."""
 
-from tinynet import _checks, backend, initializers
+from tinynet import _checks, initializers
 from tinynet.layers import activations
 from tinynet.layers.base import Layer
 
@@ -68,16 +68,33 @@ class Dense(Layer):
         calls this directly when the loss hands over dL/dz of a softmax output
         (see Sequential.train_step).
         """
-        xp = backend.namespace(g)
+        xp = activations.namespace(g)
         self.grads["kernel"] = xp.matrix_transpose(self._x) @ g
         if self.use_bias:
             self.grads["bias"] = self._ones(xp, g) @ g
         if not self.need_grad_input:
             return None
-        grad_x = g @ _transposed(xp, self.params["kernel"])
+        grad_x = g @ self._kernel_t(xp)
         if grad_x.ndim > self._x.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
+
+    def _kernel_t(self, xp):
+        """W^T: a view for one model, kept while W is the same array (updates are
+        in place); for a (K, in, out) stack a C-ordered copy, made every step.
+
+        NumPy multiplies a stack about twice as fast by a C-ordered W^T as by the
+        transposed view, and the copy (flattening each W^T, which every backend
+        does in C order) costs far less than the difference.
+        """
+        w = self.params["kernel"]
+        if w.ndim == 3:
+            k, n_in, n_out = w.shape
+            w_t = xp.reshape(xp.matrix_transpose(w), (k, n_out * n_in))
+            return xp.reshape(w_t, (k, n_out, n_in))
+        if getattr(self, "_kernel_of_t", None) is not w:
+            self._kernel_of_t, self._kernel_t_view = w, xp.matrix_transpose(w)
+        return self._kernel_t_view
 
     def _ones(self, xp, g):
         """The ones vector (N,) of grad_b = 1^T g, kept between steps."""
@@ -100,16 +117,3 @@ class Dense(Layer):
         act = activations.name_of(self.activation)
         return f"Dense({self.units}" + (f", activation={act!r})" if act != "linear" else ")")
 
-
-def _transposed(xp, w):
-    """W^T of a kernel: a view for one model, a C-ordered copy for a (K, in, out) stack.
-
-    NumPy multiplies a stack about twice as fast by a C-ordered W^T as by the
-    transposed view, and the copy (flattening each W^T, which every backend
-    does in C order) costs far less than the difference.
-    """
-    w_t = xp.matrix_transpose(w)
-    if w.ndim < 3:
-        return w_t
-    k, n_out, n_in = w_t.shape
-    return xp.reshape(xp.reshape(w_t, (k, n_out * n_in)), (k, n_out, n_in))
