@@ -7,6 +7,13 @@ imported (``setup`` must run first, which is why the scripts import NumPy only
 inside functions); threadpoolctl, when installed, then limits every BLAS and
 OpenMP pool loaded in the process; and ``torch.set_num_threads(N)``.
 
+OpenBLAS's idle threads busy-wait for a long time after every call (2^28
+cycles by default). With PyTorch's OpenMP threads in the same process on a
+machine with few cores that starves PyTorch: on the 2-core machine of the
+README its one-at-a-time steps ran 10 to 1000 times slower after a NumPy
+call. ``setup`` therefore sets OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles: idle
+threads sleep at once) unless it is already set; it changes no result.
+
 Timing. Every case is a function that performs one training step. Each is
 warmed up, then given a number of calls per repeat so that one repeat lasts at
 least ``min_time`` seconds (as ``timeit`` does); the repeats of all the cases
@@ -65,8 +72,9 @@ def setup(args):
     numpy_first = "numpy" in sys.modules
     for var in THREAD_VARS:
         os.environ[var] = str(args.threads)
-    notes = {"threads": args.threads, "env": {v: os.environ[v] for v in THREAD_VARS},
-             "env_before_numpy": not numpy_first}
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    env = {v: os.environ[v] for v in (*THREAD_VARS, "OPENBLAS_THREAD_TIMEOUT")}
+    notes = {"threads": args.threads, "env": env, "env_before_numpy": not numpy_first}
     try:
         import threadpoolctl
     except ImportError:

@@ -161,10 +161,10 @@ def run(args):
     if torch is None:
         print(f"PyTorch: {torch_note}.")
     common.write_json(args, {"benchmark": "sweep", "machine": info,
-                      "settings": {"quick": args.quick, "repeat": args.repeat,
-                                   "min_time": args.min_time, "batch": BATCH,
-                                   "widths": WIDTHS, "one_at_a_time_models": m},
-                      "results": results})
+                             "settings": {"quick": args.quick, "repeat": args.repeat,
+                                          "min_time": args.min_time, "batch": BATCH,
+                                          "widths": WIDTHS, "one_at_a_time_models": m},
+                             "results": results})
     return results
 
 

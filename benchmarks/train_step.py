@@ -5,9 +5,12 @@ tinynet calls ``model.train_step(x_dev, y_dev)`` on a compiled ``tn.Sequential``
 (what ``fit`` does per batch; no metrics), PyTorch runs
 ``zero_grad(); nll_loss(log(net(x)), y).backward(); step()`` on the same
 ``nn.Sequential`` (Linear/ReLU, softmax output, the same initial weights).
-"Matmuls" times the bare matrix products of the tinynet step, same shapes,
-same run: per Dense layer x @ W forward, x^T @ g and (except the first) g @ W^T
-backward. No step can be faster than them; "share" is their time over the step.
+"tinynet matmuls" times the bare matrix products of the tinynet step, same
+shapes, same run: per Dense layer x @ W forward, x^T @ g and (except the first)
+g @ W^T backward. No step can be faster than them; "matmul share" is their time
+over the step. "PyTorch matmuls" times the same products with torch.mm: when
+PyTorch's BLAS is faster than NumPy's, that bounds how close a NumPy step can
+come to PyTorch's on the large network.
 
     python benchmarks/train_step.py [--quick] [--backend numpy|cupy] [--threads N] [--json PATH]
 """
@@ -96,6 +99,26 @@ def matmul_floor(widths, batch, seed=0):
     return products
 
 
+def torch_matmul_floor(torch, device, widths, batch, seed=0):
+    """The same bare products in PyTorch: what its BLAS takes for them, for reference."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def dev(*shape):
+        return torch.randn(*shape, generator=gen).to(device)
+
+    layers = [(dev(batch, a), dev(a, b), dev(batch, b), i > 0)
+              for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))]
+
+    def products():
+        for x, w, g, need_grad_x in layers:
+            torch.mm(x, w)
+            torch.mm(x.t(), g)
+            if need_grad_x:
+                torch.mm(g, w.t())
+
+    return products
+
+
 def run(args):
     thread_notes = common.setup(args)
     import numpy as np
@@ -121,24 +144,27 @@ def run(args):
             torch_fn = torch_step(torch, device, weights, x, y)
             check["torch"] = float(torch_fn().item())
             cases["torch"] = torch_fn
+            cases["torch matmuls"] = torch_matmul_floor(torch, device, widths, batch)
         timing = common.measure(cases, args, sync)
         t_tn, t_mm = timing["tinynet"]["median"], timing["matmuls"]["median"]
         t_torch = timing["torch"]["median"] if "torch" in timing else None
+        t_torch_mm = timing["torch matmuls"]["median"] if "torch" in timing else None
         results.append({"network": name, "widths": widths, "batch": batch, "timing": timing,
                         "first_loss": check,
                         "speedup_vs_torch": None if t_torch is None else t_torch / t_tn,
                         "matmul_share": t_mm / t_tn})
         rows.append([name, batch, common.us(t_tn), common.us(t_torch),
                      "-" if t_torch is None else f"{t_torch / t_tn:.2f}x",
-                     common.us(t_mm), f"{100 * t_mm / t_tn:.0f}%"])
-    print(common.table(["network", "batch", "tinynet", "PyTorch", "PyTorch / tinynet",
-                 "matmuls", "matmul share of tinynet step"], rows))
+                     common.us(t_mm), f"{100 * t_mm / t_tn:.0f}%", common.us(t_torch_mm)])
+    print(common.table(["network", "batch", "tinynet step", "PyTorch step",
+                        "PyTorch / tinynet", "tinynet matmuls", "matmul share",
+                        "PyTorch matmuls"], rows))
     if torch is None:
         print(f"\nPyTorch: {torch_note}.")
     common.write_json(args, {"benchmark": "train_step", "machine": info,
-                      "settings": {"quick": args.quick, "repeat": args.repeat,
-                                   "min_time": args.min_time, "lr": LEARNING_RATE},
-                      "results": results})
+                             "settings": {"quick": args.quick, "repeat": args.repeat,
+                                          "min_time": args.min_time, "lr": LEARNING_RATE},
+                             "results": results})
     return results
 
 
