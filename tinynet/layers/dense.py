@@ -49,7 +49,8 @@ class Dense(Layer):
         self._x = x  # backward needs it
         z = x @ self.params["kernel"]  # a new array: the bias goes in in place
         if self.use_bias:
-            z += self.params["bias"][..., None, :]
+            b = self.params["bias"]
+            z += b if b.ndim == 1 else b[..., None, :]  # (K, units) -> (K, 1, units)
         act = self.activation  # z is ours: an activation with forward_ may overwrite it
         return getattr(act, "forward_", act.forward)(z, training)
 
@@ -68,14 +69,15 @@ class Dense(Layer):
         calls this directly when the loss hands over dL/dz of a softmax output
         (see Sequential.train_step).
         """
-        xp = activations.namespace(g)
-        self.grads["kernel"] = xp.matrix_transpose(self._x) @ g
+        xp, x = activations.namespace(g), self._x
+        # .T is the standard transpose of a matrix, cheaper than matrix_transpose
+        self.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
         if self.use_bias:
             self.grads["bias"] = self._ones(xp, g) @ g
         if not self.need_grad_input:
             return None
         grad_x = g @ self._kernel_t(xp)
-        if grad_x.ndim > self._x.ndim:  # x (N, in) was shared by K copies: sum their pulls
+        if grad_x.ndim > x.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
 
@@ -93,15 +95,16 @@ class Dense(Layer):
             w_t = xp.reshape(xp.matrix_transpose(w), (k, n_out * n_in))
             return xp.reshape(w_t, (k, n_out, n_in))
         if getattr(self, "_kernel_of_t", None) is not w:
-            self._kernel_of_t, self._kernel_t_view = w, xp.matrix_transpose(w)
+            self._kernel_of_t, self._kernel_t_view = w, w.T
         return self._kernel_t_view
 
     def _ones(self, xp, g):
         """The ones vector (N,) of grad_b = 1^T g, kept between steps."""
-        key = (xp, g.shape[-2], g.dtype)
-        if getattr(self, "_ones_key", None) != key:
-            self._ones_key, self._ones_n = key, xp.ones(g.shape[-2], dtype=g.dtype)
-        return self._ones_n
+        ones = getattr(self, "_ones_n", None)
+        if (ones is None or ones.shape[0] != g.shape[-2] or ones.dtype != g.dtype
+                or activations.namespace(ones) is not xp):
+            ones = self._ones_n = xp.ones(g.shape[-2], dtype=g.dtype)
+        return ones
 
     def get_config(self):
         return {
