@@ -171,33 +171,42 @@ class Sequential:
           lr * g directly (Optimizer.folded_rate); layer.grads then hold lr * g.
         """
         out = self.forward(x, training=True)
-        fused = _softmax_head(self.layers, self.loss)
+        fused, head, backward_steps = self._step_plan()
         loss = self.loss.softmax_value(y, out) if fused else self.loss.value(y, out)
         values = [fn(y, out) for fn in self._metric_fns]
         folded = self.optimizer.folded_rate(out)
-        scale = 1.0 if folded is None else folded[1]
         if fused:
-            grad = self.loss.softmax_backward(scale)  # dL/dz below the softmax
-            head = self.layers[-1]
-            if isinstance(head, Dense):
+            grad = self.loss.softmax_backward(1.0 if folded is None else folded[1])
+            if head is not None:  # dL/dz of the softmax goes into its Dense layer
                 grad = head.backward_linear(grad)
-            self._backward_through(self.layers[-2::-1], grad)
         else:
             grad = self.loss.backward()
-            self._backward_through(self.layers[::-1], grad if folded is None else grad * scale)
-        if folded is None:
-            lr = self.optimizer.apply(self._params, self.grads())
-        else:
-            lr = self.optimizer.apply_folded(self._params, self.grads(), folded[0])
-        return loss, values, lr
-
-    @staticmethod
-    def _backward_through(layers, grad):
-        """Back-propagate a gradient this step made: layers with backward_ overwrite it."""
-        for layer in layers:
+            grad = grad if folded is None else grad * folded[1]
+        for backward in backward_steps:
             if grad is None:  # the layers below need no gradient
                 break
-            grad = getattr(layer, "backward_", layer.backward)(grad)
+            grad = backward(grad)
+        if folded is None:
+            return loss, values, self.optimizer.apply(self._params, self.grads())
+        return loss, values, self.optimizer.apply_folded(self._params, self.grads(), folded[0])
+
+    def _step_plan(self):
+        """(fused, head, backward functions top to bottom) for train_step, kept per loss.
+
+        fused: the output is softmax(z) under categorical cross-entropy on
+        probabilities; head: then the Dense layer whose z it is (None when the
+        softmax is a layer of its own, which is skipped). The gradients a step
+        makes are its own, so layers with backward_ (in place) get that one.
+        """
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan[0] is not self.loss:
+            fused = _softmax_head(self.layers, self.loss)
+            last = self.layers[-1]
+            head = last if fused and isinstance(last, Dense) else None
+            below = self.layers[-2::-1] if fused else self.layers[::-1]
+            steps = [getattr(layer, "backward_", layer.backward) for layer in below]
+            plan = self._plan = (self.loss, fused, head, steps)
+        return plan[1:]
 
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
