@@ -147,21 +147,23 @@ def _take(xp, x, y, order):
 
 
 def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
-    """Every update of one epoch; returns (logs, per-step rates, per-step losses)."""
+    """Every update of one epoch; returns (logs, per-step rates, per-step losses).
+
+    The per-batch loss and metrics stay on the device and are read once, at the
+    end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
+    """
     xp = backend.namespace(xs)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
-    sums, losses_dev, lrs, seen = None, [], [], 0
+    columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
+    sizes, lrs = [], []
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        xb, yb = xs[start:stop, ...], ys[start:stop, ...]
-        loss, values, lr = model.train_step(xb, yb)
-        weight = float(xb.shape[0])
-        seen += xb.shape[0]
-        part = [loss * weight] + [v * weight for v in values]
-        sums = part if sums is None else [s + p for s, p in zip(sums, part)]
-        losses_dev.append(loss)
+        loss, values, lr = model.train_step(xs[start:stop, ...], ys[start:stop, ...])
+        for column, value in zip(columns, (loss, *values)):
+            column.append(value)
+        sizes.append(stop - start)
         lrs.append(lr)
         for cb in batch_hooks:
             cb.on_train_batch_end(i, {"loss": loss, "lr": lr})
@@ -169,13 +171,23 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
             bar.update(1)
         if model.stop_training:  # a batch callback (TerminateOnNaN) asked to stop now
             break
+    weights = np.asarray(sizes, dtype=np.float64) / sum(sizes)
+    host = [np.asarray(backend.to_numpy(xp.stack(c)), dtype=np.float64) for c in columns]
     keys = ["loss"] + model.metric_names
-    logs = {k: backend.to_float(s / seen) for k, s in zip(keys, sums)}
-    step_losses = list(backend.to_numpy(xp.stack(losses_dev)))
+    # an elementwise sum over batches, so copy k's figure does not depend on K
+    logs = {k: _scalar_or_array(np.sum(weights.reshape((-1,) + (1,) * (h.ndim - 1)) * h,
+                                       axis=0))
+            for k, h in zip(keys, host)}
+    step_losses = list(host[0])
     if bar is not None:
         bar.set_postfix_str(_format_logs(logs))
         bar.close()
     return logs, lrs, step_losses
+
+
+def _scalar_or_array(value):
+    """A Python float for one model, a float64 array (K,) for stacked ones."""
+    return float(value) if np.ndim(value) == 0 else np.array(value, dtype=np.float64)
 
 
 def _has_tqdm():
