@@ -80,3 +80,88 @@ def test_cupy_backend_missing_is_a_clear_error(tmp_path):
                           timeout=120, cwd=ROOT)
     assert done.returncode == 2
     assert "cupy" in done.stderr.lower()
+
+
+# --- the speed paths the benchmarks measure give the plain paths' numbers --------
+
+def _net(tn, n_models=1, head="dense"):
+    L = tn.layers
+    layers = [L.Dense(6, "relu", input_dim=3), L.Dense(5, "relu")]
+    layers += [L.Dense(4, "softmax")] if head == "dense" else [L.Dense(4), L.Softmax()]
+    return tn.Sequential(layers, seed=3, n_models=n_models)
+
+
+def _plain_step(model, x, y):
+    """forward, value, backward through every layer's own backward, optimizer.apply."""
+    out = model.forward(x, training=True)
+    loss = model.loss.value(y, out)
+    model.backward(model.loss.backward())
+    model.optimizer.apply(model._params, model.grads())
+    return loss
+
+
+@pytest.mark.parametrize("head", ["dense", "layer"])
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_train_step_equals_the_plain_step(backend, n_models, head):
+    import numpy as np
+
+    import tinynet as tn
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)) * 4.0
+    y = tn.data.one_hot(rng.integers(0, 4, 16), 4)
+    rates = [0.3, 3.0, 30.0][:n_models] if n_models > 1 else 3.0  # large: some p clip
+    fast, plain = _net(tn, n_models, head), _net(tn, n_models, head)
+    for model in (fast, plain):
+        model.compile(tn.optimizers.SGD(rates), loss="categorical_crossentropy", metrics=())
+    xd, yd = tn.backend.to_device(x), tn.backend.to_device(y)
+    for _ in range(5):
+        loss_fast, _, _ = fast.train_step(xd, yd)
+        loss_plain = _plain_step(plain, xd, yd)
+        np.testing.assert_allclose(tn.backend.to_numpy(loss_fast),
+                                   tn.backend.to_numpy(loss_plain), rtol=1e-12)
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_softmax_backward_equals_the_chain_rule_with_clipping(backend):
+    import numpy as np
+
+    import tinynet as tn
+    from tinynet.layers.activations import Softmax
+
+    rng = np.random.default_rng(1)
+    z = tn.backend.to_device(rng.normal(size=(2, 5, 4)) * 20.0)  # saturated rows: clipping
+    y = rng.random((5, 4))  # soft labels too
+    y[0] = [0.0, 0.0, 1.0, 0.0]
+    y = tn.backend.to_device(y)
+    softmax, loss = Softmax(), tn.losses.CategoricalCrossentropy()
+    p = softmax.forward(z)
+    loss.value(y, p)
+    chain = softmax.backward(loss.backward())
+    np.testing.assert_allclose(tn.backend.to_numpy(loss.softmax_backward()),
+                               tn.backend.to_numpy(chain), rtol=1e-9, atol=1e-15)
+
+
+def test_in_place_relu_and_row_reductions(backend):
+    import numpy as np
+
+    import tinynet as tn
+    from tinynet.layers.activations import ReLU, row_max, row_sum
+
+    rng = np.random.default_rng(2)
+    for shape in [(5, 1), (5, 3), (2, 5, 16), (5, 17)]:
+        host = rng.normal(size=shape)
+        a = tn.backend.to_device(host)
+        np.testing.assert_array_equal(tn.backend.to_numpy(row_max(a)),
+                                      host.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(tn.backend.to_numpy(row_sum(a)),
+                                   host.sum(axis=-1, keepdims=True), rtol=1e-12)
+        plain, in_place = ReLU(), ReLU()
+        g = rng.normal(size=shape)
+        y = tn.backend.to_numpy(plain.forward(a))
+        y_ = tn.backend.to_numpy(in_place.forward_(tn.backend.to_device(host)))
+        np.testing.assert_array_equal(y, y_)
+        np.testing.assert_array_equal(
+            tn.backend.to_numpy(plain.backward(tn.backend.to_device(g))),
+            tn.backend.to_numpy(in_place.backward_(tn.backend.to_device(g))))
