@@ -151,14 +151,18 @@ def namespace(a):
 _ONES = {}
 
 
-def row_sum(a):
-    """sum_c a[..., c] kept as an axis of length 1, written as a @ 1 (one BLAS call)."""
-    xp = namespace(a)
-    key = (xp, a.shape[-1], a.dtype)
+def ones_vector(xp, n, dtype):
+    """A ones vector (n,) of namespace xp, made once and kept: products with it are sums."""
+    key = (xp, n, dtype)
     ones = _ONES.get(key)
     if ones is None:
-        ones = _ONES[key] = xp.ones(a.shape[-1], dtype=a.dtype)
-    return (a @ ones)[..., None]
+        ones = _ONES[key] = xp.ones(n, dtype=dtype)
+    return ones
+
+
+def row_sum(a):
+    """sum_c a[..., c] kept as an axis of length 1, written as a @ 1 (one BLAS call)."""
+    return (a @ ones_vector(namespace(a), a.shape[-1], a.dtype))[..., None]
 
 
 def row_max(a):

@@ -73,7 +73,7 @@ class Dense(Layer):
         # .T is the standard transpose of a matrix, cheaper than matrix_transpose
         self.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
         if self.use_bias:
-            self.grads["bias"] = self._ones(xp, g) @ g
+            self.grads["bias"] = activations.ones_vector(xp, g.shape[-2], g.dtype) @ g
         if not self.need_grad_input:
             return None
         grad_x = g @ self._kernel_t(xp)
@@ -97,14 +97,6 @@ class Dense(Layer):
         if getattr(self, "_kernel_of_t", None) is not w:
             self._kernel_of_t, self._kernel_t_view = w, w.T
         return self._kernel_t_view
-
-    def _ones(self, xp, g):
-        """The ones vector (N,) of grad_b = 1^T g, kept between steps."""
-        ones = getattr(self, "_ones_n", None)
-        if (ones is None or ones.shape[0] != g.shape[-2] or ones.dtype != g.dtype
-                or activations.namespace(ones) is not xp):
-            ones = self._ones_n = xp.ones(g.shape[-2], dtype=g.dtype)
-        return ones
 
     def get_config(self):
         return {
