@@ -157,12 +157,15 @@ def test_in_place_relu_and_row_reductions(backend):
                                       host.max(axis=-1, keepdims=True))
         np.testing.assert_allclose(tn.backend.to_numpy(row_sum(a)),
                                    host.sum(axis=-1, keepdims=True), rtol=1e-12)
-        relu = ReLU()
-        np.testing.assert_array_equal(tn.backend.to_numpy(relu.forward(a)),
-                                      np.maximum(host, 0.0))
         g = rng.normal(size=shape)
         expected = np.where(host > 0.0, g, 0.0)
-        np.testing.assert_array_equal(
-            tn.backend.to_numpy(relu.backward(tn.backend.to_device(g))), expected)
-        np.testing.assert_array_equal(
-            tn.backend.to_numpy(relu.backward_(tn.backend.to_device(g))), expected)
+        for mask_from in (1, 10**9):  # the mask way and the sign(y) way
+            relu = ReLU()
+            relu.MASK_FROM = mask_from
+            for forward in (relu.forward, relu.forward_):
+                y = forward(tn.backend.to_device(host))
+                np.testing.assert_array_equal(tn.backend.to_numpy(y), np.maximum(host, 0.0))
+                np.testing.assert_array_equal(
+                    tn.backend.to_numpy(relu.backward(tn.backend.to_device(g))), expected)
+                np.testing.assert_array_equal(
+                    tn.backend.to_numpy(relu.backward_(tn.backend.to_device(g))), expected)

@@ -21,22 +21,38 @@ class Linear(Layer):
 class ReLU(Layer):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0.
 
-    backward reads the derivative off the output, dy/dx = sign(y) (y >= 0, so
-    sign(y) is 0 or 1): one fast pass, where xp.where is ~10x slower on NumPy
-    for large arrays and forward needs to keep no mask. backward_ multiplies a
-    gradient the caller owns in place (PyTorch's trailing-underscore
-    convention); Sequential.train_step uses it on the gradients it makes.
+    backward needs dy/dx, kept in one of two ways (timed on NumPy):
+    - forward reads it off the output later, dy/dx = sign(y) (y >= 0, so sign(y)
+      is 0 or 1): the fewest calls, best for small arrays;
+    - forward_, on an x the caller owns (Dense's fresh z), keeps the mask
+      m = [x > 0] as floats and makes y = x * m in place when x has at least
+      MASK_FROM elements: the fewest passes (max and sign cost ~3x a product
+      per element), best for large batches and stacks. There relu(-inf) is nan.
+    backward_ multiplies a gradient the caller owns in place (PyTorch's
+    trailing-underscore convention); Sequential.train_step uses it.
     """
 
+    MASK_FROM = 4096
+
     def forward(self, x, training=True):
-        self._y = namespace(x).maximum(x, 0.0)
+        self._mask, self._y = None, namespace(x).maximum(x, 0.0)
         return self._y
 
+    def forward_(self, x, training=True):
+        if not training or x.size < self.MASK_FROM:
+            return self.forward(x, training)
+        self._mask, self._y = namespace(x).astype(x > 0.0, x.dtype), None
+        x *= self._mask
+        return x
+
+    def _derivative(self, like):
+        return self._mask if self._mask is not None else namespace(like).sign(self._y)
+
     def backward(self, grad_y):
-        return grad_y * namespace(grad_y).sign(self._y)
+        return grad_y * self._derivative(grad_y)
 
     def backward_(self, grad_y):
-        grad_y *= namespace(grad_y).sign(self._y)
+        grad_y *= self._derivative(grad_y)
         return grad_y
 
 
@@ -156,6 +172,8 @@ def ones_vector(xp, n, dtype):
     key = (xp, n, dtype)
     ones = _ONES.get(key)
     if ones is None:
+        if len(_ONES) > 64:  # many batch sizes: start over rather than grow
+            _ONES.clear()
         ones = _ONES[key] = xp.ones(n, dtype=dtype)
     return ones
 

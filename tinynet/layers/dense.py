@@ -111,4 +111,3 @@ class Dense(Layer):
     def __repr__(self):
         act = activations.name_of(self.activation)
         return f"Dense({self.units}" + (f", activation={act!r})" if act != "linear" else ")")
-
