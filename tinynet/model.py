@@ -211,10 +211,12 @@ class Sequential:
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-            divergence_factor=4.0):
+            divergence_factor=None):
         """Train; returns a History. See tinynet.training.fit for every argument."""
         from tinynet import training
 
+        if divergence_factor is None:
+            divergence_factor = training.DIVERGENCE_FACTOR
         return training.fit(self, x, y, epochs, batch_size, validation_split, validation_data,
                             shuffle, callbacks, verbose, validation_split_mode, divergence_factor)
 

@@ -29,7 +29,7 @@ _OWNER = "sweep"
 def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=None,
           epochs=1, batch_size=32, validation_split=0.0, validation_data=None, schedule=None,
           same_init_across_rates=True, memory_budget=None, verbose=1, metrics=None,
-          optimizer_kwargs=None, shuffle_seed=None, divergence_factor=4.0):
+          optimizer_kwargs=None, shuffle_seed=None, divergence_factor=None):
     """Train every (learning rate, seed) pair as one stacked model; return a SweepResult.
 
     layers_fn: a function of no arguments returning a NEW list of layers for one
