@@ -198,14 +198,15 @@ class Sequential:
         softmax is a layer of its own, which is skipped). The gradients a step
         makes are its own, so layers with backward_ (in place) get that one.
         """
+        last = self.layers[-1]
+        key = (self.loss, tuple(self.layers), getattr(last, "activation", None))
         plan = getattr(self, "_plan", None)
-        if plan is None or plan[0] is not self.loss:
+        if plan is None or plan[0] != key:  # a new loss, or layers swapped (diagnostics)
             fused = _softmax_head(self.layers, self.loss)
-            last = self.layers[-1]
             head = last if fused and isinstance(last, Dense) else None
             below = self.layers[-2::-1] if fused else self.layers[::-1]
             steps = [getattr(layer, "backward_", layer.backward) for layer in below]
-            plan = self._plan = (self.loss, fused, head, steps)
+            plan = self._plan = (key, fused, head, steps)
         return plan[1:]
 
     # --- public entry points ----------------------------------------------------
