@@ -78,3 +78,24 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{owner}: {name} contains {bad} NaN or infinite value(s).")
     return arr
+
+
+def lookup(identifier, base, by_name, owner, what):
+    """An object of class ``base`` from an instance, a name in ``by_name`` or a config dict.
+
+    The dict is {"class_name": ..., "config": {...}} as ``serialize`` writes it.
+    Anything else: a ValueError listing the valid names.
+    """
+    if isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, dict):
+        classes = {c.__name__: c for c in by_name.values()}
+        cls = classes.get(identifier.get("class_name"))
+        if cls is not None:
+            return cls(**identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier.lower() in by_name:
+        return by_name[identifier.lower()]()
+    raise ValueError(
+        f"{owner}: unknown {what} {identifier!r}. Choose one of: {', '.join(by_name)}, "
+        f"or pass a {base.__module__}.{base.__name__}."
+    )

@@ -235,18 +235,7 @@ _BY_NAME = {
 
 def get(identifier):
     """A Loss from an instance, a Keras name, or a config dict."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = {c.__name__: c for c in _BY_NAME.values()}.get(identifier.get("class_name"))
-        if cls is not None:
-            return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(
-        f"compile: unknown loss {identifier!r}. Choose one of: {', '.join(_BY_NAME)}, "
-        "or pass a tinynet.losses.Loss."
-    )
+    return _checks.lookup(identifier, Loss, _BY_NAME, "compile", "loss")
 
 
 def serialize(loss):

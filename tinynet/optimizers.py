@@ -349,18 +349,7 @@ _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam}
 
 def get(identifier):
     """An Optimizer from an instance, a name ("sgd", "adam", ...) or a config dict."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = {c.__name__: c for c in _BY_NAME.values()}.get(identifier.get("class_name"))
-        if cls is not None:
-            return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(
-        f"compile: unknown optimizer {identifier!r}. Choose one of: {', '.join(_BY_NAME)}, "
-        "or pass a tinynet.optimizers.Optimizer."
-    )
+    return _checks.lookup(identifier, Optimizer, _BY_NAME, "compile", "optimizer")
 
 
 def serialize(optimizer):
