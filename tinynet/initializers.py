@@ -153,19 +153,7 @@ _BY_NAME = {
 
 def get(identifier, owner="initializer"):
     """An Initializer from an instance, a Keras name such as "he_normal", or a config dict."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = {c.__name__: c for c in _BY_NAME.values()}.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"{owner}: unknown initializer config {identifier!r}.")
-        return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(
-        f"{owner}: unknown initializer {identifier!r}. "
-        f"Choose one of: {', '.join(_BY_NAME)}, or pass an Initializer."
-    )
+    return _checks.lookup(identifier, Initializer, _BY_NAME, owner, "initializer")
 
 
 def serialize(initializer):
