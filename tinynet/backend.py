@@ -114,12 +114,23 @@ def float_dtype(namespace=None):
     return getattr(namespace, _state["dtype"])
 
 
+_XP_BY_TYPE = {}  # array type -> its namespace: a training step asks many times
+
+
 def namespace(*arrays):
-    """The array namespace the given arrays belong to (the current one for scalars)."""
+    """The array namespace the given arrays belong to (the current one for scalars).
+
+    Remembered per array type: the generic lookup costs as much as a small
+    NumPy operation, and a training step asks about fifteen times.
+    """
     for a in arrays:
+        xp = _XP_BY_TYPE.get(type(a))
+        if xp is not None:
+            return xp
         get_ns = getattr(a, "__array_namespace__", None)
         if get_ns is not None:
-            return get_ns()
+            xp = _XP_BY_TYPE[type(a)] = get_ns()
+            return xp
     return _state["xp"]
 
 

@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from tinynet import _checks, backend
-from tinynet.layers.activations import namespace, row_sum
+from tinynet.backend import namespace
+from tinynet.layers.activations import row_sum
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
 

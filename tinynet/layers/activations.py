@@ -5,6 +5,7 @@ gradient by the local derivative in ``backward``. Shapes: any (..., C).
 """
 
 from tinynet import _checks, backend
+from tinynet.backend import namespace
 from tinynet.layers.base import Layer
 
 
@@ -142,23 +143,6 @@ def softmax(x):
 
 
 # --- helpers of the training step -------------------------------------------------
-_XP_BY_TYPE = {}
-
-
-def namespace(a):
-    """backend.namespace(a) for one array, remembered per array type.
-
-    A training step asks about fifteen times; the generic lookup costs as much
-    as a small NumPy operation.
-    """
-    xp = _XP_BY_TYPE.get(type(a))
-    if xp is None:
-        xp = backend.namespace(a)
-        if hasattr(a, "__array_namespace__"):
-            _XP_BY_TYPE[type(a)] = xp
-    return xp
-
-
 # --- reductions over a short last axis ------------------------------------------
 # NumPy reduces the last axis one row at a time, which dominates when rows are
 # short and many: for a (256, 64, 4) stack of class scores xp.sum takes ~270 us

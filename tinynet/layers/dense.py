@@ -1,6 +1,6 @@
 """The fully connected layer."""
 
-from tinynet import _checks, initializers
+from tinynet import _checks, backend, initializers
 from tinynet.layers import activations
 from tinynet.layers.base import Layer
 
@@ -69,7 +69,7 @@ class Dense(Layer):
         calls this directly when the loss hands over dL/dz of a softmax output
         (see Sequential.train_step).
         """
-        xp, x = activations.namespace(g), self._x
+        xp, x = backend.namespace(g), self._x
         # .T is the standard transpose of a matrix, cheaper than matrix_transpose
         self.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
         if self.use_bias:
