@@ -147,7 +147,8 @@ def test_in_place_relu_and_row_reductions(backend):
     import numpy as np
 
     import tinynet as tn
-    from tinynet.layers.activations import ReLU, row_max, row_sum
+    from tinynet.layers.activations import ReLU
+    from tinynet.ops import row_max, row_sum
 
     rng = np.random.default_rng(2)
     for shape in [(5, 1), (5, 3), (2, 5, 16), (5, 17)]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tinynet import cli, reproduce
+from tinynet.apps import cli, reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet import diagnostics as dg
+from tinynet.lab import diagnostics as dg
 
 
 def _linear(n_in, n_out, use_bias=True, n_models=1, seed=0):

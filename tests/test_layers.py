@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet import backend as tb
-from tinynet.gradcheck import check_layer
+from tinynet.lab.gradcheck import check_layer
 from tinynet.layers import Dense, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 

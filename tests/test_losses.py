@@ -7,7 +7,7 @@ import pytest
 
 from tinynet import backend as tb
 from tinynet import losses
-from tinynet.gradcheck import check_loss
+from tinynet.lab.gradcheck import check_loss
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(5, 4))

@@ -6,7 +6,7 @@ from conftest import blobs
 from matplotlib.figure import Figure
 
 import tinynet as tn
-from tinynet.lr_finder import LRFinderResult, lr_find, min_div_10, steepest, valley
+from tinynet.lab.lr_finder import LRFinderResult, lr_find, min_div_10, steepest, valley
 
 
 def classifier(n_models=1, optimizer=None, seed=0):

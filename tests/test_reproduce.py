@@ -1,4 +1,4 @@
-"""tinynet.reproduce: the quick run writes every output, atomically, and parses."""
+"""tinynet.apps.reproduce: the quick run writes every output, atomically, and parses."""
 
 import csv
 import json
@@ -7,7 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from tinynet import reproduce, reproduce_report
+from tinynet.apps.reproduce import experiment as reproduce
+from tinynet.apps.reproduce import report as reproduce_report
+from tinynet.apps.reproduce import setup
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FILES = ("regions.png", "curves.png", "success.png", "sharpness.png", "results.csv",
@@ -34,7 +36,7 @@ def test_quick_run_writes_every_file_and_nothing_else(quick_run):
 def test_results_json_holds_the_summary(quick_run):
     out, summary, _ = quick_run
     data = json.loads((out / "results.json").read_text())
-    assert data["config"]["post_rates"] == list(reproduce.POST_RATES)
+    assert data["config"]["post_rates"] == list(setup.POST_RATES)
     assert data["data"]["n_samples"] == summary["data"]["n_samples"]
     kinds = {(r["scaling"], r["kind"]) for r in data["rates"]}
     assert ("raw", "post") in kinds and ("standardised", "grid") in kinds
@@ -65,8 +67,8 @@ def test_report_answers_the_three_questions_with_numbers(quick_run):
 
 
 def test_data_keeps_the_raw_scale_and_standardises_on_the_training_part():
-    cfg = reproduce.Config.make()
-    data, y, n_train = reproduce.make_data(cfg)
+    cfg = setup.Config.make()
+    data, y, n_train = setup.make_data(cfg)
     raw, std = data["raw"], data["standardised"]
     assert raw.shape == (cfg.n_samples, 2) and n_train == 800
     assert np.ptp(raw, axis=0).min() > 20  # inputs span tens of units, as in the post
@@ -76,9 +78,9 @@ def test_data_keeps_the_raw_scale_and_standardises_on_the_training_part():
 
 
 def test_every_rate_starts_from_the_seeds_weights():
-    cfg = reproduce.Config.make(quick=True, epochs=1)
-    data, y, n_train = reproduce.make_data(cfg)
-    run = reproduce.train(data["raw"], y, n_train, (0.0, 0.0), 2, reproduce.VARIANTS[0], cfg)
+    cfg = setup.Config.make(quick=True, epochs=1)
+    data, y, n_train = setup.make_data(cfg)
+    run = reproduce.train(data["raw"], y, n_train, (0.0, 0.0), 2, setup.VARIANTS[0], cfg)
     w = run["model"].get_weights()  # rate 0: nothing moved; copy k = r * S + s
     for a in w:
         np.testing.assert_array_equal(a[0], a[2])
@@ -88,21 +90,9 @@ def test_every_rate_starts_from_the_seeds_weights():
 
 def test_config_rejects_bad_numbers():
     with pytest.raises(ValueError, match="seeds"):
-        reproduce.Config.make(seeds=0)
+        setup.Config.make(seeds=0)
     with pytest.raises(ValueError, match="epochs"):
-        reproduce.Config.make(epochs=-1)
-
-
-def test_atomic_path_leaves_nothing_when_interrupted(tmp_path):
-    target = tmp_path / "results.csv"
-    with pytest.raises(KeyboardInterrupt):
-        with reproduce.atomic_path(target) as tmp:
-            with open(tmp, "w") as f:
-                f.write("half a fi")
-            raise KeyboardInterrupt
-    assert os.listdir(tmp_path) == []
-    reproduce.write_text(target, "done\n")
-    assert target.read_text() == "done\n" and os.listdir(tmp_path) == ["results.csv"]
+        setup.Config.make(epochs=-1)
 
 
 def test_interrupted_run_writes_no_result_file(tmp_path, monkeypatch):

@@ -11,11 +11,11 @@ from conftest import blobs
 from matplotlib.figure import Figure
 
 import tinynet as tn
-from tinynet import plot_sweep
+from tinynet.lab.sweep import sweep
+from tinynet.lab.sweep_memory import default_memory_budget, estimate_memory
+from tinynet.lab.sweep_result import SweepResult
 from tinynet.layers import Dense
-from tinynet.sweep import sweep
-from tinynet.sweep_memory import default_memory_budget, estimate_memory
-from tinynet.sweep_result import SweepResult
+from tinynet.plot import sweep as plot_sweep
 
 LOSS = "sparse_categorical_crossentropy"
 

@@ -13,14 +13,12 @@ from tinynet import (
     callbacks,
     data,
     datasets,
-    diagnostics,
     initializers,
     layers,
     losses,
     metrics,
     optimizers,
     plot,
-    plot_sweep,
     schedules,
 )
 from tinynet.backend import (
@@ -33,11 +31,12 @@ from tinynet.backend import (
     to_numpy,
 )
 from tinynet.history import History
-from tinynet.lr_finder import LRFinderResult, lr_find
-from tinynet.model import Sequential
-from tinynet.serialization import load_model
-from tinynet.sweep import sweep
-from tinynet.sweep_result import SweepResult
+from tinynet.lab import diagnostics, gradcheck
+from tinynet.lab.lr_finder import LRFinderResult, lr_find
+from tinynet.lab.sweep import sweep
+from tinynet.lab.sweep_result import SweepResult
+from tinynet.model import Sequential, load_model
+from tinynet.plot import sweep as plot_sweep
 from tinynet.training import DivergenceWarning
 
 __version__ = "0.1.0"
@@ -57,6 +56,7 @@ __all__ = [
     "diagnostics",
     "get_backend",
     "get_dtype",
+    "gradcheck",
     "initializers",
     "layers",
     "load_model",

@@ -1,8 +1,8 @@
-"""``python -m tinynet``: the command line (see tinynet.cli)."""
+"""``python -m tinynet``: the command line (see tinynet.apps.cli)."""
 
 import sys
 
-from tinynet.cli import main
+from tinynet.apps.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

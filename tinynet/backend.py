@@ -23,8 +23,8 @@ DTYPES = ("float32", "float64")
 _state = {"name": "numpy", "xp": np, "dtype": "float32"}
 
 
-class BackendError(RuntimeError):
-    """A backend was asked for that this machine cannot provide."""
+class BackendError(ValueError):
+    """A backend that does not exist, or that this machine cannot provide."""
 
 
 def _load_cupy():
@@ -64,11 +64,12 @@ def _load(name):
 def set_backend(name):
     """Select the array namespace for models built from now on.
 
-    name: "numpy", "cupy" or "array_api_strict". Raises BackendError when the
-    backend cannot be used here (CuPy missing, no GPU), saying what to install.
+    name: "numpy", "cupy" or "array_api_strict". Raises BackendError (a
+    ValueError) for an unknown name, or when the backend cannot be used here
+    (CuPy missing, no GPU), saying what to install.
     """
     if not isinstance(name, str) or name not in BACKENDS:
-        raise ValueError(f"set_backend: expected one of {', '.join(BACKENDS)}, got {name!r}.")
+        raise BackendError(f"set_backend: expected one of {', '.join(BACKENDS)}, got {name!r}.")
     xp = _load(name)
     _state["name"], _state["xp"] = name, xp
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinynet import _checks, backend
 from tinynet.backend import namespace
-from tinynet.layers.activations import row_sum
+from tinynet.ops import row_sum
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
 

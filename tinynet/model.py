@@ -7,8 +7,8 @@ axis, so it is the same code path as a single model, not a second engine.
 
 import numpy as np
 
-from tinynet import _checks, backend, losses, metrics, optimizers
-from tinynet.layers import Dense, Layer, Softmax
+from tinynet import _checks, backend, losses, metrics, optimizers, saving, schedules
+from tinynet.layers import Dense, Layer, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
 
@@ -298,9 +298,7 @@ class Sequential:
 
     def save(self, path):
         """Write the model to one .npz file at exactly ``path``, atomically."""
-        from tinynet import serialization
-
-        serialization.save_model(self, path)
+        saving.save_model(self, path)
 
     def summary(self):
         """A table of layers, output widths and parameter counts, as a string."""
@@ -316,6 +314,27 @@ class Sequential:
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], seed={self.seed}, n_models={self.n_models})"
+
+
+def load_model(path):
+    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file."""
+    config, weights = saving.read_model(path)
+    model = Sequential([from_config(c) for c in config["layers"]], seed=config["seed"],
+                       n_models=config["n_models"], same_init=config["same_init"])
+    if config["input_dim"] is not None:
+        if not model.built:
+            model.build(config["input_dim"])
+        model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
+    if config.get("compile"):
+        c = config["compile"]
+        opt_config = c["optimizer"]["config"]
+        lr = opt_config.get("learning_rate")
+        if isinstance(lr, dict):
+            opt_config = {**opt_config, "learning_rate": schedules.get(lr)}
+        optimizer = optimizers.get({"class_name": c["optimizer"]["class_name"],
+                                    "config": opt_config})
+        model.compile(optimizer=optimizer, loss=losses.get(c["loss"]), metrics=c["metrics"])
+    return model
 
 
 def _softmax_head(layers, loss):

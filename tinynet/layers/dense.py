@@ -1,6 +1,6 @@
 """The fully connected layer."""
 
-from tinynet import _checks, backend, initializers
+from tinynet import _checks, backend, initializers, ops
 from tinynet.layers import activations
 from tinynet.layers.base import Layer
 
@@ -73,7 +73,7 @@ class Dense(Layer):
         # .T is the standard transpose of a matrix, cheaper than matrix_transpose
         self.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
         if self.use_bias:
-            self.grads["bias"] = activations.ones_vector(xp, g.shape[-2], g.dtype) @ g
+            self.grads["bias"] = ops.ones_vector(xp, g.shape[-2], g.dtype) @ g
         if not self.need_grad_input:
             return None
         grad_x = g @ self._kernel_t(xp)

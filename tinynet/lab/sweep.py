@@ -18,9 +18,9 @@ import weakref
 import numpy as np
 
 from tinynet import _checks, backend, optimizers
+from tinynet.lab.sweep_memory import default_memory_budget, estimate_memory, split_rows
+from tinynet.lab.sweep_result import SweepResult
 from tinynet.model import Sequential
-from tinynet.sweep_memory import default_memory_budget, estimate_memory, split_rows
-from tinynet.sweep_result import SweepResult
 from tinynet.training import DivergenceWarning
 
 _OWNER = "sweep"
@@ -58,7 +58,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     memory_budget: bytes the stacked copies may use (default: a quarter of the
       free memory: MemAvailable from /proc/meminfo, or the GPU's free memory on
       the cupy backend; 2 GiB when it cannot be read). See
-      ``tinynet.sweep_memory.estimate_memory`` for what one copy is counted as.
+      ``tinynet.lab.sweep_memory.estimate_memory`` for what one copy is counted as.
     verbose: 0 silent; 1 one line per chunk; 2 also fit's one line per epoch.
     divergence_factor: as for ``fit``. A diverged copy is frozen while the others
       train on; its values are NaN after the epoch it diverged in.

@@ -5,7 +5,7 @@
                  [--schedule constant] [--epochs N] [--save demo.gif]
     tinynet lessons [NN [--quick] [--out DIR]]
 
-Argument parsing only; the work is in tinynet.reproduce, tinynet.demo and the
+Argument parsing only; the work is in tinynet.apps.reproduce, tinynet.apps.demo and the
 lesson scripts. A mistake the user made (a folder that cannot be written, a
 bad number, an unknown backend) ends with one line on stderr and exit code 2.
 """
@@ -46,7 +46,7 @@ def build_parser():
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep.set_defaults(func=_reproduce)
 
-    from tinynet import demo
+    from tinynet.apps import demo
 
     dem = sub.add_parser(
         "demo", help="several learning rates training side by side, live or as a GIF",
@@ -98,13 +98,20 @@ def main(argv=None):
         return 130
 
 
+def tn_root():
+    """The folder of the tinynet package this command runs from."""
+    import tinynet
+
+    return os.path.dirname(os.path.abspath(tinynet.__file__))
+
+
 def _one_line(exc):
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())
 
 
 def _reproduce(args):
-    from tinynet import reproduce
+    from tinynet.apps import reproduce
 
     if args.seeds is not None and args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}.")
@@ -116,7 +123,7 @@ def _reproduce(args):
 
 
 def _demo(args):
-    from tinynet import demo
+    from tinynet.apps import demo
 
     rates = demo.parse_rates(args.rates)  # before anything slow: bad rates fail at once
     if args.epochs < 1:
@@ -133,7 +140,7 @@ def _demo(args):
 # --- lessons ----------------------------------------------------------------------
 def lessons_dir():
     """The repository's lessons/ folder next to the package, or None."""
-    folder = Path(__file__).resolve().parent.parent / "lessons"
+    folder = Path(tn_root()).parent / "lessons"
     return folder if folder.is_dir() else None
 
 
@@ -180,7 +187,7 @@ def _lessons(args):
     if args.backend is not None:
         cmd += ["--backend", args.backend]
     # the lesson must import this very tinynet, installed or not: put its parent first
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_parent = os.path.dirname(tn_root())
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     return subprocess.run(cmd, check=False, env=env).returncode

@@ -7,13 +7,14 @@ value is NaN and it counts as a failure in ``success_rate``.
 """
 
 import csv
+import io
 import math
 import os
-import tempfile
 import warnings
 
 import numpy as np
 
+from tinynet import _files
 from tinynet.callbacks import infer_mode
 
 
@@ -201,21 +202,13 @@ class SweepResult:
                     for s, seed in enumerate(self.seeds)]
         else:
             raise ValueError(f"SweepResult.to_csv: per must be 'rate' or 'copy', got {per!r}.")
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".sweep-", suffix=".csv.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow({k: _csv_value(v) for k, v in row.items()})
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        return path
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+        _files.write_text(path, text.getvalue())
+        return os.fspath(path)
 
     def to_dict(self):
         """Everything as JSON-serialisable lists and numbers; NaN and inf become None."""
@@ -244,7 +237,7 @@ class SweepResult:
 
     def plot(self, kind="curves", **kwargs):
         """A Figure: kind "curves" (loss_curves), "final" (final_vs_rate) or "heatmap"."""
-        from tinynet import plot_sweep
+        from tinynet.plot import sweep as plot_sweep
 
         makers = {"curves": plot_sweep.loss_curves, "final": plot_sweep.final_vs_rate,
                   "heatmap": plot_sweep.heatmap}

@@ -278,40 +278,9 @@ class LRFinderResult:
 
         ax: a matplotlib Axes to draw into (default: a new Figure). Returns the Figure.
         """
-        from matplotlib.figure import Figure
+        from tinynet.plot.range_test import lr_find
 
-        if ax is None:
-            fig = Figure(figsize=(6.4, 4.2))
-            ax = fig.add_subplot(1, 1, 1)
-        else:
-            fig = ax.figure
-        rates = self.learning_rates
-        raw = self.losses.reshape(rates.shape[0], -1)
-        smooth = self.smoothed_losses.reshape(rates.shape[0], -1)
-        stacked = raw.shape[1] > 1
-        markers = {"valley": "o", "steepest": "v", "min_div_10": "s"}
-        for j in range(raw.shape[1]):
-            tag = f" (copy {j})" if stacked else ""
-            line, = ax.plot(rates, smooth[:, j], label=f"smoothed loss{tag}")
-            ax.plot(rates, raw[:, j], color=line.get_color(), alpha=0.3, linewidth=0.8,
-                    label=f"raw loss{tag}" if j == 0 else None)
-            for name, marker in markers.items():
-                lr = float(np.atleast_1d(self.suggestions[name])[j])
-                if not math.isfinite(lr):
-                    continue
-                finite = np.isfinite(smooth[:, j])
-                if not np.any(finite):
-                    continue
-                at = np.interp(math.log(lr), np.log(rates[finite]), smooth[finite, j])
-                ax.plot([lr], [at], marker=marker, linestyle="none", color="black",
-                        label=f"{name}: {lr:.3g}" if not stacked or j == 0 else None)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("training loss")
-        ax.set_title("Learning-rate range test" + (" (stopped early)" if np.any(
-            self.stopped_early) else ""))
-        ax.legend(loc="best", fontsize="small")
-        return fig
+        return lr_find(self, ax=ax)
 
     def __repr__(self):
         sugg = ", ".join(f"{k}={_fmt(v)}" for k, v in self.suggestions.items())

@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from tinynet import training
-from tinynet.reproduce import GOOD, HIGH, LOW, ONE_CLASS, SCALINGS, VARIANTS, _div
+from tinynet.apps.reproduce.setup import GOOD, HIGH, LOW, ONE_CLASS, SCALINGS, VARIANTS
+from tinynet.apps.reproduce.summary import _div
 
 CSV_FIELDS = ("scaling", "kind", "init", "activation", "learning_rate", "seed",
               "final_loss", "final_accuracy", "final_val_loss", "final_val_accuracy", "success",

@@ -24,7 +24,7 @@ import numpy as np
 
 from tinynet import _checks, backend
 from tinynet import layers as layer_mod
-from tinynet.gradcheck import _float64_params, gradient_check
+from tinynet.lab.gradcheck import _float64_params, gradient_check
 
 __all__ = [
     "dead_relu_fraction",

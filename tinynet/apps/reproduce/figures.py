@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 import tinynet as tn
-from tinynet.reproduce import GOOD, HIGH, LOW, SCALINGS, VARIANTS, post_layers
+from tinynet.apps.reproduce.setup import GOOD, HIGH, LOW, SCALINGS, VARIANTS, post_layers
 
 
 def copy_model(run, k):
@@ -40,7 +40,7 @@ def figure_regions(run, x, y, cfg):
     """The post's figure: decision regions for a good, a too-high and a too-low rate."""
     from matplotlib.figure import Figure
 
-    from tinynet.demo import draw_regions, grid, predicted_classes
+    from tinynet.plot.regions import draw_regions, grid, predicted_classes
 
     fig = Figure(figsize=(11.0, 3.9), dpi=90, layout="constrained")
     axes = fig.subplots(1, 3)
@@ -67,7 +67,7 @@ def figure_curves(post, cfg):
     """Training loss and validation accuracy per post rate: median and quartile band over seeds."""
     from matplotlib.figure import Figure
 
-    from tinynet.demo import COLORS
+    from tinynet.plot.regions import COLORS
 
     fig = Figure(figsize=(11.0, 7.0), dpi=90, layout="constrained")
     axes = fig.subplots(2, 2, sharex=True)
@@ -137,7 +137,7 @@ def figure_sharpness(post, cfg):
     """Sharpness during training against 2/lr, raw and standardised inputs."""
     from matplotlib.figure import Figure
 
-    from tinynet.demo import COLORS
+    from tinynet.plot.regions import COLORS
 
     fig = Figure(figsize=(11.0, 4.0), dpi=90, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)

@@ -119,9 +119,7 @@ def heatmap(result, metric="loss", ax=None, log=None, cmap="viridis"):
 
 # --- shared pieces ----------------------------------------------------------------
 def _values(result, metric, owner):
-    from tinynet.sweep_result import SweepResult
-
-    if not isinstance(result, SweepResult):
+    if not all(hasattr(result, a) for a in ("history", "learning_rates", "n_seeds")):
         raise TypeError(f"{owner}: result must be a SweepResult (from tn.sweep), got "
                         f"{type(result).__name__}.")
     if not isinstance(metric, str) or metric not in result.history:

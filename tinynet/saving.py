@@ -1,21 +1,23 @@
-"""Saving and loading models as one .npz file, without pickle.
+"""The model file format: one .npz file, without pickle.
 
 The file holds the architecture and compile settings as a JSON string, every
 parameter as an array, and a SHA-256 digest of both, so a truncated, edited or
 foreign file is refused with a ValueError instead of loading wrong weights.
 Writing goes to a temporary file in the same folder that replaces the target
 only once complete: a crash mid-save leaves the old file intact.
+
+This module knows the format only; ``tinynet.model.load_model`` builds the
+Sequential from what ``read_model`` returns, so the format never imports the model.
 """
 
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
-from tinynet import backend, layers, losses, optimizers
+from tinynet import _files, losses, optimizers
 
 FORMAT = "tinynet-model"
 VERSION = 1
@@ -60,18 +62,7 @@ def save_model(model, path):
     arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
     arrays["config"] = np.array(text)
     arrays["digest"] = np.array(_digest(text, weights))
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tinynet-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    _files.write_bytes_with(path, lambda f: np.savez(f, **arrays))
 
 
 def _read(path):
@@ -88,11 +79,13 @@ def _read(path):
     return contents
 
 
-def load_model(path):
-    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file."""
-    from tinynet.model import Sequential
+def read_model(path):
+    """(config dict, [weights]) from the file at ``path``, checked against its digest.
 
-    contents = _read(os.fspath(path))
+    ValueError on a truncated, tampered or foreign file.
+    """
+    path = os.fspath(path)
+    contents = _read(path)
     text = str(contents["config"])
     try:
         config = json.loads(text)
@@ -104,21 +97,4 @@ def load_model(path):
     weights = [contents[k] for k in names]
     if str(contents["digest"]) != _digest(text, weights):
         raise ValueError(f"load_model: {path!r} fails its checksum: it was modified or damaged.")
-    model = Sequential([layers.from_config(c) for c in config["layers"]], seed=config["seed"],
-                       n_models=config["n_models"], same_init=config["same_init"])
-    if config["input_dim"] is not None:
-        if not model.built:
-            model.build(config["input_dim"])
-        model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
-    if config.get("compile"):
-        c = config["compile"]
-        opt_config = c["optimizer"]["config"]
-        lr = opt_config.get("learning_rate")
-        if isinstance(lr, dict):
-            from tinynet import schedules
-
-            opt_config = {**opt_config, "learning_rate": schedules.get(lr)}
-        optimizer = optimizers.get({"class_name": c["optimizer"]["class_name"],
-                                    "config": opt_config})
-        model.compile(optimizer=optimizer, loss=losses.get(c["loss"]), metrics=c["metrics"])
-    return model
+    return config, weights

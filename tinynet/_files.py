@@ -1,0 +1,86 @@
+"""Atomic file writes, written once for everything tinynet saves.
+
+``atomic_path(path)`` yields a temporary name in the target's own folder; the
+caller writes there, and only a complete file replaces the target (one
+``os.replace``, atomic on POSIX and Windows). A crash mid-write leaves the old
+file intact and, at worst, a ``.<name>.tinynet-tmp-*`` file that
+``stale_temporaries`` can find and remove safely.
+
+- The new file keeps the mode of the file it replaces, or else gets the mode
+  ``open()`` would give (0666 less the umask), not mkstemp's 0600.
+- A path that is a symbolic link is written through: the link stays and its
+  target is replaced, as editors do.
+- Errors name the user's path, never the temporary one.
+"""
+
+import contextlib
+import glob
+import os
+import stat
+import tempfile
+
+TMP_MARK = ".tinynet-tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yield a temporary file name next to ``path``; it becomes ``path`` on success.
+
+    suffix: appended to the temporary name (some writers pick a format from it,
+    e.g. ".png" or ".gif").
+    """
+    path = os.fspath(path)
+    target = os.path.realpath(path)  # write through a symbolic link
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + TMP_MARK,
+                                   suffix=suffix, dir=folder)
+    except PermissionError as exc:
+        raise PermissionError(f"Cannot write {path!r}: no permission to create files in "
+                              f"{folder!r}.") from exc
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, _mode_for(target))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(path, text):
+    """Write a text file (UTF-8, newlines as given) atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+def write_bytes_with(path, write, suffix=""):
+    """Call ``write(file)`` on a binary file opened at a temporary name; fsync; swap in."""
+    with atomic_path(path, suffix=suffix) as tmp:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def save_figure(fig, path, **kwargs):
+    """fig.savefig to ``path`` atomically, in the format its suffix names (default png)."""
+    ext = os.path.splitext(os.fspath(path))[1] or ".png"
+    with atomic_path(path, suffix=ext) as tmp:
+        fig.savefig(tmp, format=ext[1:], **({"dpi": fig.dpi} | kwargs))
+
+
+def stale_temporaries(folder):
+    """Temporary files an interrupted tinynet write left in ``folder`` (safe to delete)."""
+    return sorted(glob.glob(os.path.join(os.fspath(folder), "." + "*" + TMP_MARK + "*")))
+
+
+def _mode_for(target):
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask

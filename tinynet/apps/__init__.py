@@ -1,0 +1,1 @@
+"""The commands built on tinynet: the CLI, the live demo and reproduce."""
