@@ -270,6 +270,12 @@ def test_shrinking_power_overflow_gives_zero():
     assert tn.schedules.PowerDecay(0.1, 1, power=1e6)(10**6) == 0.0
 
 
+def test_triangular2_far_past_its_cycles_decays_to_base():
+    """2 ** (cycle - 1) overflowed a float after 1025 cycles: OverflowError at step ~2050."""
+    schedule = tn.schedules.CyclicalLearningRate(0.1, 0.2, 1, mode="triangular2")
+    assert schedule(10**4) == pytest.approx(0.1)
+
+
 def test_optimizer_reports_an_overflowing_schedule():
     opt = tn.optimizers.SGD(tn.schedules.ExponentialDecay(0.1, 1, 2.0))
     with pytest.raises(ValueError, match=r"ExponentialDecay.*step 1000000.*inf"):
