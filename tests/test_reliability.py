@@ -99,6 +99,12 @@ def test_empty_lr_find_says_zero_rows():
         tn.lr_find(_model(), EMPTY, np.zeros(0))
 
 
+def test_empty_sweep_says_zero_rows():
+    with pytest.raises(ValueError, match=r"x has 0 rows"):
+        tn.sweep(lambda: [Dense(1)], EMPTY, np.zeros(0), learning_rates=[0.1], seeds=[0],
+                 loss="mse", epochs=1, verbose=0)
+
+
 def test_one_hot_of_no_labels_is_still_allowed():
     assert tn.data.one_hot([], 3).shape == (0, 3)
 
@@ -150,6 +156,14 @@ def test_pandas_missing_values_are_named():
     y = pd.array([0.5, None, 1.0, 0.0], dtype="Float64")
     with pytest.raises(ValueError, match=r"fit: y has 1 missing value"):
         _model().fit(X, y, verbose=0)
+
+
+def test_pandas_missing_values_pass_where_nan_does():
+    """train_test_split keeps NaN (finite=False): pd.NA becomes NaN there, as NumPy's would."""
+    pd = pytest.importorskip("pandas")
+    x = pd.DataFrame({"a": pd.array([1, None, 3, 4], dtype="Int64")})
+    x_tr, x_te, _, _ = tn.data.train_test_split(x, Y, test_size=2, shuffle=False)
+    assert x_tr.dtype == np.float64 and np.isnan(x_tr[1, 0]) and x_te[1, 0] == 4.0
 
 
 # --- 4. one-hot rows ----------------------------------------------------------------

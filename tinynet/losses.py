@@ -116,8 +116,9 @@ class CategoricalCrossentropy(Loss):
         negative = np.any(y < 0, axis=1)
         if np.any(negative):
             rows = np.flatnonzero(negative)
+            low = float(np.min(y[rows[0]]))
             raise ValueError(
-                f"{owner}: y row {_rows(rows)} has a negative value (min {y[rows[0]].min()!r}); "
+                f"{owner}: y row {_rows(rows)} has a negative value (min {low!r}); "
                 "one-hot or soft-label rows must be class probabilities >= 0."
             )
         sums = np.sum(y, axis=1)
