@@ -164,8 +164,8 @@ def rate_value(value, step, owner, schedule=None):
         raise TypeError(f"{where} {got} at step {step}; it must return a number (a float >= 0).")
     number = float(number)
     if not 0.0 <= number < math.inf:
-        hint = (" (it overflowed: a rate that grows, such as decay_rate > 1, passes the "
-                "largest float after enough steps)" if number == math.inf else "")
+        hint = (" (inf: the rate overflowed, as a growing schedule such as decay_rate > 1 "
+                "does after enough steps)" if number == math.inf else "")
         if schedule is None:
             raise ValueError(
                 f"{where} is {number!r}; a schedule must return a finite number >= 0{hint}."
