@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from tinynet import backend
+
 
 def positive_int(value, name, owner):
     """``value`` as an int > 0, or a ValueError/TypeError naming ``name``."""
@@ -55,12 +57,19 @@ def choice(value, name, owner, options):
     return value
 
 
-def host_array(value, name, owner, ndim=None, dtype=None, finite=True):
+def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=False,
+               empty=False):
     """A NumPy copy of ``value`` (never a view of the caller's data), checked.
 
     ndim: an int or a tuple of allowed ranks. dtype: None keeps numbers as they
-    are (bool becomes float); "float" casts to float64. finite: refuse NaN/inf.
+    are (bool becomes float); "float" casts to float64. finite: refuse NaN/inf
+    (and pandas missing values). compute=True: the array will be cast to the
+    compute dtype (tn.get_dtype()), so refuse values beyond its range, which
+    would turn into inf. empty=False: refuse an array with 0 rows (axis 0).
+    pandas Series, DataFrames and arrays are read with their nullable dtypes
+    (Int64, Float64, boolean) converted to NumPy ones.
     """
+    value = _from_pandas(value, name, owner, finite)
     try:
         arr = np.array(value, copy=True)
     except (TypeError, ValueError) as exc:
@@ -74,10 +83,112 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True):
         if arr.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{owner}: {name} must be {want}, got shape {arr.shape}.")
+    if not empty and arr.ndim >= 1 and arr.shape[0] == 0:
+        raise ValueError(
+            f"{owner}: {name} has 0 rows (shape {arr.shape}); it needs at least one sample."
+        )
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{owner}: {name} contains {bad} NaN or infinite value(s).")
+    if compute and arr.dtype.kind == "f" and arr.size:
+        _within_compute_dtype(arr, name, owner)
     return arr
+
+
+def _within_compute_dtype(arr, name, owner):
+    """Refuse values whose cast to the compute dtype would overflow to inf."""
+    dtype = backend.get_dtype()
+    limit = float(np.finfo(dtype).max)
+    largest = max(float(np.max(arr)), -float(np.min(arr)))  # NaN (finite=False) never passes
+    if largest > limit:
+        count = int(np.count_nonzero(np.abs(arr) > limit))
+        raise ValueError(
+            f"{owner}: {name} holds {count} value(s) beyond the {dtype} range (largest "
+            f"magnitude {largest:.4g}, {dtype} limit {limit:.4g}); they would become inf in "
+            f"training. Scale {name} first (e.g. tn.data.StandardScaler, or divide by a "
+            f"constant), or compute in float64 with tn.set_dtype(\"float64\")."
+        )
+
+
+def _from_pandas(value, name, owner, finite):
+    """A pandas object as NumPy, nullable dtypes included; anything else unchanged.
+
+    Columns with a NumPy counterpart (Int64 -> int64, Float64 -> float64,
+    boolean -> bool, and plain NumPy dtypes) are converted to their common type.
+    Missing values (pd.NA, NaN) are refused when ``finite`` and become NaN otherwise.
+    """
+    if not type(value).__module__.startswith("pandas") or not hasattr(value, "to_numpy"):
+        return value
+    dtypes = list(value.dtypes) if hasattr(value, "columns") else [value.dtype]
+    try:
+        numpy_dtypes = [np.dtype(getattr(d, "numpy_dtype", d)) for d in dtypes]
+    except TypeError:  # a dtype NumPy does not know (categorical, string...): np.array decides
+        return value
+    if not numpy_dtypes or any(d.kind not in "biuf" for d in numpy_dtypes):
+        return value
+    target = np.result_type(*numpy_dtypes)
+    missing = int(np.count_nonzero(np.asarray(value.isna())))
+    if missing and finite:
+        raise ValueError(
+            f"{owner}: {name} has {missing} missing value(s) (NA/NaN). Drop or fill them "
+            f"first, e.g. {name}.dropna() or {name}.fillna(0), keeping x and y rows aligned."
+        )
+    if missing:
+        return value.to_numpy(dtype=np.result_type(target, np.float64), na_value=np.nan)
+    return value.to_numpy(dtype=target)
+
+
+def rate_value(value, step, owner, schedule=None):
+    """A learning rate read from a schedule at ``step``, as a float >= 0.
+
+    schedule: the schedule (or its name) when ``owner`` called someone else's
+    (an optimiser reading a user function); None when ``owner`` is the
+    schedule itself. Strings, arrays with an axis, None, bools and other
+    non-numbers raise TypeError; NaN, inf (an overflowing schedule) and
+    negative values raise ValueError.
+    """
+    if schedule is None:
+        where = f"{owner}: the learning rate at step {step}"
+    else:
+        label = schedule if isinstance(schedule, str) else _callable_name(schedule)
+        where = f"{owner}: the learning-rate schedule {label} returned"
+    number = value
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        number = value[()]
+    elif hasattr(value, "__array_namespace__") and getattr(value, "ndim", None) == 0:
+        number = float(value)  # a 0-d backend array
+    if isinstance(number, (bool, np.bool_)) or not isinstance(number, numbers.Real):
+        got = _describe_value(value)
+        if schedule is None:
+            raise TypeError(f"{where} must be a number (a float >= 0), got {got}.")
+        raise TypeError(f"{where} {got} at step {step}; it must return a number (a float >= 0).")
+    number = float(number)
+    if not 0.0 <= number < math.inf:
+        hint = (" (inf: the rate overflowed, as a growing schedule such as decay_rate > 1 "
+                "does after enough steps)" if number == math.inf else "")
+        if schedule is None:
+            raise ValueError(
+                f"{where} is {number!r}; a schedule must return a finite number >= 0{hint}."
+            )
+        raise ValueError(
+            f"{where} {number!r} at step {step}; rates must be finite and >= 0{hint}."
+        )
+    return number
+
+
+def _callable_name(fn):
+    """A function's qualified name (``<lambda>``, ``make.<locals>.f``); else its repr."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _describe_value(value):
+    """'0.1' (str), an array of shape (2,), None ...: what a schedule returned."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return f"an array of shape {tuple(shape)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} {value!r}"
+    return f"{value!r} ({type(value).__name__})"
 
 
 def lookup(identifier, base, by_name, owner, what):

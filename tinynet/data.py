@@ -245,7 +245,7 @@ def one_hot(y, num_classes=None):
     read as (N,). num_classes=None uses max(y) + 1.
     """
     owner = "one_hot"
-    labels = _host(y, "y", owner)
+    labels = _host(y, "y", owner, empty=True)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:

@@ -11,6 +11,7 @@ skips the host copy and the re-encoding of targets.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from tinynet.backend import namespace
 from tinynet.ops import row_sum
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
+SUM_TOLERANCE = 1e-5  # a one-hot/soft-label row may sum to 1 within float32 rounding
 
 
 class Loss:
@@ -56,7 +58,7 @@ class Loss:
 
 def _columns(y, n_out, owner, what):
     """(N,) or (N, n_out) targets as a float (N, n_out) array."""
-    y = _checks.host_array(y, "y", owner, ndim=(1, 2), dtype="float")
+    y = _checks.host_array(y, "y", owner, ndim=(1, 2), dtype="float", compute=True)
     if y.ndim == 1 and n_out == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[1] != n_out:
@@ -67,6 +69,28 @@ def _columns(y, n_out, owner, what):
     return y
 
 
+def _rows(rows):
+    """'3' or '3 (and 4 more rows)': which target rows are wrong."""
+    more = f" (and {rows.size - 1} more row(s))" if rows.size > 1 else ""
+    return f"{int(rows[0])}{more}"
+
+
+def _refuse_integer_labels(y, n_out, owner):
+    """Integer labels (N,) given to the categorical loss: say which loss they need."""
+    shape = np.shape(y)
+    if n_out < 2 or len(shape) != 1:
+        return
+    labels = _checks.host_array(y, "y", owner, ndim=1, finite=False, empty=True)
+    whole = labels.dtype.kind in "iu" or np.all(labels == np.round(labels))
+    if whole:
+        raise ValueError(
+            f"{owner}: y holds integer labels of shape {labels.shape}, but "
+            f"categorical_crossentropy needs one-hot rows of shape (N, {n_out}). Use "
+            "loss='sparse_categorical_crossentropy' for integer labels, or encode them with "
+            f"tn.data.one_hot(y, {n_out})."
+        )
+
+
 class CategoricalCrossentropy(Loss):
     """L = -mean_n sum_c y_nc log p_nc, y one-hot (or soft) of shape (N, C).
 
@@ -74,15 +98,46 @@ class CategoricalCrossentropy(Loss):
     [1e-7, 1 - 1e-7]; the gradient is 0 where the clip is active.
     from_logits=True: log p = z - logsumexp(z), computed with the row maximum
     subtracted, so logits of size 1e4 stay finite; grad = (softmax(z) sum_c y - y) / N.
+
+    Targets: rows of y are class probabilities, as PyTorch's CrossEntropyLoss
+    takes them (one-hot, or soft labels such as label smoothing). A negative
+    entry or a row that sums to 0 (it would train at loss 0) raises ValueError.
+    A row that sums to s != 1 is accepted with a UserWarning: it acts as a soft
+    label whose loss and gradient are scaled by s. Integer labels (N,) belong
+    to SparseCategoricalCrossentropy, or to tn.data.one_hot(y, C) first.
     """
 
     def __init__(self, from_logits=False):
         self.from_logits = bool(from_logits)
 
     def encode(self, y, n_out, owner):
+        _refuse_integer_labels(y, n_out, owner)
         y = _columns(y, n_out, owner, "one-hot labels")
-        if np.any(y < 0):
-            raise ValueError(f"{owner}: one-hot y must be non-negative, got min {y.min()}.")
+        negative = np.any(y < 0, axis=1)
+        if np.any(negative):
+            rows = np.flatnonzero(negative)
+            low = float(np.min(y[rows[0]]))
+            raise ValueError(
+                f"{owner}: y row {_rows(rows)} has a negative value (min {low!r}); "
+                "one-hot or soft-label rows must be class probabilities >= 0."
+            )
+        sums = np.sum(y, axis=1)
+        empty = sums == 0.0
+        if np.any(empty):
+            raise ValueError(
+                f"{owner}: y row {_rows(np.flatnonzero(empty))} sums to 0 (no class is marked), "
+                "so it would train at loss 0. Every one-hot row needs a 1 in its true class; "
+                "drop unlabelled rows first."
+            )
+        off = np.abs(sums - 1.0) > SUM_TOLERANCE
+        if np.any(off):
+            first = int(np.flatnonzero(off)[0])
+            warnings.warn(
+                f"{owner}: {int(np.count_nonzero(off))} of {y.shape[0]} y rows do not sum to 1 "
+                f"(row {first} sums to {sums[first]:.6g}); they are treated as soft labels and "
+                "their loss is scaled by their sum. Divide each row by its sum to avoid this.",
+                UserWarning, stacklevel=3,
+            )
         return y
 
     def value(self, y, y_pred):

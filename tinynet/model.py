@@ -111,6 +111,8 @@ class Sequential:
             )
         if metrics is _DEFAULT_METRICS and isinstance(self.loss, losses.MeanSquaredError):
             metrics = ()
+        if metrics is None:  # Keras accepts None for no metrics
+            metrics = ()
         if isinstance(metrics, str):
             metrics = (metrics,)
         resolved = [_metric(name, self.loss) for name in metrics]
@@ -124,7 +126,7 @@ class Sequential:
 
     # --- data -------------------------------------------------------------------
     def _check_x(self, x, owner):
-        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float")
+        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
         if not self.built:
             self.build(x.shape[1])
         if x.shape[1] != self.input_dim:
@@ -292,6 +294,9 @@ class Sequential:
     def freeze(self, mask):
         """Stop updating the stacked copies where ``mask`` (bool, K) is True."""
         mask = np.asarray(mask, dtype=bool).reshape(-1)
+        if mask.shape[0] != self.n_models:
+            raise ValueError(f"freeze: mask must have K={self.n_models} entries, got "
+                             f"{mask.shape[0]}: one bool per stacked copy.")
         self.frozen = mask.copy() if self.frozen is None else (self.frozen | mask)
         if self.optimizer is not None:
             self.optimizer.frozen = self.frozen

@@ -14,6 +14,20 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
+def _pow(base, exponent):
+    """base ** exponent for floats, inf where it overflows (Python's float pow raises).
+
+    A growing schedule (decay_rate > 1) passes the largest float after enough
+    steps; it then returns inf, which Schedule.__call__ refuses with the step,
+    instead of an OverflowError from deep inside the update. A shrinking one
+    underflows to 0.0, as float pow does by itself.
+    """
+    try:
+        return float(base) ** exponent
+    except OverflowError:
+        return math.inf
+
+
 def _rate_arg(value, name, owner):
     """A learning rate: a finite float >= 0."""
     value = _checks.real(value, name, owner)
@@ -69,20 +83,7 @@ class Schedule:
     def __call__(self, step):
         if type(step) is not int or step < 0:
             step = _checks.nonneg_int(step, "step", type(self).__name__)
-        lr = self.rate(step)
-        try:
-            lr = float(lr)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{type(self).__name__}: the learning rate at step {step} must be a number, "
-                f"got {lr!r}."
-            ) from exc
-        if not 0.0 <= lr < math.inf:
-            raise ValueError(
-                f"{type(self).__name__}: the learning rate at step {step} is {lr!r}; a schedule "
-                "must return a finite number >= 0."
-            )
-        return lr
+        return _checks.rate_value(self.rate(step), step, type(self).__name__)
 
     def values(self, num_steps):
         """numpy float64 array of ``self(step)`` for step = 0 .. num_steps-1."""

@@ -1,7 +1,7 @@
 """The classic decays of the literature: power scheduling and drop-every-k."""
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _drop_note, _rate_arg
+from tinynet.schedules.base import Schedule, _drop_note, _pow, _rate_arg
 from tinynet.schedules.keras import ExponentialDecay
 
 
@@ -20,7 +20,7 @@ class PowerDecay(Schedule):
         self.power = _checks.real(power, "power", owner, low=0.0)
 
     def rate(self, step):
-        return self.initial_learning_rate / (1 + step / self.decay_steps) ** self.power
+        return self.initial_learning_rate / _pow(1 + step / self.decay_steps, self.power)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -44,7 +44,7 @@ class StepDecay(Schedule):
         self.drop = _checks.real(drop, "drop", owner, low=0.0, low_open=True)
 
     def rate(self, step):
-        return self.initial_learning_rate * self.drop ** (step // self.step_size)
+        return self.initial_learning_rate * _pow(self.drop, step // self.step_size)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,

@@ -3,7 +3,7 @@
 import math
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _fmt, _rate_arg
+from tinynet.schedules.base import Schedule, _fmt, _pow, _rate_arg
 
 
 class CyclicalLearningRate(Schedule):
@@ -45,7 +45,7 @@ class CyclicalLearningRate(Schedule):
         if self.mode == "triangular":
             g = 1.0
         elif self.mode == "triangular2":
-            g = 1 / (2.0 ** (cycle - 1))
+            g = 1 / _pow(2.0, cycle - 1)  # past cycle 1025: 1 / inf = 0, no OverflowError
         else:
             g = self.gamma ** step
         return self.base_learning_rate + base_height * g

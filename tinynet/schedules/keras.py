@@ -5,7 +5,15 @@ import bisect
 import math
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _drop_note, _flag, _fmt, _int_list, _rate_arg
+from tinynet.schedules.base import (
+    Schedule,
+    _drop_note,
+    _flag,
+    _fmt,
+    _int_list,
+    _pow,
+    _rate_arg,
+)
 
 
 class ExponentialDecay(Schedule):
@@ -28,7 +36,7 @@ class ExponentialDecay(Schedule):
 
     def rate(self, step):
         p = step // self.decay_steps if self.staircase else step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** p
+        return self.initial_learning_rate * _pow(self.decay_rate, p)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -290,7 +298,7 @@ class CosineDecayRestarts(Schedule):
 
     def rate(self, step):
         i, f = self._restart(step / self.first_decay_steps)
-        cosine_decayed = 0.5 * self.m_mul ** i * (1.0 + math.cos(math.pi * f))
+        cosine_decayed = 0.5 * _pow(self.m_mul, i) * (1.0 + math.cos(math.pi * f))
         return self.initial_learning_rate * ((1 - self.alpha) * cosine_decayed + self.alpha)
 
     def get_config(self):
