@@ -119,5 +119,5 @@ def test_bad_rates():
         optimizers.SGD(0.1, nesterov=True)
     with pytest.raises(ValueError, match="returned -1"):
         _run(optimizers.SGD(lambda step: -1.0))
-    with pytest.raises(ValueError, match="adam"):
-        optimizers.get("adamw")
+    with pytest.raises(ValueError, match="adam, adamw"):
+        optimizers.get("lbfgs")
