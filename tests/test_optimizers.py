@@ -256,13 +256,15 @@ def test_model_training_applies_weight_decay(float64):
         np.testing.assert_allclose(decayed, plain - 0.1 * 0.5 * w, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("opt", [
-    optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4, convention="keras"),
-    optimizers.RMSprop(0.01, momentum=0.5, weight_decay=1e-3),
-    optimizers.Adagrad(0.1, epsilon=1e-6, convention="keras"),
-    optimizers.AdamW(0.01, weight_decay=0.1, beta_1=0.8, convention="keras"),
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                           convention="keras"),
+    lambda: optimizers.RMSprop(0.01, momentum=0.5, weight_decay=1e-3),
+    lambda: optimizers.Adagrad(0.1, epsilon=1e-6, convention="keras"),
+    lambda: optimizers.AdamW(0.01, weight_decay=0.1, beta_1=0.8, convention="keras"),
 ])
-def test_config_round_trips(opt):
+def test_config_round_trips(make):
+    opt = make()
     again = optimizers.get(optimizers.serialize(opt))
     assert type(again) is type(opt) and again.get_config() == opt.get_config()
     assert {"weight_decay", "convention"} <= set(opt.get_config())
@@ -342,9 +344,9 @@ def test_schedules_must_return_one_number(float64):
                 p0=np.zeros(3)).tolist() == [-0.5, -0.5, -0.5]
 
 
-@pytest.mark.parametrize("cls", [optimizers.RMSprop, optimizers.Adagrad, optimizers.Adam,
-                                 optimizers.AdamW])
-def test_epsilon_must_be_positive(cls):
+@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "Adam", "AdamW"])
+def test_epsilon_must_be_positive(name):
+    cls = getattr(optimizers, name)
     for eps in (0.0, -1e-8):
         with pytest.raises(ValueError, match="epsilon must be > 0.*0/0 = NaN"):
             cls(epsilon=eps)
