@@ -18,7 +18,9 @@ weight_decay (wd, default 0) shrinks the weights toward 0:
 - keras convention, as keras/src/optimizers/base_optimizer.py
   (_apply_weight_decay), and AdamW in either convention: decoupled,
   p <- p - lr * wd * p next to the step, never through the moments.
-Either way lr * wd is the fraction of p removed per update (plain SGD).
+lr * wd is the effective decay per update: the fraction of p the decay term
+removes (exactly, when decoupled or under plain SGD), so a schedule on lr also
+schedules the decay.
 """
 
 import math
@@ -31,7 +33,7 @@ from tinynet import _checks, backend
 CONVENTIONS = ("pytorch", "keras")
 
 _NO_PARAMS = ("tinynet optimisers do not take parameters: "
-              "compile(optimizer=SGD(learning_rate=...)) gives them the model's")
+              "compile(optimizer={owner}(learning_rate=...)) gives them the model's")
 
 
 class Optimizer:
@@ -228,25 +230,28 @@ def _check_rate(value, owner, inner=False):
         return value
     if isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(
             isinstance(v, dict) or (_is_array(v) and v.shape != ()) for v in value)):
-        raise TypeError(f"{owner}: learning_rate got {_describe(value)}; {_NO_PARAMS}.")
+        raise TypeError(f"{owner}: learning_rate got {_describe(value)}; "
+                        f"{_NO_PARAMS.format(owner=owner)}.")
     if isinstance(value, (list, tuple)) or _is_array(value):
         if inner or (_is_array(value) and len(value.shape) > 1):
-            raise TypeError(
-                f"{owner}: learning_rate must be flat, one float or schedule per stacked copy "
-                f"(e.g. [0.1, 0.01]), got a nested sequence inside it: {value!r}.")
+            got = (f"an array of shape {tuple(value.shape)}" if _is_array(value)
+                   else f"a nested sequence inside it: {value!r}")
+            raise TypeError(f"{owner}: learning_rate must be flat, one float or schedule per "
+                            f"stacked copy (e.g. [0.1, 0.01]), got {got}.")
         items = list(np.asarray(backend.to_numpy(value))) if _is_array(value) else list(value)
         if not items:
             raise ValueError(f"{owner}: learning_rate sequence is empty; give one rate per model.")
         return [_check_rate(v, owner, inner=True) for v in items]
-    hint = f" ({_NO_PARAMS})" if hasattr(value, "__iter__") and not isinstance(value, str) else ""
+    iterable = hasattr(value, "__iter__") and not isinstance(value, str)
+    hint = f" ({_NO_PARAMS.format(owner=owner)})" if iterable else ""
     raise TypeError(
         f"{owner}: learning_rate must be a float, a schedule or one per model, got {value!r}.{hint}"
     )
 
 
 def _describe(value):
-    if isinstance(value, dict):
-        return "a dict (a torch parameter group?)"
+    if isinstance(value, dict) or any(isinstance(v, dict) for v in value):
+        return f"a {type(value).__name__} of dicts (torch parameter groups?)"
     return f"a {type(value).__name__} of arrays (the model's parameters?)"
 
 
@@ -273,8 +278,11 @@ def _value_at(rate, step, owner):
 
 
 def _epsilon(value, owner):
-    """epsilon > 0. torch.optim allows eps=0, but then a zero gradient (a dead ReLU, an
-    unused input) makes 0/0 = NaN, which training would blame on the learning rate."""
+    """epsilon as a float > 0.
+
+    torch.optim allows eps=0, but then a zero gradient (a dead ReLU, an unused
+    input) makes 0/0 = NaN, which training would blame on the learning rate.
+    """
     value = _checks.real(value, "epsilon", owner)
     if value <= 0.0:
         raise ValueError(
