@@ -119,5 +119,247 @@ def test_bad_rates():
         optimizers.SGD(0.1, nesterov=True)
     with pytest.raises(ValueError, match="returned -1"):
         _run(optimizers.SGD(lambda step: -1.0))
-    with pytest.raises(ValueError, match="adam"):
-        optimizers.get("adamw")
+    with pytest.raises(ValueError, match="adam, adamw"):
+        optimizers.get("lbfgs")
+
+
+# --- weight decay: L2 into the gradient, as torch.optim ------------------------------
+WD = 0.05
+
+
+def _l2(g, p):
+    return g + WD * p  # torch.optim: g <- g + weight_decay * p, before everything else
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_weight_decay_is_l2_in_the_gradient(backend, momentum):
+    lr, p, b = 0.1, P0.copy(), None
+    for g in G:
+        g = _l2(g, p)
+        if momentum:
+            b = g.copy() if b is None else momentum * b + g
+            g = b
+        p = p - lr * g
+    got = _run(optimizers.SGD(lr, momentum=momentum, weight_decay=WD))
+    np.testing.assert_allclose(got, p, rtol=1e-13)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_rmsprop_weight_decay(backend, momentum):
+    lr, rho, eps = 0.01, 0.9, 1e-7
+    p, v, b = P0.copy(), 0.0, 0.0
+    for g in G:
+        g = _l2(g, p)
+        v = rho * v + (1 - rho) * g**2
+        step = g / (np.sqrt(v) + eps)
+        b = momentum * b + step
+        p = p - lr * (b if momentum else step)
+    got = _run(optimizers.RMSprop(lr, momentum=momentum, weight_decay=WD))
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+
+
+def test_adagrad_weight_decay(backend):
+    lr, eps = 0.1, 1e-7
+    p, s = P0.copy(), 0.1
+    for g in G:
+        g = _l2(g, p)
+        s = s + g**2
+        p = p - lr * g / (np.sqrt(s) + eps)
+    np.testing.assert_allclose(_run(optimizers.Adagrad(lr, weight_decay=WD)), p, rtol=1e-12)
+
+
+def _adam(lr, wd=0.0, decoupled=False, b1=0.9, b2=0.999, eps=1e-7, grads=G):
+    """torch.optim.Adam (wd as L2) or torch.optim.AdamW (decoupled), written out."""
+    p, m, v = P0.copy(), 0.0, 0.0
+    for t, g in enumerate(grads, start=1):
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        p = p - lr / (1 - b1**t) * m / (np.sqrt(v) / math.sqrt(1 - b2**t) + eps)
+    return p
+
+
+def test_adam_weight_decay_is_l2(backend):
+    got = _run(optimizers.Adam(0.01, weight_decay=WD))
+    np.testing.assert_allclose(got, _adam(0.01, WD), rtol=1e-12)
+
+
+def test_adamw_decays_the_weights_apart_from_adam(backend):
+    got = _run(optimizers.AdamW(0.01, weight_decay=WD))
+    np.testing.assert_allclose(got, _adam(0.01, WD, decoupled=True), rtol=1e-12)
+    l2 = _run(optimizers.Adam(0.01, weight_decay=WD))
+    assert np.max(np.abs(got - l2)) > 1e-4  # decoupled is not Adam + L2
+    np.testing.assert_allclose(_run(optimizers.AdamW(0.01, weight_decay=0.0)),
+                               _run(optimizers.Adam(0.01)), rtol=1e-14)
+
+
+def test_adamw_defaults_and_name():
+    opt = optimizers.get("adamw")
+    assert isinstance(opt, optimizers.AdamW) and isinstance(opt, optimizers.Adam)
+    assert (opt.learning_rate, opt.weight_decay, opt.beta_1, opt.beta_2, opt.epsilon) == (
+        1e-3, 1e-2, 0.9, 0.999, 1e-7)
+    assert opt.convention == "pytorch" and optimizers.AdamW(lr=0.5).learning_rate == 0.5
+    for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adam):
+        assert cls().weight_decay == 0.0 and cls().convention == "pytorch"
+
+
+def test_lr_times_weight_decay_is_the_decay_per_step(float64):
+    """With zero gradients only the decay acts: p_n = p_0 (1 - lr wd)^n."""
+    zeros = [np.zeros(3)] * 5
+    for opt in (optimizers.SGD(0.1, weight_decay=0.2), optimizers.AdamW(0.1, weight_decay=0.2)):
+        np.testing.assert_allclose(_run(opt, grads=zeros), P0 * (1 - 0.02) ** 5, rtol=1e-14)
+
+
+def test_weight_decay_on_stacked_and_frozen_copies(float64):
+    rates = [0.1, 0.0, 0.01]
+    opt = optimizers.AdamW(rates, weight_decay=WD)
+    opt.frozen = np.array([False, False, True])
+    p0 = np.stack([P0, P0, P0])
+    got = _run(opt, grads=[np.stack([g, g, g]) for g in G], p0=p0)
+    np.testing.assert_allclose(got[0], _adam(0.1, WD, decoupled=True), rtol=1e-12)
+    np.testing.assert_array_equal(got[1], P0)  # rate 0: no step and no decay
+    np.testing.assert_array_equal(got[2], P0)  # frozen: untouched
+    single = _run(optimizers.SGD(0.1, momentum=0.9, weight_decay=WD))
+    stacked = _run(optimizers.SGD([0.1, 0.1], momentum=0.9, weight_decay=WD),
+                   grads=[np.stack([g, g]) for g in G], p0=np.stack([P0, P0]))
+    np.testing.assert_allclose(stacked, [single, single], rtol=1e-14)
+
+
+def test_folded_rate_only_for_exactly_p_minus_lr_g(float64):
+    like = tb.to_device(np.zeros((4, 2)))
+    assert optimizers.SGD(0.1).folded_rate(like)[0] == 0.1
+    assert optimizers.SGD(0.1, convention="keras").folded_rate(like)[0] == 0.1
+    assert optimizers.SGD(0.1, weight_decay=1e-3).folded_rate(like) is None
+    assert optimizers.SGD(0.1, weight_decay=1e-3, convention="keras").folded_rate(like) is None
+    assert optimizers.SGD(0.1, momentum=0.9, convention="keras").folded_rate(like) is None
+
+
+def test_model_training_applies_weight_decay(float64):
+    """One train_on_batch: SGD with weight decay = SGD without, minus lr * wd * w."""
+    import tinynet as tn
+
+    x = np.random.default_rng(0).normal(size=(16, 3))
+    y = np.arange(16) % 2
+    models = []
+    for wd in (0.0, 0.5):
+        model = tn.Sequential([tn.layers.Dense(4, activation="tanh", input_dim=3),
+                               tn.layers.Dense(2, activation="softmax")], seed=1)
+        model.compile(optimizers.SGD(0.1, weight_decay=wd), loss="sparse_categorical_crossentropy")
+        models.append(model)
+    w0 = models[0].get_weights()
+    for model in models:
+        model.train_on_batch(x, y)
+    for w, plain, decayed in zip(w0, models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(decayed, plain - 0.1 * 0.5 * w, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                           convention="keras"),
+    lambda: optimizers.RMSprop(0.01, momentum=0.5, weight_decay=1e-3),
+    lambda: optimizers.Adagrad(0.1, epsilon=1e-6, convention="keras"),
+    lambda: optimizers.AdamW(0.01, weight_decay=0.1, beta_1=0.8, convention="keras"),
+])
+def test_config_round_trips(make):
+    opt = make()
+    again = optimizers.get(optimizers.serialize(opt))
+    assert type(again) is type(opt) and again.get_config() == opt.get_config()
+    assert {"weight_decay", "convention"} <= set(opt.get_config())
+
+
+def test_save_and_load_keep_the_new_hyper_parameters(tmp_path):
+    import tinynet as tn
+
+    model = tn.Sequential([tn.layers.Dense(2, input_dim=3)], seed=0)
+    model.compile(optimizers.AdamW(0.01, weight_decay=0.2, convention="keras"), loss="mse")
+    model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz").optimizer
+    assert isinstance(loaded, optimizers.AdamW)
+    assert (loaded.weight_decay, loaded.convention) == (0.2, "keras")
+
+
+# --- PyTorch habits and other mistakes get a clear message ------------------------------
+def test_parameters_are_refused(float64):
+    import tinynet as tn
+
+    model = tn.Sequential([tn.layers.Dense(2, input_dim=3)], seed=0)
+    params = model.params
+    calls = [lambda: optimizers.SGD(params, lr=0.1), lambda: optimizers.Adam(params),
+             lambda: optimizers.SGD(tuple(params)), lambda: optimizers.AdamW(params=params),
+             lambda: optimizers.SGD([{"params": params, "lr": 0.1}], lr=0.1),
+             lambda: optimizers.SGD([np.zeros(3)], lr=0.1)]
+    for call in calls:
+        with pytest.raises(TypeError, match="do not take parameters: compile"):
+            call()
+    with pytest.raises(TypeError, match="do not take parameters"):
+        optimizers.SGD(iter(params))
+
+
+def test_torch_argument_names_point_to_ours():
+    with pytest.raises(TypeError, match="beta_1=0.9, beta_2=0.999"):
+        optimizers.Adam(betas=(0.9, 0.999))
+    with pytest.raises(TypeError, match="beta_1"):
+        optimizers.AdamW(1e-3, betas=(0.9, 0.99))
+    with pytest.raises(TypeError, match="calls it epsilon"):
+        optimizers.RMSprop(eps=1e-8)
+    with pytest.raises(TypeError, match="rho"):
+        optimizers.RMSprop(alpha=0.99)
+    with pytest.raises(TypeError, match="Adam has no momentum.*beta_1"):
+        optimizers.Adam(momentum=0.9)
+    with pytest.raises(TypeError, match="InverseTimeDecay"):
+        optimizers.Adagrad(0.1, lr_decay=0.01)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'amsgrad'"):
+        optimizers.Adam(amsgrad=True)
+
+
+def test_nested_rate_lists_are_refused():
+    for rates in ([[0.1, 0.2]], [0.1, [0.2]], ((0.1,), (0.2,)), np.array([[0.1, 0.2]])):
+        with pytest.raises(TypeError, match="must be flat, one float or schedule per stacked"):
+            optimizers.SGD(rates)
+
+
+def test_array_rates_are_flat_floats():
+    assert optimizers.SGD(np.array([0.1, 0.2])).learning_rate == [0.1, 0.2]
+    assert optimizers.SGD(np.array(0.3)).learning_rate == 0.3  # 0-d: one rate, not K = 1
+    assert optimizers.SGD(np.array(0.3)).n_rates is None
+
+
+def test_schedules_must_return_one_number(float64):
+    def as_text(step):
+        return "0.1"
+
+    def per_copy(step):
+        return np.array([0.1, 0.2])
+
+    with pytest.raises(TypeError, match="as_text.*returned str '0.1' at step 0"):
+        _run(optimizers.SGD([0.1, as_text]), grads=[np.ones((2, 3))], p0=np.zeros((2, 3)))
+    with pytest.raises(TypeError, match=r"per_copy.*array of shape \(2,\).*list with one sch"):
+        _run(optimizers.SGD(per_copy))
+    assert _run(optimizers.SGD(lambda step: np.float32(0.5)), grads=[np.ones(3)],
+                p0=np.zeros(3)).tolist() == [-0.5, -0.5, -0.5]
+    assert _run(optimizers.SGD(lambda step: np.array(0.5)), grads=[np.ones(3)],
+                p0=np.zeros(3)).tolist() == [-0.5, -0.5, -0.5]
+
+
+@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "Adam", "AdamW"])
+def test_epsilon_must_be_positive(name):
+    cls = getattr(optimizers, name)
+    for eps in (0.0, -1e-8):
+        with pytest.raises(ValueError, match="epsilon must be > 0.*0/0 = NaN"):
+            cls(epsilon=eps)
+
+
+def test_zero_gradients_stay_finite(float64):
+    for opt in (optimizers.RMSprop(0.1), optimizers.Adam(0.1), optimizers.Adagrad(0.1, 0.0),
+                optimizers.Adam(0.1, epsilon=1e-7, convention="keras")):
+        assert np.array_equal(_run(opt, grads=[np.zeros(3)] * 2), P0)
+
+
+def test_bad_weight_decay_and_convention():
+    with pytest.raises(ValueError, match="weight_decay"):
+        optimizers.SGD(weight_decay=-1e-4)
+    with pytest.raises(ValueError, match="convention.*pytorch, keras"):
+        optimizers.Adam(convention="tensorflow")

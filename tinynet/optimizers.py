@@ -1,14 +1,26 @@
-"""Optimisers: SGD, RMSprop, Adagrad and Adam, simplest first.
+"""Optimisers: SGD, RMSprop, Adagrad, Adam and AdamW, simplest first.
 
-Each class writes its update rule as the PyTorch documentation states it, with
-g the gradient, t the update count (1 for the first update) and lr the rate of
-this update. The learning rate may be
+Each class writes its update rule out, with g the gradient, p the parameter,
+t the update count (1 for the first update) and lr the rate of this update.
+``convention="pytorch"`` (the default) follows the torch.optim documentation;
+``convention="keras"`` follows the Keras 3 source (keras/src/optimizers/*.py),
+which places epsilon and the rate differently. The learning rate may be
 - a float,
 - a schedule (any callable of the update count, step 0 = first update),
 - for K stacked models, a sequence of K floats or schedules, one per model.
 ``lr_scale`` (1.0, or K factors) multiplies whatever the rate gives; the
 ReduceLROnPlateau callback lowers it. Copies flagged in ``frozen`` (a bool
 array of K) are not updated at all.
+
+weight_decay (wd, default 0) shrinks the weights toward 0:
+- pytorch convention, as torch.optim: L2, g <- g + wd * p before anything else;
+  the adaptive rules (RMSprop, Adagrad, Adam) then rescale that term with g;
+- keras convention, as keras/src/optimizers/base_optimizer.py
+  (_apply_weight_decay), and AdamW in either convention: decoupled,
+  p <- p - lr * wd * p next to the step, never through the moments.
+lr * wd is the effective decay per update: the fraction of p the decay term
+removes (exactly, when decoupled or under plain SGD), so a schedule on lr also
+schedules the decay.
 """
 
 import math
@@ -18,12 +30,24 @@ import numpy as np
 
 from tinynet import _checks, backend
 
+CONVENTIONS = ("pytorch", "keras")
+
+_NO_PARAMS = ("tinynet optimisers do not take parameters: "
+              "compile(optimizer={owner}(learning_rate=...)) gives them the model's")
+
 
 class Optimizer:
     """Bookkeeping shared by all optimisers: rates, step count, per-parameter state."""
 
-    def __init__(self, learning_rate, lr=None):
+    def __init__(self, learning_rate, lr=None, weight_decay=0.0, convention="pytorch",
+                 unknown=None):
+        owner = type(self).__name__
+        _refuse_unknown(unknown or {}, owner)
+        if lr is not None:
+            _check_rate(learning_rate, owner)  # SGD(model.params, lr=0.1) must not pass
         self.learning_rate = learning_rate if lr is None else lr
+        self.weight_decay = _checks.real(weight_decay, "weight_decay", owner, low=0.0)
+        self.convention = _checks.choice(convention, "convention", owner, CONVENTIONS)
         self.iterations = 0
         self.lr_scale = 1.0
         self.frozen = None
@@ -83,15 +107,27 @@ class Optimizer:
         return cached
 
     # --- the update ----------------------------------------------------------
+    @property
+    def decoupled_weight_decay(self):
+        """True: p <- p - lr * wd * p beside the step; False: g <- g + wd * p (L2)."""
+        return self.convention == "keras"
+
     def apply(self, params, grads):
         """Update every parameter in place from its gradient; returns the rate used."""
         if self._slots is None:
             self._slots = [self._new_slots(p) for p in params]
         self.iterations += 1
         lr = self.rate(self.iterations - 1)
+        wd, decoupled = self.weight_decay, self.decoupled_weight_decay
+        frozen = self.frozen is not None and bool(np.any(self.frozen))
         for p, g, slots in zip(params, grads, self._slots):
-            step = self._step(g, slots, self._device_rate(lr, p))
-            if self.frozen is not None and bool(np.any(self.frozen)):
+            lr_p = self._device_rate(lr, p)
+            if wd != 0.0 and not decoupled:
+                g = g + wd * p  # L2: the rule sees g + wd * p (a new array; grads stay)
+            step = self._step(g, slots, lr_p)
+            if wd != 0.0 and decoupled:
+                step = step + (lr_p * wd) * p  # p <- p - lr * wd * p, with the step
+            if frozen:
                 step = _mask_frozen(step, self.frozen, p)
             p -= step
         return lr
@@ -104,7 +140,7 @@ class Optimizer:
         by lr_dev (lr shaped to broadcast against ``like``, the output) gets every
         layer's grads as lr * g, the steps themselves, and finishes with
         ``apply_folded``. lr then scales one (N, C) array instead of every kernel.
-        Only plain SGD qualifies; the other rules need g itself.
+        Only plain SGD without weight decay qualifies; the other rules need g itself.
         """
         return None
 
@@ -120,6 +156,7 @@ class Optimizer:
         return {}
 
     def _step(self, g, slots, lr):
+        """The step s of p <- p - s, from g (weight decay done); slots updated in place."""
         raise NotImplementedError
 
     # --- state ---------------------------------------------------------------
@@ -149,7 +186,8 @@ class Optimizer:
         lr = self._learning_rate
         if callable(lr) and hasattr(lr, "get_config"):
             lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
-        return {"learning_rate": lr, **self._hyper()}
+        return {"learning_rate": lr, **self._hyper(), "weight_decay": self.weight_decay,
+                "convention": self.convention}
 
     def _hyper(self):
         return {}
@@ -173,29 +211,64 @@ def _mask_frozen(step, frozen, p):
     return xp.where(mask, step, 0.0)
 
 
-def _check_rate(value, owner):
-    if isinstance(value, (list, tuple, np.ndarray)):
-        items = list(np.asarray(value, dtype=object).reshape(-1)) if isinstance(
-            value, np.ndarray) else list(value)
-        if not items:
-            raise ValueError(f"{owner}: learning_rate sequence is empty; give one rate per model.")
-        return [_check_rate(v, owner) for v in items]
+# --- arguments: rates, epsilon, and the torch.optim names ---------------------
+def _is_array(value):
+    """An array of any backend (NumPy, CuPy, array_api_strict), not a Python number."""
+    return not isinstance(value, (numbers.Number, str)) and hasattr(value, "shape")
+
+
+def _check_rate(value, owner, inner=False):
+    """A float, a schedule, or (not inner) a list of those, one per stacked copy."""
+    if _is_array(value) and value.shape == ():
+        value = float(backend.to_numpy(value))
     if callable(value):
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{owner}: learning_rate must be a float, a schedule or one per model, got {value!r}."
-        )
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{owner}: learning_rate must be a finite number >= 0, got {value!r}.")
-    return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = float(value)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{owner}: learning_rate must be a finite number >= 0, got {value!r}.")
+        return value
+    if isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(
+            isinstance(v, dict) or (_is_array(v) and v.shape != ()) for v in value)):
+        raise TypeError(f"{owner}: learning_rate got {_describe(value)}; "
+                        f"{_NO_PARAMS.format(owner=owner)}.")
+    if isinstance(value, (list, tuple)) or _is_array(value):
+        if inner or (_is_array(value) and len(value.shape) > 1):
+            got = (f"an array of shape {tuple(value.shape)}" if _is_array(value)
+                   else f"a nested sequence inside it: {value!r}")
+            raise TypeError(f"{owner}: learning_rate must be flat, one float or schedule per "
+                            f"stacked copy (e.g. [0.1, 0.01]), got {got}.")
+        items = list(np.asarray(backend.to_numpy(value))) if _is_array(value) else list(value)
+        if not items:
+            raise ValueError(f"{owner}: learning_rate sequence is empty; give one rate per model.")
+        return [_check_rate(v, owner, inner=True) for v in items]
+    iterable = hasattr(value, "__iter__") and not isinstance(value, str)
+    hint = f" ({_NO_PARAMS.format(owner=owner)})" if iterable else ""
+    raise TypeError(
+        f"{owner}: learning_rate must be a float, a schedule or one per model, got {value!r}.{hint}"
+    )
+
+
+def _describe(value):
+    if isinstance(value, dict) or any(isinstance(v, dict) for v in value):
+        return f"a {type(value).__name__} of dicts (torch parameter groups?)"
+    return f"a {type(value).__name__} of arrays (the model's parameters?)"
 
 
 def _value_at(rate, step, owner):
     if isinstance(rate, float):
         return rate
-    value = float(rate(step))
+    value = rate(step)
+    if _is_array(value) and value.shape == ():
+        value = backend.to_numpy(value).item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        got = (f"an array of shape {tuple(value.shape)}" if _is_array(value)
+               else f"{type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{owner}: the learning-rate schedule {rate!r} returned {got} at step {step}; a "
+            "schedule must return one number per step (for one rate per stacked copy, give "
+            "a list with one schedule per copy).")
+    value = float(value)
     if not math.isfinite(value) or value < 0:
         raise ValueError(
             f"{owner}: the learning-rate schedule {rate!r} returned {value!r} at step {step}; "
@@ -204,40 +277,96 @@ def _value_at(rate, step, owner):
     return value
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent, as torch.optim.SGD (dampening 0).
+def _epsilon(value, owner):
+    """epsilon as a float > 0.
 
-    momentum = 0:  p <- p - lr * g
-    momentum mu:   b <- mu * b + g  (b = g at t = 1)
-                   nesterov: d = g + mu * b, else d = b
-                   p <- p - lr * d
+    torch.optim allows eps=0, but then a zero gradient (a dead ReLU, an unused
+    input) makes 0/0 = NaN, which training would blame on the learning rate.
+    """
+    value = _checks.real(value, "epsilon", owner)
+    if value <= 0.0:
+        raise ValueError(
+            f"{owner}: epsilon must be > 0, got {value!r}. With epsilon=0 a zero gradient "
+            "gives 0/0 = NaN, which would be reported as divergence at this learning rate.")
+    return value
+
+
+# torch.optim arguments that have another name (or no counterpart) here
+_TORCH_NAMES = {
+    "params": _NO_PARAMS,
+    "betas": "give beta_1 and beta_2 instead: betas=(0.9, 0.999) is beta_1=0.9, beta_2=0.999",
+    "eps": "tinynet (like Keras) calls it epsilon",
+    "alpha": "RMSprop's smoothing constant is rho here (Keras's name for torch's alpha)",
+    "momentum": "{owner} has no momentum (SGD and RMSprop have; Adam's beta_1 plays its role)",
+    "lr_decay": ("give a schedule instead: learning_rate=tn.schedules.InverseTimeDecay(lr, "
+                 "decay_steps=1, decay_rate=lr_decay) is torch's lr / (1 + (t - 1) * lr_decay)"),
+}
+
+
+def _refuse_unknown(kwargs, owner):
+    for name in kwargs:
+        pointer = _TORCH_NAMES.get(name, "").format(owner=owner)
+        if not pointer:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}.")
+        raise TypeError(f"{owner}: {name}= is not an argument here; {pointer}.")
+
+
+# --- the optimisers ---------------------------------------------------------------
+class SGD(Optimizer):
+    """Stochastic gradient descent, with momentum and Nesterov momentum.
+
+    SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+        convention="pytorch")
+    convention="pytorch", as torch.optim.SGD (dampening 0):
+        g <- g + wd * p                         (wd = weight_decay, first of all)
+        momentum = 0:  p <- p - lr * g
+        momentum mu:   b <- mu * b + g          (b = g at t = 1)
+                       nesterov: d = g + mu * b, else d = b
+                       p <- p - lr * d
+    convention="keras", as keras/src/optimizers/sgd.py (Keras 3):
+        p <- p - p * wd * lr                    (decoupled, Keras's base optimiser)
+        momentum = 0:  p <- p - lr * g
+        momentum mu:   v <- mu * v - lr * g     (v = 0 at start)
+                       nesterov: p <- p + mu * v - lr * g, else p <- p + v
+    At a fixed rate the two are the same (v = -lr * b). When the rate changes
+    they part ways: torch's b holds raw gradients, so a new lr rescales all the
+    momentum at once; Keras's v holds steps already scaled by the rates they
+    were taken at, so a new lr only enters through the new gradients.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, lr=None):
-        super().__init__(learning_rate, lr)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, lr=None,
+                 weight_decay=0.0, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
         self.momentum = _checks.real(momentum, "momentum", "SGD", low=0.0, high=1.0)
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0.")
         self.nesterov = bool(nesterov)
 
     def folded_rate(self, like):
-        if self.momentum != 0.0:
-            return None
+        if self.momentum != 0.0 or self.weight_decay != 0.0:
+            return None  # not exactly p <- p - lr * g
         lr = self.rate(self.iterations)
         return lr, self._device_rate(lr, like)
 
     def _new_slots(self, p):
         if self.momentum == 0.0:
             return {}
-        return {"b": backend.namespace(p).zeros_like(p)}
+        name = "v" if self.convention == "keras" else "b"
+        return {name: backend.namespace(p).zeros_like(p)}
 
     def _step(self, g, slots, lr):
-        if self.momentum == 0.0:
+        mu = self.momentum
+        if mu == 0.0:
             return lr * g
+        if self.convention == "keras":
+            v = slots["v"]
+            v *= mu
+            v -= lr * g
+            return lr * g - mu * v if self.nesterov else -v
         b = slots["b"]
-        b *= self.momentum
+        b *= mu
         b += g
-        d = g + self.momentum * b if self.nesterov else b
+        d = g + mu * b if self.nesterov else b
         return lr * d
 
     def _hyper(self):
@@ -245,18 +374,31 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as torch.optim.RMSprop (not centred; eps outside the sqrt).
+    """RMSprop (not centred).
 
-    v <- rho * v + (1 - rho) * g^2
-    momentum = 0:  p <- p - lr * g / (sqrt(v) + eps)
-    momentum mu:   b <- mu * b + g / (sqrt(v) + eps);  p <- p - lr * b
+    RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+            weight_decay=0.0, convention="pytorch")
+    convention="pytorch", as torch.optim.RMSprop (eps outside the sqrt):
+        g <- g + wd * p                         (wd = weight_decay, first of all)
+        v <- rho * v + (1 - rho) * g^2          (v = 0 at start)
+        momentum = 0:  p <- p - lr * g / (sqrt(v) + eps)
+        momentum mu:   b <- mu * b + g / (sqrt(v) + eps);  p <- p - lr * b
+    convention="keras", as keras/src/optimizers/rmsprop.py (eps inside the sqrt):
+        p <- p - p * wd * lr                    (decoupled, Keras's base optimiser)
+        v <- rho * v + (1 - rho) * g^2
+        increment = lr * g / sqrt(v + eps)
+        momentum = 0:  p <- p - increment
+        momentum mu:   b <- mu * b + increment;  p <- p - b
+    epsilon must be > 0 (torch allows 0; here a zero gradient would give 0/0 = NaN,
+    reported as divergence at the learning rate).
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, lr=None):
-        super().__init__(learning_rate, lr)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, lr=None,
+                 weight_decay=0.0, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
         self.rho = _checks.real(rho, "rho", "RMSprop", low=0.0, high=1.0)
         self.momentum = _checks.real(momentum, "momentum", "RMSprop", low=0.0, high=1.0)
-        self.epsilon = _checks.real(epsilon, "epsilon", "RMSprop", low=0.0)
+        self.epsilon = _epsilon(epsilon, "RMSprop")
 
     def _new_slots(self, p):
         xp = backend.namespace(p)
@@ -270,31 +412,43 @@ class RMSprop(Optimizer):
         v = slots["v"]
         v *= self.rho
         v += (1.0 - self.rho) * (g * g)
-        scaled = g / (xp.sqrt(v) + self.epsilon)
+        if self.convention == "keras":  # the rate goes in before the momentum
+            scaled, after = (lr * g) / xp.sqrt(v + self.epsilon), 1.0
+        else:
+            scaled, after = g / (xp.sqrt(v) + self.epsilon), lr
         if self.momentum == 0.0:
-            return lr * scaled
+            return after * scaled
         b = slots["b"]
         b *= self.momentum
         b += scaled
-        return lr * b
+        return after * b
 
     def _hyper(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
 
 
 class Adagrad(Optimizer):
-    """Adagrad, as torch.optim.Adagrad (lr_decay 0; eps outside the sqrt).
+    """Adagrad (no lr_decay: use a schedule for that).
 
-    s <- s + g^2  (s starts at initial_accumulator_value)
-    p <- p - lr * g / (sqrt(s) + eps)
+    Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+            weight_decay=0.0, convention="pytorch")
+    convention="pytorch", as torch.optim.Adagrad (lr_decay 0; eps outside the sqrt):
+        g <- g + wd * p                         (wd = weight_decay, first of all)
+        s <- s + g^2                            (s starts at initial_accumulator_value)
+        p <- p - lr * g / (sqrt(s) + eps)
+    convention="keras", as keras/src/optimizers/adagrad.py (eps inside the sqrt):
+        p <- p - p * wd * lr                    (decoupled, Keras's base optimiser)
+        s <- s + g^2
+        p <- p - lr * g / sqrt(s + eps)
+    epsilon must be > 0 (torch allows 0; see RMSprop).
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 lr=None):
-        super().__init__(learning_rate, lr)
+                 lr=None, weight_decay=0.0, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
         self.initial_accumulator_value = _checks.real(
             initial_accumulator_value, "initial_accumulator_value", "Adagrad", low=0.0)
-        self.epsilon = _checks.real(epsilon, "epsilon", "Adagrad", low=0.0)
+        self.epsilon = _epsilon(epsilon, "Adagrad")
 
     def _new_slots(self, p):
         xp = backend.namespace(p)
@@ -304,6 +458,8 @@ class Adagrad(Optimizer):
         xp = backend.namespace(g)
         s = slots["s"]
         s += g * g
+        if self.convention == "keras":
+            return (lr * g) / xp.sqrt(s + self.epsilon)
         return lr * (g / (xp.sqrt(s) + self.epsilon))
 
     def _hyper(self):
@@ -312,18 +468,34 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam, as torch.optim.Adam (eps added after the bias-corrected sqrt).
+    """Adam (Kingma & Ba, 2015).
 
-    m <- beta_1 * m + (1 - beta_1) * g
-    v <- beta_2 * v + (1 - beta_2) * g^2
-    p <- p - (lr / (1 - beta_1^t)) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps)
+    Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+         weight_decay=0.0, convention="pytorch")
+    convention="pytorch", as torch.optim.Adam (eps added after the bias-corrected sqrt):
+        g <- g + wd * p                         (wd = weight_decay, L2: first of all)
+        m <- beta_1 * m + (1 - beta_1) * g      (m = v = 0 at start)
+        v <- beta_2 * v + (1 - beta_2) * g^2
+        p <- p - (lr / (1 - beta_1^t)) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps)
+    convention="keras", as keras/src/optimizers/adam.py (eps added to the raw sqrt(v),
+    Kingma & Ba's "epsilon hat"):
+        p <- p - p * wd * lr                    (decoupled, Keras's base optimiser)
+        m <- m + (g - m) * (1 - beta_1)
+        v <- v + (g^2 - v) * (1 - beta_2)
+        alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        p <- p - m * alpha / (sqrt(v) + eps)
+    In the torch convention weight_decay is L2: wd * p then passes through m / sqrt(v),
+    so weights with large gradients are decayed less; AdamW decouples it.
+    epsilon must be > 0 (torch allows 0; here m = v = 0 would give 0/0 = NaN).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, lr=None):
-        super().__init__(learning_rate, lr)
-        self.beta_1 = _checks.real(beta_1, "beta_1", "Adam", low=0.0, high=1.0, high_open=True)
-        self.beta_2 = _checks.real(beta_2, "beta_2", "Adam", low=0.0, high=1.0, high_open=True)
-        self.epsilon = _checks.real(epsilon, "epsilon", "Adam", low=0.0)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, lr=None,
+                 weight_decay=0.0, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
+        owner = type(self).__name__
+        self.beta_1 = _checks.real(beta_1, "beta_1", owner, low=0.0, high=1.0, high_open=True)
+        self.beta_2 = _checks.real(beta_2, "beta_2", owner, low=0.0, high=1.0, high_open=True)
+        self.epsilon = _epsilon(epsilon, owner)
 
     def _new_slots(self, p):
         xp = backend.namespace(p)
@@ -331,20 +503,52 @@ class Adam(Optimizer):
 
     def _step(self, g, slots, lr):
         xp = backend.namespace(g)
-        t = self.iterations
+        t, b1, b2 = self.iterations, self.beta_1, self.beta_2
         m, v = slots["m"], slots["v"]
-        m *= self.beta_1
-        m += (1.0 - self.beta_1) * g
-        v *= self.beta_2
-        v += (1.0 - self.beta_2) * (g * g)
-        denom = xp.sqrt(v) * (1.0 / math.sqrt(1.0 - self.beta_2 ** t)) + self.epsilon
-        return (lr * (1.0 / (1.0 - self.beta_1 ** t))) * m / denom
+        if self.convention == "keras":
+            m += (g - m) * (1.0 - b1)
+            v += (g * g - v) * (1.0 - b2)
+            alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            return (m * alpha) / (xp.sqrt(v) + self.epsilon)
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        denom = xp.sqrt(v) * (1.0 / math.sqrt(1.0 - b2 ** t)) + self.epsilon
+        return (lr * (1.0 / (1.0 - b1 ** t))) * m / denom
 
     def _hyper(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
-_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    AdamW(learning_rate=0.001, weight_decay=0.01, beta_1=0.9, beta_2=0.999,
+          epsilon=1e-7, convention="pytorch")
+    convention="pytorch", as torch.optim.AdamW:
+        p <- p * (1 - lr * wd)                  (wd = weight_decay; g is left alone)
+        then Adam's pytorch step on g (m, v, p as in Adam)
+    convention="keras", as keras/src/optimizers/adamw.py (Adam plus the base
+    optimiser's decay):
+        p <- p - p * wd * lr
+        then Adam's keras step on g
+    lr * wd is the fraction of p removed per update, whatever the gradients are;
+    a schedule on lr schedules the decay too. Defaults: weight_decay 1e-2 as torch
+    (Keras's AdamW uses 0.004), the rest as tinynet's Adam (epsilon 1e-7, torch 1e-8).
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.01, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, lr=None, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, lr, weight_decay, convention,
+                         **kwargs)
+
+    @property
+    def decoupled_weight_decay(self):
+        return True
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}
 
 
 def get(identifier):
