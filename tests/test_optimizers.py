@@ -334,7 +334,7 @@ def test_schedules_must_return_one_number(float64):
     def per_copy(step):
         return np.array([0.1, 0.2])
 
-    with pytest.raises(TypeError, match="as_text.*returned str '0.1' at step 0"):
+    with pytest.raises(TypeError, match=r"as_text.*returned '0.1' \(str\) at step 0"):
         _run(optimizers.SGD([0.1, as_text]), grads=[np.ones((2, 3))], p0=np.zeros((2, 3)))
     with pytest.raises(TypeError, match=r"per_copy.*array of shape \(2,\).*list with one sch"):
         _run(optimizers.SGD(per_copy))

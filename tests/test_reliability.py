@@ -220,8 +220,6 @@ def test_integer_labels_with_categorical_loss_suggest_the_fix():
 
 # --- 5. schedules -------------------------------------------------------------------
 
-@pytest.mark.xfail(reason="needs tinynet/optimizers.py _value_at to call _checks.rate_value",
-                   strict=False)
 @pytest.mark.parametrize("bad", ["0.1", np.array([0.1, 0.2]), np.array([0.1]), None, [0.1]])
 def test_callable_rate_of_wrong_type_is_named(bad):
     opt = tn.optimizers.SGD(lambda step: bad)

@@ -161,7 +161,10 @@ def rate_value(value, step, owner, schedule=None):
         got = _describe_value(value)
         if schedule is None:
             raise TypeError(f"{where} must be a number (a float >= 0), got {got}.")
-        raise TypeError(f"{where} {got} at step {step}; it must return a number (a float >= 0).")
+        hint = (" (for one rate per stacked copy, give a list with one schedule per copy)"
+                if getattr(value, "shape", ()) or isinstance(value, (list, tuple)) else "")
+        raise TypeError(f"{where} {got} at step {step}; it must return a number "
+                        f"(a float >= 0){hint}.")
     number = float(number)
     if not 0.0 <= number < math.inf:
         hint = (" (inf: the rate overflowed, as a growing schedule such as decay_rate > 1 "

@@ -256,25 +256,10 @@ def _describe(value):
 
 
 def _value_at(rate, step, owner):
+    """The rate a float or a schedule gives at ``step``, checked (see _checks.rate_value)."""
     if isinstance(rate, float):
         return rate
-    value = rate(step)
-    if _is_array(value) and value.shape == ():
-        value = backend.to_numpy(value).item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        got = (f"an array of shape {tuple(value.shape)}" if _is_array(value)
-               else f"{type(value).__name__} {value!r}")
-        raise TypeError(
-            f"{owner}: the learning-rate schedule {rate!r} returned {got} at step {step}; a "
-            "schedule must return one number per step (for one rate per stacked copy, give "
-            "a list with one schedule per copy).")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"{owner}: the learning-rate schedule {rate!r} returned {value!r} at step {step}; "
-            "rates must be finite and >= 0."
-        )
-    return value
+    return _checks.rate_value(rate(step), step, owner, schedule=rate)
 
 
 def _epsilon(value, owner):
