@@ -1,4 +1,4 @@
-"""Every figure tinynet draws: schedules, sweeps, range tests, decision regions.
+"""Every figure tinynet draws: runs, schedules, sweeps, range tests, decision regions.
 
 Each function builds a ``matplotlib.figure.Figure`` directly (no pyplot state),
 so it works on a headless machine; matplotlib is imported inside the functions,
@@ -8,6 +8,7 @@ LRFinderResult, a model's predictions) and never import the tools that made them
 
 from tinynet.plot import regions, sweep
 from tinynet.plot.range_test import lr_find
+from tinynet.plot.runs import histories, history
 from tinynet.plot.schedule import schedules
 
-__all__ = ["lr_find", "regions", "schedules", "sweep"]
+__all__ = ["histories", "history", "lr_find", "regions", "schedules", "sweep"]
