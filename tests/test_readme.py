@@ -50,8 +50,8 @@ def test_the_contrast_the_readme_states(quick_start):
     assert np.all((rms[:-1] / rms[1:] > 4.0) & (rms[:-1] / rms[1:] < 12.0))
     g_small = norms["kernel_grad"]
     g_he = tn.diagnostics.layer_gradient_norms(he, x, y)["kernel_grad"]
-    # "every layer's gradient is about 10^4 times smaller" (the output layer included)
-    assert np.all(g_he / g_small > 1e3)
+    # "every layer's gradient is thousands to tens of thousands of times smaller"
+    assert np.all((g_he / g_small > 1e3) & (g_he / g_small < 1e5))
     history = small.fit(x, y, epochs=50, batch_size=64, validation_split=0.2, verbose=0)
     assert abs(history.history["loss"][-1] - math.log(4)) < 0.01
     assert history.history["accuracy"][-1] < 0.35
