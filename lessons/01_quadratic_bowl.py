@@ -1,23 +1,31 @@
+# %% [markdown]
+# # Lesson 1: too small, just right, oscillating, diverging.
+#
+# Question: what does the learning rate do to plain gradient descent, and where
+# exactly is the line between "converges" and "blows up"?
+#
+# The loss here is a bowl, f(w) = 1/2 w^T A w, with a 2x2 symmetric positive
+# definite A. Its gradient is A w, so one step is w <- w - lr * A w = (I - lr A) w.
+# Along each eigenvector of A (eigenvalue lambda) the step multiplies the
+# coordinate by (1 - lr * lambda): it shrinks when that factor lies in (-1, 1),
+# i.e. when 0 < lr < 2 / lambda. The steepest direction (lambda_max) therefore
+# sets the largest rate that works, 2 / lambda_max, and the rate that shrinks the
+# slowest direction and the steepest one equally fast is 2 / (lambda_max + lambda_min).
+#
+# What you will see: two bowls (a round one and a long narrow valley), the path
+# of gradient descent on each for four rates (too small, the best one, just
+# under the bound where it zig-zags, just over it where it flies off), the
+# bound found by bisection next to 2 / lambda_max, and the number of steps to
+# reach a tolerance as a function of the rate.
+#
+# This lesson is NumPy only: the maths is the point, not the framework.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 1: too small, just right, oscillating, diverging.
-
-Question: what does the learning rate do to plain gradient descent, and where
-exactly is the line between "converges" and "blows up"?
-
-The loss here is a bowl, f(w) = 1/2 w^T A w, with a 2x2 symmetric positive
-definite A. Its gradient is A w, so one step is w <- w - lr * A w = (I - lr A) w.
-Along each eigenvector of A (eigenvalue lambda) the step multiplies the
-coordinate by (1 - lr * lambda): it shrinks when that factor lies in (-1, 1),
-i.e. when 0 < lr < 2 / lambda. The steepest direction (lambda_max) therefore
-sets the largest rate that works, 2 / lambda_max, and the rate that shrinks the
-slowest direction and the steepest one equally fast is 2 / (lambda_max + lambda_min).
-
-What you will see: two bowls (a round one and a long narrow valley), the path
-of gradient descent on each for four rates (too small, the best one, just
-under the bound where it zig-zags, just over it where it flies off), the
-bound found by bisection next to 2 / lambda_max, and the number of steps to
-reach a tolerance as a function of the rate.
-
-This lesson is NumPy only: the maths is the point, not the framework.
 
 Run:   python lessons/01_quadratic_bowl.py [--quick] [--out DIR]
 Takes: about 5 seconds on a 2-core CPU (--quick: about 2).
@@ -28,9 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 W0 = np.array([-4.0, 3.0])  # every run starts here
 TOL = 1e-8  # "converged": f(w) below TOL * f(w0)
 BLOWUP = 1e6  # "diverged": f(w) above BLOWUP * f(w0)
@@ -94,6 +104,17 @@ def bisect_bound(A, hi, steps, iters):
     return lo
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. two bowls
+# 2. the bound, measured
+# 3. four rates on the contour plot
+# 4. steps to tolerance against the rate
+# 5. what the two bowls say together
+
+# %%
 def main(out_dir="outputs/01_quadratic_bowl", quick=False, backend="numpy"):
     out = _common.start(out_dir, "numpy")  # NumPy only, whatever --backend says
     if backend != "numpy":
@@ -247,5 +268,13 @@ def main(out_dir="outputs/01_quadratic_bowl", quick=False, backend="numpy"):
     return results
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/01_quadratic_bowl.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,23 +1,31 @@
+# %% [markdown]
+# # Lesson 2: a gallery of learning-rate schedules, drawn and then raced.
+#
+# Question: a schedule changes the rate while training runs. Does the shape of
+# that curve matter, and does any of them beat simply keeping the rate fixed?
+#
+# What you will see:
+#   * 02_schedules.png: eleven schedules over the same number of updates, one
+#     panel each: constant, inverse-time (Keras's "time-based" decay), step,
+#     exponential, power, piecewise constant, polynomial, cosine, cosine with warm
+#     restarts, cyclical (triangular2) and 1cycle;
+#   * 02_training.png: the same network trained once with each schedule (same
+#     initial weights, same batches, same peak rate), its training loss epoch by
+#     epoch, and the validation accuracy each schedule ends with;
+#   * a table, sorted by the final training loss, with each schedule's last and
+#     average rate, so you can see which property of the curve goes with a good
+#     result.
+#
+# All eleven runs train at once as one stacked model (``n_models=11``,
+# ``same_init=True``), each copy with its own schedule; the experiment is
+# repeated for a few seeds.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 2: a gallery of learning-rate schedules, drawn and then raced.
-
-Question: a schedule changes the rate while training runs. Does the shape of
-that curve matter, and does any of them beat simply keeping the rate fixed?
-
-What you will see:
-  * 02_schedules.png: eleven schedules over the same number of updates, one
-    panel each: constant, inverse-time (Keras's "time-based" decay), step,
-    exponential, power, piecewise constant, polynomial, cosine, cosine with warm
-    restarts, cyclical (triangular2) and 1cycle;
-  * 02_training.png: the same network trained once with each schedule (same
-    initial weights, same batches, same peak rate), its training loss epoch by
-    epoch, and the validation accuracy each schedule ends with;
-  * a table, sorted by the final training loss, with each schedule's last and
-    average rate, so you can see which property of the curve goes with a good
-    result.
-
-All eleven runs train at once as one stacked model (``n_models=11``,
-``same_init=True``), each copy with its own schedule; the experiment is
-repeated for a few seeds.
 
 Run:  python lessons/02_schedule_gallery.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 5 s on a 2-core CPU; --quick (two seeds instead of five) about 2 s.
@@ -31,10 +39,12 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
 
+# %%
 def make_schedules(lr0, total, steps_per_epoch):
     """Eleven schedules over ``total`` updates, all starting at (or peaking at) lr0.
 
@@ -71,6 +81,17 @@ def build(seed, n_models):
     ], seed=seed, n_models=n_models, same_init=True)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. a problem where the rate matters
+# 2. draw the schedules before training with any of them
+# 3. train the same network with each schedule
+# 4. the table
+# 5. the figure of the race
+
+# %%
 def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -220,5 +241,13 @@ def _spearman(a, b):
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/02_schedule_gallery.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,25 +1,33 @@
+# %% [markdown]
+# # Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
+#
+# Question: can a learning rate that blows training up from a cold start train
+# well once the first few hundred updates are taken more gently?
+#
+# What you will see:
+#   * a regression network trained with SGD + momentum at a grid of rates, each
+#     rate three ways: cold (the full rate from update one), with a linear
+#     warm-up and with an exponential warm-up over the first 100 updates;
+#   * the rates at which the cold start diverges while both warm-ups train, and
+#     the loss those runs reach compared with the best cold-start run;
+#   * 03_first_updates.png: the loss of every one of the first updates at one such
+#     rate: the cold start explodes within a few updates, the warmed-up runs do not;
+#   * 03_rate_grid.png: final validation loss against the rate for the three
+#     variants, with the diverged runs marked.
+#
+# Why it happens: at the start the network's outputs are far from the targets,
+# so the first gradients are the largest of the whole run, and the loss surface
+# is steepest there. Once the outputs are roughly right, the same rate is safe.
+#
+# All rates and variants of one seed train together as one stacked model with
+# identical initial weights (``same_init=True``).
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
-
-Question: can a learning rate that blows training up from a cold start train
-well once the first few hundred updates are taken more gently?
-
-What you will see:
-  * a regression network trained with SGD + momentum at a grid of rates, each
-    rate three ways: cold (the full rate from update one), with a linear
-    warm-up and with an exponential warm-up over the first 100 updates;
-  * the rates at which the cold start diverges while both warm-ups train, and
-    the loss those runs reach compared with the best cold-start run;
-  * 03_first_updates.png: the loss of every one of the first updates at one such
-    rate: the cold start explodes within a few updates, the warmed-up runs do not;
-  * 03_rate_grid.png: final validation loss against the rate for the three
-    variants, with the diverged runs marked.
-
-Why it happens: at the start the network's outputs are far from the targets,
-so the first gradients are the largest of the whole run, and the loss surface
-is steepest there. Once the outputs are roughly right, the same rate is safe.
-
-All rates and variants of one seed train together as one stacked model with
-identical initial weights (``same_init=True``).
 
 Run:  python lessons/03_warmup.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 5 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
@@ -34,9 +42,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 VARIANTS = ("cold start", "linear warm-up", "exponential warm-up")
 
 
@@ -58,6 +68,17 @@ def build(seed, n_models):
     ], seed=seed, n_models=n_models, same_init=True)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the problem and the three ways to start
+# 2. train every rate and every start together
+# 3. the table
+# 4. what the grid says
+# 5. look at the first updates
+
+# %%
 def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -231,5 +252,13 @@ def _num(v):
     return f"{v:.4g}"
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/03_warmup.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

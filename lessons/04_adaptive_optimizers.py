@@ -1,23 +1,31 @@
+# %% [markdown]
+# # Lesson 4: are adaptive optimisers more forgiving about the learning rate?
+#
+# Question: Adam, RMSprop and Adagrad scale each weight's step by the history of
+# its own gradients. The usual claim is that this makes the choice of the base
+# rate "more forgiving". Measured how? Here: sweep the same log grid of rates
+# and seeds with each optimiser and measure how wide, in decades, the band of
+# rates is that trains the network well.
+#
+# What you will see:
+#   * five sweeps (SGD, SGD with momentum 0.9, RMSprop, Adagrad, Adam), each the
+#     same 25 rates from 1e-5 to 10 (four per decade) times the same seeds;
+#   * per optimiser: the band of rates whose runs reach the target validation
+#     accuracy in most seeds, its edges and its width in decades, at three
+#     targets so you can see whether the answer depends on the bar;
+#   * whether each optimiser's default rate (Keras's) lies inside its band;
+#   * 04_bands.png: median validation accuracy against the rate, one line per
+#     optimiser, with each band drawn underneath;
+#   * 04_sweeps.png: every seed of every sweep, with the diverged rates shaded.
+#
+# The lesson prints what it measured, whichever way it comes out.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 4: are adaptive optimisers more forgiving about the learning rate?
-
-Question: Adam, RMSprop and Adagrad scale each weight's step by the history of
-its own gradients. The usual claim is that this makes the choice of the base
-rate "more forgiving". Measured how? Here: sweep the same log grid of rates
-and seeds with each optimiser and measure how wide, in decades, the band of
-rates is that trains the network well.
-
-What you will see:
-  * five sweeps (SGD, SGD with momentum 0.9, RMSprop, Adagrad, Adam), each the
-    same 25 rates from 1e-5 to 10 (four per decade) times the same seeds;
-  * per optimiser: the band of rates whose runs reach the target validation
-    accuracy in most seeds, its edges and its width in decades, at three
-    targets so you can see whether the answer depends on the bar;
-  * whether each optimiser's default rate (Keras's) lies inside its band;
-  * 04_bands.png: median validation accuracy against the rate, one line per
-    optimiser, with each band drawn underneath;
-  * 04_sweeps.png: every seed of every sweep, with the diverged rates shaded.
-
-The lesson prints what it measured, whichever way it comes out.
 
 Run:  python lessons/04_adaptive_optimizers.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 10 s on a 2-core CPU; --quick (two seeds, two rates per decade) about 4 s.
@@ -32,9 +40,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 OPTIMIZERS = {  # name: (optimizer, its extra arguments, Keras's default rate)
     "SGD": ("sgd", {}, 0.01),
     "momentum": ("sgd", {"momentum": 0.9}, 0.01),
@@ -73,6 +83,17 @@ def band(rates, success, per_decade):
     return float(rates[lo]), float(rates[hi - 1]), (hi - lo) / per_decade
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. one problem, one grid, one budget for everybody
+# 2. one sweep per optimiser
+# 3. measure the bands
+# 4. test the claim
+# 5. figures
+
+# %%
 def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -208,5 +229,13 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/04_adaptive_optimizers.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

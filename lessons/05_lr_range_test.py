@@ -1,21 +1,29 @@
+# %% [markdown]
+# # Lesson 5: the learning-rate range test, checked against a full sweep.
+#
+# Question: the range test trains for one short run while the rate grows from
+# tiny to huge, and reads a good rate off the loss curve. How close does that
+# cheap guess come to the best rate that a full sweep (many rates x seeds, each
+# trained to the end) finds, and what does following it cost in accuracy?
+#
+# What you will see, on two problems (three noisy spirals, and the 8x8 digits):
+#   * tn.lr_find's three suggestions ("valley", "steepest", "min_div_10") from
+#     five initialisations at once (a stacked model), with their spread;
+#   * the best rate of a sweep over 21 rates x 3 seeds, and the band of rates
+#     whose validation accuracy is within one point of the best;
+#   * for each suggestion: how many times smaller or larger than the sweep's best
+#     it is, and the validation accuracy the sweep measured at that rate;
+#   * what each costs, counted in updates;
+#   * 05_range_test.png: the range-test curves, suggestions marked;
+#   * 05_finder_vs_sweep.png: the sweep's final validation loss against the rate,
+#     with the suggestions and the best rate drawn on it.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 5: the learning-rate range test, checked against a full sweep.
-
-Question: the range test trains for one short run while the rate grows from
-tiny to huge, and reads a good rate off the loss curve. How close does that
-cheap guess come to the best rate that a full sweep (many rates x seeds, each
-trained to the end) finds, and what does following it cost in accuracy?
-
-What you will see, on two problems (three noisy spirals, and the 8x8 digits):
-  * tn.lr_find's three suggestions ("valley", "steepest", "min_div_10") from
-    five initialisations at once (a stacked model), with their spread;
-  * the best rate of a sweep over 21 rates x 3 seeds, and the band of rates
-    whose validation accuracy is within one point of the best;
-  * for each suggestion: how many times smaller or larger than the sweep's best
-    it is, and the validation accuracy the sweep measured at that rate;
-  * what each costs, counted in updates;
-  * 05_range_test.png: the range-test curves, suggestions marked;
-  * 05_finder_vs_sweep.png: the sweep's final validation loss against the rate,
-    with the suggestions and the best rate drawn on it.
 
 Run:  python lessons/05_lr_range_test.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 8 s on a 2-core CPU; --quick (a coarser sweep, fewer seeds) about 4 s.
@@ -30,9 +38,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 RULES = ("valley", "min_div_10", "steepest")
 
 
@@ -55,6 +65,17 @@ def layers_for(n_in, n_out):
     return layers
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the range test
+# 2. the full sweep
+# 3. compare
+# 4. what it adds up to
+# 5. figures
+
+# %%
 def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -171,5 +192,13 @@ def _times(factor):
     return f"{1 / factor:.1f}x below" if factor < 1 else f"{factor:.1f}x above"
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/05_lr_range_test.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,24 +1,32 @@
+# %% [markdown]
+# # Lesson 6: batch size and the learning rate go together.
+#
+# Question: if you make the batch bigger and keep everything else, including
+# the learning rate and the number of epochs, what happens? And does the
+# "linear scaling rule" (multiply the rate by the same factor as the batch),
+# with a warm-up for the larger rates, give the accuracy back?
+#
+# What you will see:
+#   * batch sizes 16 to 512, each trained for the same 20 epochs three ways:
+#     the rate tuned for batch 32 kept fixed; the rate scaled linearly with the
+#     batch (lr = 0.05 * B / 32); and the scaled rate reached through a linear
+#     warm-up over the first 5 epochs;
+#   * the final training loss, the validation accuracy and the divergences of
+#     each, and how many updates each batch size gets in its 20 epochs;
+#   * 06_batch_size.png: final loss and validation accuracy against batch size;
+#   * 06_largest_batch.png: the largest batch's three runs, epoch by epoch.
+#
+# Why: one epoch at batch B makes N/B updates, so a bigger batch takes fewer
+# steps; each step averages more examples, so it is less noisy and can be
+# longer. Past some rate, though, a step is too long for the loss surface, and
+# no rule about batches changes that.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 6: batch size and the learning rate go together.
-
-Question: if you make the batch bigger and keep everything else, including
-the learning rate and the number of epochs, what happens? And does the
-"linear scaling rule" (multiply the rate by the same factor as the batch),
-with a warm-up for the larger rates, give the accuracy back?
-
-What you will see:
-  * batch sizes 16 to 512, each trained for the same 20 epochs three ways:
-    the rate tuned for batch 32 kept fixed; the rate scaled linearly with the
-    batch (lr = 0.05 * B / 32); and the scaled rate reached through a linear
-    warm-up over the first 5 epochs;
-  * the final training loss, the validation accuracy and the divergences of
-    each, and how many updates each batch size gets in its 20 epochs;
-  * 06_batch_size.png: final loss and validation accuracy against batch size;
-  * 06_largest_batch.png: the largest batch's three runs, epoch by epoch.
-
-Why: one epoch at batch B makes N/B updates, so a bigger batch takes fewer
-steps; each step averages more examples, so it is less noisy and can be
-longer. Past some rate, though, a step is too long for the loss surface, and
-no rule about batches changes that.
 
 Run:  python lessons/06_batch_size.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 10-15 s on a 2-core CPU; --quick (two seeds instead of five) about 4 s.
@@ -33,9 +41,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 VARIANTS = ("fixed rate", "linear scaling", "scaling + warm-up")
 
 
@@ -47,6 +57,17 @@ def build(seed):
     ], seed=seed, n_models=len(VARIANTS), same_init=True)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the problem, the base rate and the batch sizes
+# 2. train each batch size three ways at once
+# 3. the table
+# 4. what the table says
+# 5. figures
+
+# %%
 def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -196,5 +217,13 @@ def _num(v):
     return f"{v:.4f}" if np.isfinite(v) else "inf"
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/06_batch_size.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

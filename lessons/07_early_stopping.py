@@ -1,20 +1,28 @@
+# %% [markdown]
+# # Lesson 7: early stopping.
+#
+# Question: when a network starts to memorise its training set, can we notice it
+# from the validation loss, stop there, and keep the weights of the best epoch?
+# And what does that buy on data neither training nor stopping has seen?
+#
+# The set-up is made to overfit: 60 noisy points of the two-moons problem, a
+# network far wider than they need (2 -> 64 -> 64 -> 2), plain SGD for up to 600
+# epochs. Eight copies (seeds 0..7) train at once as one stacked model.
+#
+# What you will see: the training loss falling towards zero while the validation
+# loss bottoms out and then climbs; where EarlyStopping(patience=20,
+# restore_best_weights=True) stops each copy, its best epoch, the validation loss
+# of the restored weights against the weights of the last epoch it trained, the
+# epochs it did not have to run, and the loss and accuracy on a separate test
+# set of 800 points for the restored weights against those after all 600 epochs.
+# A last step tries other patiences.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 7: early stopping.
-
-Question: when a network starts to memorise its training set, can we notice it
-from the validation loss, stop there, and keep the weights of the best epoch?
-And what does that buy on data neither training nor stopping has seen?
-
-The set-up is made to overfit: 60 noisy points of the two-moons problem, a
-network far wider than they need (2 -> 64 -> 64 -> 2), plain SGD for up to 600
-epochs. Eight copies (seeds 0..7) train at once as one stacked model.
-
-What you will see: the training loss falling towards zero while the validation
-loss bottoms out and then climbs; where EarlyStopping(patience=20,
-restore_best_weights=True) stops each copy, its best epoch, the validation loss
-of the restored weights against the weights of the last epoch it trained, the
-epochs it did not have to run, and the loss and accuracy on a separate test
-set of 800 points for the restored weights against those after all 600 epochs.
-A last step tries other patiences.
 
 Run:   python lessons/07_early_stopping.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 3 seconds on a 2-core CPU (--quick: about 2).
@@ -27,9 +35,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 LR, BATCH, WIDTH = 0.3, 16, 64
 
 
@@ -50,6 +60,17 @@ def stop_epochs(history, epochs_run):
     return np.array([int(np.argmax(col)) if col.any() else epochs_run - 1 for col in stops.T])
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. little, noisy data
+# 2. train for the full budget and watch both losses
+# 3. the same seeds with EarlyStopping
+# 4. patience is a trade
+# 5. figures
+
+# %%
 def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 4 if quick else 8
@@ -197,5 +218,13 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/07_early_stopping.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,22 +1,30 @@
+# %% [markdown]
+# # Lesson 8: performance scheduling, or cutting the rate when progress stalls.
+#
+# Question: a schedule fixes the rate's course before training starts. A
+# performance scheduler (Keras's ReduceLROnPlateau) watches the validation loss
+# instead and halves the rate whenever it has not improved for a few epochs.
+# How does it compare with keeping the rate fixed and with a cosine schedule
+# planned for the whole run?
+#
+# What you will see:
+#   * the same network and the same five initialisations trained three ways:
+#     a fixed rate, CosineDecay over the whole run, and the fixed rate with
+#     ReduceLROnPlateau(factor=0.5, patience=5);
+#   * final training loss, best and final validation loss, and accuracy on a
+#     test set none of them ever saw (the plateau rule looks at the validation
+#     set, so that set is no longer an honest judge);
+#   * when the callback cut the rate, for each initialisation, read from
+#     ``history.records["ReduceLROnPlateau"]``;
+#   * 08_rates.png: the rate epoch by epoch for all three (``history.history["lr"]``)
+#     beside the validation loss, with the plateau cuts marked.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 8: performance scheduling, or cutting the rate when progress stalls.
-
-Question: a schedule fixes the rate's course before training starts. A
-performance scheduler (Keras's ReduceLROnPlateau) watches the validation loss
-instead and halves the rate whenever it has not improved for a few epochs.
-How does it compare with keeping the rate fixed and with a cosine schedule
-planned for the whole run?
-
-What you will see:
-  * the same network and the same five initialisations trained three ways:
-    a fixed rate, CosineDecay over the whole run, and the fixed rate with
-    ReduceLROnPlateau(factor=0.5, patience=5);
-  * final training loss, best and final validation loss, and accuracy on a
-    test set none of them ever saw (the plateau rule looks at the validation
-    set, so that set is no longer an honest judge);
-  * when the callback cut the rate, for each initialisation, read from
-    ``history.records["ReduceLROnPlateau"]``;
-  * 08_rates.png: the rate epoch by epoch for all three (``history.history["lr"]``)
-    beside the validation loss, with the plateau cuts marked.
 
 Run:  python lessons/08_reduce_on_plateau.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 5 s on a 2-core CPU; --quick (two initialisations instead of five) about 2 s.
@@ -30,9 +38,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 METHODS = ("fixed rate", "cosine", "plateau")
 
 
@@ -45,6 +55,17 @@ def build(n_models):
     ], seed=0, n_models=n_models)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. data with a test set kept aside
+# 2. three runs over the same initialisations
+# 3. the table
+# 4. what the callback decided
+# 5. figures
+
+# %%
 def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -154,5 +175,13 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
     return {**results, "n_cuts": n_cuts.tolist(), "figures": paths}
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/08_reduce_on_plateau.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,22 +1,30 @@
+# %% [markdown]
+# # Lesson 9: the initial-loss sanity check.
+#
+# Question: before training a softmax classifier, what loss should it report,
+# and what does it tell you when it reports something else?
+#
+# A classifier that knows nothing should spread its belief evenly: p = 1/C for
+# each of C classes, and the cross-entropy of that guess is -ln(1/C) = ln(C)
+# (ln 10 = 2.303 for ten digits). A network whose output layer starts with small
+# weights does exactly that, so its loss before the first update sits at ln(C).
+# A loss far above ln(C) means the network starts out confidently wrong; one
+# far below means the loss is not measuring what you think it is.
+#
+# What you will see, on the 8x8 handwritten digits (10 classes), with eight
+# seeds each: the initial loss of a healthy set-up next to ln(C); the Keras
+# default initialisation (a little above); unscaled inputs and large initial
+# weights (several times above); the wrong loss for one-hot labels (far below);
+# the label-encoding mistakes tinynet refuses outright; shuffled labels, which
+# pass the check and fail later; and why the loss reported for epoch 1 is lower
+# than ln(C) even for a healthy run: it is the mean over the epoch's updates.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 9: the initial-loss sanity check.
-
-Question: before training a softmax classifier, what loss should it report,
-and what does it tell you when it reports something else?
-
-A classifier that knows nothing should spread its belief evenly: p = 1/C for
-each of C classes, and the cross-entropy of that guess is -ln(1/C) = ln(C)
-(ln 10 = 2.303 for ten digits). A network whose output layer starts with small
-weights does exactly that, so its loss before the first update sits at ln(C).
-A loss far above ln(C) means the network starts out confidently wrong; one
-far below means the loss is not measuring what you think it is.
-
-What you will see, on the 8x8 handwritten digits (10 classes), with eight
-seeds each: the initial loss of a healthy set-up next to ln(C); the Keras
-default initialisation (a little above); unscaled inputs and large initial
-weights (several times above); the wrong loss for one-hot labels (far below);
-the label-encoding mistakes tinynet refuses outright; shuffled labels, which
-pass the check and fail later; and why the loss reported for epoch 1 is lower
-than ln(C) even for a healthy run: it is the mean over the epoch's updates.
 
 Run:   python lessons/09_initial_loss.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 2 seconds on a 2-core CPU (--quick: about 1).
@@ -30,9 +38,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 WIDTH = 64
 
 
@@ -50,6 +60,19 @@ def first_line(exc):
     return str(exc).split("\n")[0]
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. data
+# 2. measure the loss before any update
+# 3. the wrong loss for the labels
+# 4. label encodings that tinynet refuses
+# 5. shuffled labels pass the check
+# 6. the epoch-1 loss is an average
+# 7. figures
+
+# %%
 def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 4 if quick else 8
@@ -228,5 +251,13 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/09_initial_loss.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,20 +1,28 @@
+# %% [markdown]
+# # Lesson 10: a small binary classifier, set up the way the notes recommend.
+#
+# Question: does the textbook recipe (Dense(5, relu) -> Dense(1, sigmoid),
+# Adam at 1e-3, binary cross-entropy, batch 16, up to 500 epochs with
+# EarlyStopping(patience=20, restore_best_weights=True)) work on a real data
+# set, how well, how reliably across seeds, and does binary cross-entropy
+# actually beat mean squared error as the loss?
+#
+# Data: the Wisconsin breast-cancer set shipped with tinynet (569 tumours, 30
+# measurements each, malignant or benign). It is split once into training (60%),
+# validation (20%, used only by early stopping) and test (20%, touched once at
+# the end); the scaler is fitted on the training part alone.
+#
+# What you will see: for twenty seeds trained at once, where early stopping ended
+# each run, test accuracy and ROC-AUC (median and range); then the same seeds,
+# split and recipe with MSE as the loss, compared on the same numbers, on how
+# soon validation accuracy reached 95%, and on the test log-loss.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 10: a small binary classifier, set up the way the notes recommend.
-
-Question: does the textbook recipe (Dense(5, relu) -> Dense(1, sigmoid),
-Adam at 1e-3, binary cross-entropy, batch 16, up to 500 epochs with
-EarlyStopping(patience=20, restore_best_weights=True)) work on a real data
-set, how well, how reliably across seeds, and does binary cross-entropy
-actually beat mean squared error as the loss?
-
-Data: the Wisconsin breast-cancer set shipped with tinynet (569 tumours, 30
-measurements each, malignant or benign). It is split once into training (60%),
-validation (20%, used only by early stopping) and test (20%, touched once at
-the end); the scaler is fitted on the training part alone.
-
-What you will see: for twenty seeds trained at once, where early stopping ended
-each run, test accuracy and ROC-AUC (median and range); then the same seeds,
-split and recipe with MSE as the loss, compared on the same numbers, on how
-soon validation accuracy reached 95%, and on the test log-loss.
 
 Run:   python lessons/10_binary_classifier.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 3 seconds on a 2-core CPU (--quick: about 1).
@@ -27,10 +35,12 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
 
+# %%
 def build(k, n_features, loss):
     """The recipe: 5 ReLU units, one sigmoid output, Adam(1e-3); k seeds stacked."""
     model = tn.Sequential([
@@ -47,6 +57,17 @@ def first_epoch_at(values, level):
     return np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. split first, then scale
+# 2. train the recipe; each stacked copy stops on its own
+# 3. the test set, once, with the restored best weights
+# 4. BCE against MSE, seed by seed
+# 5. figures
+
+# %%
 def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 4 if quick else 20
@@ -179,5 +200,13 @@ def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/10_binary_classifier.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,27 +1,35 @@
+# %% [markdown]
+# # Lesson 11: scaling inputs and targets, without leaking the test set.
+#
+# Question: a regression target in the thousands, inputs in units that differ
+# by a factor of 100: what does scaling them (or not) do to training with MSE,
+# and what goes wrong when the scaler is fitted on all the data, test set
+# included?
+#
+# The data are synthetic so that we know the truth: three measurements in very
+# different units (x1 in ones, x2 in tens, x3 in hundreds) and a target around
+# 3000 that depends on all three, plus noise of standard deviation 100 (the best
+# test RMSE any model can reach). The network is 3 -> 32 tanh -> 32 tanh -> 1,
+# trained with Adam(1e-3) on MSE; eight seeds train at once.
+#
+# What you will see:
+# - test RMSE (in the target's own units) with raw inputs and targets, scaled
+#   inputs only, and both scaled (predictions mapped back with
+#   inverse_transform): the unscaled target is the one that hurts;
+# - why, in learning-rate terms: a sweep of plain SGD rates with scaled and
+#   raw targets, and which rates get within 3x of the noise floor;
+# - leakage: the same pipeline with the scalers fitted on train + test. On a
+#   test set drawn like the training set the leak changes little; on a test set
+#   from a shifted distribution (later data, larger x1) it reports a test error
+#   far below what the honest pipeline, the one you could actually have built
+#   before the test data existed, achieves. The leaked number is optimistic.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 11: scaling inputs and targets, without leaking the test set.
-
-Question: a regression target in the thousands, inputs in units that differ
-by a factor of 100: what does scaling them (or not) do to training with MSE,
-and what goes wrong when the scaler is fitted on all the data, test set
-included?
-
-The data are synthetic so that we know the truth: three measurements in very
-different units (x1 in ones, x2 in tens, x3 in hundreds) and a target around
-3000 that depends on all three, plus noise of standard deviation 100 (the best
-test RMSE any model can reach). The network is 3 -> 32 tanh -> 32 tanh -> 1,
-trained with Adam(1e-3) on MSE; eight seeds train at once.
-
-What you will see:
-- test RMSE (in the target's own units) with raw inputs and targets, scaled
-  inputs only, and both scaled (predictions mapped back with
-  inverse_transform): the unscaled target is the one that hurts;
-- why, in learning-rate terms: a sweep of plain SGD rates with scaled and
-  raw targets, and which rates get within 3x of the noise floor;
-- leakage: the same pipeline with the scalers fitted on train + test. On a
-  test set drawn like the training set the leak changes little; on a test set
-  from a shifted distribution (later data, larger x1) it reports a test error
-  far below what the honest pipeline, the one you could actually have built
-  before the test data existed, achieves. The leaked number is optimistic.
 
 Run:   python lessons/11_scaling_and_leakage.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 3 seconds on a 2-core CPU (--quick: about 1).
@@ -35,9 +43,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 UNITS = np.array([1.0, 10.0, 100.0])  # the three inputs' units differ 100-fold
 NOISE = 100.0
 
@@ -87,6 +97,17 @@ def scalers(*parts):
     return tn.data.StandardScaler().fit(x), tn.data.StandardScaler().fit(y[:, None])
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. scale nothing, the inputs, or both
+# 2. why, in learning-rate terms
+# 3. the leak
+# 4. the direction of the error depends on the model
+# 5. figures
+
+# %%
 def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 4 if quick else 8
@@ -242,5 +263,13 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/11_scaling_and_leakage.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

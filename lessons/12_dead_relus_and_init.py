@@ -1,23 +1,31 @@
+# %% [markdown]
+# # Lesson 12: dead ReLUs and initialisation.
+#
+# Question: in the 10x10x10x10x4 ReLU network of the Q&A post, do units "die"
+# (output 0 for every input, so no gradient ever reaches them), and is that what
+# decides whether it trains? Or is it the size of the initial weights, through
+# the size of the gradients they produce?
+#
+# Twelve set-ups on the post's four-blob problem: three kernel initialisers
+# (RandomNormal(stddev=0.05) as in the post, Glorot uniform, He normal) x two
+# activations (ReLU, LeakyReLU with slope 0.2) x two input scalings (raw
+# coordinates around +-10, or standardised). Each set-up trains eight seeds at
+# once with SGD(0.1), batch 64, as in the post.
+#
+# What you will see, measured with tinynet.diagnostics:
+# - the share of dead units per hidden layer before training and after it;
+# - the gradient norm of every layer's kernel at initialisation;
+# - the validation accuracy each set-up reaches.
+# A unit counts as dead when its pre-activation is <= 0 for every training
+# point. For LeakyReLU such a unit is "stuck negative" but still passes back
+# 0.2 x the gradient, so it can recover.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 12: dead ReLUs and initialisation.
-
-Question: in the 10x10x10x10x4 ReLU network of the Q&A post, do units "die"
-(output 0 for every input, so no gradient ever reaches them), and is that what
-decides whether it trains? Or is it the size of the initial weights, through
-the size of the gradients they produce?
-
-Twelve set-ups on the post's four-blob problem: three kernel initialisers
-(RandomNormal(stddev=0.05) as in the post, Glorot uniform, He normal) x two
-activations (ReLU, LeakyReLU with slope 0.2) x two input scalings (raw
-coordinates around +-10, or standardised). Each set-up trains eight seeds at
-once with SGD(0.1), batch 64, as in the post.
-
-What you will see, measured with tinynet.diagnostics:
-- the share of dead units per hidden layer before training and after it;
-- the gradient norm of every layer's kernel at initialisation;
-- the validation accuracy each set-up reaches.
-A unit counts as dead when its pre-activation is <= 0 for every training
-point. For LeakyReLU such a unit is "stuck negative" but still passes back
-0.2 x the gradient, so it can recover.
 
 Run:   python lessons/12_dead_relus_and_init.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 12 seconds on a 2-core CPU (--quick: about 3).
@@ -30,9 +38,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 CENTERS = np.array([(-10.0, -10.0), (-10.0, 10.0), (10.0, -10.0), (10.0, 10.0)])
 INITS = {
     "RandomNormal(0.05)": lambda: tn.initializers.RandomNormal(stddev=0.05),
@@ -55,6 +65,18 @@ def build(k, init, activation):
     return model
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the post's data: 1000 points in four blobs, the last 20% held
+# 2. before any update, who is dead, and how large is
+# 3. train as the post did, then look again
+# 4. the table
+# 5. what the numbers say
+# 6. figures
+
+# %%
 def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 4 if quick else 8
@@ -212,5 +234,13 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/12_dead_relus_and_init.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,27 +1,35 @@
+# %% [markdown]
+# # Lesson 13: vanishing and exploding gradients.
+#
+# Question: why is a deep network harder to train than a shallow one, and what
+# do the gradients of its layers look like when it fails?
+#
+# Back-propagation multiplies, layer after layer, by each activation's slope
+# and each weight matrix. A sigmoid's slope is at most 0.25, so ten sigmoid
+# layers can shrink the error signal by orders of magnitude before it reaches
+# the first layer: that layer's gradient vanishes and it hardly learns. Weights
+# that are too large do the opposite: the signal grows layer after layer and
+# the first updates are huge. ReLU with He initialisation is built to keep the
+# scale the same from layer to layer.
+#
+# Four 10-hidden-layer networks (width 32) on the two-moons problem, four seeds
+# each, plain SGD(0.05): sigmoid (Glorot init, the Keras default), tanh (Glorot),
+# ReLU (He) and ReLU with RandomNormal(stddev=0.5) kernels (too large).
+#
+# What you will see, measured with tn.diagnostics.layer_gradient_norms:
+# - ||dL/dW|| of all 11 kernels at initialisation, on a log scale, and the ratio
+#   of the first layer's to the output layer's;
+# - how that ratio grows with depth (2 to 10 hidden layers) for sigmoid and ReLU;
+# - the same per-layer profile during training (a callback records it);
+# - how far each network trains: validation accuracy and the epoch it first
+#   reaches 90%.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 13: vanishing and exploding gradients.
-
-Question: why is a deep network harder to train than a shallow one, and what
-do the gradients of its layers look like when it fails?
-
-Back-propagation multiplies, layer after layer, by each activation's slope
-and each weight matrix. A sigmoid's slope is at most 0.25, so ten sigmoid
-layers can shrink the error signal by orders of magnitude before it reaches
-the first layer: that layer's gradient vanishes and it hardly learns. Weights
-that are too large do the opposite: the signal grows layer after layer and
-the first updates are huge. ReLU with He initialisation is built to keep the
-scale the same from layer to layer.
-
-Four 10-hidden-layer networks (width 32) on the two-moons problem, four seeds
-each, plain SGD(0.05): sigmoid (Glorot init, the Keras default), tanh (Glorot),
-ReLU (He) and ReLU with RandomNormal(stddev=0.5) kernels (too large).
-
-What you will see, measured with tn.diagnostics.layer_gradient_norms:
-- ||dL/dW|| of all 11 kernels at initialisation, on a log scale, and the ratio
-  of the first layer's to the output layer's;
-- how that ratio grows with depth (2 to 10 hidden layers) for sigmoid and ReLU;
-- the same per-layer profile during training (a callback records it);
-- how far each network trains: validation accuracy and the epoch it first
-  reaches 90%.
 
 Run:   python lessons/13_vanishing_exploding.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 6 seconds on a 2-core CPU (--quick: about 2).
@@ -35,9 +43,11 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
+# %%
 WIDTH, DEPTH, LR = 32, 10, 0.05
 NETWORKS = {
     "sigmoid (Glorot)": ("sigmoid", "glorot_uniform"),
@@ -81,6 +91,17 @@ class GradientProfile(tn.callbacks.Callback):
         return np.median(np.atleast_2d(g), axis=0)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. an easy problem, so that only depth can make it hard
+# 2. gradients at initialisation, layer by layer, and training
+# 3. read the profiles
+# 4. depth is the culprit
+# 5. figures
+
+# %%
 def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     k = 2 if quick else 4
@@ -237,5 +258,13 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     }
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/13_vanishing_exploding.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

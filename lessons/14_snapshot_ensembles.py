@@ -1,25 +1,33 @@
+# %% [markdown]
+# # Lesson 14: cosine annealing with warm restarts, and a free ensemble from it.
+#
+# Question: a cosine schedule with warm restarts drives the rate down to almost
+# nothing, then jumps back up, several times in one run. At the end of each
+# cycle the network sits in a minimum; the jump throws it out towards another.
+# If we keep a copy of the weights at the end of every cycle (a "snapshot") and
+# average the snapshots' predicted probabilities, do we get an ensemble's
+# benefit for the price of a single training run?
+#
+# What you will see, on the 8x8 digits with a held-out test set:
+#   * one run with CosineDecayRestarts (5 cycles of 10 epochs), a snapshot taken
+#     by a ten-line callback at the end of each cycle;
+#   * the test accuracy and test loss (cross-entropy) of the single final model
+#     against the average of the snapshots, as snapshots are added;
+#   * two references: checkpoints taken at the same epochs of a run with one long
+#     cosine decay (no restarts), and a real ensemble of five networks trained
+#     separately (five times the cost);
+#   * 14_schedule.png: both schedules, with the snapshot points marked;
+#   * 14_ensemble.png: test loss and accuracy against the number of snapshots.
+#
+# Every number is the median over five initialisations, trained at once as a
+# stacked model.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 14: cosine annealing with warm restarts, and a free ensemble from it.
-
-Question: a cosine schedule with warm restarts drives the rate down to almost
-nothing, then jumps back up, several times in one run. At the end of each
-cycle the network sits in a minimum; the jump throws it out towards another.
-If we keep a copy of the weights at the end of every cycle (a "snapshot") and
-average the snapshots' predicted probabilities, do we get an ensemble's
-benefit for the price of a single training run?
-
-What you will see, on the 8x8 digits with a held-out test set:
-  * one run with CosineDecayRestarts (5 cycles of 10 epochs), a snapshot taken
-    by a ten-line callback at the end of each cycle;
-  * the test accuracy and test loss (cross-entropy) of the single final model
-    against the average of the snapshots, as snapshots are added;
-  * two references: checkpoints taken at the same epochs of a run with one long
-    cosine decay (no restarts), and a real ensemble of five networks trained
-    separately (five times the cost);
-  * 14_schedule.png: both schedules, with the snapshot points marked;
-  * 14_ensemble.png: test loss and accuracy against the number of snapshots.
-
-Every number is the median over five initialisations, trained at once as a
-stacked model.
 
 Run:  python lessons/14_snapshot_ensembles.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 2 s on a 2-core CPU; --quick (two initialisations, 4 cycles of 6 epochs) about 1 s.
@@ -33,10 +41,12 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
 
+# %%
 class Snapshot(tn.callbacks.Callback):
     """Keep a copy of the weights after every ``every``-th epoch."""
 
@@ -64,6 +74,17 @@ def scores(probs, y):
     return acc, -np.mean(np.log(np.clip(p_true, 1e-7, 1.0)), axis=-1)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. data, with a test set nobody trains or tunes on
+# 2. the two schedules over the same budget
+# 3. train, taking a snapshot at the end of every cycle
+# 4. single model against the average of the snapshots
+# 5. figures
+
+# %%
 def main(out_dir="outputs/14_snapshot_ensembles", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -201,5 +222,13 @@ def main(out_dir="outputs/14_snapshot_ensembles", quick=False, backend="numpy"):
             "figures": paths}
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/14_snapshot_ensembles.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,28 +1,36 @@
+# %% [markdown]
+# # Lesson 15: choosing the rate (and the batch size) by search: grid or random?
+#
+# Question: you can afford to train N models. A grid search spreads them as
+# sqrt(N) rates x sqrt(N) batch sizes; a random search draws N (rate, batch)
+# pairs at random, the rate log-uniformly. Which finds the better model for the
+# same N?
+#
+# The trick that makes this cheap: every candidate either search could pick is
+# trained once, up front, as one tn.sweep per batch size (a fine grid of rates,
+# ten per decade, for each of eleven batch sizes). A search is then a choice of
+# N cells of that table, so we can replay a thousand random searches for free
+# and see the whole spread of what random search gives, not one lucky draw.
+#
+# What you will see:
+#   * the table: final validation loss for every rate x batch size;
+#   * for budgets of 4 to 36 models: the best model a grid finds (on round
+#     values, and over every placement of the grid along the rate axis), the
+#     median random search's best with its quartiles, how often random search
+#     wins, and how many distinct rates each one tried;
+#   * the same contest on a rate x seed table, where the second axis is pure
+#     noise: the textbook case for random search, to see when its advantage
+#     appears;
+#   * 15_table.png: the table as an image with a 5 x 5 grid and one random search
+#     of 25 drawn on it;
+#   * 15_budget.png: best validation loss found against the budget, both tables.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 15: choosing the rate (and the batch size) by search: grid or random?
-
-Question: you can afford to train N models. A grid search spreads them as
-sqrt(N) rates x sqrt(N) batch sizes; a random search draws N (rate, batch)
-pairs at random, the rate log-uniformly. Which finds the better model for the
-same N?
-
-The trick that makes this cheap: every candidate either search could pick is
-trained once, up front, as one tn.sweep per batch size (a fine grid of rates,
-ten per decade, for each of eleven batch sizes). A search is then a choice of
-N cells of that table, so we can replay a thousand random searches for free
-and see the whole spread of what random search gives, not one lucky draw.
-
-What you will see:
-  * the table: final validation loss for every rate x batch size;
-  * for budgets of 4 to 36 models: the best model a grid finds (on round
-    values, and over every placement of the grid along the rate axis), the
-    median random search's best with its quartiles, how often random search
-    wins, and how many distinct rates each one tried;
-  * the same contest on a rate x seed table, where the second axis is pure
-    noise: the textbook case for random search, to see when its advantage
-    appears;
-  * 15_table.png: the table as an image with a 5 x 5 grid and one random search
-    of 25 drawn on it;
-  * 15_budget.png: best validation loss found against the budget, both tables.
 
 Run:  python lessons/15_grid_vs_random_search.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 10 s on a 2-core CPU; --quick (a coarser table) about 3 s.
@@ -37,10 +45,12 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
 
+# %%
 def layers():
     return [tn.layers.Dense(32, activation="relu", input_dim=2),
             tn.layers.Dense(32, activation="relu"),
@@ -103,6 +113,17 @@ def axis_spreads(table):
     return float(np.ptp(log_loss.min(axis=1))), float(np.ptp(log_loss.min(axis=0)))
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the search space
+# 2. train every candidate once: one sweep per batch size
+# 3. grid search and random search at the same budget
+# 4. the same question when the second axis does not matter
+# 5. figures
+
+# %%
 def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -246,5 +267,13 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
             "table_best_batch": int(batches[best_cell[1]]), "figures": paths}
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/15_grid_vs_random_search.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -1,24 +1,32 @@
+# %% [markdown]
+# # Lesson 16: a real data set end to end, with every tool of the previous lessons.
+#
+# Question: put it all together on real data. How far do a small multilayer
+# perceptron and a careful choice of learning rate get on the 8x8 handwritten
+# digits (1,797 images, 10 classes), measured on images it never saw?
+#
+# The recipe, step by step:
+#   1. hold out a stratified test set (20%) and do not look at it until the end;
+#   2. scale the pixels (0..16) to 0..1;
+#   3. a 64 -> 256 -> 128 -> 10 ReLU network, Adam;
+#   4. a learning-rate range test (tn.lr_find) on the training rows picks the rate;
+#   5. a schedule: a 3-epoch linear warm-up to that rate, then cosine decay;
+#   6. early stopping on the validation loss (patience 20), keeping the best weights;
+#   7. the test accuracy, which classes get confused, and the misclassified images.
+#
+# Three initialisations train at once (a stacked model) so you can see how much
+# the result depends on the seed; averaging their predictions is a small bonus.
+#
+# What you will see: the range test's suggestions, the epoch early stopping chose,
+# the test accuracy (at least 97% on the full run), and three figures:
+# 16_lr_find.png, 16_training.png and 16_mistakes.png.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
 """Lesson 16: a real data set end to end, with every tool of the previous lessons.
-
-Question: put it all together on real data. How far do a small multilayer
-perceptron and a careful choice of learning rate get on the 8x8 handwritten
-digits (1,797 images, 10 classes), measured on images it never saw?
-
-The recipe, step by step:
-  1. hold out a stratified test set (20%) and do not look at it until the end;
-  2. scale the pixels (0..16) to 0..1;
-  3. a 64 -> 256 -> 128 -> 10 ReLU network, Adam;
-  4. a learning-rate range test (tn.lr_find) on the training rows picks the rate;
-  5. a schedule: a 3-epoch linear warm-up to that rate, then cosine decay;
-  6. early stopping on the validation loss (patience 20), keeping the best weights;
-  7. the test accuracy, which classes get confused, and the misclassified images.
-
-Three initialisations train at once (a stacked model) so you can see how much
-the result depends on the seed; averaging their predictions is a small bonus.
-
-What you will see: the range test's suggestions, the epoch early stopping chose,
-the test accuracy (at least 97% on the full run), and three figures:
-16_lr_find.png, 16_training.png and 16_mistakes.png.
 
 Run:  python lessons/16_digits_end_to_end.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 3-12 s on a 2-core CPU; --quick (one initialisation, at most 30 epochs) about 2 s.
@@ -32,10 +40,12 @@ import numpy as np
 
 import tinynet as tn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # find _common.py from anywhere
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
 
 
+# %%
 def build(n_models):
     return tn.Sequential([
         tn.layers.Dense(256, activation="relu", input_dim=64),
@@ -44,6 +54,18 @@ def build(n_models):
     ], seed=0, n_models=n_models)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. the data, with a test set put away first
+# 2. scale: ink counts 0..16 -> 0..1 (a fixed rule, so nothing can leak)
+#     # --- Step 3 and 4: the network, and a range test to pick its rate
+# 5. the schedule
+# 6. train with early stopping
+# 7. the test set, once
+
+# %%
 def main(out_dir="outputs/16_digits_end_to_end", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t0 = time.perf_counter()
@@ -160,5 +182,13 @@ def _a(digit):
     return "an" if digit == 8 else "a"
 
 
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/16_digits_end_to_end.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
 if __name__ == "__main__":
     _common.cli(main)

@@ -2,43 +2,92 @@
 
 Every lesson ends with ``_common.cli(main)`` and starts its ``main`` with
 ``out = _common.start(out_dir, backend)``; figures go through ``figure`` and
-``save``. Only tinynet's public API and matplotlib's Agg backend are used, so a
-lesson runs on a machine without a display.
+``save``. Only tinynet's public API and matplotlib are used.
 
     python lessons/NN_topic.py [--quick] [--out DIR] [--backend numpy|cupy]
+                               [--threads N] [--no-show]
+
+Where figures go:
+- always into PNG files (``--quick`` runs write to ``<default folder>-quick``, so
+  they never overwrite the full run's figures);
+- also on screen when there is one: in Jupyter (the lessons are jupytext
+  "percent" notebooks) each figure is displayed under its cell; from a terminal
+  with a display the windows open at the end of the run (``--no-show`` skips
+  them). Without a display (CI, ssh, ``MPLBACKEND=Agg``) nothing is shown.
+In a notebook the command line is the kernel's, so the options come from the
+environment variable ``TINYNET_LESSON_ARGS`` (e.g. "--quick --out /tmp/x").
 """
 
 import argparse
+import inspect
+import os
+import shlex
 import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # draw into files; no window, works over ssh and in CI
+import tinynet as tn
 
-from matplotlib.figure import Figure  # noqa: E402
+_SHOW = {"on": False, "paths": []}  # on: show figures; paths: windows to open at the end
 
-import tinynet as tn  # noqa: E402
+
+def in_notebook():
+    """True inside a Jupyter kernel."""
+    return "ipykernel" in sys.modules
+
+
+def has_display():
+    """True when figures can be shown: a notebook, or a GUI matplotlib backend."""
+    if in_notebook():
+        return True
+    if os.environ.get("MPLBACKEND", "").lower() == "agg" or os.environ.get("CI"):
+        return False
+    if os.name != "nt" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    return matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo")
 
 
 def cli(main, argv=None):
-    """Parse --quick, --out DIR, --backend and call ``main`` with them."""
+    """Parse the options and call ``main`` with them; show the figures at the end."""
     doc = sys.modules[main.__module__].__doc__ or ""
     parser = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a few seconds: fewer epochs, seeds and rates (used by the tests)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help="folder for the figures (default: outputs/<lesson>)")
+                        help="folder for the figures (default: outputs/<lesson>, "
+                             "outputs/<lesson>-quick with --quick)")
     parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                         help="array backend to train on (default: numpy)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for the array library (default: tinynet's)")
+    parser.add_argument("--no-show", action="store_true",
+                        help="only write the PNG files, even when a display is available")
+    if argv is None and in_notebook():
+        argv = shlex.split(os.environ.get("TINYNET_LESSON_ARGS", ""))
     args = parser.parse_args(argv)
     kwargs = {"quick": args.quick, "backend": args.backend}
     if args.out is not None:
         kwargs["out_dir"] = args.out
+    elif args.quick:
+        kwargs["out_dir"] = quick_folder(main)
+    show = not args.no_show and has_display()
     try:
-        return main(**kwargs)
-    except tn.BackendError as exc:
+        if args.threads is not None:
+            tn.set_threads(args.threads)
+        _SHOW.update(on=show, paths=[])
+        result = main(**kwargs)
+    except (tn.BackendError, ValueError) as exc:
         parser.exit(2, f"{parser.prog}: {exc}\n")
+    if show and not in_notebook():
+        _open_windows()
+    return result
+
+
+def quick_folder(main):
+    """main's default out_dir with "-quick" appended."""
+    default = inspect.signature(main).parameters["out_dir"].default
+    return str(default).rstrip("/\\") + "-quick"
 
 
 def start(out_dir, backend="numpy"):
@@ -51,14 +100,36 @@ def start(out_dir, backend="numpy"):
 
 def figure(nrows=1, ncols=1, size=(6.4, 4.2), **kwargs):
     """(Figure, axes) without pyplot's global state; axes squeezed as in plt.subplots."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, axes
 
 
 def save(fig, out, name):
-    """Write ``fig`` to out/name as a PNG, print the path and return it as a string."""
+    """Write ``fig`` to out/name as a PNG, print the path, show it; returns the path."""
     path = Path(out) / name
     fig.savefig(path, dpi=110)
     print(f"  figure: {path}")
+    if _SHOW["on"]:
+        if in_notebook():
+            from IPython.display import Image, display
+
+            display(Image(filename=str(path)))  # the PNG itself: shown as saved
+        else:
+            _SHOW["paths"].append(path)
     return str(path)
+
+
+def _open_windows():
+    """Open every saved figure in a window (the PNGs, so each looks as saved)."""
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    for path in _SHOW["paths"]:
+        image = mpimg.imread(path)
+        fig = plt.figure(figsize=(image.shape[1] / 110, image.shape[0] / 110))
+        fig.figimage(image)
+        fig.canvas.manager.set_window_title(Path(path).name)
+    plt.show()
