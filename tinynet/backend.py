@@ -11,9 +11,34 @@ three namespaces:
 
 Random numbers are always drawn on the host with ``numpy.random.Generator`` and
 then moved to the backend, so one seed gives the same weights on every backend.
+
+CPU threads. ``set_threads(n)`` limits the thread pools of the array library
+(NumPy's BLAS, and any OpenMP pool loaded) to n threads through threadpoolctl;
+``set_threads(None)`` goes back to the default, and ``get_threads()`` says what
+is in effect. The default, applied once when tinynet first places an array
+(builds a model, moves data), is DEFAULT_THREADS = 1 thread: tinynet's
+networks are small (a 784-256-256-10 step multiplies matrices of at most
+784 x 256), and for matrices this small a second BLAS thread gains little on
+an idle machine but, on a machine whose cores are busy with other programs,
+makes every product wait for a thread that cannot get a core. On a 2-core
+machine with two CPU-bound programs beside it the 784-256-256-10 step took
+several times longer with BLAS's own default (one thread per core) than with
+one thread (``benchmarks/threads.py``; the table is in benchmarks/README.md).
+The default is not applied when you have already chosen:
+
+- ``TINYNET_THREADS=N`` in the environment sets the default to N threads
+  (``TINYNET_THREADS=0``: leave the library's own setting alone);
+- OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, BLIS_NUM_THREADS or
+  VECLIB_MAXIMUM_THREADS set in the environment are left to the library;
+- ``set_threads(n)`` (or threadpoolctl) after the first model was built wins.
+
+Large networks (784-1024-1024-10 and up) on an idle machine gain from more
+threads: ``tn.set_threads(2)`` (or the machine's core count) for them.
 """
 
 import importlib
+import numbers
+import os
 
 import numpy as np
 
@@ -139,7 +164,10 @@ def to_device(a, dtype=None, namespace=None):
 
     dtype: None keeps integer/bool arrays as they are and converts floats to the
     current float dtype; otherwise a dtype name such as "float64" or "int64".
+    The first call applies the default thread limit (see ``set_threads``).
     """
+    if not _threads["chosen"]:
+        _apply_default_threads()
     ns = namespace or _state["xp"]
     host = np.asarray(a)
     if dtype is None:
@@ -163,3 +191,89 @@ def to_float(a):
     """A Python float for a 0-d array, a NumPy array for anything larger."""
     host = to_numpy(a)
     return float(host) if host.ndim == 0 else np.array(host, dtype=np.float64)
+
+
+# --- CPU threads ---------------------------------------------------------------
+
+DEFAULT_THREADS = 1  # measured: benchmarks/threads.py, table in benchmarks/README.md
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+# limiter: threadpoolctl's record of the library's own limits (to restore them);
+# chosen: the default was applied, or the user chose, so to_device leaves it alone
+_threads = {"limiter": None, "chosen": False}
+
+
+def default_threads():
+    """The thread count tinynet applies when none was asked for; None: the library's own.
+
+    TINYNET_THREADS=N sets it (0: the library's own); OMP_NUM_THREADS and the
+    other thread variables of BLAS libraries, when set, mean None (the library
+    already follows them); otherwise DEFAULT_THREADS (1).
+    """
+    raw = os.environ.get("TINYNET_THREADS", "").strip()
+    if raw:
+        try:
+            n = int(raw)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise ValueError(f"TINYNET_THREADS: expected a whole number of threads >= 0 "
+                             f"(0: the array library's own default), got {raw!r}.")
+        return n or None
+    if any(os.environ.get(var, "").strip() for var in THREAD_ENV_VARS):
+        return None
+    return DEFAULT_THREADS
+
+
+def set_threads(n):
+    """Limit the CPU threads of the array library (BLAS and OpenMP pools) to ``n``.
+
+    n: a positive int, or None for the default (``default_threads()``: one
+    thread unless TINYNET_THREADS or OMP_NUM_THREADS & co. say otherwise).
+    Through threadpoolctl; it lasts for the process (or until called again)
+    and applies to every NumPy call, not only tinynet's. The GPU (CuPy) is not
+    affected. Returns the thread count now in effect (``get_threads()``).
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral)):
+        raise TypeError(f"set_threads: n must be a positive int or None, "
+                        f"got {n!r} ({type(n).__name__}).")
+    if n is not None and n < 1:
+        raise ValueError(f"set_threads: n must be a positive int or None (the default), got {n}.")
+    _limit(default_threads() if n is None else int(n))
+    return get_threads()
+
+
+def get_threads():
+    """The largest thread count of the array library's pools now (None if none is found)."""
+    import threadpoolctl
+
+    counts = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()]
+    return max(counts) if counts else None
+
+
+def _limit(n):
+    """Undo tinynet's previous limit, then limit every pool to n threads (None: none)."""
+    import threadpoolctl
+
+    previous = _threads["limiter"]
+    if previous is not None:
+        previous.restore_original_limits()  # the library's own, as found before tinynet
+    _threads["limiter"] = None if n is None else threadpoolctl.threadpool_limits(limits=n)
+    _threads["chosen"] = True
+
+
+def _apply_default_threads():
+    """Apply the default once, at first use; a failure leaves the library's own setting."""
+    _threads["chosen"] = True
+    try:
+        n = default_threads()
+    except ValueError as exc:  # a bad TINYNET_THREADS: say so, train anyway
+        import warnings
+
+        warnings.warn(str(exc), RuntimeWarning, stacklevel=3)
+        return
+    try:
+        _limit(n)
+    except Exception:  # threadpoolctl could not read this platform's libraries
+        pass
