@@ -8,7 +8,8 @@ array library's thread pools limited (threadpoolctl, in this one process) to:
 - 1 thread and 2 threads;
 - "library default": the limits NumPy's BLAS had before anything was limited
   (OpenBLAS: one thread per core);
-- "tinynet default": what ``tn.set_threads(None)`` applies.
+- "tinynet default": what ``tn.set_threads(None)`` applies, asked again in
+  every block (it looks at the machine's load, as the start of a fit does).
 
 Each configuration runs idle and "busy": with BUSY_PROCESSES (2) CPU-bound
 busy-loop processes beside it, started with multiprocessing for that block
@@ -130,9 +131,8 @@ def step_function(widths, batch):
 
 def main(argv=None):
     args = parse_args(argv)
+    import numpy as np  # loads the BLAS whose limits are read next
     import threadpoolctl  # before tinynet: the library's own limits, untouched
-
-    import numpy as np  # noqa: F401  (loads the BLAS whose limits are read next)
 
     library = {lib["internal_api"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info()}
     library_n = max(library.values()) if library else 1
@@ -140,13 +140,16 @@ def main(argv=None):
     import tinynet as tn
 
     tn.set_dtype("float32")
-    tinynet_n = tn.set_threads(None)  # what the default gives, as a thread count
-    limits = {"1 thread": 1, "2 threads": 2, "library default": library_n,
-              "tinynet default": tinynet_n}
-    controller = threadpoolctl.ThreadpoolController()
+    limits = {"1 thread": 1, "2 threads": 2, "library default": library_n}
+    chosen = {"idle": [], "busy": []}  # the count tn.set_threads(None) gave in each block
 
-    def use(config):
-        controller.limit(limits=limits[config])
+    def use(config, load=None):
+        if config == "tinynet default":  # looks at the load now, as a fit's start does
+            n = tn.set_threads(None)
+            if load is not None:
+                chosen[load].append(n)
+        else:
+            tn.set_threads(limits[config])
 
     networks = QUICK_NETWORKS if args.quick else NETWORKS
     steps = {name: step_function(widths, batch) for name, widths, batch in networks}
@@ -162,7 +165,7 @@ def main(argv=None):
         order = CONFIGS[rotation:] + CONFIGS[:rotation]
         for name, fn in steps.items():
             for config in order:
-                use(config)
+                use(config, load)
                 fn()  # one untimed call after switching
                 start = time.perf_counter()
                 for _ in range(numbers[name]):
@@ -171,7 +174,7 @@ def main(argv=None):
 
     info = {"processor": common._cpu_name(), "cpu_count": os.cpu_count(),
             "numpy": np.__version__, "blas": common._blas(np), "library_limits": library,
-            "tinynet_default": tinynet_n, "TINYNET_THREADS": os.environ.get("TINYNET_THREADS"),
+            "TINYNET_THREADS": os.environ.get("TINYNET_THREADS"),
             "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
             "loadavg_start": common._loadavg(), "busy_processes": BUSY_PROCESSES}
     for r in range(args.repeat):
@@ -184,17 +187,21 @@ def main(argv=None):
                 block(load, r % len(CONFIGS))
         print(f"repeat {r + 1}/{args.repeat} done", file=sys.stderr, flush=True)
     tn.set_threads(None)
+    info["tinynet_default_chosen"] = chosen
+    counts = {load: ", ".join(f"{n} thread(s) x{ns.count(n)}" for n in sorted(set(ns)))
+              for load, ns in chosen.items()}
 
     medians = {key: statistics.median(ts) for key, ts in times.items()}
     print(f"## threads: time per train_step (float32, SGD), idle and beside "
           f"{BUSY_PROCESSES} busy loops\n")
     print(f"{info['processor']}, {info['cpu_count']} cores; NumPy {info['numpy']} "
-          f"({info['blas']}); library default {library_n} threads, tinynet default "
-          f"{tinynet_n} thread(s).\nMedian of {args.repeat} interleaved repeats; load "
-          f"average at start {info['loadavg_start']}."
+          f"({info['blas']}); library default {library_n} threads; tinynet default chose "
+          f"{counts['idle']} (idle), {counts['busy']} (busy) over all blocks.\n"
+          f"Median of {args.repeat} interleaved repeats; load average "
+          f"at start {info['loadavg_start']}."
           + (" QUICK RUN: tiny sizes, not a measurement." if args.quick else "") + "\n")
     rows = []
-    for name, widths, batch in networks:
+    for name, _, batch in networks:
         for load in ("idle", "busy"):
             one = medians[(name, load, "1 thread")]
             cells = [common.us(medians[(name, load, c)]) for c in CONFIGS]
