@@ -26,8 +26,8 @@ none. Measured on a 2-core machine beside two busy loops (benchmarks/threads.py,
 table in benchmarks/README.md), a 784-256-256-10 step took 4.3x as long with 2
 threads as with 1 (13.8 vs 3.2 ms), while on the idle machine 2 threads were
 1.7x faster (1.13 vs 1.88 ms): no fixed count is good at both. "Other programs
-running" is the number of runnable tasks in /proc/loadavg (Linux; least of three
-reads 2 ms apart, less tinynet's own threads), else the 1-minute load average.
+running" is the number of runnable tasks in /proc/loadavg less this process's
+own (Linux; the least of three reads 2 ms apart), else the 1-minute load average.
 The load is looked at when a fit starts, not during it.
 
 You keep the choice when you make one:
@@ -278,31 +278,56 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _others_running(own):
-    """Other programs' tasks wanting a CPU now (own: tinynet's threads), or None."""
+def _others_running():
+    """How many tasks of other programs want a CPU now (None: cannot tell here).
+
+    Linux: runnable tasks in /proc/loadavg less this process's running threads
+    (BLAS threads spin for a while after each product), the least of three
+    reads 2 ms apart; elsewhere the 1-minute load average less BLAS's threads.
+    """
     counts = []
     try:
         for i in range(3):
             with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 3/211 1234": 3 runnable
-                counts.append(int(f.read().split()[3].split("/")[0]))
+                running = int(f.read().split()[3].split("/")[0])
+            counts.append(running - _own_running())
             if i < 2:
                 time.sleep(0.002)
     except (OSError, ValueError, IndexError):
         try:
-            return max(0, round(os.getloadavg()[0]) - own)
+            return max(0, round(os.getloadavg()[0]) - _library_threads())
         except (AttributeError, OSError):
             return None
-    return max(0, min(counts) - own)
+    return max(0, min(counts))
+
+
+def _own_running():
+    """This process's threads in state R (running or runnable), from /proc/self/task."""
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        n += stat[stat.rindex(")") + 2] == "R"  # "tid (name) R ..."
+    return n
 
 
 def _threads_for_load():
     """One thread per core left free by other programs (at least 1); None when all are."""
-    own = 1 + (_threads["n"] - 1 if _threads["n"] else 0)  # this thread + BLAS threads spinning
-    others = _others_running(own)
+    others = _others_running()
     cores = _cores()
     if not others or cores <= 1:
         return None
     return max(1, cores - others)
+
+
+def _library_threads():
+    try:
+        return get_threads() or 1
+    except Exception:  # threadpoolctl could not read this platform's libraries
+        return 1
 
 
 def _limit(n):
