@@ -26,6 +26,7 @@ changed: OPENBLAS_THREAD_TIMEOUT and the like are left as the user has them.
 import argparse
 import multiprocessing
 import os
+import signal
 import statistics
 import sys
 import time
@@ -129,8 +130,13 @@ def step_function(widths, batch):
     return lambda: model.train_step(x_dev, y_dev)
 
 
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)  # so that Busy.__exit__ stops the busy loops
+
+
 def main(argv=None):
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     import numpy as np  # loads the BLAS whose limits are read next
     import threadpoolctl  # before tinynet: the library's own limits, untouched
 
