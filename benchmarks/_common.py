@@ -5,7 +5,9 @@ tinynet and PyTorch run on the same number of cores: the OMP_NUM_THREADS,
 OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, ... variables are set before NumPy is
 imported (``setup`` must run first, which is why the scripts import NumPy only
 inside functions); threadpoolctl, when installed, then limits every BLAS and
-OpenMP pool loaded in the process; and ``torch.set_num_threads(N)``.
+OpenMP pool loaded in the process (and ``tn.set_threads(N)`` says the same to
+tinynet, whose own default of one thread would otherwise apply at the first
+model); and ``torch.set_num_threads(N)``.
 
 OpenBLAS's idle threads busy-wait for a long time after every call (2^28
 cycles by default). With PyTorch's OpenMP threads in the same process on a
@@ -37,8 +39,8 @@ RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"
 _keep = []  # threadpoolctl's limiter must stay alive for the limit to hold
 
 
-def parse_args(name, description, argv=None):
-    """The options every benchmark takes."""
+def parse_args(name, description, argv=None, extra=None):
+    """The options every benchmark takes; ``extra(parser)`` adds a script's own."""
     parser = argparse.ArgumentParser(prog=f"benchmarks/{name}.py", description=description)
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes and few repeats: a few seconds, to prove it runs")
@@ -54,6 +56,8 @@ def parse_args(name, description, argv=None):
                         help="skip PyTorch even when it is installed")
     parser.add_argument("--json", default=None,
                         help=f"the results file (default {RESULTS_DIR}/{name}-BACKEND.json)")
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
@@ -84,6 +88,7 @@ def setup(args):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import tinynet as tn
 
+    tn.set_threads(args.threads)  # explicit, so tinynet's own default never applies here
     tn.set_backend(args.backend)  # raises tn.BackendError with what to install
     tn.set_dtype("float32")
     if "threadpoolctl" not in notes:

@@ -14,9 +14,11 @@ One at a time, the time per model does not depend on K: it is measured on a
 few models (``ONE_AT_A_TIME_MODELS``, round robin) and the K-model time is
 extrapolated as K times that.
 
-    python benchmarks/sweep.py [--quick] [--backend numpy|cupy] [--threads N] [--json PATH]
+    python benchmarks/sweep.py [--quick] [--backend numpy|cupy] [--threads N] [--ks 1,16,...]
+                               [--json PATH]
 """
 
+import argparse
 import sys
 
 import _common as common
@@ -123,7 +125,7 @@ def run(args):
     y_dev = tn.backend.to_device(tn.data.one_hot(y, WIDTHS[-1]))
     m = ONE_AT_A_TIME_MODELS
     rows, results = [], []
-    for k in (QUICK_KS if args.quick else KS):
+    for k in args.ks or (QUICK_KS if args.quick else KS):
         cases = {"tinynet stacked": tinynet_models(k, x_dev, y_dev, stacked=True),
                  "tinynet one at a time": tinynet_models(min(k, m), x_dev, y_dev, stacked=False)}
         if torch is not None:
@@ -168,8 +170,26 @@ def run(args):
     return results
 
 
+def _ks(text):
+    """--ks 1,16,4096: positive ints, in the order given."""
+    try:
+        ks = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        ks = []
+    if not ks or min(ks) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive ints separated by commas, "
+                                         f"got {text!r}")
+    return ks
+
+
+def _add_options(parser):
+    parser.add_argument("--ks", type=_ks, default=None, metavar="K,K,...",
+                        help=f"the K values (default {','.join(map(str, KS))}; "
+                             f"quick {','.join(map(str, QUICK_KS))})")
+
+
 def main(argv=None):
-    args = common.parse_args("sweep", __doc__.splitlines()[0], argv)
+    args = common.parse_args("sweep", __doc__.splitlines()[0], argv, extra=_add_options)
     try:
         run(args)
     except Exception as exc:

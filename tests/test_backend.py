@@ -1,4 +1,6 @@
-"""Backends: selection, errors, and the same numbers everywhere."""
+"""Backends: selection, errors, CPU threads, and the same numbers everywhere."""
+
+import os
 
 import numpy as np
 import pytest
@@ -65,3 +67,120 @@ def test_training_gives_the_same_numbers_on_every_backend(backend):
     tn.set_backend("numpy")
     reference = train()
     np.testing.assert_allclose(np.array(here), np.array(reference), rtol=1e-12)
+
+
+# --- CPU threads ------------------------------------------------------------------
+
+_LIBRARY_THREADS = ("import numpy, threadpoolctl; "
+                    "print(max(p['num_threads'] for p in threadpoolctl.threadpool_info()))")
+
+
+@pytest.fixture
+def threads_env(monkeypatch):
+    """No thread variables in the environment; the limit in effect restored afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    for var in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS):
+        monkeypatch.delenv(var, raising=False)
+    saved = dict(tb._threads)
+    yield threadpoolctl
+    tb._limit(saved["n"])
+    tb._threads.update(auto=saved["auto"], next_check=saved["next_check"])
+
+
+def _pool_threads(threadpoolctl):
+    return {p["num_threads"] for p in threadpoolctl.threadpool_info()}
+
+
+def test_set_threads_limits_every_pool_threadpoolctl_sees(threads_env):
+    assert tn.set_threads(1) == 1
+    assert _pool_threads(threads_env) == {1}
+    tn.set_threads(3)
+    assert _pool_threads(threads_env) == {3}
+    assert tn.backend.get_threads() == 3
+
+
+def test_set_threads_none_restores_the_default(threads_env, monkeypatch):
+    monkeypatch.setattr(tb, "_others_running", lambda: 2)  # two busy programs
+    monkeypatch.setattr(tb, "_cores", lambda: 2)
+    tn.set_threads(2)
+    assert tn.set_threads(None) == 1
+    assert _pool_threads(threads_env) == {1}
+    monkeypatch.setenv("TINYNET_THREADS", "2")
+    assert tn.set_threads(None) == 2
+
+
+@pytest.mark.parametrize("others, cores, expected", [(0, 2, None), (1, 2, 1), (2, 2, 1),
+                                                     (5, 2, 1), (3, 16, 13), (None, 8, None),
+                                                     (4, 1, None)])
+def test_default_is_one_thread_per_core_left_free(monkeypatch, others, cores, expected):
+    for var in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(tb, "_others_running", lambda: others)
+    monkeypatch.setattr(tb, "_cores", lambda: cores)
+    assert tb.default_threads() == expected
+
+
+def test_the_load_is_read_less_this_process_own_threads():
+    others = tb._others_running()
+    assert others is None or others >= 0
+    if os.path.exists("/proc/self/task"):
+        assert tb._own_running() >= 1  # this thread, reading
+
+
+def test_tinynet_threads_0_gives_the_library_its_own_setting_back(threads_env, monkeypatch):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in tb.THREAD_ENV_VARS}
+    own = int(subprocess.run([sys.executable, "-c", _LIBRARY_THREADS], capture_output=True,
+                             text=True, check=True, env=env).stdout)
+    tn.set_threads(1)
+    monkeypatch.setenv("TINYNET_THREADS", "0")
+    assert tn.set_threads(None) == own
+
+
+def test_thread_variables_of_the_user_are_left_to_the_library(threads_env, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert tb.default_threads() is None
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                        ("2", TypeError), (True, TypeError)])
+def test_set_threads_rejects_bad_counts_naming_the_argument(threads_env, bad, error):
+    before = tn.backend.get_threads()
+    with pytest.raises(error, match=r"set_threads: n must be a positive int or None"):
+        tn.set_threads(bad)
+    assert tn.backend.get_threads() == before
+
+
+def test_bad_tinynet_threads_variable_is_named(threads_env, monkeypatch):
+    monkeypatch.setenv("TINYNET_THREADS", "many")
+    with pytest.raises(ValueError, match="TINYNET_THREADS"):
+        tn.set_threads(None)
+
+
+@pytest.mark.parametrize("env, expected", [({}, "1"), ({"TINYNET_THREADS": "2"}, "2"),
+                                           ({"OPENBLAS_NUM_THREADS": "2"}, "unchanged")])
+def test_default_is_applied_when_the_first_model_is_built(env, expected):
+    """A fresh process, made to see two busy programs on two cores: the library's own
+    count until tinynet first places an array, then the default."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = ("import threadpoolctl, tinynet as tn\n"
+            "tn.backend._others_running = lambda: 2\n"
+            "tn.backend._cores = lambda: 2\n"
+            "n = lambda: max(p['num_threads'] for p in threadpoolctl.threadpool_info())\n"
+            "before = n()\n"
+            "tn.Sequential([tn.layers.Dense(3, input_dim=2)], seed=0)\n"
+            "print(before, n())\n")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS)}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    clean["PYTHONPATH"] = root + os.pathsep + clean.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.split()
+    assert after == (before if expected == "unchanged" else expected)

@@ -170,3 +170,71 @@ def test_in_place_relu_and_row_reductions(backend):
                     tn.backend.to_numpy(relu.backward(tn.backend.to_device(g))), expected)
                 np.testing.assert_array_equal(
                     tn.backend.to_numpy(relu.backward_(tn.backend.to_device(g))), expected)
+
+
+# --- benchmarks/threads.py and benchmarks/gpu_check.sh ------------------------------
+
+def test_threads_benchmark_runs_and_stops_its_busy_loops(tmp_path):
+    out = tmp_path / "threads.json"
+    path = os.path.join(ROOT, "benchmarks", "threads.py")
+    done = subprocess.run([sys.executable, path, "--quick", "--busy-max", "30", "--json",
+                           str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    configs = {(r["load"], r["threads"]) for r in result["results"]}
+    assert configs == {(load, c) for load in ("idle", "busy")
+                       for c in ("1 thread", "2 threads", "library default", "tinynet default")}
+    assert "tinynet default / 1 thread" in done.stdout
+    import multiprocessing
+
+    assert not multiprocessing.active_children()
+
+
+def test_sweep_takes_a_list_of_ks(tmp_path):
+    result, _ = _run("sweep", tmp_path, "--no-torch", "--ks", "2,3")
+    assert [r["K"] for r in result["results"]] == [2, 3]
+
+
+GPU_CHECK = os.path.join(ROOT, "benchmarks", "gpu_check.sh")
+
+
+def _gpu_check(*args, tmp_path):
+    env = dict(os.environ, PYTHON=sys.executable)
+    return subprocess.run(["bash", GPU_CHECK, *args], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path, env=env)
+
+
+def test_gpu_check_parses():
+    done = subprocess.run(["bash", "-n", GPU_CHECK], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_gpu_check_dry_run_prints_every_step_and_runs_none(tmp_path):
+    out = tmp_path / "out"
+    done = _gpu_check("--dry-run", str(out), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for step in ("pytest-cupy", "train_step", "sweep", "reproduce", "--backend cupy",
+                 "4096", "timeout"):
+        assert step in done.stdout
+    assert not out.exists()
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_cleanly(tmp_path):
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            pytest.skip("a GPU is here: the check would run for minutes")
+    except Exception:
+        pass
+    out = tmp_path / "out"
+    done = _gpu_check(str(out), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no GPU check here" in done.stdout
+    assert "no GPU check here" in (out / "summary.txt").read_text()
+
+
+def test_gpu_check_rejects_unknown_options(tmp_path):
+    done = _gpu_check("--fast", tmp_path=tmp_path)
+    assert done.returncode == 2
+    assert "--fast" in done.stderr

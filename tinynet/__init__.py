@@ -28,6 +28,7 @@ from tinynet.backend import (
     get_dtype,
     set_backend,
     set_dtype,
+    set_threads,
     to_numpy,
 )
 from tinynet.history import History
@@ -69,6 +70,7 @@ __all__ = [
     "schedules",
     "set_backend",
     "set_dtype",
+    "set_threads",
     "sweep",
     "to_numpy",
 ]
