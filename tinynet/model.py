@@ -5,23 +5,14 @@ copies train at once on the same batches; every kernel broadcasts over that
 axis, so it is the same code path as a single model, not a second engine.
 """
 
-import os
 import warnings
 
 import numpy as np
 
-from tinynet import _checks, backend, losses, metrics, optimizers, saving, schedules
+from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving, schedules
 from tinynet.layers import Dense, Layer, Sigmoid, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
-
-# suffixes of other libraries' model files, which save() refuses (Keras 3 refuses
-# suffixes it does not write, too)
-FOREIGN_SUFFIXES = {
-    ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)", ".keras": "the Keras 3 .keras format",
-    ".pt": "PyTorch's format", ".pth": "PyTorch's format", ".pkl": "a pickle",
-    ".pickle": "a pickle", ".json": "JSON", ".onnx": "ONNX", ".safetensors": "safetensors",
-}
 
 
 class Sequential:
@@ -381,13 +372,7 @@ class Sequential:
         .pkl, .onnx, ...) is refused with a ValueError: the file would be
         tinynet's .npz under a misleading name. Any other path is written as given.
         """
-        suffix = os.path.splitext(os.fspath(path))[1].lower()
-        if suffix in FOREIGN_SUFFIXES:
-            raise ValueError(
-                f"save: tinynet writes its own .npz format, not {FOREIGN_SUFFIXES[suffix]}; "
-                f"got {os.fspath(path)!r}. Use a path ending in .npz, e.g. "
-                f"{os.path.splitext(os.fspath(path))[0] + '.npz'!r}, and read it back with "
-                "tn.load_model.")
+        _files.refuse_foreign_suffix(path, "save")
         saving.save_model(self, path)
 
     def count_params(self):
