@@ -63,8 +63,8 @@ class Sequential:
         too): compile again with a new optimiser before adding.
         """
         _check_new_layer(layer, "Sequential.add", self.layers)
-        if self.built and self.optimizer is not None \
-                and getattr(self.optimizer, "_slots", None) is not None:
+        slots = getattr(self.optimizer, "_slots", None)
+        if self.built and slots is not None and any(slots):
             raise ValueError(
                 f"Sequential.add: the optimizer {self.optimizer!r} already holds state for the "
                 "model's current parameters (the model was trained), and cannot take the new "
@@ -79,6 +79,8 @@ class Sequential:
             raise ValueError(
                 f"Sequential.add: {layer!r} expected {declared} input features, but the "
                 f"previous layer gives {self.output_dim}. Check input_dim or the previous layer.")
+        if slots is not None:  # a stateless rule (plain SGD): new slots for every parameter
+            self.optimizer._slots = None
         kept = [layer_.params for layer_ in self.layers]
         self.layers.append(layer)
         self.build(self.input_dim)  # the new layer's draws follow the others', as at init
