@@ -65,6 +65,30 @@ def write_bytes_with(path, write, suffix=""):
             os.fsync(f.fileno())
 
 
+# suffixes of other libraries' model files, which tinynet's model writers refuse
+# (Keras 3 refuses suffixes it does not write, too)
+FOREIGN_SUFFIXES = {
+    ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)", ".keras": "the Keras 3 .keras format",
+    ".pt": "PyTorch's format", ".pth": "PyTorch's format", ".pkl": "a pickle",
+    ".pickle": "a pickle", ".json": "JSON", ".onnx": "ONNX", ".safetensors": "safetensors",
+}
+
+
+def refuse_foreign_suffix(path, owner):
+    """ValueError if ``path`` ends in another library's model suffix (.h5, .keras, .pt, ...).
+
+    tinynet writes its own .npz; under such a name the file would mislead. Any
+    other path, with or without a suffix, passes.
+    """
+    path = os.fspath(path)
+    stem, suffix = os.path.splitext(path)
+    if suffix.lower() in FOREIGN_SUFFIXES:
+        raise ValueError(
+            f"{owner}: tinynet writes its own .npz format, not {FOREIGN_SUFFIXES[suffix.lower()]}; "
+            f"got {path!r}. Use a path ending in .npz, e.g. {stem + '.npz'!r}, and read it back "
+            "with tn.load_model.")
+
+
 def save_figure(fig, path, **kwargs):
     """fig.savefig to ``path`` atomically, in the format its suffix names (default png)."""
     ext = os.path.splitext(os.fspath(path))[1] or ".png"

@@ -1,4 +1,4 @@
-"""Metrics: accuracy (binary and categorical) on the device, ROC-AUC on the host.
+"""Metrics: accuracy (binary and categorical), MAE and MSE on the device, ROC-AUC on the host.
 
 The device metrics take encoded targets y (N, C) and predictions (N, C) or
 (K, N, C) and return the mean over samples: a 0-d array or shape (K,).
@@ -26,6 +26,19 @@ def binary_accuracy(y, y_pred, threshold=0.5):
 def binary_accuracy_logits(y, y_pred):
     """Binary accuracy for a model that outputs logits: the threshold is 0."""
     return binary_accuracy(y, y_pred, threshold=0.0)
+
+
+def mean_absolute_error(y, y_pred):
+    """mean_n mean_c |y_pred_nc - y_nc| (Keras's "mae"); (K,) for stacked predictions."""
+    xp = backend.namespace(y_pred)
+    return xp.mean(xp.mean(xp.abs(y_pred - y), axis=-1), axis=-1)
+
+
+def mean_squared_error(y, y_pred):
+    """mean_n mean_c (y_pred_nc - y_nc)^2 (Keras's "mse"); (K,) for stacked predictions."""
+    xp = backend.namespace(y_pred)
+    d = y_pred - y
+    return xp.mean(xp.mean(d * d, axis=-1), axis=-1)
 
 
 def roc_auc(y_true, y_score):
@@ -60,7 +73,9 @@ def resolve(name, loss):
     """(history key, device function) for a metric name, Keras style.
 
     "accuracy"/"acc" picks categorical accuracy for the categorical losses and
-    binary accuracy for binary cross-entropy, as Keras does.
+    binary accuracy for binary cross-entropy, as Keras does. "mae"/"mse" and
+    their long names compare the outputs with the encoded targets (one-hot for
+    the sparse loss); the history key is the name as given, as in Keras 3.
     """
     if name in ("accuracy", "acc"):
         if isinstance(loss, losses.CategoricalCrossentropy):
@@ -75,6 +90,10 @@ def resolve(name, loss):
         "categorical_accuracy": categorical_accuracy,
         "sparse_categorical_accuracy": categorical_accuracy,
         "binary_accuracy": binary_accuracy,
+        "mae": mean_absolute_error,
+        "mean_absolute_error": mean_absolute_error,
+        "mse": mean_squared_error,
+        "mean_squared_error": mean_squared_error,
     }
     if name in table:
         return name, table[name]

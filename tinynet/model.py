@@ -5,10 +5,12 @@ copies train at once on the same batches; every kernel broadcasts over that
 axis, so it is the same code path as a single model, not a second engine.
 """
 
+import warnings
+
 import numpy as np
 
-from tinynet import _checks, backend, losses, metrics, optimizers, saving, schedules
-from tinynet.layers import Dense, Layer, Softmax, from_config
+from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving, schedules
+from tinynet.layers import Dense, Layer, Sigmoid, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
 
@@ -16,26 +18,21 @@ _DEFAULT_METRICS = ("accuracy",)
 class Sequential:
     """A linear stack of layers.
 
-    layers: Layer objects, first to last. seed: int or None (a fresh one is
-    drawn and kept in ``model.seed``). n_models: K stacked copies. Copy k starts
-    from the weights ``Sequential(layers, seed=seed + k)`` would have, or from
-    those of ``seed`` for every copy when same_init=True.
+    layers: Layer objects, first to last; empty or None for a model filled with
+    ``add`` (Keras). seed: int or None (a fresh one is drawn and kept in
+    ``model.seed``). n_models: K stacked copies. Copy k starts from the weights
+    ``Sequential(layers, seed=seed + k)`` would have, or from those of ``seed``
+    for every copy when same_init=True.
     """
 
-    def __init__(self, layers, seed=None, n_models=1, same_init=False):
-        layers = list(layers) if isinstance(layers, (list, tuple)) else layers
-        if not isinstance(layers, list) or not layers:
-            raise ValueError(f"Sequential: layers must be a non-empty list, got {layers!r}.")
+    def __init__(self, layers=(), seed=None, n_models=1, same_init=False):
+        if layers is None:
+            layers = []
+        if not isinstance(layers, (list, tuple)):
+            raise ValueError(f"Sequential: layers must be a list of layers, got {layers!r}.")
+        layers = list(layers)
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: layer {i} must be a tinynet Layer, got {layer!r}.")
-            if layer.built:
-                raise ValueError(
-                    f"Sequential: layer {i} ({layer!r}) already belongs to a built model. "
-                    "Create new layer objects for each model."
-                )
-        if len({id(layer) for layer in layers}) != len(layers):
-            raise ValueError("Sequential: the same layer object appears twice in layers.")
+            _check_new_layer(layer, f"Sequential: layer {i}", layers[:i])
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         self.seed = _checks.nonneg_int(seed, "seed", "Sequential")
@@ -49,14 +46,52 @@ class Sequential:
         self.frozen = None
         self._params = []
         self._shuffle_rng = np.random.default_rng((self.seed, 1))
-        first = getattr(layers[0], "declared_input_dim", None)
+        first = getattr(layers[0], "declared_input_dim", None) if layers else None
         if first is not None:
             self.build(first)
+
+    def add(self, layer):
+        """Append a layer (Keras's Sequential.add), with the constructor's checks.
+
+        Before the model is built, the layer is only appended; a first layer
+        with input_dim builds the model at once, as in the constructor. After
+        the model is built, the existing layers keep their weights (trained or
+        not) and the new layer is built on the output width, as Keras 3 rebuilds
+        on add; its initial weights are those ``Sequential(all layers, seed)``
+        would give it. An optimiser that already holds state (momentum, Adam's
+        moments) for the old parameters cannot take new ones (Keras refuses it
+        too): compile again with a new optimiser before adding.
+        """
+        _check_new_layer(layer, "Sequential.add", self.layers)
+        slots = getattr(self.optimizer, "_slots", None)
+        if self.built and slots is not None and any(slots):
+            raise ValueError(
+                f"Sequential.add: the optimizer {self.optimizer!r} already holds state for the "
+                "model's current parameters (the model was trained), and cannot take the new "
+                f"layer's. Call compile(...) again with a new optimizer, then add {layer!r}.")
+        declared = getattr(layer, "declared_input_dim", None)
+        if not self.built:
+            self.layers.append(layer)
+            if len(self.layers) == 1 and declared is not None:
+                self.build(declared)
+            return
+        if declared is not None and declared != self.output_dim:
+            raise ValueError(
+                f"Sequential.add: {layer!r} expected {declared} input features, but the "
+                f"previous layer gives {self.output_dim}. Check input_dim or the previous layer.")
+        if slots is not None:  # a stateless rule (plain SGD): new slots for every parameter
+            self.optimizer._slots = None
+        kept = [layer_.params for layer_ in self.layers]
+        self.layers.append(layer)
+        self.build(self.input_dim)  # the new layer's draws follow the others', as at init
+        for layer_, params in zip(self.layers, kept):
+            layer_.params = params  # the old layers keep their (maybe trained) weights
+        self._params = self.params
 
     # --- building ---------------------------------------------------------------
     @property
     def built(self):
-        return self.layers[0].built
+        return bool(self.layers) and self.layers[0].built
 
     @property
     def stacked(self):
@@ -64,7 +99,7 @@ class Sequential:
 
     @property
     def input_dim(self):
-        return self.layers[0].input_dim
+        return self.layers[0].input_dim if self.layers else None
 
     def build(self, input_dim):
         """Create every parameter for inputs of width ``input_dim``."""
@@ -118,7 +153,23 @@ class Sequential:
         resolved = [_metric(name, self.loss) for name in metrics]
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
+        self._warn_output_and_loss()
         return self
+
+    def _warn_output_and_loss(self):
+        """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras)."""
+        if not self.layers or not getattr(self.loss, "from_logits", False):
+            return
+        last = self.layers[-1]
+        act = getattr(last, "activation", last)
+        if isinstance(act, Softmax) or (isinstance(act, Sigmoid) and
+                                         isinstance(self.loss, losses.BinaryCrossentropy)):
+            name = type(act).__name__.lower()
+            warnings.warn(
+                f"compile: the loss {self.loss!r} has from_logits=True, but the output layer "
+                f"{last!r} (layer {len(self.layers) - 1}) applies {name}, so its outputs are "
+                "probabilities already, not logits. Drop the output activation, or use "
+                "from_logits=False.", UserWarning, stacklevel=3)
 
     def _require_compiled(self, owner):
         if self.loss is None:
@@ -126,6 +177,9 @@ class Sequential:
 
     # --- data -------------------------------------------------------------------
     def _check_x(self, x, owner):
+        if not self.layers:
+            raise ValueError(f"{owner}: the model has no layers yet; add some with "
+                             "model.add(layer).")
         x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
         if not self.built:
             self.build(x.shape[1])
@@ -230,15 +284,23 @@ class Sequential:
                   for xb in self._chunks(backend.to_device(x), x.shape[0], batch_size)]
         return np.concatenate(chunks, axis=-2)
 
-    def evaluate(self, x, y, batch_size=None, verbose=0):
-        """{"loss": ..., metric: ...} on (x, y): floats, or (K,) arrays when stacked."""
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=True):
+        """{"loss": ..., metric: ...} on (x, y): floats, or (K,) arrays when stacked.
+
+        return_dict=False gives Keras's default form instead: [loss, *metrics]
+        in compile order, or the loss alone when there are no metrics. (Keras
+        defaults to False; tinynet's evaluate has always returned the dict.)
+        """
         self._require_compiled("evaluate")
         x, y = self._check_xy(x, y, "evaluate")
         values = self.evaluate_device(backend.to_device(x), backend.to_device(y), batch_size)
         result = {key: backend.to_float(v) for key, v in values.items()}
         if verbose:
             print(" - ".join(f"{k}: {_fmt(v)}" for k, v in result.items()))
-        return result
+        if return_dict:
+            return result
+        listed = list(result.values())
+        return listed[0] if len(listed) == 1 else listed
 
     def evaluate_device(self, x, y, batch_size=None):
         """Sample-weighted mean loss and metrics on device arrays (no host copy)."""
@@ -251,6 +313,15 @@ class Sequential:
             sums = part if sums is None else [s + p for s, p in zip(sums, part)]
         keys = ["loss"] + self.metric_names
         return {k: s / n for k, s in zip(keys, sums)}
+
+    def __call__(self, x, training=False):
+        """model(x): the outputs for x as a NumPy array, as ``predict`` (Keras's model(x)).
+
+        training=True runs the layers in training mode (they cache what backward
+        needs); tinynet has no layer that behaves differently, so the values match.
+        """
+        x = self._check_x(x, "Sequential.__call__")
+        return backend.to_numpy(self.forward(backend.to_device(x), training=bool(training)))
 
     def train_on_batch(self, x, y):
         """One update on (x, y); returns the batch loss before the update (Keras)."""
@@ -302,19 +373,49 @@ class Sequential:
             self.optimizer.frozen = self.frozen
 
     def save(self, path):
-        """Write the model to one .npz file at exactly ``path``, atomically."""
+        """Write the model to one .npz file at exactly ``path``, atomically.
+
+        A path whose suffix names another library's format (.h5, .keras, .pt,
+        .pkl, .onnx, ...) is refused with a ValueError: the file would be
+        tinynet's .npz under a misleading name. Any other path is written as given.
+        """
+        _files.refuse_foreign_suffix(path, "save")
         saving.save_model(self, path)
 
-    def summary(self):
-        """A table of layers, output widths and parameter counts, as a string."""
+    def count_params(self):
+        """The number of parameter values (an int), K stacked copies included (Keras)."""
+        if not self.built:
+            raise ValueError(
+                "count_params: the model is not built yet, so it has no parameters. Give the "
+                "first layer input_dim, call build(input_dim), or fit/predict once.")
+        return sum(_size(p) for p in self.params)
+
+    def summary(self, print_fn=None):
+        """Print a table of layers, output widths and parameter counts (Keras).
+
+        print_fn: called with each line instead of print (Keras), e.g.
+        ``lines = []; model.summary(print_fn=lines.append)`` to keep the text.
+        Returns None, as Keras does. Stacked models count every copy in the
+        total and say how much is one copy's.
+        """
+        if print_fn is None:
+            print_fn = print
         lines = [f"Sequential(n_models={self.n_models}, seed={self.seed})"]
-        total = 0
+        width = self.input_dim
         for i, layer in enumerate(self.layers):
-            count = sum(int(np.prod(p.shape)) for p in layer.params.values())
-            total += count
-            lines.append(f"  {i:2d}  {layer!r:40s} params: {count}")
-        lines.append(f"  total parameters: {total}")
-        return "\n".join(lines)
+            count = sum(_size(p) for p in layer.params.values())
+            width = layer.output_dim(width) if width is not None else None
+            out = "?" if width is None else width
+            lines.append(f"  {i:2d}  {layer!r:40s} output: {out!s:6s} params: {count}")
+        if not self.built:
+            lines.append("  not built yet: parameters are created once the input width is "
+                         "known (input_dim on the first layer, or the first fit/predict)")
+        else:
+            total = self.count_params()
+            per_copy = f" ({total // self.n_models} per copy)" if self.stacked else ""
+            lines.append(f"  total parameters: {total}{per_copy}")
+        for line in lines:
+            print_fn(line)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -350,6 +451,23 @@ def _softmax_head(layers, loss):
     head = layers[-1]
     return isinstance(head, Softmax) or (isinstance(head, Dense)
                                          and isinstance(head.activation, Softmax))
+
+
+def _check_new_layer(layer, owner, layers):
+    """The checks a layer passes before it joins a model (constructor and add)."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"{owner} must be a tinynet Layer, got {layer!r}.")
+    if layer.built:
+        raise ValueError(
+            f"{owner} ({layer!r}) already belongs to a built model. "
+            "Create new layer objects for each model."
+        )
+    if any(layer is other for other in layers):
+        raise ValueError(f"{owner}: the same layer object {layer!r} appears twice in the model.")
+
+
+def _size(array):
+    return int(np.prod(array.shape))
 
 
 def _metric(name, loss):

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT = os.path.join("tinynet-out", "reproduce")
+PACKAGE = Path(__file__).resolve().parent.parent  # the tinynet package this file belongs to
 
 
 def build_parser():
@@ -82,11 +83,15 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    import tinynet as tn
+    shadow = shadowing_message()
+    if shadow is not None:
+        print(f"tinynet {args.command}: error: {shadow}", file=sys.stderr)
+        return 2
+    from tinynet.backend import BackendError  # by name: the handler itself must never fail
 
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError, tn.BackendError) as exc:
+    except (ValueError, TypeError, OSError, BackendError) as exc:
         message = _one_line(exc)
         if message.startswith(args.command + ": "):
             message = message[len(args.command) + 2:]
@@ -100,9 +105,32 @@ def main(argv=None):
 
 def tn_root():
     """The folder of the tinynet package this command runs from."""
+    return str(PACKAGE)
+
+
+def shadowing_message():
+    """None when ``import tinynet`` gives this command's own package, else what to do (one line).
+
+    The usual cause: running from a folder that holds a folder named tinynet/,
+    such as the clone of the repository itself (cd into it, or out of its
+    parent). Python's path search puts the current folder first, and a folder
+    without __init__.py becomes a namespace package that hides an editable
+    install (setuptools' finder is consulted only after the path search). The
+    submodules still load from the real package, so the failure used to come
+    late, as "module 'tinynet' has no attribute 'datasets'".
+    """
     import tinynet
 
-    return os.path.dirname(os.path.abspath(tinynet.__file__))
+    file = getattr(tinynet, "__file__", None)
+    if file is not None and Path(file).resolve().parent == PACKAGE:
+        return None
+    if file is None:
+        folders = ", ".join(str(p) for p in getattr(tinynet, "__path__", [])) or "?"
+        found = f"the folder {folders} (no __init__.py)"
+    else:
+        found = f"{file}"
+    return (f"'import tinynet' finds {found} instead of the tinynet package at {PACKAGE}; it "
+            "shadows the package. Run the command from another folder (or rename that one).")
 
 
 def _one_line(exc):

@@ -11,7 +11,23 @@ from tinynet.ops import row_max, row_sum, sigmoid, softmax
 
 
 class Linear(Layer):
-    """y = x."""
+    """y = x: the identity activation (activation="linear" or None).
+
+    Not PyTorch's nn.Linear: tinynet's fully connected layer is Dense, so
+    Linear(2, 10) raises a TypeError that says so.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            hint = ""
+            if len(args) == 2 and not kwargs and all(isinstance(a, int) for a in args):
+                hint = f" Here: Dense({args[1]}, input_dim={args[0]})."
+            raise TypeError(
+                f"Linear({given}): tinynet's Linear is the identity activation and takes no "
+                "arguments; it is not PyTorch's nn.Linear(in_features, out_features). For a "
+                f"fully connected layer use Dense(units, input_dim=in_features).{hint}")
+        super().__init__()
 
     def forward(self, x, training=True):
         return x

@@ -21,12 +21,15 @@ class Dense(Layer):
     units: output width. activation: None (linear) or a name such as "relu".
     kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.
     input_dim: the input width, needed only on a model's first layer to build
-    the parameters at construction.
+    the parameters at construction. input_shape=(n,) is accepted as Keras's
+    spelling of input_dim=n (inputs are flat rows, so one number only).
     """
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", input_dim=None, use_bias=True):
+                 bias_initializer="zeros", input_dim=None, use_bias=True, input_shape=None):
         super().__init__()
+        if input_shape is not None:
+            input_dim = _from_input_shape(input_shape, input_dim, units)
         self.units = _checks.positive_int(units, "units", "Dense")
         self.activation = activations.get(activation, owner=f"Dense({units})")
         self.kernel_initializer = initializers.get(kernel_initializer, owner=f"Dense({units})")
@@ -111,3 +114,19 @@ class Dense(Layer):
     def __repr__(self):
         act = activations.name_of(self.activation)
         return f"Dense({self.units}" + (f", activation={act!r})" if act != "linear" else ")")
+
+
+def _from_input_shape(input_shape, input_dim, units):
+    """Keras's input_shape=(n,) as input_dim=n; anything else refused with a pointer."""
+    owner = f"Dense({units})"
+    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
+            or isinstance(input_shape[0], bool)):
+        raise ValueError(
+            f"{owner}: input_shape must be (n,), one input width, since tinynet's Dense takes "
+            f"flat rows (N, n); got input_shape={input_shape!r}. Flatten your inputs and pass "
+            "input_dim=n.")
+    width = _checks.positive_int(input_shape[0], "input_shape[0]", owner)
+    if input_dim is not None and input_dim != width:
+        raise ValueError(f"{owner}: input_shape={tuple(input_shape)!r} and input_dim={input_dim!r} "
+                         "disagree; give one of them.")
+    return width
