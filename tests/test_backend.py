@@ -7,6 +7,7 @@ import pytest
 
 import tinynet as tn
 from tinynet import backend as tb
+from tinynet import threads as tt
 
 
 def test_default_backend_is_numpy_float32():
@@ -79,12 +80,12 @@ _LIBRARY_THREADS = ("import numpy, threadpoolctl; "
 def threads_env(monkeypatch):
     """No thread variables in the environment; the limit in effect restored afterwards."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    for var in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS):
+    for var in ("TINYNET_THREADS", *tt.THREAD_ENV_VARS):
         monkeypatch.delenv(var, raising=False)
-    saved = dict(tb._threads)
+    saved = dict(tt._threads)
     yield threadpoolctl
-    tb._limit(saved["n"])
-    tb._threads.update(auto=saved["auto"], next_check=saved["next_check"])
+    tt._limit(saved["n"])
+    tt._threads.update(auto=saved["auto"], next_check=saved["next_check"])
 
 
 def _pool_threads(threadpoolctl):
@@ -96,7 +97,7 @@ def test_set_threads_limits_every_pool_threadpoolctl_sees(threads_env):
     assert _pool_threads(threads_env) == {1}
     tn.set_threads(3)
     assert _pool_threads(threads_env) == {3}
-    assert tn.backend.get_threads() == 3
+    assert tn.get_threads() == 3
 
 
 def test_set_threads_none_restores_the_default(threads_env, monkeypatch):
@@ -113,25 +114,25 @@ def test_set_threads_none_restores_the_default(threads_env, monkeypatch):
                                                      (5, 2, 1), (3, 16, 13), (None, 8, None),
                                                      (4, 1, None)])
 def test_default_is_one_thread_per_core_left_free(monkeypatch, others, cores, expected):
-    for var in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS):
+    for var in ("TINYNET_THREADS", *tt.THREAD_ENV_VARS):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(tb, "_others_running", lambda: others)
     monkeypatch.setattr(tb, "_cores", lambda: cores)
-    assert tb.default_threads() == expected
+    assert tt.default_threads() == expected
 
 
 def test_the_load_is_read_less_this_process_own_threads():
-    others = tb._others_running()
+    others = tt._others_running()
     assert others is None or others >= 0
     if os.path.exists("/proc/self/task"):
-        assert tb._own_running() >= 1  # this thread, reading
+        assert tt._own_running() >= 1  # this thread, reading
 
 
 def test_tinynet_threads_0_gives_the_library_its_own_setting_back(threads_env, monkeypatch):
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in tb.THREAD_ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in tt.THREAD_ENV_VARS}
     own = int(subprocess.run([sys.executable, "-c", _LIBRARY_THREADS], capture_output=True,
                              text=True, check=True, env=env).stdout)
     tn.set_threads(1)
@@ -141,16 +142,16 @@ def test_tinynet_threads_0_gives_the_library_its_own_setting_back(threads_env, m
 
 def test_thread_variables_of_the_user_are_left_to_the_library(threads_env, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert tb.default_threads() is None
+    assert tt.default_threads() is None
 
 
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
                                         ("2", TypeError), (True, TypeError)])
 def test_set_threads_rejects_bad_counts_naming_the_argument(threads_env, bad, error):
-    before = tn.backend.get_threads()
+    before = tn.get_threads()
     with pytest.raises(error, match=r"set_threads: n must be a positive int or None"):
         tn.set_threads(bad)
-    assert tn.backend.get_threads() == before
+    assert tn.get_threads() == before
 
 
 def test_bad_tinynet_threads_variable_is_named(threads_env, monkeypatch):
@@ -169,14 +170,14 @@ def test_default_is_applied_when_the_first_model_is_built(env, expected):
 
     pytest.importorskip("threadpoolctl")
     code = ("import threadpoolctl, tinynet as tn\n"
-            "tn.backend._others_running = lambda: 2\n"
-            "tn.backend._cores = lambda: 2\n"
+            "tn.threads._others_running = lambda: 2\n"
+            "tn.threads._cores = lambda: 2\n"
             "n = lambda: max(p['num_threads'] for p in threadpoolctl.threadpool_info())\n"
             "before = n()\n"
             "tn.Sequential([tn.layers.Dense(3, input_dim=2)], seed=0)\n"
             "print(before, n())\n")
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("TINYNET_THREADS", *tb.THREAD_ENV_VARS)}
+             if k not in ("TINYNET_THREADS", *tt.THREAD_ENV_VARS)}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     clean["PYTHONPATH"] = root + os.pathsep + clean.get("PYTHONPATH", "")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -184,3 +185,20 @@ def test_default_is_applied_when_the_first_model_is_built(env, expected):
     assert done.returncode == 0, done.stderr
     before, after = done.stdout.split()
     assert after == (before if expected == "unchanged" else expected)
+
+
+@pytest.mark.parametrize("name, ok", [("array_api_strict", True), ("no_such", False)])
+def test_tinynet_backend_environment_variable_sets_the_default(name, ok):
+    import subprocess
+    import sys
+
+    if ok:
+        pytest.importorskip(name)
+    env = dict(os.environ, TINYNET_BACKEND=name)
+    run = subprocess.run([sys.executable, "-c", "import tinynet as tn; print(tn.get_backend())"],
+                         capture_output=True, text=True, env=env,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if ok:
+        assert run.stdout.strip() == name
+    else:
+        assert run.returncode != 0 and "TINYNET_BACKEND='no_such'" in run.stderr

@@ -20,6 +20,7 @@ from tinynet import (
     optimizers,
     plot,
     schedules,
+    threads,
 )
 from tinynet.backend import (
     BackendError,
@@ -28,7 +29,6 @@ from tinynet.backend import (
     get_dtype,
     set_backend,
     set_dtype,
-    set_threads,
     to_numpy,
 )
 from tinynet.history import History
@@ -38,6 +38,7 @@ from tinynet.lab.sweep import sweep
 from tinynet.lab.sweep_result import SweepResult
 from tinynet.model import Sequential, load_model
 from tinynet.plot import sweep as plot_sweep
+from tinynet.threads import get_threads, set_threads
 from tinynet.training import DivergenceWarning
 
 __version__ = "0.1.0"
@@ -71,6 +72,8 @@ __all__ = [
     "set_backend",
     "set_dtype",
     "set_threads",
+    "threads",
+    "get_threads",
     "sweep",
     "to_numpy",
 ]
