@@ -101,8 +101,8 @@ def test_set_threads_limits_every_pool_threadpoolctl_sees(threads_env):
 
 
 def test_set_threads_none_restores_the_default(threads_env, monkeypatch):
-    monkeypatch.setattr(tb, "_others_running", lambda: 2)  # two busy programs
-    monkeypatch.setattr(tb, "_cores", lambda: 2)
+    monkeypatch.setattr(tt, "_others_running", lambda: 2)  # two busy programs
+    monkeypatch.setattr(tt, "_cores", lambda: 2)
     tn.set_threads(2)
     assert tn.set_threads(None) == 1
     assert _pool_threads(threads_env) == {1}
@@ -116,8 +116,8 @@ def test_set_threads_none_restores_the_default(threads_env, monkeypatch):
 def test_default_is_one_thread_per_core_left_free(monkeypatch, others, cores, expected):
     for var in ("TINYNET_THREADS", *tt.THREAD_ENV_VARS):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(tb, "_others_running", lambda: others)
-    monkeypatch.setattr(tb, "_cores", lambda: cores)
+    monkeypatch.setattr(tt, "_others_running", lambda: others)
+    monkeypatch.setattr(tt, "_cores", lambda: cores)
     assert tt.default_threads() == expected
 
 
