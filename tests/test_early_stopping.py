@@ -101,3 +101,34 @@ def test_callbacks_must_be_callbacks():
     x, y = blobs(8)
     with pytest.raises(TypeError, match="callbacks"):
         _model().fit(x, y, callbacks=[print], verbose=0)
+
+
+class _Script(tn.callbacks.Callback):
+    """Puts a scripted value under logs["scripted"] (placed before the callback under test)."""
+
+    def __init__(self, values, weights):
+        self.values, self.weights = values, weights
+
+    def on_epoch_end(self, epoch, logs):
+        logs["scripted"] = self.values[epoch]
+        self.weights.append(self.model.get_weights())
+
+
+@pytest.mark.parametrize("n_models", [1, 2])
+def test_restore_best_weights_restores_a_middle_epoch_not_the_last(n_models):
+    # the monitored value goes down, then up: the best epoch (2 for copy 0, 1 for
+    # copy 1) is neither the first nor the last, so "restore the last weights" fails
+    values = [np.array(v) if n_models > 1 else v[0]
+              for v in ([3.0, 3.0], [2.0, 1.0], [1.0, 2.0], [2.0, 3.0], [3.0, 4.0])]
+    x, y = blobs(80)
+    model, weights = _model(n_models), []
+    es = EarlyStopping(monitor="scripted", mode="min", patience=100, restore_best_weights=True)
+    model.fit(x, y, epochs=5, batch_size=16, callbacks=[_Script(values, weights), es],
+              verbose=0)
+    best = [2, 1][:n_models]
+    for i, final in enumerate(model.get_weights()):
+        for k, epoch in enumerate(best):
+            want = weights[epoch][i][k] if n_models > 1 else weights[epoch][i]
+            got = final[k] if n_models > 1 else final
+            np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(final, weights[-1][i])

@@ -14,6 +14,10 @@ LOGITS = RNG.normal(size=(5, 4))
 PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
 LABELS = np.array([0, 3, 1, 2, 3])
 ONE_HOT = np.eye(4)[LABELS]
+# soft, unnormalised targets: rows sum to 0.5 .. 1.9, so a gradient written as
+# (p - y) / N, right only for rows summing to 1, fails the check
+SOFT = RNG.uniform(0.0, 1.0, size=(5, 4))
+SOFT *= np.linspace(0.5, 1.9, 5)[:, None] / SOFT.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("loss,y_true,y_pred", [
@@ -24,7 +28,12 @@ ONE_HOT = np.eye(4)[LABELS]
     (losses.BinaryCrossentropy(), (LOGITS > 0) * 1.0, 1 / (1 + np.exp(-LOGITS))),
     (losses.BinaryCrossentropy(from_logits=True), (LOGITS > 0) * 1.0, LOGITS),
     (losses.MeanSquaredError(), PROBS, LOGITS),
+    (losses.CategoricalCrossentropy(), SOFT, PROBS),
+    (losses.CategoricalCrossentropy(from_logits=True), SOFT, LOGITS),
+    (losses.BinaryCrossentropy(), SOFT, 1 / (1 + np.exp(-LOGITS))),
+    (losses.BinaryCrossentropy(from_logits=True), SOFT, LOGITS),
 ])
+@pytest.mark.filterwarnings("ignore:.*soft labels:UserWarning")
 def test_loss_gradients(backend, loss, y_true, y_pred):
     assert check_loss(loss, y_true, y_pred) < 1e-6
     stacked = np.stack([y_pred, y_pred[::-1]])  # (K, N, C) against shared targets
