@@ -1,0 +1,36 @@
+"""Lessons 17 and 18 (telemetry and optimiser conventions) run with --quick and show their claim."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import tinynet as tn
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+def run(stem, tmp_path):
+    spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(out_dir=str(tmp_path / stem), quick=True)
+    tn.set_backend("numpy")
+    for path in result["figures"]:
+        assert Path(path).is_file() and path.endswith(".png")
+    return result
+
+
+def test_lesson18_conventions_agree_at_a_fixed_rate_and_part_at_the_cut(tmp_path):
+    r = run("18_optimizer_conventions", tmp_path)
+    assert tn.get_dtype() == "float32"  # the lesson puts the dtype back
+    # "before the cut the two conventions are one run": equal to rounding
+    assert r["loss_gap_before"] < 1e-12
+    # "PyTorch's next step shrinks to about the cut (0.1x), Keras's only to about m (0.9x)"
+    assert r["first_ratio_pytorch"] == pytest.approx(0.1, abs=0.03)
+    assert r["first_ratio_keras"] == pytest.approx(0.9, abs=0.05)
+    assert r["distance_ratio_20"] > 2.0
+    # the measured catch-up against the prediction from the fading buffer alone
+    for row in r["rows"]:
+        assert row["keras_catch_up"] is not None
+        assert abs(row["keras_catch_up"] - r["predicted_catch_up"]) < 15
