@@ -125,3 +125,18 @@ def test_lessons_without_the_folder_says_so_in_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "lessons_dir", lambda: None)
     assert cli.main(["lessons"]) == 1
     assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_threads_option_limits_the_array_library(monkeypatch):
+    calls = []
+    monkeypatch.setattr("tinynet.threads.set_threads", calls.append)
+    monkeypatch.setattr(cli, "_reproduce", lambda args: 0)
+    parser_args = ["--threads", "1", "reproduce", "--quick"]
+    cli.build_parser().parse_args(parser_args)  # the option exists before the command
+    assert cli.main(parser_args) == 0 and calls == [1]
+
+
+def test_bad_threads_count_is_one_line_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_reproduce", lambda args: 0)
+    assert cli.main(["--threads", "0", "reproduce"]) == 2
+    assert "set_threads: n must be a positive int" in capsys.readouterr().err

@@ -25,6 +25,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="tinynet",
         description="tinynet: see what the learning rate does to a small neural network.")
+    parser.add_argument("--threads", metavar="N", type=int, default=None,
+                        help="CPU threads for the array library, before the command "
+                             "(default: by the machine's load; see tn.set_threads)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rep = sub.add_parser(
@@ -90,6 +93,10 @@ def main(argv=None):
     from tinynet.backend import BackendError  # by name: the handler itself must never fail
 
     try:
+        if args.threads is not None:
+            from tinynet.threads import set_threads
+
+            set_threads(args.threads)
         return args.func(args)
     except (ValueError, TypeError, OSError, BackendError) as exc:
         message = _one_line(exc)
