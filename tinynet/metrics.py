@@ -1,4 +1,5 @@
-"""Metrics: accuracy (binary and categorical) on the device, ROC-AUC on the host.
+"""Metrics: accuracy (binary and categorical) on the device, ROC-AUC on the host,
+and the Wilson interval of a count ("k of n seeds").
 
 The device metrics take encoded targets y (N, C) and predictions (N, C) or
 (K, N, C) and return the mean over samples: a 0-d array or shape (K,).
@@ -54,6 +55,37 @@ def roc_auc(y_true, y_score):
     ranks[order] = np.repeat(avg, counts)
     u = np.sum(ranks[y == 1]) - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
+
+
+def wilson_interval(k, n, z=1.959964):
+    """(lo, hi): the Wilson score interval for k successes out of n trials (95% by default).
+
+    With p = k / n:
+        centre = (p + z^2 / (2n)) / (1 + z^2 / n)
+        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
+    and (lo, hi) = (centre - half, centre + half), exactly 0 when k == 0 and
+    exactly 1 when k == n (Wilson 1927; statsmodels' proportion_confint with
+    method="wilson"). Unlike p +- z sqrt(p (1 - p) / n) it stays inside [0, 1]
+    and is not empty at k = 0 or k = n: 0 of 10 seeds is (0, 0.278).
+    k, n: ints (or arrays of them, broadcast) with 0 <= k <= n; n == 0 gives (0, 1).
+    Returns floats, or float64 arrays for array input.
+    """
+    k_arr, n_arr = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if np.any(k_arr < 0) or np.any(k_arr > n_arr) or np.any(k_arr != np.round(k_arr)):
+        raise ValueError(f"wilson_interval: k must be an integer count with 0 <= k <= n, got "
+                         f"k={k!r}, n={n!r}.")
+    z = float(z)
+    safe = np.maximum(n_arr, 1.0)
+    p = k_arr / safe
+    denom = 1.0 + z * z / safe
+    centre = (p + z * z / (2.0 * safe)) / denom
+    half = z / denom * np.sqrt(p * (1.0 - p) / safe + z * z / (4.0 * safe * safe))
+    lo = np.where(k_arr == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    hi = np.where(k_arr == n_arr, 1.0, np.clip(centre + half, 0.0, 1.0))
+    lo, hi = np.where(n_arr == 0, 0.0, lo), np.where(n_arr == 0, 1.0, hi)
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
 
 
 def resolve(name, loss):
