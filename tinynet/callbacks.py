@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from tinynet import _checks, backend
+from tinynet.history import grew_past
 
 
 class Callback:
@@ -196,7 +197,7 @@ class StopOnDivergence(Callback):
     also counts as a best; for any other name its value in the first epoch.
     A done copy is frozen (stacked) or training stops (a single model); when
     every copy is done training stops. factor: > 1 (default 4.0). The rule is
-    tinynet.training.grew_past. Records per epoch: best, stop (bool); and
+    tinynet.history.grew_past. Records per epoch: best, stop (bool); and
     ``stopped_epoch``: (K,) ints, -1 for copies still training (an int or
     None for a single model), 0-based as history.epoch.
     """
@@ -220,8 +221,6 @@ class StopOnDivergence(Callback):
         self.stopped_epoch = np.full(k, -1) if self.model.stacked else None
 
     def on_epoch_end(self, epoch, logs):
-        from tinynet.training import grew_past
-
         if self.monitor not in logs:
             warnings.warn(f"StopOnDivergence: '{self.monitor}' is not logged (available: "
                           f"{', '.join(logs)}); the callback does nothing this epoch.",

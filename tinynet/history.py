@@ -85,3 +85,14 @@ class History:
         keys = ", ".join(self.history)
         return (f"History(epochs={len(self.epoch)}, keys=[{keys}], diverged={self.diverged!r}, "
                 f"grew={self.grew!r})")
+
+
+def grew_past(loss, best, initial, factor):
+    """Where a finite ``loss`` is above both factor x ``best`` and ``initial`` (bool array).
+
+    The rule behind History.grew (fit) and callbacks.StopOnDivergence; the
+    arguments broadcast.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isfinite(loss) & (loss > factor * best) & (loss > initial)

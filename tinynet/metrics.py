@@ -88,6 +88,38 @@ def wilson_interval(k, n, z=1.959964):
     return lo, hi
 
 
+def run_quartiles(values, mode="min", axis=-1):
+    """(q25, median, q75) over ``axis`` of runs, every run counted: NaN and inf are the worst.
+
+    A run whose value is NaN or infinite (it went non-finite, or was frozen
+    after that) counts as +inf for mode="min" (losses) and -inf for mode="max"
+    (accuracies), so a median is over all runs, never over the survivors only:
+    when more than half of the runs are non-finite the median is +-inf.
+    Linear interpolation as numpy.percentile, except that interpolating
+    towards an infinite neighbour gives that infinity (numpy gives NaN).
+    Returns three float64 arrays (or floats for 1-D input).
+    """
+    if mode not in ("min", "max"):
+        raise ValueError(f"run_quartiles: mode must be 'min' or 'max', got {mode!r}.")
+    worst = np.inf if mode == "min" else -np.inf
+    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    v = np.sort(np.where(np.isfinite(v), v, worst), axis=-1)
+    n = v.shape[-1]
+    out = []
+    for q in (0.25, 0.5, 0.75):
+        pos = q * (n - 1)
+        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+        t = pos - lo
+        a, b = v[..., lo], v[..., hi]
+        with np.errstate(invalid="ignore"):
+            mid = a + (b - a) * t if t > 0 else a.copy()
+        if t > 0:
+            mid = np.where(np.isneginf(a), a, mid)
+            mid = np.where(np.isposinf(b), b, mid)
+        out.append(float(mid) if np.ndim(mid) == 0 else mid)
+    return tuple(out)
+
+
 def resolve(name, loss):
     """(history key, device function) for a metric name, Keras style.
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from tinynet import _checks, backend, losses
+from tinynet.history import grew_past
 
 GROWTH_FACTOR = 4.0  # default: "grew" = 4x past the best loss and above the start
 
@@ -241,16 +242,6 @@ def _format_logs(logs):
         else:
             parts.append(f"{key}: median {np.nanmedian(value):.4g}")
     return " - ".join(parts)
-
-
-def grew_past(loss, best, initial, factor):
-    """Where a finite ``loss`` is above both factor x ``best`` and ``initial`` (bool array).
-
-    The rule behind history.grew and StopOnDivergence; the arguments broadcast.
-    """
-    loss = np.asarray(loss, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.isfinite(loss) & (loss > factor * best) & (loss > initial)
 
 
 class _Observer:
