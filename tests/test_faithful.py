@@ -9,8 +9,8 @@ from conftest import blobs
 
 import tinynet as tn
 from tinynet import losses
-from tinynet.layers import Dense
 from tinynet.lab.outcomes import classify
+from tinynet.layers import Dense
 from tinynet.metrics import run_quartiles, wilson_interval
 
 
