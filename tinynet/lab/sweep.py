@@ -369,6 +369,6 @@ def _warn_diverged(result):
         parts.append(f"{int(counts.sum())} of {flags.size} copies {what}, at learning rate(s) "
                      f"{which}")
     if parts:
-        warnings.warn(f"{_OWNER}: " + "; ".join(parts) + " (seeds / seeds run). See "
+        warnings.warn(f"{_OWNER}: " + "; ".join(parts) + " (seeds affected / seeds). See "
                       "result.diverged, result.grew and result.outcomes().", DivergenceWarning,
                       stacklevel=3)
