@@ -4,7 +4,10 @@ Throughput is model-updates per second: K / (time of one stacked step), each
 step a forward, backward and SGD update of every copy on the same batch of 64
 (float32). Four ways to train K copies of 2-10-10-10-10-4 (ReLU, softmax):
 - tinynet stacked: ``tn.Sequential(layers, n_models=K)`` with one learning
-  rate per copy (what ``tn.sweep`` builds), ``model.train_step`` per batch;
+  rate per copy, ``model.train_step`` per batch, every copy on the same batch;
+- tinynet stacked, own batches: the same with a batch of its own for every
+  copy, x of shape (K, 64, 2), as ``fit(shuffle=True)`` and ``tn.sweep`` now
+  train (each copy shuffles from its own seed);
 - tinynet one at a time: K separate models, one step each;
 - PyTorch one at a time: K separate ``nn.Sequential`` models and optimisers;
 - PyTorch stacked: parameters with a leading K axis, ``torch.baddbmm`` with
@@ -30,7 +33,7 @@ QUICK_KS = (1, 4, 16)
 ONE_AT_A_TIME_MODELS = 4
 
 
-def tinynet_models(k, x_dev, y_dev, stacked):
+def tinynet_models(k, x_dev, y_dev, stacked, own_batches=False):
     """A step function: one stacked model of k copies, or k models stepped in turn."""
     import numpy as np
 
@@ -48,6 +51,12 @@ def tinynet_models(k, x_dev, y_dev, stacked):
 
     if stacked:
         model = build(k, 0, rates if k > 1 else rates[0])
+        if own_batches and k > 1:  # copy i gets its own rows: (k, batch, in)
+            xp = tn.backend.namespace(x_dev)
+            idx = np.random.default_rng(1).integers(0, x_dev.shape[0], (k, x_dev.shape[0]))
+            flat = xp.asarray(idx.reshape(-1))
+            x_dev = xp.reshape(xp.take(x_dev, flat, axis=0), idx.shape + (x_dev.shape[-1],))
+            y_dev = xp.reshape(xp.take(y_dev, flat, axis=0), idx.shape + (y_dev.shape[-1],))
         return lambda: model.train_step(x_dev, y_dev)
     models = [build(1, seed, rate) for seed, rate in enumerate(rates)]
 
@@ -127,6 +136,8 @@ def run(args):
     rows, results = [], []
     for k in args.ks or (QUICK_KS if args.quick else KS):
         cases = {"tinynet stacked": tinynet_models(k, x_dev, y_dev, stacked=True),
+                 "tinynet stacked, own batches": tinynet_models(k, x_dev, y_dev, stacked=True,
+                                                                own_batches=True),
                  "tinynet one at a time": tinynet_models(min(k, m), x_dev, y_dev, stacked=False)}
         if torch is not None:
             cases["PyTorch one at a time"] = torch_models(torch, device, min(k, m), x, y)
@@ -140,13 +151,17 @@ def run(args):
         entry = {"K": k, "timing": timing, "updates_per_second": rate,
                  "extrapolated": {name: k > m for name in cases if "one at a time" in name},
                  "tinynet_stacked_vs_tinynet_one_at_a_time":
-                     stacked / rate["tinynet one at a time"]}
+                     stacked / rate["tinynet one at a time"],
+                 "own_batches_vs_shared": rate["tinynet stacked, own batches"] / stacked}
         row = [k, common.us(timing["tinynet stacked"]["median"]), f"{stacked:,.0f}",
+               f"{rate['tinynet stacked, own batches']:,.0f}",
                f"{rate['tinynet one at a time']:,.0f}"]
         if torch is not None:
             entry["tinynet_stacked_vs_torch_one_at_a_time"] = (
                 stacked / rate["PyTorch one at a time"])
             entry["tinynet_stacked_vs_torch_stacked"] = stacked / rate["PyTorch stacked"]
+            entry["own_batches_vs_torch_one_at_a_time"] = (
+                rate["tinynet stacked, own batches"] / rate["PyTorch one at a time"])
             row += [f"{rate['PyTorch one at a time']:,.0f}", f"{rate['PyTorch stacked']:,.0f}",
                     f"{entry['tinynet_stacked_vs_torch_one_at_a_time']:.1f}x",
                     f"{entry['tinynet_stacked_vs_torch_stacked']:.2f}x"]
@@ -155,7 +170,8 @@ def run(args):
         rows.append(row)
         results.append(entry)
     print(common.table(["K", "tinynet stacked step", "tinynet stacked (upd/s)",
-                 "tinynet one at a time (upd/s)", "PyTorch one at a time (upd/s)",
+                 "tinynet stacked, own batches (upd/s)", "tinynet one at a time (upd/s)",
+                 "PyTorch one at a time (upd/s)",
                  "PyTorch stacked (upd/s)", "stacked vs PyTorch one at a time",
                  "stacked vs PyTorch stacked"], rows))
     print(f"\nOne at a time: measured on min(K, {m}) models, extrapolated to K "

@@ -68,7 +68,7 @@ def assert_same(a, b):
 # --- chunking -----------------------------------------------------------------------
 @pytest.mark.parametrize("copies_per_chunk", [1, 2])
 def test_chunked_sweep_equals_one_big_run(backend, copies_per_chunk):
-    rates, seeds = [0.05, 0.5, 1e3], (3, 4)  # 1e3 diverges: chunks that stop early pad
+    rates, seeds = [0.05, 0.5, 1e150], (3, 4)  # 1e150 overflows: chunks that stop pad
     args = dict(fn=logits_fn, loss=LOGITS, validation_split=0.2)
     full = run(rates, seeds, **args)
     fixed, per_copy = full.config["memory_fixed"], full.config["memory_per_copy"]
@@ -126,7 +126,7 @@ def test_sweep_equals_separately_trained_models(float64, name, optimizer, make, 
     for r, rate in enumerate(rates):
         for s, seed in enumerate(seeds):
             init_seed = seed if same_init else seed + r * (max(seeds) - min(seeds) + 1)
-            one = separate_model(rate, init_seed, seeds[0], make, **fit_args)
+            one = separate_model(rate, init_seed, seed, make, **fit_args)  # seed s's batches
             for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
                 np.testing.assert_allclose(result.history[key][:, r, s], one.history[key],
                                            rtol=1e-12, atol=1e-14, err_msg=key)
@@ -141,7 +141,7 @@ def test_sweep_equals_separate_models_on_every_backend(backend):
     assert tn.get_backend() == backend
     for r, rate in enumerate(rates):
         for s, seed in enumerate(seeds):
-            one = separate_model(rate, seed, seeds[0], tn.optimizers.SGD, **fit_args)
+            one = separate_model(rate, seed, seed, tn.optimizers.SGD, **fit_args)
             np.testing.assert_allclose(result.history["loss"][:, r, s], one.history["loss"],
                                        rtol=1e-12)
 
@@ -171,11 +171,11 @@ def test_lazy_layers_are_built_from_the_data():
 
 # --- divergence -----------------------------------------------------------------------
 def test_a_diverging_rate_leaves_the_others_unchanged():
-    x, y = blobs(120)  # unscaled: sgd at 1e3 blows up
+    x, y = blobs(120)  # unscaled: sgd at 1e150 overflows to NaN/inf
     args = dict(seeds=(0, 1, 2), loss=LOGITS, epochs=5, batch_size=32, verbose=0)
     calm = sweep(logits_fn, x, y, [0.01, 0.1], **args)
-    with pytest.warns(tn.DivergenceWarning, match="1e\\+03"):
-        wild = sweep(logits_fn, x, y, [0.01, 0.1, 1e3], **args)
+    with pytest.warns(tn.DivergenceWarning, match="1e\\+150"):
+        wild = sweep(logits_fn, x, y, [0.01, 0.1, 1e150], **args)
     for key in calm.history:
         np.testing.assert_array_equal(wild.history[key][:, :2], calm.history[key], err_msg=key)
     assert wild.diverged.tolist() == [[False] * 3, [False] * 3, [True] * 3]
@@ -278,8 +278,14 @@ def test_to_table_lists_every_rate_with_medians_and_divergence():
     assert len(lines) == 2 + 3
     assert "median loss" in lines[0] and "IQR loss" in lines[0]
     assert "median accuracy" in lines[0] and "success (accuracy>0.9)" in lines[0]
-    assert lines[2].split() == ["0.01", "0.65", "0.15", "0.9", "50%", "0"]
-    assert lines[4].split() == ["1", "1.5", "0", "0.58", "25%", "2"]
+    assert "[95% CI]" in lines[0] and "non-finite (of 4)" in lines[0]
+    # counts of seeds come with their Wilson 95% interval
+    assert lines[2].split() == ["0.01", "0.65", "0.15", "0.9", "50%", "[15%,", "85%]",
+                                "0", "[0%,", "49%]", "0"]
+    # medians over all seeds: two of four went non-finite, so the upper half is +inf
+    # (loss) and the lower half -inf (accuracy)
+    assert lines[4].split() == ["1", "inf", "inf", "-inf", "25%", "[5%,", "70%]",
+                                "2", "[15%,", "85%]", "0"]
 
 
 def test_to_csv_is_written_atomically_and_reads_back(tmp_path):
@@ -336,7 +342,7 @@ def test_final_vs_rate_shades_where_most_seeds_diverged():
     res = hand_made()
     res.diverged[2] = [True, True, True, False]
     ax = plot_sweep.final_vs_rate(res).axes[0]
-    assert any("diverged" in t.get_text() for t in ax.get_legend().get_texts())
+    assert any("non-finite" in t.get_text() for t in ax.get_legend().get_texts())
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
 
 

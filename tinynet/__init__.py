@@ -32,7 +32,7 @@ from tinynet.backend import (
     to_numpy,
 )
 from tinynet.history import History
-from tinynet.lab import diagnostics, gradcheck
+from tinynet.lab import diagnostics, gradcheck, outcomes
 from tinynet.lab.lr_finder import LRFinderResult, lr_find
 from tinynet.lab.sweep import sweep
 from tinynet.lab.sweep_result import SweepResult
@@ -66,6 +66,7 @@ __all__ = [
     "losses",
     "metrics",
     "optimizers",
+    "outcomes",
     "plot",
     "plot_sweep",
     "schedules",

@@ -12,10 +12,22 @@ class History:
     epoch: the epoch indices that ran (0-based).
     steps: {"lr": array (updates,) or (updates, K), "loss": same shape}: the rate
       used and the batch loss (before the update) of every single update.
-    diverged: True when training stopped on divergence (a bool array (K,) for
-      stacked models: which copies diverged and were frozen).
+    initial_loss: the loss on the training rows before the first update (a
+      float, or a (K,) array).
+    diverged: True when the loss became NaN or infinite, which ends training (a
+      bool array (K,) for stacked models: which copies went non-finite and
+      were frozen while the others trained on).
     diverged_epoch: the epoch it happened in (None, or an int array with -1 for
-      copies that did not diverge).
+      copies that did not).
+    grew: True when a finite epoch loss grew past fit's growth_factor (4) x the
+      best loss so far and above initial_loss; training went on (bool array
+      (K,) when stacked). grew_epoch: the first epoch that happened in (None,
+      or an int array with -1).
+    Epochs here are 0-based indices into the lists of ``history`` (as
+    ``epoch``); warnings and the verbose log number them from 1, so
+    diverged_epoch == 2 is "epoch 3" on screen.
+    Outcomes per copy ("fit", "non-finite", "grew", ...) are classified from
+    these records by ``tinynet.lab.outcomes.classify``.
     records: what each deciding callback saw every epoch, e.g.
       records["EarlyStopping"] = {"best": [...], "wait": [...], "stop": [...]}.
     stopped_epoch: the epoch after which a callback stopped training, or None.
@@ -28,12 +40,17 @@ class History:
         self.steps = {"lr": [], "loss": []}
         self.records = {}
         self.stopped_epoch = None
+        self.initial_loss = None
         if n_models > 1:
             self.diverged = np.zeros(n_models, dtype=bool)
             self.diverged_epoch = np.full(n_models, -1)
+            self.grew = np.zeros(n_models, dtype=bool)
+            self.grew_epoch = np.full(n_models, -1)
         else:
             self.diverged = False
             self.diverged_epoch = None
+            self.grew = False
+            self.grew_epoch = None
 
     def append_epoch(self, epoch, logs):
         self.epoch.append(epoch)
@@ -66,4 +83,16 @@ class History:
 
     def __repr__(self):
         keys = ", ".join(self.history)
-        return f"History(epochs={len(self.epoch)}, keys=[{keys}], diverged={self.diverged!r})"
+        return (f"History(epochs={len(self.epoch)}, keys=[{keys}], diverged={self.diverged!r}, "
+                f"grew={self.grew!r})")
+
+
+def grew_past(loss, best, initial, factor):
+    """Where a finite ``loss`` is above both factor x ``best`` and ``initial`` (bool array).
+
+    The rule behind History.grew (fit) and callbacks.StopOnDivergence; the
+    arguments broadcast.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isfinite(loss) & (loss > factor * best) & (loss > initial)

@@ -94,10 +94,23 @@ def _refuse_integer_labels(y, n_out, owner):
 class CategoricalCrossentropy(Loss):
     """L = -mean_n sum_c y_nc log p_nc, y one-hot (or soft) of shape (N, C).
 
-    from_logits=False (Keras): p = y_pred / sum_c y_pred, then clipped to
-    [1e-7, 1 - 1e-7]; the gradient is 0 where the clip is active.
     from_logits=True: log p = z - logsumexp(z), computed with the row maximum
-    subtracted, so logits of size 1e4 stay finite; grad = (softmax(z) sum_c y - y) / N.
+    subtracted, so logits of size 1e4 stay finite; grad = (softmax(z) sum_c y - y) / N
+    (torch.nn.CrossEntropyLoss, tf.keras with from_logits=True).
+
+    from_logits=False, y_pred are probabilities, and ``probabilities`` says how
+    they are treated:
+    - "clip" (default; Keras): q = y_pred / sum_c y_pred, then clipped to
+      [1e-7, 1 - 1e-7], L = -mean_n sum_c y log clip(q); the gradient is 0 where
+      the clip is active. Standalone Keras 2 and Keras 3 (on the torch and
+      jax backends) do this. So a softmax that puts less than 1e-7 on the true
+      class gets no gradient from that row: training can stall "at the clip".
+    - "exact": no renormalisation and no clip, L = -mean_n sum_c y log y_pred,
+      grad = -y / (N * y_pred). With a softmax output the fused step gives
+      dL/dz = (p sum_c y - y) / N exactly, the log-softmax gradient that
+      PyTorch and tf.keras (which takes the logits behind a softmax) use. The
+      value is computed from log(p), so a p that underflows to exactly 0 on a
+      true class gives an infinite loss (from_logits=True keeps it finite).
 
     Targets: rows of y are class probabilities, as PyTorch's CrossEntropyLoss
     takes them (one-hot, or soft labels such as label smoothing). A negative
@@ -107,8 +120,23 @@ class CategoricalCrossentropy(Loss):
     to SparseCategoricalCrossentropy, or to tn.data.one_hot(y, C) first.
     """
 
-    def __init__(self, from_logits=False):
+    PROBABILITIES = ("clip", "exact")
+
+    def __init__(self, from_logits=False, probabilities="clip"):
         self.from_logits = bool(from_logits)
+        self.probabilities = _checks.choice(probabilities, "probabilities", type(self).__name__,
+                                            self.PROBABILITIES)
+
+    @property
+    def exact(self):
+        """True when probabilities are used as they are (no renormalisation, no clip)."""
+        return self.probabilities == "exact"
+
+    def get_config(self):
+        config = super().get_config()
+        if self.probabilities != "clip":
+            config["probabilities"] = self.probabilities
+        return config
 
     def encode(self, y, n_out, owner):
         _refuse_integer_labels(y, n_out, owner)
@@ -147,6 +175,9 @@ class CategoricalCrossentropy(Loss):
             shifted = y_pred - xp.max(y_pred, axis=-1, keepdims=True)
             log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
             self._p = xp.exp(log_p)
+        elif self.exact:
+            self._s, self._q, self._q_clipped = 1.0, y_pred, y_pred
+            log_p = _log_where(xp, y, y_pred)
         else:
             self._s = xp.sum(y_pred, axis=-1, keepdims=True)
             self._q = y_pred / self._s
@@ -159,6 +190,9 @@ class CategoricalCrossentropy(Loss):
         y, n = self._y, self._y_pred.shape[-2]
         if self.from_logits:
             return (self._p * xp.sum(y, axis=-1, keepdims=True) - y) / n
+        if self.exact:  # -y / p, and 0 where y == 0 (even where p == 0)
+            p = self._y_pred
+            return xp.where(y != 0, -y / xp.where(y != 0, p, 1.0), 0.0) / n
         q = self._q
         inside = (q >= EPSILON) & (q <= 1.0 - EPSILON)
         u = xp.where(inside, -y / xp.clip(q, EPSILON, 1.0), 0.0)
@@ -167,20 +201,26 @@ class CategoricalCrossentropy(Loss):
     def softmax_value(self, y, p):
         """value(y, p) for p = softmax(z), whose rows sum to 1 already (to rounding).
 
-        L = -(1/N) sum_n sum_c y_nc log clip(p_nc): the renormalisation of value()
-        is skipped and the double sum is one reduction. Caches what
-        softmax_backward (and backward) need.
+        L = -(1/N) sum_n sum_c y_nc log clip(p_nc) ("clip"), or log p_nc
+        ("exact"): the renormalisation of value() is skipped and the double sum
+        is one reduction. Caches what softmax_backward (and backward) need.
         """
         xp = namespace(p)
         self._y, self._y_pred, self._q, self._s = y, p, p, 1.0
-        self._q_clipped = xp.minimum(xp.maximum(p, EPSILON), 1.0 - EPSILON)  # clip, 2 ufuncs
-        return xp.sum(y * xp.log(self._q_clipped), axis=(-2, -1)) * (-1.0 / p.shape[-2])
+        if self.exact:
+            self._q_clipped = p
+            log_p = _log_where(xp, y, p)
+        else:
+            self._q_clipped = xp.minimum(xp.maximum(p, EPSILON), 1.0 - EPSILON)  # 2 ufuncs
+            log_p = xp.log(self._q_clipped)
+        return xp.sum(y * log_p, axis=(-2, -1)) * (-1.0 / p.shape[-2])
 
     def softmax_backward(self, scale=1.0):
         """scale * dL/dz when y_pred = softmax(z): the softmax Jacobian folded in.
 
-        With v = y where q was not clipped and 0 where it was, the chain rule
-        through q = p / sum_c p_c and the softmax gives exactly
+        With v = y where q was not clipped and 0 where it was (v = y throughout
+        with probabilities="exact"), the chain rule through q = p / sum_c p_c
+        and the softmax gives exactly
             dL/dz = (q * sum_c v_c - v) / N,
         which is (p - y) / N for one-hot y when nothing is clipped: a few passes
         over (K, N, C) where backward() and then Softmax.backward take a dozen.
@@ -190,11 +230,16 @@ class CategoricalCrossentropy(Loss):
         """
         xp = namespace(self._q)
         q, n = self._q, self._q.shape[-2]
-        v = self._y * xp.astype(self._q_clipped == q, q.dtype)
+        v = self._y if self.exact else self._y * xp.astype(self._q_clipped == q, q.dtype)
         grad = q * row_sum(v)
         grad -= v
         grad *= scale / n
         return grad
+
+
+def _log_where(xp, y, p):
+    """log p where y != 0, and 0 where y == 0 (so 0 * log 0 counts as 0, not NaN)."""
+    return xp.where(y != 0, xp.log(xp.where(y != 0, p, 1.0)), 0.0)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):

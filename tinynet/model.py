@@ -1,8 +1,9 @@
 """Sequential: a stack of layers trained as one model, or as K stacked copies.
 
 With ``n_models=K > 1`` every parameter carries a leading axis of K and the
-copies train at once on the same batches; every kernel broadcasts over that
-axis, so it is the same code path as a single model, not a second engine.
+copies train at once, each on its own batches (x of shape (K, B, in)) or on
+shared ones (x of shape (B, in)); every kernel broadcasts over that axis, so it
+is the same code path as a single model, not a second engine.
 """
 
 import warnings
@@ -20,9 +21,16 @@ class Sequential:
 
     layers: Layer objects, first to last; empty or None for a model filled with
     ``add`` (Keras). seed: int or None (a fresh one is drawn and kept in
-    ``model.seed``). n_models: K stacked copies. Copy k starts from the weights
-    ``Sequential(layers, seed=seed + k)`` would have, or from those of ``seed``
-    for every copy when same_init=True.
+    ``model.seed``). n_models: K stacked copies.
+
+    A seed is a whole run: the initial weights and the batch order. Copy k is
+    the model ``Sequential(layers, seed=seed + k)``: it starts from the weights
+    that model would have and, with ``fit(shuffle=True)``, sees exactly the
+    batches it would see, so it trains bit for bit (float64) like it.
+    same_init=True makes every copy the model of ``seed`` (its weights and its
+    batch order), so the copies differ only in what the optimiser gives each
+    (its learning rate): a paired comparison. ``fit(shuffle="shared")`` gives
+    every copy the batch order of ``seed`` whatever the weights.
     """
 
     def __init__(self, layers=(), seed=None, n_models=1, same_init=False):
@@ -45,7 +53,8 @@ class Sequential:
         self.stop_training = False
         self.frozen = None
         self._params = []
-        self._shuffle_rng = np.random.default_rng((self.seed, 1))
+        self._set_shuffle_seeds([self.seed if self.same_init else self.seed + k
+                                 for k in range(self.n_models)])
         first = getattr(layers[0], "declared_input_dim", None) if layers else None
         if first is not None:
             self.build(first)
@@ -87,6 +96,42 @@ class Sequential:
         for layer_, params in zip(self.layers, kept):
             layer_.params = params  # the old layers keep their (maybe trained) weights
         self._params = self.params
+
+    # --- shuffling ----------------------------------------------------------------
+    def _set_shuffle_seeds(self, seeds):
+        """Give copy k the batch order of a single model seeded ``seeds[k]``.
+
+        Copies with the same seed share one generator, so they share the order
+        (tn.sweep gives all rates of one seed that seed's order). The stream of
+        seed s is ``numpy.random.default_rng((s, 1))``, as a single model's.
+        """
+        seeds = [_checks.nonneg_int(s, "shuffle seed", "Sequential") for s in seeds]
+        if len(seeds) != self.n_models:
+            raise ValueError(f"Sequential: {len(seeds)} shuffle seeds for {self.n_models} "
+                             "copies; give one per copy.")
+        self._shuffle_seeds = tuple(seeds)
+        self._shuffle_rngs = {s: np.random.default_rng((s, 1)) for s in dict.fromkeys(seeds)}
+
+    @property
+    def _shuffle_rng(self):
+        """The generator of copy 0 (the model's seed): a single model's, or the shared order."""
+        return self._shuffle_rngs[self._shuffle_seeds[0]]
+
+    @_shuffle_rng.setter
+    def _shuffle_rng(self, rng):
+        self._shuffle_rngs[self._shuffle_seeds[0]] = rng
+
+    def _permutations(self, n, shared=False):
+        """This epoch's order of n rows: (n,) when every copy shares it, else (K, n).
+
+        Every distinct shuffle seed draws once, so copy k's stream advances
+        exactly as its single model's would. shared=True: only copy 0's
+        generator draws, and every copy gets that order.
+        """
+        if shared or len(self._shuffle_rngs) == 1:
+            return self._shuffle_rng.permutation(n)
+        drawn = {s: rng.permutation(n) for s, rng in self._shuffle_rngs.items()}
+        return np.stack([drawn[s] for s in self._shuffle_seeds])
 
     # --- building ---------------------------------------------------------------
     @property
@@ -268,14 +313,16 @@ class Sequential:
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-            divergence_factor=None):
-        """Train; returns a History. See tinynet.training.fit for every argument."""
+            growth_factor=4.0):
+        """Train; returns a History. See tinynet.training.fit for every argument.
+
+        shuffle: True (each copy its own order, from its own seed), "shared"
+        (one order, the model seed's, for every copy) or False.
+        """
         from tinynet import training
 
-        if divergence_factor is None:
-            divergence_factor = training.DIVERGENCE_FACTOR
         return training.fit(self, x, y, epochs, batch_size, validation_split, validation_data,
-                            shuffle, callbacks, verbose, validation_split_mode, divergence_factor)
+                            shuffle, callbacks, verbose, validation_split_mode, growth_factor)
 
     def predict(self, x, batch_size=None):
         """Outputs for x as a NumPy array: (N, out), or (K, N, out) when stacked."""

@@ -12,31 +12,43 @@ import warnings
 import numpy as np
 
 from tinynet import _checks, backend, losses
+from tinynet.history import grew_past
 
-DIVERGENCE_FACTOR = 4.0  # default: "diverged" = 4x past the best loss and above the start
+GROWTH_FACTOR = 4.0  # default: "grew" = 4x past the best loss and above the start
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Training stopped (or a stacked copy was frozen) because its loss diverged."""
+    """A copy's loss became NaN/inf (it was stopped or frozen), or grew far past its best."""
 
 
 def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
         shuffle=True, callbacks=(), verbose=1, validation_split_mode="tail",
-        divergence_factor=DIVERGENCE_FACTOR):
+        growth_factor=GROWTH_FACTOR):
     """Train ``model`` on (x, y) and return a History.
 
     epochs, batch_size: positive ints. validation_split: fraction in [0, 1) held
     out from the end of the data before any shuffling (Keras); with
     validation_split_mode="random" the held-out rows are drawn at random from
-    the model's seed instead. validation_data=(x_val, y_val) overrides it.
-    shuffle: reshuffle the training rows every epoch (from the model's seed).
+    the model's seed instead (one split for every stacked copy: the one a
+    single model seeded ``model.seed`` holds out; every copy's shuffle stream
+    still draws it, so its later batch orders stay those of its own seed).
+    validation_data=(x_val, y_val) overrides it.
+    shuffle: True reshuffles the training rows every epoch, each stacked copy
+    from its own seed (copy k sees the batches a single model seeded with its
+    seed sees); "shared" gives every copy one order, the model seed's; False
+    keeps the rows in order.
     verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
-    divergence_factor: a copy has diverged when its epoch loss is NaN/inf, or
-    exceeds both divergence_factor x its best loss so far and its loss at
-    initialisation (measured on the whole training set before the first
-    update; it counts as a "best" too, so a blow-up within the first epoch is
-    caught). It is then frozen (a single model stops) with a
-    DivergenceWarning; nothing is raised.
+
+    Training observes, it does not intervene: every copy trains for every
+    epoch, except that a copy whose epoch loss is NaN or infinite ends there
+    (a single model stops, a stacked copy is frozen while the others train on;
+    all frozen: stop), recorded in history.diverged / diverged_epoch with a
+    DivergenceWarning. growth_factor: a finite epoch loss above both
+    growth_factor x the copy's best loss so far and its loss at initialisation
+    (measured on the whole training set before the first update; it counts as
+    a "best" too) is recorded in history.grew / grew_epoch with a
+    DivergenceWarning, and training goes on. To stop on growth, pass
+    ``tn.callbacks.StopOnDivergence``. Nothing is raised.
     """
     from tinynet.history import History
 
@@ -46,7 +58,8 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     split = _checks.real(validation_split, "validation_split", "fit", low=0.0, high=1.0,
                          high_open=True)
     _checks.choice(validation_split_mode, "validation_split_mode", "fit", ("tail", "random"))
-    factor = _checks.real(divergence_factor, "divergence_factor", "fit", low=1.0, low_open=True)
+    factor = _checks.real(growth_factor, "growth_factor", "fit", low=1.0, low_open=True)
+    shuffle = _check_shuffle(shuffle)
     if verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}.")
     callbacks = _check_callbacks(callbacks)
@@ -64,14 +77,14 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     model.frozen = None
     model.optimizer.frozen = None
     initial = model.evaluate_device(x_dev, y_dev, batch_size=batch_size)["loss"]
-    tracker = _DivergenceTracker(model, history, factor, backend.to_float(initial))
+    observer = _Observer(model, history, factor, backend.to_numpy(initial))
     for cb in callbacks:
         cb.set_model(model)
         cb.on_train_begin()
     for epoch in range(epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch)
-        order = model._shuffle_rng.permutation(n) if shuffle else None
+        order = model._permutations(n, shared=shuffle == "shared") if shuffle else None
         xs, ys = (x_dev, y_dev) if order is None else _take(xp, x_dev, y_dev, order)
         logs, step_lrs, step_losses = _run_epoch(model, xs, ys, n, batch_size, callbacks,
                                                  verbose, epoch, epochs)
@@ -83,7 +96,7 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
         history.append_epoch(epoch, logs)
         if verbose == 2 or (verbose == 1 and not _has_tqdm()):
             print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs), file=sys.stdout)
-        tracker.check(epoch, logs["loss"], logs["lr"])
+        observer.check(epoch, logs["loss"], logs["lr"])
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -92,6 +105,14 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
         cb.on_train_end()
     history.finish()
     return history
+
+
+def _check_shuffle(shuffle):
+    if isinstance(shuffle, str):
+        return _checks.choice(shuffle, "shuffle", "fit", ("shared",))
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"fit: shuffle must be True, False or 'shared', got {shuffle!r}.")
+    return bool(shuffle)
 
 
 def _check_callbacks(callbacks):
@@ -121,8 +142,9 @@ def _split(model, x, y, split, mode, validation_data):
             f"fit: validation_split={split} leaves {n_train} training and {n - n_train} "
             f"validation rows out of {n}; both must be at least 1."
         )
-    if mode == "random":
-        order = model._shuffle_rng.permutation(n)
+    if mode == "random":  # every stream draws (see fit); copy 0's split is used
+        order = model._permutations(n)
+        order = order if order.ndim == 1 else order[0]
         x, y = x[order], y[order]
     elif _is_classification(model) and _single_class(y[n_train:]):
         warnings.warn(
@@ -142,8 +164,14 @@ def _single_class(y):
 
 
 def _take(xp, x, y, order):
-    idx = xp.asarray(order)
-    return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
+    """Rows of x and y in ``order``: (n,) gives (n, in); (K, n) gives (K, n, in), one
+    gather over the flattened orders (xp.take wants 1-D indices)."""
+    idx = xp.asarray(order.reshape(-1))
+    if order.ndim == 1:
+        return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
+    shape = order.shape
+    return (xp.reshape(xp.take(x, idx, axis=0), shape + (x.shape[-1],)),
+            xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
 
 
 def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
@@ -160,7 +188,7 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        loss, values, lr = model.train_step(xs[start:stop, ...], ys[start:stop, ...])
+        loss, values, lr = model.train_step(xs[..., start:stop, :], ys[..., start:stop, :])
         for column, value in zip(columns, (loss, *values)):
             column.append(value)
         sizes.append(stop - start)
@@ -216,50 +244,83 @@ def _format_logs(logs):
     return " - ".join(parts)
 
 
-class _DivergenceTracker:
-    """Flags copies whose epoch loss is non-finite, or far above both their best
-    loss and their loss at initialisation."""
+class _Observer:
+    """Watches every copy's epoch loss. Non-finite: the copy ends (frozen, or a single
+    model stops). Grown past ``factor`` x its best and its start: recorded, warned, and
+    training goes on."""
 
     def __init__(self, model, history, factor, initial):
         self.model, self.history, self.factor = model, history, factor
         initial = np.atleast_1d(np.asarray(initial, dtype=np.float64))
+        history.initial_loss = float(initial[0]) if not model.stacked else initial.copy()
         self.first = np.where(np.isfinite(initial), initial, np.inf)
         self.best = self.first.copy()
+        self.grew = np.zeros(initial.shape, dtype=bool)
 
     def check(self, epoch, loss, lr):
         loss = np.atleast_1d(np.asarray(loss, dtype=np.float64))
-        finite = np.isfinite(loss)
-        grown = finite & (loss > self.factor * self.best) & (loss > self.first)
-        self.best = np.where(finite, np.minimum(self.best, loss), self.best)
-        bad = ~finite | grown
+        active = np.ones(loss.shape, dtype=bool)
         if self.model.frozen is not None:
-            bad &= ~self.model.frozen
-        if not np.any(bad):
-            return
-        self._report(epoch, loss, lr, bad)
+            active &= ~self.model.frozen
+        grown = active & ~self.grew & grew_past(loss, self.best, self.first, self.factor)
+        finite = np.isfinite(loss)
+        self.best = np.where(finite, np.minimum(self.best, loss), self.best)
+        lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), loss.shape)
+        if np.any(grown):
+            self.grew |= grown
+            self._record_growth(epoch, loss, lrs, grown)
+        bad = active & ~finite
+        if np.any(bad):
+            self._end(epoch, loss, lrs, bad)
 
-    def _report(self, epoch, loss, lr, bad):
+    def _record_growth(self, epoch, loss, lrs, grown):
+        history = self.history
+        if self.model.stacked:
+            history.grew = history.grew | grown
+            history.grew_epoch = np.where(grown, epoch, history.grew_epoch)
+            which = np.flatnonzero(grown)
+            msg = (f"Copies {_some(which)} of the stacked model grew in epoch {epoch + 1} "
+                   f"past {self.factor:g}x their best loss (copy {which[0]}: loss "
+                   f"{loss[which[0]]:.4g}, best {self.best[which[0]]:.4g}) at learning "
+                   f"rate(s) {_rates(lrs, which)}.")
+        else:
+            history.grew, history.grew_epoch = True, epoch
+            msg = (f"The loss grew in epoch {epoch + 1} to {loss[0]:.4g}, past "
+                   f"{self.factor:g}x its best so far ({self.best[0]:.4g}), at learning rate "
+                   f"{lrs[0]:.4g}.")
+        warnings.warn(msg + " Training goes on (recorded in history.grew); to stop on this, "
+                      "pass callbacks=[tn.callbacks.StopOnDivergence()].", DivergenceWarning,
+                      stacklevel=5)
+
+    def _end(self, epoch, loss, lrs, bad):
         model, history = self.model, self.history
-        lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), bad.shape)
         if model.stacked:
             history.diverged = history.diverged | bad
             history.diverged_epoch = np.where(bad, epoch, history.diverged_epoch)
             model.freeze(bad)
             which = np.flatnonzero(bad)
-            rates = ", ".join(f"{lrs[k]:.4g}" for k in which[:8])
-            msg = (f"Copies {which[:8].tolist()}{'...' if which.size > 8 else ''} of the stacked "
-                   f"model diverged in epoch {epoch} (loss {_loss_text(loss[which[0]])}) at "
-                   f"learning rate(s) {rates}; they are frozen while the others train on. "
+            msg = (f"Copies {_some(which)} of the stacked model reached a loss of "
+                   f"{_loss_text(loss[which[0]])} in epoch {epoch + 1} at learning rate(s) "
+                   f"{_rates(lrs, which)}; they are frozen while the others train on. "
                    "The learning rate is the likely cause: try a smaller one.")
             if np.all(model.frozen):
                 model.stop_training = True
         else:
             history.diverged, history.diverged_epoch = True, epoch
             model.stop_training = True
-            msg = (f"Training diverged in epoch {epoch}: the loss is {_loss_text(loss[0])} "
+            msg = (f"Training diverged in epoch {epoch + 1}: the loss is {_loss_text(loss[0])} "
                    f"(best so far {self.best[0]:.4g}) at learning rate {lrs[0]:.4g}. "
-                   "The learning rate is the likely cause: try a smaller one. Training stopped.")
-        warnings.warn(msg, DivergenceWarning, stacklevel=4)
+                   "The learning rate is the likely cause: try a smaller one. Training stopped: "
+                   "nothing more can happen to a non-finite loss.")
+        warnings.warn(msg, DivergenceWarning, stacklevel=5)
+
+
+def _some(which):
+    return f"{which[:8].tolist()}{'...' if which.size > 8 else ''}"
+
+
+def _rates(lrs, which):
+    return ", ".join(f"{lrs[k]:.4g}" for k in which[:8])
 
 
 def _loss_text(value):

@@ -1,12 +1,15 @@
 """tn.sweep: a learning-rate x seed grid trained as one stacked model.
 
 Every (rate, seed) pair is one copy of the network; the R*S copies train at
-once on the same batches through the ``n_models`` axis of the engine. Copy
-index k = r * S + s (rate-major), so a (K,) array reshapes to (R, S) in C order.
+once through the ``n_models`` axis of the engine. Copy index k = r * S + s
+(rate-major), so a (K,) array reshapes to (R, S) in C order. A seed is a whole
+run: copy (r, s) starts from the weights of seed s and sees the batches of
+seed s, so the rates of one seed are a paired comparison (same start, same
+batches) and different seeds differ in both.
 
 When the copies would not fit in ``memory_budget`` bytes they run in chunks,
 one after another. Each chunk is a fresh stacked model with the same shuffle
-seed, the same initial weights for its copies and a fresh optimiser, and no
+seeds, the same initial weights for its copies and a fresh optimiser, and no
 kernel mixes copies, so the result is bit-for-bit that of one big run.
 """
 
@@ -29,7 +32,7 @@ _OWNER = "sweep"
 def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=None,
           epochs=1, batch_size=32, validation_split=0.0, validation_data=None, schedule=None,
           same_init_across_rates=True, memory_budget=None, verbose=1, metrics=None,
-          optimizer_kwargs=None, shuffle_seed=None, divergence_factor=None):
+          optimizer_kwargs=None, shuffle_seed=None, growth_factor=4.0):
     """Train every (learning rate, seed) pair as one stacked model; return a SweepResult.
 
     layers_fn: a function of no arguments returning a NEW list of layers for one
@@ -52,16 +55,20 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
       weights for a given seed, so differences come from the rate alone. False:
       copy (r, s) starts from seed ``seeds[s] + r * (max(seeds) - min(seeds) + 1)``,
       so the R*S initial seeds are all distinct and rate 0 uses ``seeds``.
-    shuffle_seed: the seed of the stacked model, which drives the batch order
-      (default: seeds[0]). Every copy sees the same batches, in the order a
-      ``Sequential(..., seed=shuffle_seed)`` would shuffle them.
+    shuffle_seed: None (default): copy (r, s) sees the batches a
+      ``Sequential(..., seed=seeds[s])`` would see (with
+      same_init_across_rates=False too: the order is always seed s's). An int:
+      every copy sees the one order of ``Sequential(..., seed=shuffle_seed)``
+      (fit's shuffle="shared"), so seeds differ in their initial weights only.
     memory_budget: bytes the stacked copies may use (default: a quarter of the
       free memory: MemAvailable from /proc/meminfo, or the GPU's free memory on
       the cupy backend; 2 GiB when it cannot be read). See
       ``tinynet.lab.sweep_memory.estimate_memory`` for what one copy is counted as.
     verbose: 0 silent; 1 one line per chunk; 2 also fit's one line per epoch.
-    divergence_factor: as for ``fit``. A diverged copy is frozen while the others
-      train on; its values are NaN after the epoch it diverged in.
+    growth_factor: as for ``fit``: growth past it is recorded (result.grew), and
+      every copy trains on. A copy whose loss becomes NaN or infinite is frozen
+      while the others train on (result.diverged); its values are NaN after
+      that epoch. ``result.outcomes()`` classifies every copy at the end.
 
     Raises ValueError for empty, non-positive, non-finite or repeated rates,
     repeated seeds, a layers_fn that returns layers already used by a model,
@@ -79,6 +86,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
         raise ValueError(f"{_OWNER}: loss is required, e.g. loss='categorical_crossentropy'.")
     if verbose not in (0, 1, 2):
         raise ValueError(f"{_OWNER}: verbose must be 0, 1 or 2, got {verbose!r}.")
+    shared = shuffle_seed is not None
     shuffle_seed = seeds[0] if shuffle_seed is None else _checks.nonneg_int(
         shuffle_seed, "shuffle_seed", _OWNER)
     epochs = _checks.positive_int(epochs, "epochs", _OWNER)
@@ -103,7 +111,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     copy_rates = [per_rate[k // n_seeds] for k in range(n_copies)]
     n_train, n_val = split_rows(x.shape[0], validation_split, validation_data)
     fixed, per_copy = estimate_memory(probe, make_optimizer(0.01), n_train, n_val,
-                                      batch_size, epochs)
+                                      batch_size, epochs,
+                                      per_copy_batches=not shared and n_seeds > 1)
     if fixed + per_copy > budget:
         raise ValueError(
             f"{_OWNER}: memory_budget={budget} bytes cannot hold even one copy: it needs about "
@@ -124,6 +133,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     parts = []
     for i, (lo, hi) in enumerate(bounds):
         model = factory.model(shuffle_seed, hi - lo, x.shape[1])
+        if not shared:  # copy (r, s) shuffles as seed s: k = r * S + s
+            model._set_shuffle_seeds([seeds[k % n_seeds] for k in range(lo, hi)])
         weights = [np.stack([sets[int(s)][j] for s in copy_seeds[lo:hi]])
                    for j in range(len(sets[int(copy_seeds[0])]))]
         model.set_weights(weights if hi - lo > 1 else [w[0] for w in weights])
@@ -135,14 +146,17 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
                                 validation_split=validation_split,
                                 validation_data=validation_data,
                                 verbose=2 if verbose == 2 else 0,
-                                divergence_factor=divergence_factor)
+                                shuffle="shared" if shared else True,
+                                growth_factor=growth_factor)
         parts.append(_collect(history, hi - lo))
         del model, weights, history  # free this chunk before the next one is built
         if verbose and len(bounds) > 1:
             print(f"{_OWNER}: chunk {i + 1}/{len(bounds)} (copies {lo}..{hi - 1}) done, "
                   f"{time.perf_counter() - started:.1f} s")
     config = {"optimizer": type(make_optimizer(0.01)).__name__, "loss": _name(loss),
-              "epochs": epochs, "batch_size": batch_size, "shuffle_seed": shuffle_seed,
+              "epochs": epochs, "batch_size": batch_size,
+              "shuffle_seed": shuffle_seed if shared else None,
+              "growth_factor": growth_factor,
               "same_init_across_rates": bool(same_init_across_rates),
               "init_seeds": init_seeds.tolist(), "schedule": None if schedule is None
               else repr(per_rate[0]), "chunk_sizes": [hi - lo for lo, hi in bounds],
@@ -292,16 +306,22 @@ def _collect(history, k):
             .reshape(len(values), k) for key, values in history.history.items()}
     steps = {key: np.asarray(history.steps[key], dtype=np.float64).reshape(-1, k)
              for key in ("lr", "loss")}
-    if k > 1:
-        diverged, epoch = history.diverged.copy(), history.diverged_epoch.copy()
-    else:
-        diverged = np.array([bool(history.diverged)])
-        epoch = np.array([-1 if history.diverged_epoch is None else history.diverged_epoch])
-    return {"history": logs, "steps": steps, "diverged": diverged, "diverged_epoch": epoch}
+
+    def per_copy(flag, epoch):
+        if k > 1:
+            return flag.copy(), epoch.copy()
+        return np.array([bool(flag)]), np.array([-1 if epoch is None else epoch])
+
+    diverged, diverged_epoch = per_copy(history.diverged, history.diverged_epoch)
+    grew, grew_epoch = per_copy(history.grew, history.grew_epoch)
+    initial = np.atleast_1d(np.asarray(history.initial_loss, dtype=np.float64))
+    return {"history": logs, "steps": steps, "diverged": diverged,
+            "diverged_epoch": diverged_epoch, "grew": grew, "grew_epoch": grew_epoch,
+            "initial_loss": np.broadcast_to(initial, (k,))}
 
 
 def _assemble(parts, rates, seeds, config):
-    """Join the chunks along the copy axis, NaN after divergence, reshape to (.., R, S)."""
+    """Join the chunks along the copy axis, NaN after a non-finite epoch, reshape to (.., R, S)."""
     n_rates, n_seeds = rates.size, len(seeds)
     n_epochs = max(next(iter(p["history"].values())).shape[0] for p in parts)
     per_epoch = max(p["steps"]["loss"].shape[0] // max(next(iter(p["history"].values()))
@@ -316,9 +336,10 @@ def _assemble(parts, rates, seeds, config):
                for key in parts[0]["history"]}
     steps = {key: join([p["steps"][key] for p in parts], n_epochs * per_epoch)
              for key in ("lr", "loss")}
-    diverged = np.concatenate([p["diverged"] for p in parts])
-    diverged_epoch = np.concatenate([p["diverged_epoch"] for p in parts]).astype(np.int64)
-    for k in np.flatnonzero(diverged):
+    flags = {key: np.concatenate([p[key] for p in parts])
+             for key in ("diverged", "diverged_epoch", "grew", "grew_epoch", "initial_loss")}
+    diverged, diverged_epoch = flags["diverged"], flags["diverged_epoch"].astype(np.int64)
+    for k in np.flatnonzero(diverged):  # frozen from there on: its later values mean nothing
         for values in history.values():
             values[diverged_epoch[k] + 1:, k] = np.nan
         for values in steps.values():
@@ -329,18 +350,25 @@ def _assemble(parts, rates, seeds, config):
         {key: v.reshape(v.shape[0], *shape) for key, v in history.items()},
         diverged=diverged.reshape(shape), diverged_epoch=diverged_epoch.reshape(shape),
         steps={key: v.reshape(v.shape[0], *shape) for key, v in steps.items()},
-        config=config,
+        config=config, grew=flags["grew"].reshape(shape),
+        grew_epoch=flags["grew_epoch"].reshape(shape),
+        initial_loss=flags["initial_loss"].reshape(shape),
     )
 
 
 def _warn_diverged(result):
-    if not np.any(result.diverged):
-        return
-    counts = result.diverged.sum(axis=1)
-    which = ", ".join(f"{rate:.3g} ({count}/{result.n_seeds})"
-                      for rate, count in zip(result.learning_rates.tolist(), counts.tolist())
-                      if count)
-    warnings.warn(
-        f"{_OWNER}: {int(counts.sum())} of {result.diverged.size} copies diverged, at learning "
-        f"rate(s) {which} (seeds diverged / seeds). They were frozen and their values are NaN "
-        "after the epoch they diverged in; see result.diverged.", DivergenceWarning, stacklevel=3)
+    parts = []
+    for what, flags in (("went non-finite (frozen there; NaN after)", result.diverged),
+                        ("grew past the growth factor (trained on)", result.grew)):
+        if not np.any(flags):
+            continue
+        counts = flags.sum(axis=1)
+        which = ", ".join(f"{rate:.3g} ({count}/{result.n_seeds})"
+                          for rate, count in zip(result.learning_rates.tolist(), counts.tolist())
+                          if count)
+        parts.append(f"{int(counts.sum())} of {flags.size} copies {what}, at learning rate(s) "
+                     f"{which}")
+    if parts:
+        warnings.warn(f"{_OWNER}: " + "; ".join(parts) + " (seeds affected / seeds). See "
+                      "result.diverged, result.grew and result.outcomes().", DivergenceWarning,
+                      stacklevel=3)

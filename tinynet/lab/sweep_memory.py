@@ -40,7 +40,8 @@ def default_memory_budget():
     return _FALLBACK_BUDGET if free is None else int(free * _BUDGET_FRACTION)
 
 
-def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs):
+def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs,
+                    per_copy_batches=False):
     """(fixed_bytes, per_copy_bytes): what a sweep of ``model``'s network needs.
 
     With P parameters per copy, s optimiser slots (SGD 0, or 1 with momentum;
@@ -52,6 +53,9 @@ def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs):
                + 8 * P * 2                   float64 host copies of the initial weights
                + 8 * 2 * U * epochs          per-update rate and loss (host history)
       fixed    = b * (n_train + n_val) * (in + out) * 2   the data on the device, shuffled copy
+    per_copy_batches: every copy shuffles its own order (fit's shuffle=True with
+      different seeds), so each copy also holds its shuffled training rows:
+      per copy += b * n_train * (in + out).
     """
     itemsize = np.dtype(backend.get_dtype()).itemsize
     n_params = sum(int(np.prod(w.shape)) for w in model.get_weights())
@@ -63,6 +67,8 @@ def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs):
     updates = math.ceil(n_train / batch_size)
     per_copy = (itemsize * n_params * (4 + n_slots) + itemsize * rows * sum(widths) * 4
                 + 8 * n_params * 2 + 8 * 2 * updates * epochs)
+    if per_copy_batches:
+        per_copy += itemsize * n_train * (widths[0] + widths[-1])
     fixed = itemsize * (n_train + n_val) * (widths[0] + widths[-1]) * 2
     return int(fixed), int(per_copy)
 

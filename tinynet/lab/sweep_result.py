@@ -1,21 +1,24 @@
 """SweepResult: what a learning-rate sweep measured, per rate, per seed, per epoch.
 
 Every array is plain NumPy with the rate axis before the seed axis. A copy
-that diverged keeps the values of the epoch it diverged in (often NaN or
-inf) and is NaN after it, so nan-aware medians over seeds ignore it; its final
-value is NaN and it counts as a failure in ``success_rate``.
+whose loss went non-finite ("diverged") keeps the values of that epoch (NaN or
+inf) and is NaN after it (it was frozen); its final value is NaN and it counts
+as a failure in ``success_rate``. Medians and quartiles are over all seeds,
+never over the survivors only: a non-finite value counts as the worst one
+(+inf for losses, -inf for accuracies; ``tinynet.metrics.run_quartiles``), and
+every "k of n seeds" comes with its Wilson 95% interval.
 """
 
 import csv
 import io
 import math
 import os
-import warnings
 
 import numpy as np
 
 from tinynet import _files
 from tinynet.callbacks import infer_mode
+from tinynet.metrics import run_quartiles, wilson_interval
 
 
 class SweepResult:
@@ -25,16 +28,21 @@ class SweepResult:
     history: {name: array (epochs, R, S)} for every key fit logged: "loss",
       each metric, "val_..." when validating, and "lr" (the rate of each epoch's
       last update).
-    diverged: (R, S) bool (default: none). diverged_epoch: (R, S) ints, -1 where
-      a copy did not diverge (default: for diverged copies, the last epoch whose
-      "loss" is not NaN).
+    diverged: (R, S) bool: the loss became NaN or inf (default: none).
+      diverged_epoch: (R, S) ints, -1 where it did not (default: for diverged
+      copies, the last epoch whose "loss" is not NaN). 0-based, as
+      History.epoch (the log's "epoch 3" is 2).
+    grew: (R, S) bool: the loss grew past the growth factor x its best at some
+      epoch and training went on (default: none); grew_epoch: the first such
+      epoch, -1 where none. initial_loss: (R, S) the loss before the first
+      update (default: NaN, unknown).
     steps: {"lr": ..., "loss": ...}, arrays (updates, R, S): the rate and the
       batch loss (before the update) of every update; may be empty.
     config: a JSON-serialisable dict saying how the sweep ran.
     """
 
     def __init__(self, learning_rates, seeds, history, diverged=None, diverged_epoch=None,
-                 steps=None, config=None):
+                 steps=None, config=None, grew=None, grew_epoch=None, initial_loss=None):
         owner = "SweepResult"
         self.learning_rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
         self.seeds = tuple(int(s) for s in seeds)
@@ -58,6 +66,12 @@ class SweepResult:
         if diverged_epoch is None:
             diverged_epoch = np.where(self.diverged, self._last_logged(), -1)
         self.diverged_epoch = np.array(diverged_epoch, dtype=np.int64).reshape(shape)
+        self.grew = (np.zeros(shape, dtype=bool) if grew is None
+                     else np.array(grew, dtype=bool).reshape(shape))
+        self.grew_epoch = (np.where(self.grew, 0, -1) if grew_epoch is None
+                           else np.array(grew_epoch, dtype=np.int64).reshape(shape))
+        self.initial_loss = (np.full(shape, np.nan) if initial_loss is None
+                             else np.array(initial_loss, dtype=np.float64).reshape(shape))
         self.steps = {k: np.array(v, dtype=np.float64) for k, v in (steps or {}).items()}
         self.config = dict(config or {})
 
@@ -130,6 +144,15 @@ class SweepResult:
         order = np.lexsort((self.learning_rates, keyed))
         return float(self.learning_rates[order[0]])
 
+    def outcomes(self, metric=None, threshold=None, **kwargs):
+        """(R, S) strings: each copy's outcome ("fit", "non-finite", "grew", "not-fit").
+
+        See ``tinynet.lab.outcomes.classify`` for the rule and the arguments.
+        """
+        from tinynet.lab.outcomes import classify
+
+        return classify(self, metric=metric, threshold=threshold, **kwargs)
+
     def default_metric(self):
         """The metric tables and plots show by default: validation before training."""
         names = [k for k in self.history if k not in ("loss", "val_loss", "lr")]
@@ -141,7 +164,12 @@ class SweepResult:
 
         metric: default ``default_metric()``. threshold: what success means for
         it (default 0.9 for accuracy-like metrics). Without a usable threshold
-        the "success" column is the fraction of seeds that did not diverge.
+        the "success" column is the fraction of seeds that stayed finite.
+        Medians and IQRs are over all seeds (non-finite values count as the
+        worst). Counts of seeds come with their Wilson 95% interval:
+        success_lo/success_hi (as fractions), diverged_lo/diverged_hi (the
+        fraction of seeds whose loss went non-finite); "grew" counts the seeds
+        whose loss grew past the growth factor (they trained on).
         """
         owner = "SweepResult.summary"
         metric = metric or self.default_metric()
@@ -153,31 +181,44 @@ class SweepResult:
             success = self.success_rate(metric, threshold)
             label = f"{metric}{'>' if _mode(metric, None, owner) == 'max' else '<'}{threshold:g}"
         else:
-            success, label = (~self.diverged).mean(axis=1), "not diverged"
+            success, label = (~self.diverged).mean(axis=1), "finite"
         loss = self.final("loss") if "loss" in self.history else None
+        n = self.n_seeds
         rows = []
         for r, rate in enumerate(self.learning_rates.tolist()):
             row = {"learning_rate": rate}
             if loss is not None:
-                q25, q50, q75 = _quartiles(loss[r])
-                row.update({"median_loss": q50, "iqr_loss": q75 - q25})
+                q25, q50, q75 = run_quartiles(loss[r], "min")
+                row.update({"median_loss": q50, "iqr_loss": _iqr(q25, q75)})
             if metric is not None:
-                row["median_" + metric] = _quartiles(self.history[metric][-1][r])[1]
-            row.update({"success": float(success[r]), "success_means": label,
-                        "diverged": int(self.diverged[r].sum()), "seeds": self.n_seeds})
+                row["median_" + metric] = run_quartiles(self.history[metric][-1][r],
+                                                        _mode(metric, None, owner))[1]
+            wins = int(round(float(success[r]) * n))
+            lost = int(self.diverged[r].sum())
+            s_lo, s_hi = wilson_interval(wins, n)
+            d_lo, d_hi = wilson_interval(lost, n)
+            row.update({"success": float(success[r]), "success_lo": s_lo, "success_hi": s_hi,
+                        "success_means": label, "diverged": lost, "diverged_lo": d_lo,
+                        "diverged_hi": d_hi, "grew": int(self.grew[r].sum()), "seeds": n})
             rows.append(row)
         return rows
 
     # --- output ----------------------------------------------------------------------
     def to_table(self, metric=None, threshold=None):
-        """A printable table, one line per rate (see ``summary`` for the columns)."""
+        """A printable table, one line per rate (see ``summary`` for the columns).
+
+        Counts of seeds are printed with their Wilson 95% interval in brackets.
+        """
         rows = self.summary(metric, threshold)
-        keys = [k for k in rows[0] if k not in ("success_means", "seeds")]
+        hidden = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo",
+                  "diverged_hi")
+        keys = [k for k in rows[0] if k not in hidden]
         heads = {"learning_rate": "lr", "median_loss": "median loss", "iqr_loss": "IQR loss",
-                 "success": f"success ({rows[0]['success_means']})",
-                 "diverged": f"diverged (of {self.n_seeds})"}
+                 "success": f"success ({rows[0]['success_means']}) [95% CI]",
+                 "diverged": f"non-finite (of {self.n_seeds}) [95% CI]",
+                 "grew": f"grew (of {self.n_seeds})"}
         names = [heads.get(k, k.replace("median_", "median ")) for k in keys]
-        cells = [[_cell(row[k], k) for k in keys] for row in rows]
+        cells = [[_cell(row[k], k, row) for k in keys] for row in rows]
         widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
         lines = ["  ".join(n.rjust(w) for n, w in zip(names, widths))]
         lines.append("  ".join("-" * w for w in widths))
@@ -187,17 +228,23 @@ class SweepResult:
     def to_csv(self, path, metric=None, threshold=None, per="rate"):
         """Write a CSV atomically (a temporary file, then os.replace); returns the path.
 
-        per="rate": the ``summary`` rows (as ``to_table``). per="copy": one row
-        per (rate, seed) with its final value of every logged key, whether it
-        diverged and in which epoch. NaN is written as an empty cell.
+        per="rate": the ``summary`` rows (as ``to_table``, with the Wilson
+        interval columns). per="copy": one row per (rate, seed) with its final
+        value of every logged key, whether it went non-finite or grew and in
+        which epoch (0-based), its initial loss and its outcome
+        (``outcomes()``). NaN is written as an empty cell.
         """
         if per == "rate":
             rows = self.summary(metric, threshold)
         elif per == "copy":
+            outcomes = self.outcomes()
             rows = [{"learning_rate": rate, "seed": seed,
                      **{f"final_{k}": float(v[-1, r, s]) for k, v in self.history.items()},
                      "diverged": bool(self.diverged[r, s]),
-                     "diverged_epoch": int(self.diverged_epoch[r, s])}
+                     "diverged_epoch": int(self.diverged_epoch[r, s]),
+                     "grew": bool(self.grew[r, s]), "grew_epoch": int(self.grew_epoch[r, s]),
+                     "initial_loss": float(self.initial_loss[r, s]),
+                     "outcome": str(outcomes[r, s])}
                     for r, rate in enumerate(self.learning_rates.tolist())
                     for s, seed in enumerate(self.seeds)]
         else:
@@ -219,6 +266,9 @@ class SweepResult:
             "history": {k: _json(v) for k, v in self.history.items()},
             "diverged": self.diverged.tolist(),
             "diverged_epoch": self.diverged_epoch.tolist(),
+            "grew": self.grew.tolist(),
+            "grew_epoch": self.grew_epoch.tolist(),
+            "initial_loss": _json(self.initial_loss),
             "steps": {k: _json(v) for k, v in self.steps.items()},
             "config": self.config,
         }
@@ -233,7 +283,10 @@ class SweepResult:
                    {k: arr(v) for k, v in data["history"].items()},
                    diverged=data.get("diverged"), diverged_epoch=data.get("diverged_epoch"),
                    steps={k: arr(v) for k, v in data.get("steps", {}).items()},
-                   config=data.get("config"))
+                   config=data.get("config"), grew=data.get("grew"),
+                   grew_epoch=data.get("grew_epoch"),
+                   initial_loss=(None if data.get("initial_loss") is None
+                                 else arr(data["initial_loss"])))
 
     def plot(self, kind="curves", **kwargs):
         """A Figure: kind "curves" (loss_curves), "final" (final_vs_rate) or "heatmap"."""
@@ -249,7 +302,8 @@ class SweepResult:
     def __repr__(self):
         return (f"SweepResult(rates={self.n_rates}, seeds={self.n_seeds}, epochs="
                 f"{self.epochs_run}, keys=[{', '.join(self.history)}], diverged="
-                f"{int(self.diverged.sum())}/{self.diverged.size})")
+                f"{int(self.diverged.sum())}/{self.diverged.size}, grew="
+                f"{int(self.grew.sum())}/{self.grew.size})")
 
 
 def _mode(metric, mode, owner):
@@ -260,25 +314,21 @@ def _mode(metric, mode, owner):
     return mode
 
 
-def _quartiles(values):
-    """(q25, median, q75) over the finite values; NaN when there are none."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return (math.nan,) * 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.percentile(values, [25, 50, 75])
-    return tuple(float(v) for v in q)
+def _iqr(q25, q75):
+    if math.isinf(q25) and math.isinf(q75) and q25 == q75:
+        return math.nan  # both quartiles non-finite: no spread to speak of
+    return q75 - q25
 
 
-def _cell(value, key):
+def _cell(value, key, row=None):
     if isinstance(value, float) and math.isnan(value):
         return "-"
     if key == "learning_rate":
         return f"{value:.3g}"
     if key == "success":
-        return f"{value:.0%}"
+        return f"{value:.0%} [{row['success_lo']:.0%}, {row['success_hi']:.0%}]"
+    if key == "diverged" and row is not None:
+        return f"{value} [{row['diverged_lo']:.0%}, {row['diverged_hi']:.0%}]"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

@@ -106,6 +106,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0):
     start = seed_weights(seeds, variant)
     model = tn.Sequential(post_layers(*variant), seed=0, n_models=r_n * s_n)
     model.set_weights([np.concatenate([w] * r_n) for w in start])
+    model._set_shuffle_seeds([s for _ in rates for s in seeds])  # (r, s): seed s's batches
     model.compile(tn.optimizers.SGD([r for r in rates for _ in seeds]),
                   loss="sparse_categorical_crossentropy")
     x_train, x_val = x[:n_train], x[n_train:]

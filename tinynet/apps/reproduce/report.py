@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-from tinynet import training
 from tinynet.apps.reproduce.setup import GOOD, HIGH, LOW, ONE_CLASS, SCALINGS, VARIANTS
 from tinynet.apps.reproduce.summary import _div
 
@@ -113,9 +112,8 @@ def report(summary):
         f"{cfg['grid_rates'][-1]:g} (log grid) with {_n(cfg['grid_seeds'], 'seed')}. A seed "
         "starts every rate from the same weights, so the differences come from the rate alone.",
         f"- Outcomes. *fit*: final validation accuracy above {cfg['threshold']:g}. *diverged*: "
-        "the loss became NaN/inf, or grew past "
-        f"{training.DIVERGENCE_FACTOR:g}x its best and above its loss at initialisation "
-        "(the run is frozen there). "
+        "the loss became NaN/inf (the run is frozen there; every other run trains for "
+        "every epoch, however far its loss grows). "
         "*dead layer*: some hidden layer has no unit that fires on any training point, so the "
         f"output is constant. *one class*: one class gets >= {ONE_CLASS:.0%} of the validation "
         "predictions, with every layer alive. *partial*: anything else.",
