@@ -5,12 +5,16 @@ copies train at once on the same batches; every kernel broadcasts over that
 axis, so it is the same code path as a single model, not a second engine.
 """
 
+import copy
+import weakref
+
 import numpy as np
 
 from tinynet import _checks, backend, losses, metrics, optimizers, saving, schedules
 from tinynet.layers import Dense, Layer, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
+_OPTIMIZER_OWNER = weakref.WeakKeyDictionary()  # optimizer -> weakref to the model using it
 
 
 class Sequential:
@@ -101,19 +105,25 @@ class Sequential:
         """Choose the optimiser, the loss and the metrics reported by fit/evaluate."""
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'.")
-        self.loss = losses.get(loss)
-        self.optimizer = optimizers.get(optimizer)
-        n_rates = self.optimizer.n_rates
+        loss = losses.get(loss)
+        loss = copy.copy(loss)  # a loss caches its last batch: each model needs its own
+        optimizer = optimizers.get(optimizer)
+        _check_owner(optimizer, self)
+        n_rates = optimizer.n_rates
         if n_rates is not None and n_rates != self.n_models:
             raise ValueError(
                 f"compile: the optimizer has {n_rates} learning rates but the model stacks "
                 f"{self.n_models} copies; give one rate per copy or a single rate."
             )
-        if metrics is _DEFAULT_METRICS and isinstance(self.loss, losses.MeanSquaredError):
+        if metrics is _DEFAULT_METRICS and isinstance(loss, losses.MeanSquaredError):
             metrics = ()
         if isinstance(metrics, str):
             metrics = (metrics,)
-        resolved = [_metric(name, self.loss) for name in metrics]
+        resolved = [_metric(name, loss) for name in metrics]
+        if self.optimizer is not None and self.optimizer is not optimizer:
+            _OPTIMIZER_OWNER.pop(self.optimizer, None)  # the old one is free for another model
+        _OPTIMIZER_OWNER[optimizer] = weakref.ref(self)
+        self.loss, self.optimizer = loss, optimizer
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
         return self
@@ -335,6 +345,22 @@ def load_model(path):
                                     "config": opt_config})
         model.compile(optimizer=optimizer, loss=losses.get(c["loss"]), metrics=c["metrics"])
     return model
+
+
+def _check_owner(optimizer, model):
+    """Refuse an optimiser that another (living) model already trains with.
+
+    Its moments, step count and frozen flags are per model: two models sharing
+    them would mix their updates (Keras 3 refuses the same way, in effect).
+    """
+    owner = _OPTIMIZER_OWNER.get(optimizer)
+    other = None if owner is None else owner()
+    if other is not None and other is not model and other.optimizer is optimizer:
+        raise ValueError(
+            f"compile: this {type(optimizer).__name__} instance is already compiled into another "
+            "model; create a new optimizer for each model (e.g. "
+            f"tn.optimizers.{type(optimizer).__name__}(...) per model)."
+        )
 
 
 def _softmax_head(layers, loss):
