@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from tinynet import _checks, backend, losses, metrics, optimizers, saving, schedules
+from tinynet import _checks, backend, losses, metrics, optimizers, saving
 from tinynet.layers import Dense, Layer, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
@@ -327,7 +327,11 @@ class Sequential:
 
 
 def load_model(path):
-    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file."""
+    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file.
+
+    Every part of the file is checked before it is used (see tinynet.saving); the
+    digest is not a signature: do not load files from sources you do not trust.
+    """
     config, weights = saving.read_model(path)
     model = Sequential([from_config(c) for c in config["layers"]], seed=config["seed"],
                        n_models=config["n_models"], same_init=config["same_init"])
@@ -335,15 +339,10 @@ def load_model(path):
         if not model.built:
             model.build(config["input_dim"])
         model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
-    if config.get("compile"):
-        c = config["compile"]
-        opt_config = c["optimizer"]["config"]
-        lr = opt_config.get("learning_rate")
-        if isinstance(lr, dict):
-            opt_config = {**opt_config, "learning_rate": schedules.get(lr)}
-        optimizer = optimizers.get({"class_name": c["optimizer"]["class_name"],
-                                    "config": opt_config})
-        model.compile(optimizer=optimizer, loss=losses.get(c["loss"]), metrics=c["metrics"])
+    settings = saving.compile_settings(config)
+    if settings is not None:
+        optimizer, loss, metric_names = settings
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
     return model
 
 
