@@ -164,7 +164,7 @@ def _object(entry, by_name, what, **override):
         raise Refused(f"has an unknown {what} class {entry['class_name']!r}; expected one "
                       f"of: {', '.join(classes)}.")
     _arguments(cls, config, f"the {what}")
-    return _construct(cls, f"a {what} ({cls.__name__})", **{**config, **override})
+    return _construct(cls, f"the {what} ({cls.__name__})", **{**config, **override})
 
 
 def _rate(value, n_models):
