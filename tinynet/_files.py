@@ -31,6 +31,8 @@ def atomic_path(path, suffix=""):
     """
     path = os.fspath(path)
     target = os.path.realpath(path)  # write through a symbolic link
+    if not path or path.endswith(("/", os.sep)) or os.path.isdir(target):
+        raise IsADirectoryError(21, f"Cannot write {path!r}: it is a folder; give a file name")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
@@ -43,8 +45,11 @@ def atomic_path(path, suffix=""):
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, _mode_for(target))
-        os.replace(tmp, target)
+        try:
+            os.chmod(tmp, _mode_for(target))
+            os.replace(tmp, target)
+        except OSError as exc:  # name the user's path, not the temporary one
+            raise type(exc)(exc.errno, f"Cannot write {path!r}: {exc.strerror}") from exc
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
