@@ -143,3 +143,21 @@ def test_a_folder_as_the_path_is_refused_naming_it(tmp_path, name):
         _files.write_text(path, "x")
     assert path in str(info.value) and _files.TMP_MARK not in str(info.value)
     assert os.listdir(tmp_path) == ["adir"]
+
+
+def test_staged_files_move_in_together_or_not_at_all(tmp_path):
+    (tmp_path / "a.txt").write_text("old a")
+    (tmp_path / "b.txt").write_text("old b")
+    with pytest.raises(KeyboardInterrupt):
+        with _files.staged_files(tmp_path) as stage:
+            _files.write_text(os.path.join(stage, "a.txt"), "new a")
+            assert _files.stale_temporaries(tmp_path) == [stage]  # found if killed now
+            raise KeyboardInterrupt
+    assert (tmp_path / "a.txt").read_text() == "old a"
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
+    with _files.staged_files(tmp_path) as stage:
+        _files.write_text(os.path.join(stage, "a.txt"), "new a")
+        _files.write_text(os.path.join(stage, "c.txt"), "new c")
+    assert [(tmp_path / n).read_text() for n in ("a.txt", "b.txt", "c.txt")] == [
+        "new a", "old b", "new c"]
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt", "c.txt"]
