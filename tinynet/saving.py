@@ -86,7 +86,7 @@ def _compile_config(model):
             f"learning_rate is a Python function ({exc}); the architecture and weights were. "
             "After load_model, call model.compile(...) again, or give the rate as a "
             "tn.schedules schedule (or a Schedule subclass with get_config) to have it saved.",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=5)
         return None
     opt = optimizers.serialize(optimizer)
     opt["config"] = {**opt["config"], "learning_rate": rate}
