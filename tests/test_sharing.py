@@ -9,8 +9,8 @@ import tinynet as tn
 from tinynet.layers import Dense
 
 
-def _model(seed=0):
-    layers = [Dense(16, activation="relu", input_dim=4), Dense(3, activation="softmax")]
+def _model(seed=0, output="softmax"):
+    layers = [Dense(16, activation="relu", input_dim=4), Dense(3, activation=output)]
     return tn.Sequential(layers, seed=seed)
 
 
@@ -52,7 +52,7 @@ def test_an_optimizer_of_a_deleted_model_can_be_reused():
 
 def test_each_model_gets_its_own_copy_of_a_loss_object():
     loss = tn.losses.CategoricalCrossentropy(from_logits=True)
-    a, b = _model(0), _model(1)
+    a, b = _model(0, output=None), _model(1, output=None)  # logits out
     a.compile("sgd", loss=loss)
     b.compile("sgd", loss=loss)
     assert a.loss is not b.loss and a.loss is not loss
