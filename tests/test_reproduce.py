@@ -110,3 +110,34 @@ def test_output_path_that_is_a_file_is_refused_before_training(tmp_path):
     path.write_text("x")
     with pytest.raises(OSError, match="is a file"):
         reproduce.run(path, quick=True, progress=False, echo=lambda line: None)
+
+
+def test_an_interrupted_run_leaves_the_previous_run_intact(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    previous = {name: f"previous {name}".encode() for name in FILES}
+    for name, data in previous.items():
+        (out / name).write_bytes(data)
+    (out / "notes.txt").write_text("mine")
+
+    def stop(*args, **kwargs):  # after regions.png and curves.png were written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce, "figure_success", stop)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run(out, quick=True, progress=False, echo=lambda line: None)
+    assert sorted(os.listdir(out)) == sorted(FILES + ("notes.txt",))  # no temporaries either
+    for name, data in previous.items():
+        assert (out / name).read_bytes() == data, name
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_a_complete_run_replaces_the_previous_files_and_keeps_others(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("previous")
+    (out / "notes.txt").write_text("mine")
+    reproduce.run(out, quick=True, progress=False, echo=lambda line: None)
+    assert sorted(os.listdir(out)) == sorted(FILES + ("notes.txt",))
+    assert json.loads((out / "results.json").read_text())["timing"]["total_s"] > 0
+    assert (out / "notes.txt").read_text() == "mine"

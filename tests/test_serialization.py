@@ -96,3 +96,43 @@ def test_schedule_learning_rate_survives(tmp_path):
     model.save(tmp_path / "m.npz")
     lr = tn.load_model(tmp_path / "m.npz").optimizer.learning_rate
     assert isinstance(lr, tn.schedules.ExponentialDecay) and lr(10) == pytest.approx(0.05)
+
+
+# --- compile settings: saved whenever they can be, and said when they cannot --------
+def test_per_copy_schedules_survive(tmp_path):
+    model = _model(2)
+    rates = [tn.schedules.ExponentialDecay(0.1, 10, 0.5), 0.05]
+    model.compile(tn.optimizers.SGD(rates, momentum=0.5), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz")
+    assert loaded.loss is not None and loaded.metric_names == ["accuracy"]
+    assert isinstance(loaded.optimizer, tn.optimizers.SGD) and loaded.optimizer.momentum == 0.5
+    first, second = loaded.optimizer.learning_rate
+    assert isinstance(first, tn.schedules.ExponentialDecay) and first(10) == pytest.approx(0.05)
+    assert second == 0.05
+
+
+def test_a_python_function_rate_saves_the_rest_and_says_so(tmp_path):
+    model = _model()
+    model.compile(tn.optimizers.SGD(lambda step: 0.1 / (1 + step)),
+                  loss="sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match="learning_rate is a Python function"):
+        model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz")
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.loss is None and loaded.optimizer is None  # compile again after loading
+
+
+def test_compile_settings_round_trip_for_every_loss_and_optimizer(tmp_path):
+    for loss, opt in [(tn.losses.BinaryCrossentropy(from_logits=True), tn.optimizers.RMSprop(0.01)),
+                      (tn.losses.CategoricalCrossentropy(), tn.optimizers.Adagrad(0.02)),
+                      ("mse", tn.optimizers.Adam(0.003, beta_1=0.8))]:
+        model = tn.Sequential([Dense(2, input_dim=3)], seed=0)
+        model.compile(opt, loss=loss)
+        model.save(tmp_path / "m.npz")
+        loaded = tn.load_model(tmp_path / "m.npz")
+        assert repr(loaded.optimizer) == repr(model.optimizer)
+        assert repr(loaded.loss) == repr(model.loss)
+        assert loaded.metric_names == model.metric_names

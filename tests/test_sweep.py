@@ -92,7 +92,8 @@ def test_memory_estimate_grows_with_the_network_and_the_optimizer():
     n_params = 2 * 8 + 8 + 8 * 4 + 4
     assert per_adam - per_sgd == 2 * itemsize * n_params
     assert per_wide > per_sgd
-    assert fixed == itemsize * 100 * (2 + 4) * 2
+    # float64 host copies (x twice, one-hot targets, labels) + data, two shuffled copies
+    assert fixed == 8 * 100 * (2 * 2 + 4 + 1) + itemsize * 100 * (2 + 4) * 3
 
 
 def test_default_budget_is_a_positive_number_of_bytes():
@@ -358,3 +359,4 @@ def test_plots_reject_an_unknown_metric(plot):
 def test_plot_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         hand_made().plot("pie")
+

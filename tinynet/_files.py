@@ -16,6 +16,7 @@ file intact and, at worst, a ``.<name>.tinynet-tmp-*`` file that
 import contextlib
 import glob
 import os
+import shutil
 import stat
 import tempfile
 
@@ -31,6 +32,8 @@ def atomic_path(path, suffix=""):
     """
     path = os.fspath(path)
     target = os.path.realpath(path)  # write through a symbolic link
+    if not path or path.endswith(("/", os.sep)) or os.path.isdir(target):
+        raise IsADirectoryError(21, f"Cannot write {path!r}: it is a folder; give a file name")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
@@ -43,8 +46,11 @@ def atomic_path(path, suffix=""):
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, _mode_for(target))
-        os.replace(tmp, target)
+        try:
+            os.chmod(tmp, _mode_for(target))
+            os.replace(tmp, target)
+        except OSError as exc:  # name the user's path, not the temporary one
+            raise type(exc)(exc.errno, f"Cannot write {path!r}: {exc.strerror}") from exc
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -94,6 +100,35 @@ def save_figure(fig, path, **kwargs):
     ext = os.path.splitext(os.fspath(path))[1] or ".png"
     with atomic_path(path, suffix=ext) as tmp:
         fig.savefig(tmp, format=ext[1:], **({"dpi": fig.dpi} | kwargs))
+
+
+@contextlib.contextmanager
+def staged_files(folder):
+    """Yield a fresh temporary folder inside ``folder``; its files move into ``folder`` at the end.
+
+    For outputs that only make sense together (a run's figures, table and
+    report): the caller writes them all into the yielded folder, and only when
+    the block completes are they moved into ``folder`` (one ``os.replace`` each,
+    keeping the mode of a file they replace). An exception or Ctrl-C before that
+    leaves the previous files of ``folder`` as they were; files in ``folder``
+    that the block did not write are never touched. The temporary folder is
+    named ``.<folder>.tinynet-tmp-*``, so ``stale_temporaries(folder)`` finds one
+    that a killed process left behind.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot write into {folder!r}: the folder does not exist.")
+    name = os.path.basename(os.path.abspath(folder))
+    stage = tempfile.mkdtemp(prefix="." + name + TMP_MARK, dir=folder)
+    try:
+        yield stage
+        for entry in sorted(os.listdir(stage)):
+            target = os.path.realpath(os.path.join(folder, entry))
+            source = os.path.join(stage, entry)
+            os.chmod(source, _mode_for(target))
+            os.replace(source, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def stale_temporaries(folder):

@@ -6,14 +6,17 @@ shared ones (x of shape (B, in)); every kernel broadcasts over that axis, so it
 is the same code path as a single model, not a second engine.
 """
 
+import copy
 import warnings
+import weakref
 
 import numpy as np
 
-from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving, schedules
+from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving
 from tinynet.layers import Dense, Layer, Sigmoid, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
+_OPTIMIZER_OWNER = weakref.WeakKeyDictionary()  # optimizer -> weakref to the model using it
 
 
 class Sequential:
@@ -181,21 +184,27 @@ class Sequential:
         """Choose the optimiser, the loss and the metrics reported by fit/evaluate."""
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'.")
-        self.loss = losses.get(loss)
-        self.optimizer = optimizers.get(optimizer)
-        n_rates = self.optimizer.n_rates
+        loss = losses.get(loss)
+        loss = copy.copy(loss)  # a loss caches its last batch: each model needs its own
+        optimizer = optimizers.get(optimizer)
+        _check_owner(optimizer, self)
+        n_rates = optimizer.n_rates
         if n_rates is not None and n_rates != self.n_models:
             raise ValueError(
                 f"compile: the optimizer has {n_rates} learning rates but the model stacks "
                 f"{self.n_models} copies; give one rate per copy or a single rate."
             )
-        if metrics is _DEFAULT_METRICS and isinstance(self.loss, losses.MeanSquaredError):
+        if metrics is _DEFAULT_METRICS and isinstance(loss, losses.MeanSquaredError):
             metrics = ()
         if metrics is None:  # Keras accepts None for no metrics
             metrics = ()
         if isinstance(metrics, str):
             metrics = (metrics,)
-        resolved = [_metric(name, self.loss) for name in metrics]
+        resolved = [_metric(name, loss) for name in metrics]
+        if self.optimizer is not None and self.optimizer is not optimizer:
+            _OPTIMIZER_OWNER.pop(self.optimizer, None)  # the old one is free for another model
+        _OPTIMIZER_OWNER[optimizer] = weakref.ref(self)
+        self.loss, self.optimizer = loss, optimizer
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
         self._warn_output_and_loss()
@@ -470,7 +479,11 @@ class Sequential:
 
 
 def load_model(path):
-    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file."""
+    """The Sequential saved at ``path``; ValueError on a truncated, tampered or foreign file.
+
+    Every part of the file is checked before it is used (see tinynet.saving); the
+    digest is not a signature: do not load files from sources you do not trust.
+    """
     config, weights = saving.read_model(path)
     model = Sequential([from_config(c) for c in config["layers"]], seed=config["seed"],
                        n_models=config["n_models"], same_init=config["same_init"])
@@ -478,16 +491,27 @@ def load_model(path):
         if not model.built:
             model.build(config["input_dim"])
         model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
-    if config.get("compile"):
-        c = config["compile"]
-        opt_config = c["optimizer"]["config"]
-        lr = opt_config.get("learning_rate")
-        if isinstance(lr, dict):
-            opt_config = {**opt_config, "learning_rate": schedules.get(lr)}
-        optimizer = optimizers.get({"class_name": c["optimizer"]["class_name"],
-                                    "config": opt_config})
-        model.compile(optimizer=optimizer, loss=losses.get(c["loss"]), metrics=c["metrics"])
+    settings = saving.compile_settings(config)
+    if settings is not None:
+        optimizer, loss, metric_names = settings
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
     return model
+
+
+def _check_owner(optimizer, model):
+    """Refuse an optimiser that another (living) model already trains with.
+
+    Its moments, step count and frozen flags are per model: two models sharing
+    them would mix their updates (Keras 3 refuses the same way, in effect).
+    """
+    owner = _OPTIMIZER_OWNER.get(optimizer)
+    other = None if owner is None else owner()
+    if other is not None and other is not model and other.optimizer is optimizer:
+        raise ValueError(
+            f"compile: this {type(optimizer).__name__} instance is already compiled into another "
+            "model; create a new optimizer for each model (e.g. "
+            f"tn.optimizers.{type(optimizer).__name__}(...) per model)."
+        )
 
 
 def _softmax_head(layers, loss):

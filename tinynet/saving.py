@@ -1,10 +1,28 @@
-"""The model file format: one .npz file, without pickle.
+"""The model file format: one .npz file (an uncompressed zip of .npy entries), no pickle.
 
-The file holds the architecture and compile settings as a JSON string, every
-parameter as an array, and a SHA-256 digest of both, so a truncated, edited or
-foreign file is refused with a ValueError instead of loading wrong weights.
-Writing goes to a temporary file in the same folder that replaces the target
-only once complete: a crash mid-save leaves the old file intact.
+The file holds the architecture and compile settings as a JSON string
+(``config.npy``), every parameter as an array (``weight_000.npy``, ...), and a
+SHA-256 digest of both (``digest.npy``). Writing goes to a temporary file in the
+same folder that replaces the target only once complete (``tinynet._files``): a
+crash mid-save leaves the old file intact.
+
+What the digest does and does not do: it detects truncation and accidental
+damage (a bad disk, a half-copied file, an edited byte). It is NOT a signature:
+it has no key, so anyone who edits a file can recompute it. Do not load model
+files from sources you do not trust. Loading never executes code (no pickle,
+no eval), and a crafted file is refused with a ValueError before it can cost
+memory out of proportion to its size, because the loader checks, in order:
+1. the zip's directory: exactly the entries above, stored uncompressed (tinynet
+   never compresses, so a small file cannot inflate into a huge one), each
+   lying inside the file;
+2. the config entry (at most MAX_CONFIG_BYTES), parsed and validated strictly
+   (``tinynet._model_schema``: known keys, types, classes and arguments, at most
+   ``MAX_PARAMETERS`` parameters), from which the shape of every weight follows;
+3. each weight entry's .npy header (shape and a float dtype) and size against
+   that shape, before its data are read;
+4. the digest, over what was read.
+Compile settings that cannot be written (a learning rate given as a Python
+function) are left out with a UserWarning; the architecture and weights are saved.
 
 This module knows the format only; ``tinynet.model.load_model`` builds the
 Sequential from what ``read_model`` returns, so the format never imports the model.
@@ -12,15 +30,24 @@ Sequential from what ``read_model`` returns, so the format never imports the mod
 
 import hashlib
 import json
+import math
 import os
+import warnings
 import zipfile
 
 import numpy as np
 
-from tinynet import _files, losses, optimizers
+from tinynet import _files, _model_schema, losses, optimizers, schedules
+from tinynet._model_schema import MAX_PARAMETERS, Refused
 
 FORMAT = "tinynet-model"
 VERSION = 1
+MAX_CONFIG_BYTES = 4 * 1024**2  # the config entry, header included (a few KB in practice)
+_NPY_MAGIC = b"\x93NUMPY"
+_FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
+
+__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_PARAMETERS", "save_model",
+           "read_model", "compile_settings"]
 
 
 def _digest(config_text, arrays):
@@ -31,8 +58,9 @@ def _digest(config_text, arrays):
     return h.hexdigest()
 
 
+# --- writing ---------------------------------------------------------------------------
 def _config(model):
-    config = {
+    return {
         "format": FORMAT,
         "version": VERSION,
         "seed": model.seed,
@@ -41,17 +69,49 @@ def _config(model):
         "input_dim": model.input_dim,
         "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                    for layer in model.layers],
-        "compile": None,
+        "compile": _compile_config(model),
     }
-    if model.loss is not None:
-        compiled = {"loss": losses.serialize(model.loss), "metrics": list(model.metric_names),
-                    "optimizer": optimizers.serialize(model.optimizer)}
+
+
+def _compile_config(model):
+    """The compile settings as JSON-ready data, or None (with a UserWarning) if they cannot be."""
+    if model.loss is None:
+        return None
+    optimizer = model.optimizer
+    try:
+        rate = _rate_config(optimizer.learning_rate)
+    except _Unsaveable as exc:
+        warnings.warn(
+            f"save: the compile settings (loss, optimizer, metrics) were not saved because "
+            f"learning_rate is a Python function ({exc}); the architecture and weights were. "
+            "After load_model, call model.compile(...) again, or give the rate as a "
+            "tn.schedules schedule (or a Schedule subclass with get_config) to have it saved.",
+            UserWarning, stacklevel=5)
+        return None
+    opt = optimizers.serialize(optimizer)
+    opt["config"] = {**opt["config"], "learning_rate": rate}
+    compiled = {"loss": losses.serialize(model.loss), "optimizer": opt,
+                "metrics": list(model.metric_names)}
+    json.dumps(compiled)  # everything else is numbers and names
+    return compiled
+
+
+class _Unsaveable(Exception):
+    pass
+
+
+def _rate_config(rate):
+    """A float, a schedule's config dict, or a list of them (one per stacked copy)."""
+    if isinstance(rate, (list, tuple)):
+        return [_rate_config(r) for r in rate]
+    if isinstance(rate, float):
+        return rate
+    if isinstance(rate, schedules.Schedule):
         try:
-            json.dumps(compiled)
-        except TypeError:  # e.g. a learning rate given as a plain Python function
-            compiled = None
-        config["compile"] = compiled
-    return config
+            return json.loads(json.dumps(schedules.serialize(rate)))
+        except (NotImplementedError, TypeError, ValueError) as exc:
+            raise _Unsaveable(f"{rate!r} has no usable get_config") from exc
+    raise _Unsaveable(repr(rate))
 
 
 def save_model(model, path):
@@ -65,36 +125,128 @@ def save_model(model, path):
     _files.write_bytes_with(path, lambda f: np.savez(f, **arrays))
 
 
-def _read(path):
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"load_model: {path!r} is not a readable tinynet model file ({exc}).") \
-            from exc
-    if "config" not in contents or "digest" not in contents:
-        raise ValueError(f"load_model: {path!r} is not a tinynet model file (no config).")
-    return contents
-
-
+# --- reading -----------------------------------------------------------------------------
 def read_model(path):
-    """(config dict, [weights]) from the file at ``path``, checked against its digest.
+    """(config dict, [weights]) from the file at ``path``, every part checked (module docstring).
 
-    ValueError on a truncated, tampered or foreign file.
+    ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
+    when there is no file.
     """
     path = os.fspath(path)
-    contents = _read(path)
-    text = str(contents["config"])
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise Refused("is a single .npy array, not a tinynet model file (model.save "
+                              "writes an .npz archive; load arrays with numpy.load).")
+            fh.seek(0)
+            with zipfile.ZipFile(fh) as archive:
+                return _read_archive(archive, size)
+    except Refused as exc:
+        raise ValueError(f"load_model: {path!r} {exc}") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError,
+            NotImplementedError, OverflowError) as exc:
+        raise ValueError(f"load_model: {path!r} is not a readable tinynet model file "
+                         f"({type(exc).__name__}: {exc}).") from exc
+
+
+def compile_settings(config):
+    """(optimizer, loss, metric names) from a checked config, or None if it was not compiled."""
+    if config["compile"] is None:
+        return None
+    return _model_schema.compile_settings(config["compile"], config["n_models"])
+
+
+def _read_archive(archive, size):
+    infos = archive.infolist()
+    by_name = {info.filename: info for info in infos}
+    if len(by_name) != len(infos):
+        raise Refused("holds the same entry name twice; it is not a file tinynet wrote.")
+    if "config.npy" not in by_name or "digest.npy" not in by_name:
+        raise Refused("is not a tinynet model file (no config).")
+    for info in infos:
+        _check_entry(info, size)
+    text = _read_string(archive, by_name["config.npy"], MAX_CONFIG_BYTES, "config")
     try:
         config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"load_model: {path!r} has a corrupt config ({exc}).") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise Refused(f"has a corrupt config ({type(exc).__name__}: {exc}).") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ValueError(f"load_model: {path!r} is not a tinynet model file.")
-    names = sorted(k for k in contents if k.startswith("weight_"))
-    weights = [contents[k] for k in names]
-    if str(contents["digest"]) != _digest(text, weights):
-        raise ValueError(f"load_model: {path!r} fails its checksum: it was modified or damaged.")
+        raise Refused("is not a tinynet model file.")
+    shapes = _model_schema.check(config, VERSION)
+    names = [f"weight_{i:03d}.npy" for i in range(len(shapes))]
+    expected = set(names) | {"config.npy", "digest.npy"}
+    if set(by_name) != expected:
+        missing = sorted(expected - set(by_name))
+        extra = sorted(set(by_name) - expected)[:5]
+        raise Refused(f"does not match its config: missing entries {missing}, unexpected "
+                      f"entries {extra} (the config implies {len(shapes)} weight arrays).")
+    digest = _read_string(archive, by_name["digest.npy"], 1024, "digest")
+    weights = [_read_weight(archive, by_name[name], shape) for name, shape in zip(names, shapes)]
+    if digest != _digest(text, weights):
+        raise Refused("fails its checksum: it was modified or damaged.")
     return config, weights
+
+
+def _check_entry(info, size):
+    if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+        raise Refused(f"has a compressed entry {info.filename!r} ({info.compress_size} bytes "
+                      f"declaring {info.file_size}); tinynet writes its entries uncompressed "
+                      "and refuses compressed ones.")
+    if info.header_offset + info.compress_size > size:
+        raise Refused(f"has an entry {info.filename!r} that reaches past the end of the file "
+                      "(truncated?).")
+
+
+def _header(archive, info):
+    """(open entry positioned at its data, shape, fortran_order, dtype, header length)."""
+    f = archive.open(info)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise Refused(f"has an entry {info.filename!r} in .npy format {version}.")
+        return f, shape, fortran, dtype, f.tell()
+    except Refused:
+        f.close()
+        raise
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        f.close()
+        raise Refused(f"has an entry {info.filename!r} that is not a valid .npy array "
+                      f"({exc}).") from None
+
+
+def _read_data(f, info, shape, fortran, dtype, header_len):
+    nbytes = math.prod(shape) * dtype.itemsize
+    if info.file_size != header_len + nbytes:
+        raise Refused(f"has an entry {info.filename!r} of {info.file_size} bytes where its "
+                      f"header declares {header_len + nbytes}.")
+    data = f.read(nbytes)
+    if len(data) != nbytes:
+        raise Refused(f"has a truncated entry {info.filename!r}.")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _read_string(archive, info, limit, what):
+    if info.file_size > limit:
+        raise Refused(f"has a {what} entry of {info.file_size} bytes (at most {limit}).")
+    f, shape, fortran, dtype, header_len = _header(archive, info)
+    with f:
+        if shape != () or dtype.kind != "U":
+            raise Refused(f"has a {what} entry of shape {shape} and dtype {dtype}; expected "
+                          "one string.")
+        return str(_read_data(f, info, shape, fortran, dtype, header_len)[()])
+
+
+def _read_weight(archive, info, shape):
+    f, got, fortran, dtype, header_len = _header(archive, info)
+    with f:
+        if tuple(got) != tuple(shape) or dtype not in _FLOATS:
+            raise Refused(f"has {info.filename!r} of shape {got} and dtype {dtype} where its "
+                          f"config implies shape {tuple(shape)} of float32 or float64.")
+        return _read_data(f, info, shape, fortran, dtype, header_len)

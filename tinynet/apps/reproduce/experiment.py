@@ -257,26 +257,32 @@ def _bar(total, enabled):
 
 # --- outputs -------------------------------------------------------------------------
 def write_outputs(out_dir, cfg, data, y, runs, summary, t0):
-    """Figures, results.csv, results.json and REPORT.md, each written atomically."""
+    """Figures, results.csv, results.json and REPORT.md, moved into out_dir together.
+
+    Everything is written into a fresh temporary folder inside out_dir first
+    (``_files.staged_files``) and moved in only once every file exists, so a run
+    interrupted while writing (Ctrl-C) leaves the previous run's files exactly as
+    they were, never a mix of new figures and an old report. Other files in
+    out_dir are kept.
+    """
     main = VARIANTS[0]
     post = {s: runs[(s, "post", main)] for s in SCALINGS}
     written = []
+    with _files.staged_files(out_dir) as stage:
+        def save(name, fig):
+            _files.save_figure(fig, os.path.join(stage, name))
+            written.append(name)
 
-    def save(name, fig):
-        _files.save_figure(fig, os.path.join(out_dir, name))
-        written.append(name)
+        def write(name, text):
+            _files.write_text(os.path.join(stage, name), text)
+            written.append(name)
 
-    save("regions.png", figure_regions(post["raw"], data["raw"], y, cfg))
-    save("curves.png", figure_curves(post, cfg))
-    save("success.png", figure_success(runs, cfg))
-    save("sharpness.png", figure_sharpness(post, cfg))
-    _files.write_text(os.path.join(out_dir, "results.csv"), results_csv(runs))
-    written.append("results.csv")
-    summary["timing"]["total_s"] = time.perf_counter() - t0
-    _files.write_text(os.path.join(out_dir, "results.json"), json.dumps(summary, indent=1) + "\n")
-    written.append("results.json")
-    _files.write_text(os.path.join(out_dir, "REPORT.md"), report(summary))
-    written.append("REPORT.md")
+        save("regions.png", figure_regions(post["raw"], data["raw"], y, cfg))
+        save("curves.png", figure_curves(post, cfg))
+        save("success.png", figure_success(runs, cfg))
+        save("sharpness.png", figure_sharpness(post, cfg))
+        write("results.csv", results_csv(runs))
+        summary["timing"]["total_s"] = time.perf_counter() - t0
+        write("results.json", json.dumps(summary, indent=1) + "\n")
+        write("REPORT.md", report(summary))
     return written
-
-

@@ -1,0 +1,281 @@
+"""load_model on crafted files: a ValueError before any large read or allocation.
+
+The digest is unkeyed, so every crafted file here carries a valid one: the
+checks under test are the loader's own (schema, declared shapes and sizes).
+"""
+
+import copy
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet import saving
+from tinynet.layers import Dense
+
+
+def _saved(tmp_path, n_models=1, compiled=True):
+    layers = [Dense(4, activation="relu", input_dim=3), Dense(2, activation="softmax")]
+    model = tn.Sequential(layers, seed=0, n_models=n_models)
+    if compiled:
+        model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    path = tmp_path / "good.npz"
+    model.save(path)
+    with np.load(path) as data:
+        config = json.loads(str(data["config"]))
+        weights = [data[f"weight_{i:03d}"] for i in range(len(model.get_weights()))]
+    return config, weights
+
+
+def _npy(array):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asanyarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _write(path, config, weights, extra=(), digest=None):
+    """A model file as save writes it, from any config and arrays, with a valid digest."""
+    text = json.dumps(config) if not isinstance(config, str) else config
+    digest = saving._digest(text, weights) if digest is None else digest
+    with zipfile.ZipFile(path, "w") as z:
+        for i, w in enumerate(weights):
+            z.writestr(f"weight_{i:03d}.npy", _npy(w))
+        z.writestr("config.npy", _npy(np.array(text)))
+        z.writestr("digest.npy", _npy(np.array(digest)))
+        for name, data in extra:
+            z.writestr(name, data)
+    return path
+
+
+def test_the_helper_writes_files_that_load(tmp_path):
+    config, weights = _saved(tmp_path)
+    tn.load_model(_write(tmp_path / "same.npz", config, weights))
+
+
+def test_a_npy_file_is_refused_clearly(tmp_path):
+    np.save(tmp_path / "w.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"single \.npy array, not a tinynet model"):
+        tn.load_model(tmp_path / "w.npy")
+
+
+def _mutations():
+    """(name, function changing a config in place) for configs that must be refused."""
+    def layer0(**kw):
+        return lambda c: c["layers"][0]["config"].update(kw)
+
+    def top(**kw):
+        return lambda c: c.update(kw)
+
+    def comp(key, value):
+        return lambda c: c["compile"].__setitem__(key, value)
+
+    def opt(**kw):
+        return lambda c: c["compile"]["optimizer"]["config"].update(kw)
+
+    return [
+        ("layers not a list", top(layers="dense")),
+        ("no layers", top(layers=[])),
+        ("layer not a dict", lambda c: c["layers"].__setitem__(0, ["Dense", 4])),
+        ("layer without class", lambda c: c["layers"][0].pop("class_name")),
+        ("unknown layer class", lambda c: c["layers"][0].__setitem__("class_name", "Lambda")),
+        ("layer config not a dict", lambda c: c["layers"][0].__setitem__("config", 4)),
+        ("unknown layer argument", layer0(evil=1)),
+        ("units a string", layer0(units="4")),
+        ("units negative", layer0(units=-4)),
+        ("units a bool", layer0(units=True)),
+        ("units a float", layer0(units=4.0)),
+        ("unknown activation", layer0(activation="os.system")),
+        ("initializer class", layer0(kernel_initializer={"class_name": "Popen", "config": {}})),
+        ("initializer argument", layer0(kernel_initializer={"class_name": "RandomNormal",
+                                                            "config": {"cmd": "ls"}})),
+        ("layer input_dim disagrees", layer0(input_dim=5)),
+        ("n_models a string", top(n_models="1")),
+        ("n_models zero", top(n_models=0)),
+        ("seed negative", top(seed=-1)),
+        ("seed a float", top(seed=0.5)),
+        ("same_init a string", top(same_init="yes")),
+        ("input_dim zero", top(input_dim=0)),
+        ("input_dim a list", top(input_dim=[3])),
+        ("unknown top-level key", top(extra=1)),
+        ("missing top-level key", lambda c: c.pop("seed")),
+        ("other version", top(version=2)),
+        ("version a bool", top(version=True)),
+        ("compile a string", top(compile="sgd")),
+        ("compile unknown key", comp("callbacks", [])),
+        ("unknown loss class", comp("loss", {"class_name": "Eval", "config": {}})),
+        ("loss argument", comp("loss", {"class_name": "MeanSquaredError",
+                                        "config": {"from_logits": True}})),
+        ("unknown optimizer", comp("optimizer", {"class_name": "LBFGS",
+                                              "config": {"learning_rate": 0.1}})),
+        ("rate a string", opt(learning_rate="fast")),
+        ("rate negative", opt(learning_rate=-1.0)),
+        ("rate list of the wrong length", opt(learning_rate=[0.1, 0.2])),
+        ("unknown schedule", opt(learning_rate={"class_name": "X", "config": {}})),
+        ("schedule argument", opt(learning_rate={"class_name": "ExponentialDecay",
+                                                 "config": {"initial_learning_rate": 0.1}})),
+        ("momentum out of range", opt(momentum=7.0)),
+        ("optimizer argument", opt(clipnorm=1.0)),
+        ("metrics a string", comp("metrics", "accuracy")),
+        ("unknown metric", comp("metrics", ["f1_of_doom"])),
+        ("huge layer", lambda c: (c.update(input_dim=10**5),
+                                  c["layers"][0]["config"].update(units=10**5, input_dim=10**5))),
+    ]
+
+
+@pytest.mark.parametrize("name, mutate", _mutations(), ids=[m[0] for m in _mutations()])
+def test_a_crafted_config_with_a_valid_digest_is_refused(tmp_path, name, mutate):
+    config, weights = _saved(tmp_path)
+    bad = copy.deepcopy(config)
+    mutate(bad)
+    with pytest.raises(ValueError, match="load_model"):
+        tn.load_model(_write(tmp_path / "bad.npz", bad, weights))
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "null", '"x"', "[" * 100000 + "]" * 100000,
+                                  '{"format": "tinynet-model"}'])
+def test_a_config_that_is_not_a_model_config_is_refused(tmp_path, text):
+    _, weights = _saved(tmp_path)
+    with pytest.raises(ValueError, match="load_model"):
+        tn.load_model(_write(tmp_path / "bad.npz", text, weights))
+
+
+def test_weights_that_disagree_with_the_config_are_refused(tmp_path):
+    config, weights = _saved(tmp_path)
+    cases = {
+        "shape": [np.zeros((3, 5))] + weights[1:],
+        "dtype int": [weights[0].astype(np.int64)] + weights[1:],
+        "dtype complex": [weights[0].astype(np.complex128)] + weights[1:],
+        "missing": weights[:-1],
+        "one more": weights + [np.zeros(2)],
+    }
+    for name, ws in cases.items():
+        with pytest.raises(ValueError, match="load_model"):
+            tn.load_model(_write(tmp_path / f"{name}.npz", config, ws))
+    with pytest.raises(ValueError, match="unexpected entries"):
+        tn.load_model(_write(tmp_path / "extra.npz", config, weights,
+                             extra=[("notes.npy", _npy(np.zeros(3)))]))
+
+
+def test_an_object_array_is_refused_without_unpickling(tmp_path):
+    config, weights = _saved(tmp_path)
+    path = _write(tmp_path / "pickle.npz", config, weights)
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    entries["weight_000.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in entries.items():
+            z.writestr(n, data)
+    with pytest.raises(ValueError, match="load_model"):
+        tn.load_model(path)
+
+
+def test_a_compressed_entry_is_refused(tmp_path):
+    config, weights = _saved(tmp_path)
+    path = tmp_path / "c.npz"
+    text = json.dumps(config)
+    np.savez_compressed(path, config=np.array(text), digest=np.array(saving._digest(text, weights)),
+                        **{f"weight_{i:03d}": w for i, w in enumerate(weights)})
+    with pytest.raises(ValueError, match="compressed"):
+        tn.load_model(path)
+
+
+def test_too_many_parameters_are_refused_from_the_config_alone(tmp_path):
+    config, weights = _saved(tmp_path, n_models=1)
+    config["n_models"] = saving.MAX_PARAMETERS // 10
+    with pytest.raises(ValueError, match="parameters"):
+        tn.load_model(_write(tmp_path / "big.npz", config, weights))
+
+
+def test_the_docs_say_what_the_digest_does_not_protect():
+    assert "NOT a signature" in saving.__doc__ and "no pickle" in saving.__doc__
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    assert "not a signature" in readme.lower()
+
+
+# --- memory: each crafted file is refused in a child process, whose peak RSS we read ------
+_CHILD = textwrap.dedent("""
+    import sys
+    import tinynet as tn
+
+    def status_kib(key):  # VmHWM: peak RSS of this process image; getrusage's
+        # ru_maxrss would start at the parent's (pytest's) peak after vfork + exec
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
+    before = status_kib("VmRSS")
+    try:
+        tn.load_model(sys.argv[1])
+        outcome = "loaded"
+    except ValueError as exc:
+        outcome = "ValueError: " + str(exc)
+    except Exception as exc:
+        outcome = type(exc).__name__ + ": " + str(exc)
+    peak = status_kib("VmHWM")  # KiB
+    print(outcome)
+    print(peak - before)
+""")
+
+
+def _load_in_child(path):
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True,
+                         text=True, timeout=300, check=True).stdout.splitlines()
+    return out[0], int(out[1]) / 1024  # MiB above the child's RSS before loading
+
+
+def _big_config(units, input_dim):
+    return {"format": "tinynet-model", "version": 1, "seed": 0, "n_models": 1,
+            "same_init": False, "input_dim": input_dim, "compile": None,
+            "layers": [{"class_name": "Dense", "config": {"units": units, "use_bias": False}}]}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path):
+    """1 MiB of deflated zeros declaring a 256 MiB kernel, with a valid digest."""
+    units, width = 4096, 8192
+    shape = (width, units)
+    config = _big_config(units, width)
+    text = json.dumps(config)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    header = buf.getvalue()
+    h = hashlib.sha256(text.encode("utf-8"))
+    h.update(str((shape, "<f8")).encode("ascii"))
+    chunk = bytes(1 << 20)
+    n_chunks = width * units * 8 // len(chunk)
+    for _ in range(n_chunks):
+        h.update(chunk)
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("weight_000.npy", "w", force_zip64=True) as f:
+            f.write(header)
+            for _ in range(n_chunks):
+                f.write(chunk)
+        z.writestr("config.npy", _npy(np.array(text)))
+        z.writestr("digest.npy", _npy(np.array(h.hexdigest())))
+    assert path.stat().st_size < 2 * 1024**2
+    outcome, grew = _load_in_child(path)
+    assert outcome.startswith("ValueError"), outcome
+    assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_tiny_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_path):
+    """A few KB whose config (valid digest) declares 32M parameters: 256 MiB on load."""
+    config = _big_config(4096, 8192)
+    weights = [np.zeros((2, 2))]
+    path = _write(tmp_path / "huge.npz", config, weights)
+    assert path.stat().st_size < 4096
+    outcome, grew = _load_in_child(path)
+    assert outcome.startswith("ValueError"), outcome
+    assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
