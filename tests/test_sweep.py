@@ -360,3 +360,23 @@ def test_plot_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         hand_made().plot("pie")
 
+
+
+@pytest.mark.parametrize("factory, error, match", [
+    (lambda lr: 0.05, TypeError, r"schedule\(0\.001\) returned 0\.05 \(float\), not a schedule"),
+    (lambda lr: tn.schedules.CosineDecay(0.05, 100), ValueError, "ignores its argument"),
+    (lambda lr: (lambda step: "fast"), TypeError, "returned 'fast'"),
+])
+def test_a_schedule_factory_that_ignores_its_rate_is_refused(factory, error, match):
+    x, y = tn.datasets.make_blobs(40, 2, seed=0)
+    with pytest.raises(error, match=match):
+        sweep(lambda: [tn.layers.Dense(2, activation="softmax")], x, y, [0.001, 0.5], seeds=[0],
+              loss="sparse_categorical_crossentropy", schedule=factory, epochs=1, verbose=0)
+
+
+def test_a_schedule_factory_that_uses_its_rate_is_accepted():
+    x, y = tn.datasets.make_blobs(40, 2, seed=0)
+    res = sweep(lambda: [tn.layers.Dense(2, activation="softmax")], x, y, [0.001, 0.5],
+                seeds=[0], loss="sparse_categorical_crossentropy", epochs=1, verbose=0,
+                schedule=lambda lr: tn.schedules.Warmup(tn.schedules.CosineDecay(lr, 100), 5))
+    assert res.learning_rates.tolist() == [0.001, 0.5]

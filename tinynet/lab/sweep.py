@@ -107,7 +107,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     copy_seeds = init_seeds.reshape(-1)
 
     # --- how many copies fit at once -------------------------------------------
-    per_rate = [rate if schedule is None else schedule(rate) for rate in rates.tolist()]
+    per_rate = rates.tolist() if schedule is None else _schedules_from(schedule, rates.tolist())
     copy_rates = [per_rate[k // n_seeds] for k in range(n_copies)]
     n_train, n_val = split_rows(x.shape[0], validation_split, validation_data)
     fixed, per_copy = estimate_memory(probe, make_optimizer(0.01), n_train, n_val,
@@ -372,3 +372,37 @@ def _warn_diverged(result):
         warnings.warn(f"{_OWNER}: " + "; ".join(parts) + " (seeds affected / seeds). See "
                       "result.diverged, result.grew and result.outcomes().", DivergenceWarning,
                       stacklevel=3)
+
+
+_PROBE_STEPS = (0, 1, 10, 100, 1000, 10000)
+
+
+def _schedules_from(factory, rates):
+    """factory(rate) for every base rate, checked: a schedule each, and one that uses its rate.
+
+    A factory that returns a number, or the same schedule whatever the rate
+    (``lambda lr: 0.05``, ``lambda lr: CosineDecay(0.05, 100)``), would train
+    every copy alike under labels that say otherwise: refused.
+    """
+    made = []
+    for rate in rates:
+        result = factory(rate)
+        if not callable(result):
+            raise TypeError(
+                f"{_OWNER}: schedule({rate!r}) returned {result!r} ({type(result).__name__}), not "
+                "a schedule. The factory builds a schedule from the base rate it is given, "
+                "e.g. schedule=lambda lr: tn.schedules.CosineDecay(lr, 1000).")
+        made.append(result)
+    probes = {}
+    for rate, sched in zip(rates, made):
+        values = tuple(_checks.rate_value(sched(t), t, _OWNER, schedule=sched)
+                       for t in _PROBE_STEPS)
+        if values in probes and probes[values] != rate:
+            raise ValueError(
+                f"{_OWNER}: schedule({probes[values]!r}) and schedule({rate!r}) give the same "
+                f"rates (steps {list(_PROBE_STEPS)}: {list(values)}): the factory ignores its "
+                "argument, so the copies would not train at the rates they are labelled with. "
+                "Build the schedule from the rate, e.g. lambda lr: tn.schedules.CosineDecay(lr, "
+                "1000).")
+        probes[values] = rate
+    return made
