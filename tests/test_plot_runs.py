@@ -83,3 +83,14 @@ def test_bad_input_is_named():
         tn.plot.histories({"a": 3})
     with pytest.raises(ValueError, match="'val_loss' was not logged"):
         tn.plot.histories({"a": FakeHistory({"loss": [1.0]})}, keys=["val_loss"])
+
+
+def test_history_plot_is_the_same_figure_as_tn_plot_history():
+    x, y = tn.datasets.make_blobs(64, 2, seed=0)
+    model = tn.Sequential([tn.layers.Dense(2, activation="softmax", input_dim=2)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    h = model.fit(x, y, epochs=3, verbose=0, validation_split=0.25)
+    a, b = h.plot(), tn.plot.history(h)
+    assert [ax.get_title() for ax in a.axes] == [ax.get_title() for ax in b.axes]
+    for la, lb in zip(a.axes[0].get_lines(), b.axes[0].get_lines()):
+        np.testing.assert_array_equal(la.get_ydata(), lb.get_ydata())

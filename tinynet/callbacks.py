@@ -16,6 +16,7 @@ import numpy as np
 
 from tinynet import _checks, _files, backend
 from tinynet.history import grew_past
+from tinynet.metrics import infer_mode
 
 
 class Callback:
@@ -47,12 +48,6 @@ class Callback:
 
     def record(self, **values):
         self.model.history.record(self.name, **values)
-
-
-def infer_mode(monitor):
-    """"max" for accuracy/AUC-like metrics, "min" for losses and errors (Keras's rule)."""
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    return "max" if ("acc" in name or name.startswith("auc")) else "min"
 
 
 class _Monitor(Callback):

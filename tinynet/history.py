@@ -81,6 +81,17 @@ class History:
         for key in ("lr", "loss"):
             self.steps[key] = np.asarray(self.steps[key], dtype=np.float64)
 
+    def plot(self, band=None, title=None):
+        """The figure of this run: ``tn.plot.history(self, band, title)`` (see tinynet.plot.runs).
+
+        Loss and each metric per epoch (validation dashed), the rate below,
+        non-finite epochs marked; a stacked run per copy or as the median over
+        all copies with its band. Returns a matplotlib Figure.
+        """
+        from tinynet.plot.runs import history  # the one sanctioned upward import: see setup.cfg
+
+        return history(self, band=band, title=title)
+
     def __repr__(self):
         keys = ", ".join(self.history)
         return (f"History(epochs={len(self.epoch)}, keys=[{keys}], diverged={self.diverged!r}, "

@@ -10,6 +10,12 @@ import numpy as np
 from tinynet import _checks, backend, losses
 
 
+def infer_mode(monitor):
+    """"max" for accuracy/AUC-like metrics, "min" for losses and errors (Keras's rule)."""
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    return "max" if ("acc" in name or name.startswith("auc")) else "min"
+
+
 def categorical_accuracy(y, y_pred):
     """mean_n [argmax_c y_pred_nc == argmax_c y_nc]."""
     xp = backend.namespace(y_pred)

@@ -6,7 +6,7 @@ record afterwards, never decided by a stopping rule while it trains.
 
 import numpy as np
 
-from tinynet.callbacks import infer_mode
+from tinynet.metrics import infer_mode
 
 OUTCOMES = ("fit", "non-finite", "grew", "not-fit")
 

@@ -17,8 +17,7 @@ import os
 import numpy as np
 
 from tinynet import _files
-from tinynet.callbacks import infer_mode
-from tinynet.metrics import run_quartiles, wilson_interval
+from tinynet.metrics import infer_mode, run_quartiles, wilson_interval
 
 
 class SweepResult:

@@ -12,8 +12,7 @@ figures mark it with a red x.
 
 import numpy as np
 
-from tinynet.callbacks import infer_mode
-from tinynet.metrics import run_quartiles
+from tinynet.metrics import infer_mode, run_quartiles
 
 
 def loss_curves(result, metric="loss", ax=None, log=None):
