@@ -15,7 +15,7 @@ import tinynet as tn
 from tinynet import fused
 from tinynet.layers import Dense, ReLU, Softmax
 
-LOSSES = ["categorical", "categorical_logits", "sparse", "binary", "mse"]
+LOSSES = ["categorical", "categorical_logits", "softmax_logits", "sparse", "binary", "mse"]
 OPTIMIZERS = {
     "sgd": lambda lr: tn.optimizers.SGD(lr),
     "momentum": lambda lr: tn.optimizers.SGD(lr, momentum=0.9),
@@ -36,12 +36,15 @@ def _problem(loss, n=16, seed=0):
         "categorical": (lambda: [Dense(4, "softmax")], tn.losses.CategoricalCrossentropy()),
         "categorical_logits": (lambda: [Dense(4)],
                                tn.losses.CategoricalCrossentropy(from_logits=True)),
+        "softmax_logits": (lambda: [Dense(4, "softmax")],  # from_logits: no shortcut
+                           tn.losses.CategoricalCrossentropy(from_logits=True)),
         "sparse": (lambda: [Dense(4), Softmax()], tn.losses.SparseCategoricalCrossentropy()),
         "binary": (lambda: [Dense(2, "sigmoid")], tn.losses.BinaryCrossentropy()),
         "mse": (lambda: [Dense(2, "tanh")], tn.losses.MeanSquaredError()),
     }[loss]
-    y = {"categorical": tn.data.one_hot(labels, 4), "categorical_logits":
-         tn.data.one_hot(labels, 4), "sparse": labels,
+    one_hot = tn.data.one_hot(labels, 4)
+    y = {"categorical": one_hot, "categorical_logits": one_hot, "softmax_logits": one_hot,
+         "sparse": labels,
          "binary": (rng.random((n, 2)) > 0.5).astype(float), "mse": rng.normal(size=(n, 2))}[loss]
 
     def layers():  # a Dense with its own ReLU, a linear Dense then a ReLU layer, the head

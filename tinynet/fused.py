@@ -78,9 +78,6 @@ class FusedStep:
         self.head_needs_grad_x = len(layers) - 1 > lowest
         self._kernel_t = {}
 
-    def __getstate__(self):  # a copy rebuilds its W^T views from its own kernels
-        return {**self.__dict__, "_kernel_t": {}}
-
     def __call__(self, x, y):
         model = self.model
         loss_fn, optimizer = model.loss, model.optimizer
@@ -120,7 +117,10 @@ class FusedStep:
     def _transposed(self, dense, xp):
         """W^T: a kept view for one model, a C-ordered copy (made every step) for a stack.
 
-        The copy flattens each W^T, which every backend does in C order.
+        The copy flattens each W^T, which every backend does in C order. Views
+        are kept per layer object: a deep copy of the model looks up its own
+        layers and makes views of its own kernels (a copied view would be a
+        snapshot that no longer follows the in-place updates).
         """
         w = dense.params["kernel"]
         if w.ndim == 3:
