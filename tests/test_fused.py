@@ -7,6 +7,7 @@ float32 tolerance in float32, for every loss, optimiser, stack and dtype.
 """
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -60,7 +61,10 @@ def _pair(loss, optimizer, n_models):
     models = []
     for use_fused in (True, False):
         model = tn.Sequential(layers(), seed=3, n_models=n_models)
-        model.compile(OPTIMIZERS[optimizer](rates), loss=copy.deepcopy(loss_obj), fused=use_fused)
+        with warnings.catch_warnings():  # softmax_logits: the warning is the point
+            warnings.simplefilter("ignore", UserWarning)
+            model.compile(OPTIMIZERS[optimizer](rates), loss=copy.deepcopy(loss_obj),
+                          fused=use_fused)
         models.append(model)
     xd, yd = models[0]._check_xy(x, y, "test")
     return models, tn.backend.to_device(xd), tn.backend.to_device(yd)
@@ -191,3 +195,16 @@ def test_fit_uses_the_fused_step(float64):
     h_plain = plain.fit(x, y, epochs=2, batch_size=4, verbose=0)
     assert len(calls) == 8
     np.testing.assert_allclose(h_fast.history["loss"], h_plain.history["loss"], rtol=1e-12)
+
+
+def test_add_after_compile_makes_the_step_again(float64):
+    """A layer added after compile is trained: the step is chosen again for the new layers."""
+    model = tn.Sequential([Dense(5, "relu", input_dim=3)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="mse")
+    model.add(Dense(2))
+    twin = tn.Sequential([Dense(5, "relu", input_dim=3), Dense(2)], seed=0)
+    twin.compile(tn.optimizers.SGD(0.1), loss="mse", fused=False)
+    _, _, x, y = _problem("mse")
+    assert model.train_on_batch(x, y) == pytest.approx(twin.train_on_batch(x, y), rel=1e-12)
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
