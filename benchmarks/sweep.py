@@ -4,7 +4,7 @@ Throughput is model-updates per second: K / (time of one stacked step), each
 step a forward, backward and SGD update of every copy on the same batch of 64
 (float32). Four ways to train K copies of 2-10-10-10-10-4 (ReLU, softmax):
 - tinynet stacked: ``tn.Sequential(layers, n_models=K)`` with one learning
-  rate per copy, ``model.train_step`` per batch, every copy on the same batch;
+  rate per copy, ``model.train_function`` per batch, every copy on the same batch;
 - tinynet stacked, own batches: the same with a batch of its own for every
   copy, x of shape (K, 64, 2), as ``fit(shuffle=True)`` and ``tn.sweep`` now
   train (each copy shuffles from its own seed);
@@ -57,12 +57,12 @@ def tinynet_models(k, x_dev, y_dev, stacked, own_batches=False):
             flat = xp.asarray(idx.reshape(-1))
             x_dev = xp.reshape(xp.take(x_dev, flat, axis=0), idx.shape + (x_dev.shape[-1],))
             y_dev = xp.reshape(xp.take(y_dev, flat, axis=0), idx.shape + (y_dev.shape[-1],))
-        return lambda: model.train_step(x_dev, y_dev)
+        return lambda: model.train_function(x_dev, y_dev)
     models = [build(1, seed, rate) for seed, rate in enumerate(rates)]
 
     def step_each():
         for model in models:
-            model.train_step(x_dev, y_dev)
+            model.train_function(x_dev, y_dev)
 
     return step_each
 

@@ -1,6 +1,6 @@
 """BLAS threads on a busy machine: one training step with 1, 2 and the default threads.
 
-Times ``model.train_step`` (forward, backward, SGD update, float32) of
+Times ``model.train_function`` (the step fit calls: forward, backward, SGD update; float32) of
 784-256-256-10 at batch 128, the 10x10x10x10x4 seed network at batch 64 and,
 for the other side of the trade, 784-1024-1024-10 at batch 256, each with the
 array library's thread pools limited (threadpoolctl, in this one process) to:
@@ -127,7 +127,7 @@ def step_function(widths, batch):
     model.compile(optimizer=tn.optimizers.SGD(0.01), loss="categorical_crossentropy",
                   metrics=())
     x_dev, y_dev = tn.backend.to_device(x), tn.backend.to_device(y)
-    return lambda: model.train_step(x_dev, y_dev)
+    return lambda: model.train_function(x_dev, y_dev)
 
 
 def _stop(signum, frame):

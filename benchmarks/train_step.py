@@ -1,8 +1,8 @@
 """Time per training step: tinynet against PyTorch, and against its own matrix products.
 
 One step is forward, backward and an SGD update (lr 0.01) on one float32 batch:
-tinynet calls ``model.train_step(x_dev, y_dev)`` on a compiled ``tn.Sequential``
-(what ``fit`` does per batch; no metrics), PyTorch runs
+tinynet calls ``model.train_function(x_dev, y_dev)`` on a compiled ``tn.Sequential``
+(the fused step ``fit`` calls per batch; no metrics), PyTorch runs
 ``zero_grad(); nll_loss(log(net(x)), y).backward(); step()`` on the same
 ``nn.Sequential`` (Linear/ReLU, softmax output, the same initial weights).
 "tinynet matmuls" times the bare matrix products of the tinynet step, same
@@ -43,7 +43,7 @@ def tinynet_step(widths, x, y, seed=0):
                   metrics=())
     y_onehot = tn.data.one_hot(y, widths[-1])
     x_dev, y_dev = tn.backend.to_device(x), tn.backend.to_device(y_onehot)
-    return (lambda: model.train_step(x_dev, y_dev)), model
+    return (lambda: model.train_function(x_dev, y_dev)), model
 
 
 def torch_step(torch, device, weights, x, y):

@@ -66,6 +66,21 @@ def test_sharpness_leaves_the_model_exactly_as_it_was():
                for layer in model.layers)
 
 
+@pytest.mark.parametrize("diagnostic", ["sharpness", "layer_gradient_norms"])
+def test_diagnostics_run_on_a_copy_never_on_the_live_layers(diagnostic):
+    """No layer of the model is swapped, called or written: its caches stay the same objects."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(20, 2)), rng.integers(0, 4, 20)
+    model = _post_net()
+    model.train_on_batch(x, y)
+    layers, acts = list(model.layers), [layer.activation for layer in model.layers]
+    caches = [(layer._x, act._y) for layer, act in zip(layers, acts)]
+    getattr(dg, diagnostic)(model, x, y)
+    assert model.layers == layers and [layer.activation for layer in layers] == acts
+    for (x_seen, y_seen), layer, act in zip(caches, layers, acts):
+        assert layer._x is x_seen and act._y is y_seen
+
+
 def test_sharpness_does_not_depend_on_the_step_near_relu_kinks(float64):
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(40, 2)), rng.integers(0, 4, 40)

@@ -85,7 +85,6 @@ def test_dense_shapes(n, width, units, k):
     y = layer.forward(tb.to_device(_x((n, width))))
     lead = () if k is None else (k,)
     assert tuple(y.shape) == lead + (n, units)
-    layer.need_grad_input = True
     grad_x = layer.backward(tb.to_device(np.ones(lead + (n, units))))
     assert tuple(grad_x.shape) == (n, width)  # the shared input's gradient sums the copies
     assert tuple(layer.grads["kernel"].shape) == lead + (width, units)
@@ -117,3 +116,63 @@ def test_stacked_copy_k_equals_single_model_with_seed_plus_k():
             np.testing.assert_array_equal(s[k], w)
     same = tn.Sequential(layers(), seed=5, n_models=3, same_init=True).get_weights()
     np.testing.assert_array_equal(same[0][2], tn.Sequential(layers(), seed=5).get_weights()[0])
+
+
+# --- what a wrong implementation gets wrong -------------------------------------------
+@pytest.mark.parametrize("path", ["plain", "fused-small", "fused-large"])
+def test_relu_derivative_at_zero_is_zero(float64, path):
+    """A unit at z = 0 exactly passes back nothing, on every way ReLU keeps its derivative.
+
+    Zero kernel and bias make every z of the first layer exactly 0, so its kernel
+    and bias get zero gradients and one SGD step leaves them unchanged. plain:
+    ReLU.backward; fused-small: sign(y); fused-large: the float mask [z > 0],
+    taken from fused.MASK_FROM elements (batch * units).
+    """
+    from tinynet import fused
+
+    units = 4
+    n = fused.MASK_FROM // units if path == "fused-large" else 2
+    model = tn.Sequential([Dense(units, "relu", kernel_initializer="zeros", input_dim=3),
+                           Dense(2)], seed=0)
+    model.compile(tn.optimizers.SGD(0.5), loss="mse", fused=path != "plain")
+    x, y = _x((n, 3)), _x((n, 2), seed=2)
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
+    assert not np.array_equal(after[3], before[3])  # the step happened
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_dense_softmax_head_is_finite_for_logits_of_1e4(float64, fused):
+    """softmax(z) = exp(z - max z) / sum exp(z - max z): logits of 1e4 overflow nothing."""
+    model = tn.Sequential([Dense(3, "softmax", input_dim=1)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="categorical_crossentropy", fused=fused)
+    model.set_weights([np.array([[1e4, 0.0, -1e4]]), np.zeros(3)])
+    x, y = np.array([[1.0], [-1.0]]), np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(model.predict(x), [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    loss = model.train_on_batch(x, y)
+    assert math.isfinite(loss) and loss > 1.0  # the second sample is confidently wrong
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_first_layer_backward_returns_grad_x(float64, n_models):
+    """A model's first layer returns dL/dx as well, checked by central differences."""
+    from tinynet.lab.gradcheck import numerical_gradient, relative_error
+
+    model = tn.Sequential([Dense(4, "tanh", input_dim=3), Dense(2)], seed=1,
+                          n_models=n_models)
+    x = _x((5, 3))
+    r = _x(((n_models,) if n_models > 1 else ()) + (5, 2), seed=3)
+
+    def f(value):
+        return float(np.sum(tb.to_numpy(model.forward(tb.to_device(value))) * r))
+
+    model.forward(tb.to_device(x))
+    grad = tb.to_device(r)
+    for layer in reversed(model.layers):
+        grad = layer.backward(grad)
+    assert grad is not None and tuple(grad.shape) == (5, 3)
+    assert relative_error(grad, numerical_gradient(f, x)) < 1e-6

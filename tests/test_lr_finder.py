@@ -168,7 +168,7 @@ def test_restored_after_an_error_mid_sweep():
     weights = model.get_weights()
     assert weights[0].dtype == np.float32
     calls = {"n": 0}
-    original = model.train_step
+    original = model.train_function
 
     def failing(xb, yb):
         calls["n"] += 1
@@ -176,7 +176,7 @@ def test_restored_after_an_error_mid_sweep():
             raise RuntimeError("boom")
         return original(xb, yb)
 
-    model.train_step = failing
+    model.train_function = failing
     with pytest.raises(RuntimeError, match="boom"):
         lr_find(model, x, y, num_steps=10)
     for a, b in zip(weights, model.get_weights(), strict=True):

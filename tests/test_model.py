@@ -211,3 +211,17 @@ def test_lazy_build_from_data():
     model.compile("sgd", loss="sparse_categorical_crossentropy")
     model.fit(np.zeros((4, 5)), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
     assert model.get_weights()[0].shape == (5, 3)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_rows_are_reshuffled_every_epoch(float64, shuffle):
+    """With lr 0 the weights never move, so a batch of one row has that row's loss every
+    epoch: two epochs give the same losses, in a new order only when shuffle=True."""
+    x, y = blobs(24)
+    model = tn.Sequential([tn.layers.Dense(4, "softmax", input_dim=2)], seed=0)
+    model.compile(tn.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    steps = model.fit(x, y, epochs=2, batch_size=1, shuffle=shuffle, verbose=0).steps["loss"]
+    first, second = steps[:24], steps[24:]
+    np.testing.assert_allclose(np.sort(first), np.sort(second), rtol=1e-12)
+    assert len(np.unique(first)) == 24  # every row's loss differs: the order shows
+    assert np.array_equal(first, second) != shuffle

@@ -13,7 +13,8 @@ import weakref
 import numpy as np
 
 from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving
-from tinynet.layers import Dense, Layer, Sigmoid, Softmax, from_config
+from tinynet.fused import make_step as make_fused_step
+from tinynet.layers import Layer, Sigmoid, Softmax, from_config
 
 _DEFAULT_METRICS = ("accuracy",)
 _OPTIMIZER_OWNER = weakref.WeakKeyDictionary()  # optimizer -> weakref to the model using it
@@ -53,6 +54,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.metric_names, self._metric_fns = [], []
+        self.train_function = None  # compile: train_step or its fused sibling
         self.stop_training = False
         self.frozen = None
         self._params = []
@@ -86,6 +88,8 @@ class Sequential:
             self.layers.append(layer)
             if len(self.layers) == 1 and declared is not None:
                 self.build(declared)
+            if self.train_function is not None:  # compiled: the step sees the new layer
+                self._choose_step()
             return
         if declared is not None and declared != self.output_dim:
             raise ValueError(
@@ -99,6 +103,8 @@ class Sequential:
         for layer_, params in zip(self.layers, kept):
             layer_.params = params  # the old layers keep their (maybe trained) weights
         self._params = self.params
+        if self.train_function is not None:  # compiled: the step sees the new layer
+            self._choose_step()
 
     # --- shuffling ----------------------------------------------------------------
     def _set_shuffle_seeds(self, seeds):
@@ -164,10 +170,6 @@ class Sequential:
                     "Check input_dim or the previous layer."
                 )
             width = layer.build(width, rngs, self.stacked)
-        trainable_seen = False
-        for layer in self.layers:
-            layer.need_grad_input = trainable_seen
-            trainable_seen = trainable_seen or bool(layer.params)
         self._params = [p for layer in self.layers for p in layer.params.values()]
         self.output_dim = width
 
@@ -180,8 +182,13 @@ class Sequential:
         return [g for layer in self.layers for g in layer.grads.values()]
 
     # --- compile ----------------------------------------------------------------
-    def compile(self, optimizer="sgd", loss=None, metrics=_DEFAULT_METRICS):
-        """Choose the optimiser, the loss and the metrics reported by fit/evaluate."""
+    def compile(self, optimizer="sgd", loss=None, metrics=_DEFAULT_METRICS, fused=True):
+        """Choose the optimiser, the loss and the metrics reported by fit/evaluate.
+
+        fused: True (default) makes ``train_function``, the step fit calls, the
+        fused step of tinynet.fused (the same numbers, faster) where it applies;
+        False makes it the plain train_step, to compare or to follow in a debugger.
+        """
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'.")
         loss = losses.get(loss)
@@ -208,7 +215,17 @@ class Sequential:
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
         self._warn_output_and_loss()
+        self._fused = bool(fused)
+        self._choose_step()
         return self
+
+    def _choose_step(self):
+        """train_function: the fused step where it applies and was asked for, else train_step.
+
+        Made once for the layers and loss at hand: compile and add call it.
+        """
+        step = make_fused_step(self) if self._fused else None
+        self.train_function = step or self.train_step
 
     def _warn_output_and_loss(self):
         """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras)."""
@@ -265,59 +282,22 @@ class Sequential:
         """Back-propagate dL/d(output) through every layer, filling each layer's grads."""
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
-            if grad_out is None:
-                break
 
     def train_step(self, x, y):
-        """One update on device arrays; returns (loss, [metric values], rate used).
+        """One update on device arrays: forward, loss, backward, update.
 
-        The loss and metrics are the batch's before the update. Two exact
-        shortcuts are taken where they apply:
-        - softmax output + categorical cross-entropy on probabilities: the loss
-          hands dL/dz = (q sum_c v_c - v) / N to the layer below the softmax
-          (CategoricalCrossentropy.softmax_backward), skipping its Jacobian;
-        - an update that is exactly p <- p - lr * g (plain SGD): lr multiplies
-          dL/d(output) and back-propagation, linear in it, yields the steps
-          lr * g directly (Optimizer.folded_rate); layer.grads then hold lr * g.
+        Returns (loss, [metric values], rate used); the loss and metrics are the
+        batch's before the update. This is the step as a student reads it; fit
+        calls ``train_function``, which compile sets to this step or to its
+        fused sibling (tinynet.fused: the same numbers, faster).
         """
         out = self.forward(x, training=True)
-        fused, head, backward_steps = self._step_plan()
-        loss = self.loss.softmax_value(y, out) if fused else self.loss.value(y, out)
+        loss = self.loss.value(y, out)
         values = [fn(y, out) for fn in self._metric_fns]
-        folded = self.optimizer.folded_rate(out)
-        if fused:
-            grad = self.loss.softmax_backward(1.0 if folded is None else folded[1])
-            if head is not None:  # dL/dz of the softmax goes into its Dense layer
-                grad = head.backward_linear(grad)
-        else:
-            grad = self.loss.backward()
-            grad = grad if folded is None else grad * folded[1]
-        for backward in backward_steps:
-            if grad is None:  # the layers below need no gradient
-                break
-            grad = backward(grad)
-        if folded is None:
-            return loss, values, self.optimizer.apply(self._params, self.grads())
-        return loss, values, self.optimizer.apply_folded(self._params, self.grads(), folded[0])
-
-    def _step_plan(self):
-        """(fused, head, backward functions top to bottom) for train_step, kept per loss.
-
-        fused: the output is softmax(z) under categorical cross-entropy on
-        probabilities; head: then the Dense layer whose z it is (None when the
-        softmax is a layer of its own, which is skipped). The gradients a step
-        makes are its own, so layers with backward_ (in place) get that one.
-        """
-        last = self.layers[-1]
-        key = (self.loss, tuple(self.layers), getattr(last, "activation", None))
-        plan = getattr(self, "_plan", None)
-        if plan is None or plan[0] != key:  # a new loss, or layers swapped (diagnostics)
-            fused = _softmax_head(self.layers, self.loss)
-            head = last if fused and isinstance(last, Dense) else None
-            below = self.layers[-2::-1] if fused else self.layers[::-1]
-            steps = [getattr(layer, "backward_", layer.backward) for layer in below]
-            plan = self._plan = (key, fused, head, steps)
-        return plan[1:]
+        grad = self.loss.backward()
+        self.backward(grad)
+        lr = self.optimizer.apply(self.params, self.grads())
+        return loss, values, lr
 
     # --- public entry points ----------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
@@ -383,7 +363,7 @@ class Sequential:
         """One update on (x, y); returns the batch loss before the update (Keras)."""
         self._require_compiled("train_on_batch")
         x, y = self._check_xy(x, y, "train_on_batch")
-        loss, _, _ = self.train_step(backend.to_device(x), backend.to_device(y))
+        loss, _, _ = self.train_function(backend.to_device(x), backend.to_device(y))
         return backend.to_float(loss)
 
     @staticmethod
@@ -512,16 +492,6 @@ def _check_owner(optimizer, model):
             "model; create a new optimizer for each model (e.g. "
             f"tn.optimizers.{type(optimizer).__name__}(...) per model)."
         )
-
-
-def _softmax_head(layers, loss):
-    """True when the output is softmax(z) and the loss categorical CE on probabilities."""
-    if type(loss) not in (losses.CategoricalCrossentropy,
-                          losses.SparseCategoricalCrossentropy) or loss.from_logits:
-        return False
-    head = layers[-1]
-    return isinstance(head, Softmax) or (isinstance(head, Dense)
-                                         and isinstance(head.activation, Softmax))
 
 
 def _check_new_layer(layer, owner, layers):

@@ -188,7 +188,7 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        loss, values, lr = model.train_step(xs[..., start:stop, :], ys[..., start:stop, :])
+        loss, values, lr = model.train_function(xs[..., start:stop, :], ys[..., start:stop, :])
         for column, value in zip(columns, (loss, *values)):
             column.append(value)
         sizes.append(stop - start)

@@ -17,14 +17,14 @@ the per-model values carry a leading axis of K.
     parameter_change       how far each layer's weights moved from a starting point
 """
 
-import contextlib
+import copy
 import math
 
 import numpy as np
 
 from tinynet import _checks, backend
 from tinynet import layers as layer_mod
-from tinynet.lab.gradcheck import _float64_params, gradient_check
+from tinynet.lab.gradcheck import gradient_check
 
 __all__ = [
     "dead_relu_fraction",
@@ -81,13 +81,17 @@ def _loss_and_grads(model, x_dev, y_dev):
     return loss, grads
 
 
-def _keep_grads(model):
-    return [dict(layer.grads) for layer in model.layers]
+def _copy(model):
+    """The model with copies of its layers and loss, whose passes leave the model alone.
 
-
-def _restore_grads(model, saved):
-    for layer, grads in zip(model.layers, saved):
-        layer.grads = grads
+    Forward and backward passes write every layer's caches and grads, and
+    sharpness changes parameters and activations: on the copy, the user's
+    model (parameters, grads, optimiser state) stays exactly as it was.
+    """
+    clone = copy.copy(model)
+    clone.layers = copy.deepcopy(model.layers)
+    clone.loss = copy.deepcopy(model.loss)
+    return clone
 
 
 # --- Q1, too low: where does the signal go? -------------------------------------
@@ -127,26 +131,23 @@ def layer_gradient_norms(model, x, y):
     model._require_compiled("layer_gradient_norms")
     x, y = model._check_xy(x, y, "layer_gradient_norms")
     stacked = model.stacked
-    saved = _keep_grads(model)
-    try:
-        x_dev, y_dev = backend.to_device(x), backend.to_device(y)
-        loss, _ = _loss_and_grads(model, x_dev, y_dev)
-        trainable = [(i, layer) for i, layer in enumerate(model.layers) if layer.params]
-        cols = {"kernel_grad": [], "bias_grad": [], "kernel_norm": [], "activation_rms": []}
-        rms = {i: out for i, _, out in _trace(model, x_dev)}
-        for i, layer in trainable:
-            for key, arr in (("kernel_grad", layer.grads.get("kernel")),
-                             ("bias_grad", layer.grads.get("bias")),
-                             ("kernel_norm", layer.params.get("kernel"))):
-                if arr is None:
-                    cols[key].append(np.zeros(model.n_models))
-                    continue
-                host = _per_model(np.asarray(backend.to_numpy(arr), dtype=np.float64), stacked)
-                cols[key].append(np.sqrt(np.sum(host * host, axis=1)))
-            h = _per_model(rms[i], stacked)
-            cols["activation_rms"].append(np.sqrt(np.mean(h * h, axis=1)))
-    finally:
-        _restore_grads(model, saved)
+    model = _copy(model)
+    x_dev, y_dev = backend.to_device(x), backend.to_device(y)
+    loss, _ = _loss_and_grads(model, x_dev, y_dev)
+    trainable = [(i, layer) for i, layer in enumerate(model.layers) if layer.params]
+    cols = {"kernel_grad": [], "bias_grad": [], "kernel_norm": [], "activation_rms": []}
+    rms = {i: out for i, _, out in _trace(model, x_dev)}
+    for i, layer in trainable:
+        for key, arr in (("kernel_grad", layer.grads.get("kernel")),
+                         ("bias_grad", layer.grads.get("bias")),
+                         ("kernel_norm", layer.params.get("kernel"))):
+            if arr is None:
+                cols[key].append(np.zeros(model.n_models))
+                continue
+            host = _per_model(np.asarray(backend.to_numpy(arr), dtype=np.float64), stacked)
+            cols[key].append(np.sqrt(np.sum(host * host, axis=1)))
+        h = _per_model(rms[i], stacked)
+        cols["activation_rms"].append(np.sqrt(np.mean(h * h, axis=1)))
     result = {"layers": [_name(i, layer) for i, layer in trainable]}
     for key, values in cols.items():
         result[key] = _squeeze(np.stack(values, axis=1), stacked)
@@ -289,35 +290,31 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     eps = _checks.real(eps, "eps", "sharpness", low=0.0, low_open=True)
     x, y = model._check_xy(x, y, "sharpness")
     stacked = model.stacked
-    trainable = [layer for layer in model.layers if layer.params]
-    slots = [(layer, name) for layer in trainable for name in layer.params]
-    saved = _keep_grads(model)
-    try:
-        with _float64_params(trainable):
-            x_dev = backend.to_device(x, dtype="float64")
-            y_dev = backend.to_device(y, dtype="float64")
-            w0 = [np.array(backend.to_numpy(layer.params[name]), dtype=np.float64)
-                  for layer, name in slots]
+    model = _copy(model)
+    slots = [(layer, name) for layer in model.layers for name in layer.params]
+    x_dev = backend.to_device(x, dtype="float64")
+    y_dev = backend.to_device(y, dtype="float64")
+    w0 = [np.array(backend.to_numpy(layer.params[name]), dtype=np.float64)
+          for layer, name in slots]
 
-            def grad_at(w):
-                for (layer, name), value in zip(slots, w):
-                    layer.params[name] = backend.to_device(value, dtype="float64")
-                return _loss_and_grads(model, x_dev, y_dev)[1]
+    def grad_at(w):
+        for (layer, name), value in zip(slots, w):
+            layer.params[name] = backend.to_device(value, dtype="float64")
+        return _loss_and_grads(model, x_dev, y_dev)[1]
 
-            def hvp(v):
-                plus = grad_at([w + eps * d for w, d in zip(w0, v)])
-                minus = grad_at([w - eps * d for w, d in zip(w0, v)])
-                return [(a - b) / (2.0 * eps) for a, b in zip(plus, minus)]
+    def hvp(v):
+        plus = grad_at([w + eps * d for w, d in zip(w0, v)])
+        minus = grad_at([w - eps * d for w, d in zip(w0, v)])
+        return [(a - b) / (2.0 * eps) for a, b in zip(plus, minus)]
 
-            with _frozen_gates(model, x_dev):
-                if start is None:
-                    rng = np.random.default_rng(seed)
-                    start = [rng.standard_normal(w.shape) for w in w0]
-                else:
-                    start = _check_start(start, w0)
-                top, vector = top_eigenvalue(hvp, start, iters, tol, stacked, return_vector=True)
-    finally:
-        _restore_grads(model, saved)
+    grad_at(w0)  # float64 parameters, then the gates read the pattern at w0
+    _freeze_rectifiers(model, x_dev)
+    if start is None:
+        rng = np.random.default_rng(seed)
+        start = [rng.standard_normal(w.shape) for w in w0]
+    else:
+        start = _check_start(start, w0)
+    top, vector = top_eigenvalue(hvp, start, iters, tol, stacked, return_vector=True)
     value = top if stacked else float(top[0])
     return (value, vector) if return_vector else value
 
@@ -344,30 +341,18 @@ class _Gate(layer_mod.Layer):
         return grad_y * self.mask
 
 
-@contextlib.contextmanager
-def _frozen_gates(model, x_dev):
-    """Swap every ReLU/LeakyReLU for a _Gate holding its pattern on x_dev."""
-    swaps = []
-    try:
-        for i, layer, out in _trace(model, x_dev):
-            act = _rectifier(layer)
-            if act is None:
-                continue
-            slope = getattr(act, "negative_slope", 0.0)
-            gate = _Gate(backend.to_device(np.where(out > 0.0, 1.0, slope), dtype="float64"))
-            if act is layer:
-                swaps.append((model.layers, i, layer))
-                model.layers[i] = gate
-            else:
-                swaps.append((layer, "activation", act))
-                layer.activation = gate
-        yield
-    finally:
-        for owner, key, original in reversed(swaps):
-            if isinstance(key, int):
-                owner[key] = original
-            else:
-                setattr(owner, key, original)
+def _freeze_rectifiers(model, x_dev):
+    """Replace each ReLU/LeakyReLU of ``model`` (a copy) by a _Gate of its pattern on x_dev."""
+    for i, layer, out in _trace(model, x_dev):
+        act = _rectifier(layer)
+        if act is None:
+            continue
+        slope = getattr(act, "negative_slope", 0.0)
+        gate = _Gate(backend.to_device(np.where(out > 0.0, 1.0, slope), dtype="float64"))
+        if act is layer:
+            model.layers[i] = gate
+        else:
+            layer.activation = gate
 
 
 def _dot(a, b, stacked):

@@ -159,7 +159,7 @@ def _sweep(model, x, y, rates, batch_size, beta, factor, rng):
         for i, rate in enumerate(rates):
             optimizer.learning_rate = float(rate)
             xb, yb = next(batches)
-            loss, _, _ = model.train_step(xb, yb)
+            loss, _, _ = model.train_function(xb, yb)
             loss = np.broadcast_to(np.asarray(backend.to_numpy(loss), dtype=np.float64), (k,))
             avg = beta * avg + (1.0 - beta) * loss
             smooth = avg / (1.0 - beta ** (i + 1))

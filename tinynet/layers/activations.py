@@ -7,7 +7,7 @@ gradient by the local derivative in ``backward``. Shapes: any (..., C).
 from tinynet import _checks, backend
 from tinynet.backend import namespace
 from tinynet.layers.base import Layer
-from tinynet.ops import row_max, row_sum, sigmoid, softmax
+from tinynet.ops import row_sum, sigmoid, softmax
 
 
 class Linear(Layer):
@@ -37,41 +37,17 @@ class Linear(Layer):
 
 
 class ReLU(Layer):
-    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0.
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (0 at x = 0 exactly).
 
-    backward needs dy/dx, kept in one of two ways (timed on NumPy):
-    - forward reads it off the output later, dy/dx = sign(y) (y >= 0, so sign(y)
-      is 0 or 1): the fewest calls, best for small arrays;
-    - forward_, on an x the caller owns (Dense's fresh z), keeps the mask
-      m = [x > 0] as floats and makes y = x * m in place when x has at least
-      MASK_FROM elements: the fewest passes (max and sign cost ~3x a product
-      per element), best for large batches and stacks. There relu(-inf) is nan.
-    backward_ multiplies a gradient the caller owns in place (PyTorch's
-    trailing-underscore convention); Sequential.train_step uses it.
+    forward keeps y; backward reads the derivative off it, as y > 0 iff x > 0.
     """
 
-    MASK_FROM = 4096
-
     def forward(self, x, training=True):
-        self._mask, self._y = None, namespace(x).maximum(x, 0.0)
+        self._y = namespace(x).maximum(x, 0.0)
         return self._y
 
-    def forward_(self, x, training=True):
-        if not training or x.size < self.MASK_FROM:
-            return self.forward(x, training)
-        self._mask, self._y = namespace(x).astype(x > 0.0, x.dtype), None
-        x *= self._mask
-        return x
-
-    def _derivative(self, like):
-        return self._mask if self._mask is not None else namespace(like).sign(self._y)
-
     def backward(self, grad_y):
-        return grad_y * self._derivative(grad_y)
-
-    def backward_(self, grad_y):
-        grad_y *= self._derivative(grad_y)
-        return grad_y
+        return namespace(grad_y).where(self._y > 0.0, grad_y, 0.0)
 
 
 class LeakyReLU(Layer):
@@ -130,14 +106,6 @@ class Softmax(Layer):
     def forward(self, x, training=True):
         self._y = softmax(x)
         return self._y
-
-    def forward_(self, x, training=True):
-        """forward on an x the caller owns: shifted in place, one temporary fewer."""
-        x -= row_max(x)
-        e = namespace(x).exp(x)
-        e /= row_sum(e)
-        self._y = e
-        return e
 
     def backward(self, grad_y):
         y = self._y

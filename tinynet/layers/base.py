@@ -18,7 +18,6 @@ class Layer:
         self.params = {}
         self.grads = {}
         self.input_dim = None
-        self.need_grad_input = True  # the model clears it on the first layer
 
     @property
     def built(self):

@@ -1,6 +1,6 @@
 """The fully connected layer."""
 
-from tinynet import _checks, backend, initializers, ops
+from tinynet import _checks, backend, initializers
 from tinynet.layers import activations
 from tinynet.layers.base import Layer
 
@@ -14,9 +14,7 @@ class Dense(Layer):
       grad_W = x^T @ g (summed over samples), grad_b = 1^T g = sum_n g,
       grad_x = g @ W^T (summed over the K copies when they all read the same x
       of shape (N, in)).
-    grad_b is written as a product with a ones vector of length N: one BLAS
-    call, where xp.sum over the sample axis of a (K, N, units) stack is several
-    times slower.
+    The fused step (tinynet.fused) computes the same in place and faster.
 
     units: output width. activation: None (linear) or a name such as "relu".
     kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.
@@ -49,57 +47,23 @@ class Dense(Layer):
         return self.units
 
     def forward(self, x, training=True):
+        xp = backend.namespace(x)
         self._x = x  # backward needs it
-        z = x @ self.params["kernel"]  # a new array: the bias goes in in place
+        z = x @ self.params["kernel"]
         if self.use_bias:
-            b = self.params["bias"]
-            z += b if b.ndim == 1 else b[..., None, :]  # (K, units) -> (K, 1, units)
-        act = self.activation  # z is ours: an activation with forward_ may overwrite it
-        return getattr(act, "forward_", act.forward)(z, training)
+            z = z + xp.expand_dims(self.params["bias"], axis=-2)  # (K, units) -> (K, 1, units)
+        return self.activation.forward(z, training)
 
     def backward(self, grad_y):
-        return self.backward_linear(self.activation.backward(grad_y))
-
-    def backward_(self, grad_y):
-        """backward for a grad_y the caller owns: the activation may overwrite it."""
-        act = self.activation
-        return self.backward_linear(getattr(act, "backward_", act.backward)(grad_y))
-
-    def backward_linear(self, g):
-        """backward from g = dL/dz, the activation's own backward skipped.
-
-        backward(grad_y) is backward_linear(act.backward(grad_y)); the model
-        calls this directly when the loss hands over dL/dz of a softmax output
-        (see Sequential.train_step).
-        """
-        xp, x = backend.namespace(g), self._x
-        # .T is the standard transpose of a matrix, cheaper than matrix_transpose
-        self.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
+        xp, x = backend.namespace(grad_y), self._x
+        g = self.activation.backward(grad_y)
+        self.grads["kernel"] = xp.matrix_transpose(x) @ g
         if self.use_bias:
-            self.grads["bias"] = ops.ones_vector(xp, g.shape[-2], g.dtype) @ g
-        if not self.need_grad_input:
-            return None
-        grad_x = g @ self._kernel_t(xp)
+            self.grads["bias"] = xp.sum(g, axis=-2)
+        grad_x = g @ xp.matrix_transpose(self.params["kernel"])
         if grad_x.ndim > x.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
-
-    def _kernel_t(self, xp):
-        """W^T: a view for one model, kept while W is the same array (updates are
-        in place); for a (K, in, out) stack a C-ordered copy, made every step.
-
-        NumPy multiplies a stack about twice as fast by a C-ordered W^T as by the
-        transposed view, and the copy (flattening each W^T, which every backend
-        does in C order) costs far less than the difference.
-        """
-        w = self.params["kernel"]
-        if w.ndim == 3:
-            k, n_in, n_out = w.shape
-            w_t = xp.reshape(xp.matrix_transpose(w), (k, n_out * n_in))
-            return xp.reshape(w_t, (k, n_out, n_in))
-        if getattr(self, "_kernel_of_t", None) is not w:
-            self._kernel_of_t, self._kernel_t_view = w, w.T
-        return self._kernel_t_view
 
     def get_config(self):
         return {

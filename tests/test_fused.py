@@ -1,0 +1,210 @@
+"""The fused step (tinynet.fused) gives the plain Sequential.train_step's numbers.
+
+compile(fused=True) makes model.train_function the fused step, compile(fused=False)
+the plain one; both train from the same weights on the same batches, and the
+losses, metrics, rates and weights must agree: to rounding in float64, to a
+float32 tolerance in float32, for every loss, optimiser, stack and dtype.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet import fused
+from tinynet.layers import Dense, ReLU, Softmax
+
+LOSSES = ["categorical", "categorical_logits", "softmax_logits", "sparse", "binary", "mse"]
+OPTIMIZERS = {
+    "sgd": lambda lr: tn.optimizers.SGD(lr),
+    "momentum": lambda lr: tn.optimizers.SGD(lr, momentum=0.9),
+    "nesterov": lambda lr: tn.optimizers.SGD(lr, momentum=0.9, nesterov=True),
+    "rmsprop": lambda lr: tn.optimizers.RMSprop(lr),
+    "adagrad": lambda lr: tn.optimizers.Adagrad(lr),
+    "adam": lambda lr: tn.optimizers.Adam(lr),
+}
+TOLERANCE = {"float64": dict(rtol=1e-12, atol=1e-12), "float32": dict(rtol=1e-4, atol=1e-5)}
+
+
+def _problem(loss, n=16, seed=0):
+    """(layers factory, loss object, x, y): a tiny net whose head fits the loss."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)) * 2.0
+    labels = rng.integers(0, 4, n)
+    head, out = {
+        "categorical": (lambda: [Dense(4, "softmax")], tn.losses.CategoricalCrossentropy()),
+        "categorical_logits": (lambda: [Dense(4)],
+                               tn.losses.CategoricalCrossentropy(from_logits=True)),
+        "softmax_logits": (lambda: [Dense(4, "softmax")],  # from_logits: no shortcut
+                           tn.losses.CategoricalCrossentropy(from_logits=True)),
+        "sparse": (lambda: [Dense(4), Softmax()], tn.losses.SparseCategoricalCrossentropy()),
+        "binary": (lambda: [Dense(2, "sigmoid")], tn.losses.BinaryCrossentropy()),
+        "mse": (lambda: [Dense(2, "tanh")], tn.losses.MeanSquaredError()),
+    }[loss]
+    one_hot = tn.data.one_hot(labels, 4)
+    y = {"categorical": one_hot, "categorical_logits": one_hot, "softmax_logits": one_hot,
+         "sparse": labels,
+         "binary": (rng.random((n, 2)) > 0.5).astype(float), "mse": rng.normal(size=(n, 2))}[loss]
+
+    def layers():  # a Dense with its own ReLU, a linear Dense then a ReLU layer, the head
+        return [Dense(6, "relu", input_dim=3), Dense(5), ReLU(), *head()]
+
+    return layers, out, x, y
+
+
+def _pair(loss, optimizer, n_models):
+    """Two equal models, compiled fused and plain; x and y on the device."""
+    layers, loss_obj, x, y = _problem(loss)
+    rates = [0.03, 0.1, 0.3][:n_models] if n_models > 1 else 0.3
+    models = []
+    for use_fused in (True, False):
+        model = tn.Sequential(layers(), seed=3, n_models=n_models)
+        with warnings.catch_warnings():  # softmax_logits: the warning is the point
+            warnings.simplefilter("ignore", UserWarning)
+            model.compile(OPTIMIZERS[optimizer](rates), loss=copy.deepcopy(loss_obj),
+                          fused=use_fused)
+        models.append(model)
+    xd, yd = models[0]._check_xy(x, y, "test")
+    return models, tn.backend.to_device(xd), tn.backend.to_device(yd)
+
+
+def _assert_same_training(fast, plain, x, y, tol, steps=4):
+    assert isinstance(fast.train_function, fused.FusedStep)
+    assert plain.train_function == plain.train_step
+    for _ in range(steps):
+        loss_f, values_f, lr_f = fast.train_function(x, y)
+        loss_p, values_p, lr_p = plain.train_function(x, y)
+        np.testing.assert_allclose(tn.backend.to_numpy(loss_f), tn.backend.to_numpy(loss_p),
+                                   **tol)
+        for a, b in zip(values_f, values_p, strict=True):
+            np.testing.assert_allclose(tn.backend.to_numpy(a), tn.backend.to_numpy(b), **tol)
+        np.testing.assert_array_equal(lr_f, lr_p)
+    for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, **tol)
+    assert fast.optimizer.iterations == plain.optimizer.iterations == steps
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("loss", LOSSES)
+def test_fused_step_equals_the_plain_step(loss, optimizer, n_models, dtype):
+    tn.set_dtype(dtype)
+    (fast, plain), x, y = _pair(loss, optimizer, n_models)
+    _assert_same_training(fast, plain, x, y, TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_fused_step_equals_the_plain_step_on_the_mask_path(float64, monkeypatch, n_models):
+    """Every ReLU array takes the float-mask path (MASK_FROM 1), plain SGD folds the rate."""
+    monkeypatch.setattr(fused, "MASK_FROM", 1)
+    (fast, plain), x, y = _pair("categorical", "sgd", n_models)
+    _assert_same_training(fast, plain, x, y, TOLERANCE["float64"])
+
+
+def _head_net(n_models=1, head="dense"):
+    L = tn.layers
+    layers = [L.Dense(6, "relu", input_dim=3), L.Dense(5, "relu")]
+    layers += [L.Dense(4, "softmax")] if head == "dense" else [L.Dense(4), L.Softmax()]
+    return tn.Sequential(layers, seed=3, n_models=n_models)
+
+
+@pytest.mark.parametrize("head", ["dense", "layer"])
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_softmax_head_equals_the_plain_step_on_every_backend(backend, n_models, head):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)) * 4.0
+    y = tn.data.one_hot(rng.integers(0, 4, 16), 4)
+    rates = [0.3, 3.0, 30.0][:n_models] if n_models > 1 else 3.0  # large: some p clip
+    fast, plain = _head_net(n_models, head), _head_net(n_models, head)
+    for model, use_fused in ((fast, True), (plain, False)):
+        model.compile(tn.optimizers.SGD(rates), loss="categorical_crossentropy", metrics=(),
+                      fused=use_fused)
+    xd, yd = tn.backend.to_device(x), tn.backend.to_device(y)
+    _assert_same_training(fast, plain, xd, yd, dict(rtol=1e-10, atol=1e-12), steps=5)
+
+
+def test_softmax_backward_equals_the_chain_rule_with_clipping(backend):
+    rng = np.random.default_rng(1)
+    z = tn.backend.to_device(rng.normal(size=(2, 5, 4)) * 20.0)  # saturated rows: clipping
+    y = rng.random((5, 4))  # soft labels too
+    y[0] = [0.0, 0.0, 1.0, 0.0]
+    y = tn.backend.to_device(y)
+    softmax, loss = Softmax(), tn.losses.CategoricalCrossentropy()
+    p = softmax.forward(z)
+    loss.value(y, p)
+    chain = softmax.backward(loss.backward())
+    np.testing.assert_allclose(tn.backend.to_numpy(loss.softmax_backward()),
+                               tn.backend.to_numpy(chain), rtol=1e-9, atol=1e-15)
+
+
+def test_row_reductions(backend):
+    from tinynet.ops import row_max, row_sum
+
+    rng = np.random.default_rng(2)
+    for shape in [(5, 1), (5, 3), (2, 5, 16), (5, 17)]:
+        host = rng.normal(size=shape)
+        a = tn.backend.to_device(host)
+        np.testing.assert_array_equal(tn.backend.to_numpy(row_max(a)),
+                                      host.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(tn.backend.to_numpy(row_sum(a)),
+                                   host.sum(axis=-1, keepdims=True), rtol=1e-12)
+
+
+# --- chosen once, at compile ------------------------------------------------------
+class _Scale(tn.layers.Layer):
+    """y = 2 x: a layer the fused step does not know."""
+
+    def forward(self, x, training=True):
+        return 2.0 * x
+
+    def backward(self, grad_y):
+        return 2.0 * grad_y
+
+
+def test_compile_chooses_the_step_once():
+    model = _head_net().compile("sgd", loss="categorical_crossentropy")
+    assert isinstance(model.train_function, fused.FusedStep)
+    assert model.compile("sgd", loss="mse", fused=False).train_function == model.train_step
+    custom = tn.Sequential([Dense(3, input_dim=2), _Scale(), Dense(2)], seed=0)
+    custom.compile("sgd", loss="mse")
+    assert custom.train_function == custom.train_step  # an unknown layer: the plain step
+
+
+def test_a_deep_copy_trains_like_the_original(float64):
+    """The fused step keeps W^T views of the kernels; a copy must not reuse stale ones."""
+    (model, _), x, y = _pair("categorical", "sgd", 1)
+    model.train_function(x, y)  # the views exist now
+    twin = copy.deepcopy(model)
+    for _ in range(3):
+        model.train_function(x, y)
+        twin.train_function(x, y)
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_uses_the_fused_step(float64):
+    (fast, plain), _, _ = _pair("sparse", "sgd", 1)
+    _, _, x, y = _problem("sparse")
+    calls = []
+    step = fast.train_function
+    fast.train_function = lambda xb, yb: calls.append(1) or step(xb, yb)
+    h_fast = fast.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    h_plain = plain.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert len(calls) == 8
+    np.testing.assert_allclose(h_fast.history["loss"], h_plain.history["loss"], rtol=1e-12)
+
+
+def test_add_after_compile_makes_the_step_again(float64):
+    """A layer added after compile is trained: the step is chosen again for the new layers."""
+    model = tn.Sequential([Dense(5, "relu", input_dim=3)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="mse")
+    model.add(Dense(2))
+    twin = tn.Sequential([Dense(5, "relu", input_dim=3), Dense(2)], seed=0)
+    twin.compile(tn.optimizers.SGD(0.1), loss="mse", fused=False)
+    _, _, x, y = _problem("mse")
+    assert model.train_on_batch(x, y) == pytest.approx(twin.train_on_batch(x, y), rel=1e-12)
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
