@@ -19,7 +19,7 @@ import io
 from tinynet.apps.demo.session import DEFAULT_RATES, MAX_COPIES, DemoSession, parse_rates
 from tinynet.plot.demo_figure import DPI, DemoFigure, new_figure
 
-_BIG = {"font_size": "18px"}
+_BIG = {"font_size": "18px"}  # buttons and the status line (the figure has its own sizes)
 
 
 def notebook(rates=DEFAULT_RATES, dataset="spirals", optimizer="sgd", schedule="constant",
@@ -58,18 +58,18 @@ class NotebookDemo:
         self.view = DemoFigure(self.fig, session, panels=range(session.n_copies))
         self.image = w.Image(format="png", layout=w.Layout(width="100%"))
         self.copy = w.Dropdown(options=self._options(), value=session.selected,
-                               description="copy", style=_BIG)
+                               description="copy")
         self.rate = w.FloatLogSlider(value=session.rates[session.selected], base=10, min=-4,
                                      max=1.5, step=0.05, description="rate",
                                      readout_format=".3g", continuous_update=False,
-                                     style=_BIG, layout=w.Layout(width="45%"))
+                                     layout=w.Layout(width="45%"))
         self.n_epochs = w.BoundedIntText(value=10, min=1, max=10000, description="N",
-                                         style=_BIG, layout=w.Layout(width="9em"))
+                                         layout=w.Layout(width="9em"))
         self.buttons = {name: w.Button(description=label, style=_BIG,
                                        layout=w.Layout(width="9em", height="2.5em"))
                         for name, label in (("play", "Play"), ("step", "Step"),
                                             ("fork", "Fork"), ("run", "Run N"))}
-        self.status = w.HTML(value="")
+        self.status = w.HTML(value="", style=_BIG)
         self.widget = w.VBox([self.image, w.HBox([self.copy, self.rate]),
                               w.HBox([*self.buttons.values(), self.n_epochs]), self.status])
         self._quiet = False  # True while code (not the user) moves the slider or dropdown

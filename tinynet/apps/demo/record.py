@@ -55,7 +55,7 @@ def write_file(session, path, fps=5, max_frames=MAX_FRAMES, progress=True):
     fig = new_figure()
     view = DemoFigure(fig, session)
     remaining = session.epochs - session.epoch
-    wanted = {session.epoch + e for e in frame_epochs(remaining, max_frames)} if remaining else set()
+    wanted = {session.epoch + e for e in frame_epochs(remaining, max_frames)}
     bar = _bar(remaining, progress)
     try:
         if ext == ".png":

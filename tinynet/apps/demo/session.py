@@ -29,6 +29,7 @@ DEFAULT_RATES = "0.001,0.05,0.5,3.0"
 MAX_COPIES = len(COPY_NAMES)  # copies on screen, spares for forks included
 STUCK_AFTER = 5  # epochs a copy trains before it can be called stuck
 STUCK_MARGIN = 0.05  # stuck: accuracy within this of chance (1 / classes), or one class
+BLOW_UP = 4.0  # diverged: loss non-finite, or above BLOW_UP x its best and its first loss
 
 
 def parse_rates(text):
@@ -151,6 +152,7 @@ class DemoSession:
         self.grid = grid(self.x, n=grid_size, pad=0.15)
         self._loss, self._acc = [], []
         self._classes = None
+        self._first = self._best = None
         self._measure()
 
     # --- what displays read -------------------------------------------------------
@@ -202,11 +204,10 @@ class DemoSession:
         order = self._order_rng.permutation(self.x.shape[0])
         with warnings.catch_warnings():  # a diverging copy is part of the show
             warnings.simplefilter("ignore", RuntimeWarning)
-            history = self.model.fit(self.x[order], self.y[order], epochs=1,
-                                     batch_size=self.batch_size, shuffle=False, verbose=0,
-                                     callbacks=[_Hold(hold)])
+            self.model.fit(self.x[order], self.y[order], epochs=1, batch_size=self.batch_size,
+                           shuffle=False, verbose=0, callbacks=[_Hold(hold)])
         self.epoch += 1
-        self._measure(np.asarray(history.diverged, dtype=bool))
+        self._measure()
         return self
 
     def run(self, n):
@@ -278,7 +279,8 @@ class DemoSession:
         self.active[j] = True
         self.born[j], self.parent[j] = self.epoch, (source, self.epoch)
         self.diverged[j], self.diverged_epoch[j], self.stuck[j] = False, -1, False
-        self._loss[-1][j], self._acc[-1][j] = self._loss[-1][source], self._acc[-1][source]
+        for values in (self._loss[-1], self._acc[-1], self._first, self._best):
+            values[j] = values[source]
         self._classes = None
         self.selected = j
         return j
@@ -298,8 +300,13 @@ class DemoSession:
         return copy
 
     # --- measurements -------------------------------------------------------------
-    def _measure(self, flagged=None):
-        """Loss, accuracy, divergence and stuck flags of every copy on the whole training set."""
+    def _measure(self):
+        """Loss, accuracy, divergence and stuck flags of every copy on the whole training set.
+
+        A copy has diverged when its loss is NaN/inf, or above both BLOW_UP x its
+        best loss and its loss at the start (the rule of fit's divergence check,
+        applied across epochs here, since the session calls fit one epoch at a time).
+        """
         with np.errstate(all="ignore"):
             probs = self.model.predict(self.x)  # (K, N, C)
             picked = np.take_along_axis(probs, self.y[None, :, None], axis=-1)[..., 0]
@@ -307,8 +314,14 @@ class DemoSession:
             loss = np.where(np.all(np.isfinite(probs), axis=(1, 2)), loss, np.nan)
             predicted = np.argmax(probs, axis=-1)
         acc = np.mean(predicted == self.y[None, :], axis=-1)
+        if self._first is None:
+            self._first, self._best = loss.copy(), loss.copy()
         running = self.active & ~self.diverged
-        new = running & (~np.isfinite(loss) | (False if flagged is None else flagged))
+        with np.errstate(invalid="ignore"):
+            grown = (loss > BLOW_UP * self._best) & (loss > self._first)
+            self._best = np.where(running & np.isfinite(loss), np.fmin(self._best, loss),
+                                  self._best)
+        new = running & (~np.isfinite(loss) | grown)
         self.diverged |= new
         self.diverged_epoch[new] = self.epoch
         chance = 1.0 / self.n_classes
