@@ -57,10 +57,11 @@ class DemoFigure:
         if panels is None:
             panels = list(k_all) if controls else [k for k in k_all if session.active[k]]
         self.panels = list(panels)
-        bottom = CONTROLS_HEIGHT + 0.04 if controls else 0.08
+        bottom = CONTROLS_HEIGHT + 0.09 if controls else 0.08
         gs = fig.add_gridspec(2, 1, left=0.07, right=0.79, top=0.86, bottom=bottom,
                               hspace=0.32, height_ratios=(1.15, 1.0))
-        top = gs[0].subgridspec(1, max(len(self.panels), 3), wspace=0.12)
+        top = gs[0].subgridspec(1, max(len(self.panels), 3), wspace=0.08)
+        self._title_size = FONT_LABEL if len(self.panels) <= 4 else FONT_TICK
         low = gs[1].subgridspec(1, 2, wspace=0.22)
         self.title = fig.suptitle("", fontsize=FONT_TITLE, y=0.975)
         self._regions = {k: self._region_panel(fig.add_subplot(top[0, i]), k)
@@ -108,8 +109,10 @@ class DemoFigure:
         for spine in ax.spines.values():
             spine.set_color(RATE_COLORS[k])
         note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
-                       fontsize=FONT_TITLE, fontweight="bold", color=RATE_COLORS[k])
-        title = ax.set_title("", fontsize=FONT_LABEL, color=RATE_COLORS[k], fontweight="bold")
+                       fontsize=FONT_TITLE, fontweight="bold", color=RATE_COLORS[k],
+                       bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+        title = ax.set_title("", fontsize=self._title_size, color=RATE_COLORS[k],
+                             fontweight="bold")
         return {"ax": ax, "image": image, "note": note, "title": title}
 
     def _curve_axes(self, ax, ylabel):
@@ -167,15 +170,15 @@ class DemoFigure:
         s = self.session
         name = COPY_NAMES[k]
         if not s.active[k]:
-            title, note = f"{name}  free", "free:\nfork into it"
+            title, note = f"{name}  free", "free:\nfork\ninto it"
             panel["note"].set_color("0.45")
         elif s.diverged[k]:
-            title, note = f"{name}  lr {s.rates[k]:.3g}\ndiverged (epoch {s.diverged_epoch[k]})", \
+            title, note = f"{name}  lr {s.rates[k]:.3g}\ndiverged (ep {s.diverged_epoch[k]})", \
                 "X\ndiverged"
         else:
             first = f"{name}  lr {s.rates[k]:.3g}"
             if s.parent[k] is not None:
-                second = f"fork of {COPY_NAMES[s.parent[k][0]]} at epoch {s.parent[k][1]}"
+                second = f"fork of {COPY_NAMES[s.parent[k][0]]}, ep {s.parent[k][1]}"
             else:
                 second = ""
             if s.stuck[k]:

@@ -55,7 +55,8 @@ class NotebookDemo:
         self.session = session
         session.pause()  # the class starts it with Play
         self.fig = new_figure()
-        self.view = DemoFigure(self.fig, session, panels=range(session.n_copies))
+        self.view = DemoFigure(self.fig, session, panels=range(session.n_copies),
+                               show_selected=True)
         self.image = w.Image(format="png", layout=w.Layout(width="100%"))
         self.copy = w.Dropdown(options=self._options(), value=session.selected,
                                description="copy")

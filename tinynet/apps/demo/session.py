@@ -115,7 +115,7 @@ class DemoSession:
     a copy starts being drawn, None for a free copy), parent ((copy, epoch) a
     fork came from), loss and accuracy ((epoch + 1, K) arrays, row e = after e
     epochs, NaN where a copy was not running), diverged / diverged_epoch,
-    stuck (and stuck_reason: 'one class' or 'at chance'), rate_changes
+    stuck (and stuck_reason: '1 class' or 'chance'), rate_changes
     [(copy, epoch, rate)], selected, paused, epoch.
     """
 
@@ -330,7 +330,7 @@ class DemoSession:
                                for b in self.born])
         self.stuck = (self.active & ~self.diverged & old_enough
                       & (one_class | (acc <= chance + STUCK_MARGIN)))
-        self.stuck_reason = ["" if not s else "one class" if o else "at chance"
+        self.stuck_reason = ["" if not s else "1 class" if o else "chance"
                              for s, o in zip(self.stuck, one_class)]
         shown = self.active & np.isfinite(loss) & ~(self.diverged & ~new)  # X, then nothing
         self._loss.append(np.where(shown, loss, np.nan))

@@ -32,14 +32,13 @@ class DemoWindow:
         self.view = DemoFigure(self.fig, session, controls=True)
         h = CONTROLS_HEIGHT
         fig = self.fig
-        ax_radio = fig.add_axes((0.05, 0.01, 0.20, h - 0.02))
-        ax_radio.set_title("copy", fontsize=FONT_LABEL, loc="left")
+        ax_radio = fig.add_axes((0.02, 0.01, 0.22, h - 0.02))
         self.radio = RadioButtons(ax_radio, [session.label(k) for k in range(session.n_copies)],
                                   active=session.selected)
         for text in self.radio.labels:
             text.set_fontsize(FONT_TICK)
         ax_slider = fig.add_axes((0.36, h * 0.62, 0.36, h * 0.22))
-        self.slider = Slider(ax_slider, "rate", LOG_MIN, LOG_MAX, valstep=0.05,
+        self.slider = Slider(ax_slider, "rate", LOG_MIN, LOG_MAX, valstep=0.1,
                              valinit=_log(session.rates[session.selected]))
         self.slider.label.set_fontsize(FONT_LABEL)
         self.slider.valtext.set_fontsize(FONT_LABEL)
@@ -77,11 +76,11 @@ class DemoWindow:
         self._show_rate(value)
         if self._quiet:
             return
-        self._try(self.session.set_rate, self.session.selected, 10.0 ** value)
+        self._try(self.session.set_rate, self.session.selected, slider_rate(value))
 
     def on_fork(self, _event=None):
         source = self.session.selected
-        j = self._try(self.session.fork, source, 10.0 ** self.slider.val)
+        j = self._try(self.session.fork, source, slider_rate(self.slider.val))
         if j is not None:
             self.radio.set_active(j)  # calls on_select: the new copy is the selected one
             self.message.set_text(f"forked at epoch {self.session.epoch}")
@@ -125,13 +124,21 @@ class DemoWindow:
         return result
 
     def _refresh(self):
+        self._show_rate(self.slider.val)
         for text, k in zip(self.radio.labels, range(self.session.n_copies)):
             text.set_text(self.session.label(k))
         self.view.update()
         self.fig.canvas.draw_idle()
 
     def _show_rate(self, value):
-        self.slider.valtext.set_text(f"{10.0 ** value:.3g}")
+        self.slider.valtext.set_text(f"{slider_rate(value):g}")
+        name = self.session.label(self.session.selected).split()[0]
+        self.slider.label.set_text(f"rate of {name}")
+
+
+def slider_rate(value):
+    """The rate a slider position log10(rate) stands for, rounded to 2 digits (0.05, not 0.0501)."""
+    return float(f"{10.0 ** value:.2g}")
 
 
 def _log(rate):
