@@ -323,3 +323,38 @@ def test_notebook_demo_runs_in_a_real_kernel(tmp_path):
     assert "epochs 2" in text
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
                for o in outputs if o.get("output_type") == "display_data")
+
+
+def test_set_rate_goes_through_the_schedule():
+    import tinynet as tn
+
+    session = DemoSession("0.1,0.1", dataset="blobs", schedule="cosine", epochs=4)
+    session.step()
+    session.set_rate(1, 0.3)
+    opt = session.model.optimizer
+    expected = tn.schedules.CosineDecay(0.3, session.total_steps)(opt.iterations)
+    assert opt.current_learning_rate[1] == pytest.approx(expected)
+    session.step()
+    assert not np.allclose(session.loss[-1, 0], session.loss[-1, 1])
+
+
+def test_save_mp4_when_ffmpeg_is_there(tmp_path):
+    from matplotlib import animation
+
+    if not animation.writers.is_available("ffmpeg"):
+        pytest.skip("ffmpeg is not installed here")
+    mp4 = tmp_path / "class.mp4"
+    assert _run_cli(["demo", "--save", str(mp4), "--epochs", "2", "--dataset", "blobs"]) == 0
+    assert mp4.read_bytes()[4:8] == b"ftyp"
+
+
+def test_window_keys_pause_and_step():
+    from types import SimpleNamespace
+
+    from tinynet.apps.demo.window import DemoWindow
+
+    window = DemoWindow(DemoSession("0.05,0.5", dataset="blobs", epochs=3), pyplot=False)
+    window.on_key(SimpleNamespace(key=" "))
+    assert window.session.paused
+    window.on_key(SimpleNamespace(key="n"))
+    assert window.session.epoch == 1

@@ -66,8 +66,7 @@ def write_file(session, path, fps=5, max_frames=MAX_FRAMES, progress=True):
         from matplotlib import animation
 
         writer = (_gif_writer(fps) if ext == ".gif"
-                  else animation.FFMpegWriter(fps=fps, codec="h264", extra_args=["-pix_fmt",
-                                                                                  "yuv420p"]))
+                  else animation.FFMpegWriter(fps=fps, codec="h264"))  # + yuv420p: plays anywhere
         with _files.atomic_path(path, suffix=ext) as tmp, writer.saving(fig, tmp, dpi=DPI):
             if not wanted:
                 writer.grab_frame()

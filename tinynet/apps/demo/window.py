@@ -6,7 +6,7 @@ Controls (bottom strip):
   selected copy's rate for its next update;
 - "Fork": copies the selected copy's weights and optimiser state into a free copy
   that trains on at the slider's rate ("same point, two rates");
-- "Pause" / "Resume", and "Step" (one epoch, pausing first).
+- "Pause" / "Resume", and "Step" (one epoch, pausing first); keys: space, n.
 Every handler is a method of DemoWindow, so tests can call them without a display.
 """
 
@@ -56,6 +56,7 @@ class DemoWindow:
         self.buttons["Fork"].on_clicked(self.on_fork)
         self.buttons["Pause"].on_clicked(self.on_pause)
         self.buttons["Step"].on_clicked(self.on_step)
+        fig.canvas.mpl_connect("key_press_event", self.on_key)
         self.timer = None
         if pyplot:
             self.timer = fig.canvas.new_timer(interval=interval_ms)
@@ -94,6 +95,13 @@ class DemoWindow:
         self.session.pause()
         self.buttons["Pause"].label.set_text("Resume")
         self._try(self.session.step)
+
+    def on_key(self, event):
+        """Keys for a presenter with a clicker: space pauses/resumes, n steps one epoch."""
+        if event.key == " ":
+            self.on_pause()
+        elif event.key == "n":
+            self.on_step()
 
     def on_tick(self):
         if self.session.advance():
