@@ -171,7 +171,6 @@ class DemoFigure:
         name = COPY_NAMES[k]
         if not s.active[k]:
             title, note = f"{name}  free", "free:\nfork\ninto it"
-            panel["note"].set_color("0.45")
         elif s.diverged[k]:
             title, note = f"{name}  lr {s.rates[k]:.3g}\ndiverged (ep {s.diverged_epoch[k]})", \
                 "X\ndiverged"
@@ -189,6 +188,7 @@ class DemoFigure:
             panel["image"].set_data(classes[k].reshape(s.grid[0].shape))
         panel["image"].set_visible(running)
         panel["note"].set_text(note)
+        panel["note"].set_color(RATE_COLORS[k] if s.active[k] else "0.45")
         panel["title"].set_text(title)
         selected = self.show_selected and k == s.selected and s.active[k]
         width = 6.0 if selected else 2.5
