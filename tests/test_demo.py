@@ -206,6 +206,8 @@ def test_save_gif_is_a_projector_sized_animation(tmp_path, capsys):
     assert gif.read_bytes()[:6] == b"GIF89a"
     with Image.open(gif) as im:
         assert im.size[0] >= 1280 and im.size[1] >= 720 and im.n_frames == 3
+        im.seek(2)
+        assert im.convert("RGB").getpixel((3, 3)) == (255, 255, 255)  # one palette, still white
     out = capsys.readouterr().out
     assert str(gif) in out and "lr 50: diverged" in out
     assert os.listdir(tmp_path) == ["class.gif"]

@@ -151,7 +151,13 @@ def _gif_writer_class():
             sample = Image.new("RGB", (w, 2 * h))
             sample.paste(frames[0], (0, 0))
             sample.paste(frames[-1], (0, h))
-            palette = sample.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+            colors = sample.quantize(colors=255, method=Image.Quantize.MEDIANCUT).getpalette()
+            entries = [colors[i:i + 3] for i in range(0, min(len(colors), 3 * 255), 3)]
+            # Pillow maps onto a palette approximately: snap near-whites to white, or the
+            # background comes out (252, 252, 251)
+            entries = [[255, 255, 255] if min(c) >= 248 else c for c in entries]
+            palette = Image.new("P", (1, 1))
+            palette.putpalette([v for c in entries for v in c] + [0, 0, 0])
             mapped = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
             mapped[0].save(self.outfile, save_all=True, append_images=mapped[1:],
                            duration=int(1000 / self.fps), loop=0)
