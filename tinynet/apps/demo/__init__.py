@@ -17,13 +17,13 @@ import os
 
 from tinynet.apps.demo.notebook import notebook
 from tinynet.apps.demo.record import DEFAULT_PATH, FORMATS, check_path, write_file
-from tinynet.apps.demo.session import (
+from tinynet.apps.demo.session import DemoSession
+from tinynet.apps.demo.setup import (
     DATASETS,
     DEFAULT_RATES,
     MAX_COPIES,
     OPTIMIZERS,
     SCHEDULES,
-    DemoSession,
     make_dataset,
     parse_rates,
 )

@@ -16,7 +16,8 @@ ipywidgets is imported when ``notebook()`` is called, not with tinynet.
 import asyncio
 import io
 
-from tinynet.apps.demo.session import DEFAULT_RATES, MAX_COPIES, DemoSession, parse_rates
+from tinynet.apps.demo.session import DemoSession
+from tinynet.apps.demo.setup import DEFAULT_RATES, MAX_COPIES, parse_rates
 from tinynet.plot.demo_figure import DPI, DemoFigure, new_figure
 
 _BIG = {"font_size": "18px"}  # buttons and the status line (the figure has its own sizes)
