@@ -102,6 +102,9 @@ def test_pause_step_and_the_planned_end():
     session.pause()
     session.resume()  # at the end, Resume plans as many epochs again
     assert session.epochs == 4 and session.advance() is True
+    session.run(3)  # stepped past the plan: Resume still plans as many again from here
+    session.resume()
+    assert session.epochs == session.epoch + 2 and session.advance() is True
 
 
 def test_a_huge_rate_is_marked_diverged_and_a_tiny_one_stuck():

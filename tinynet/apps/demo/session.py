@@ -68,7 +68,7 @@ class DemoSession:
     def __init__(self, rates=DEFAULT_RATES, dataset="spirals", optimizer="sgd",
                  schedule="constant", epochs=60, batch_size=32, seed=0, spares=0, grid_size=60):
         rates = parse_rates(rates)
-        self.epochs = _checks.positive_int(epochs, "epochs", "demo")
+        self.epochs = self._plan = _checks.positive_int(epochs, "epochs", "demo")
         self.batch_size = _checks.positive_int(batch_size, "batch_size", "demo")
         spares = _checks.nonneg_int(spares, "spares", "demo")
         if len(rates) + spares > MAX_COPIES:
@@ -177,7 +177,7 @@ class DemoSession:
     def resume(self):
         """Go on training; at the end of the planned run, plan as many epochs again."""
         if self.done:
-            self.epochs += self.epochs if self.epoch == self.epochs else 0
+            self.epochs = self.epoch + self._plan
         self.paused = False
 
     def toggle_pause(self):
