@@ -304,6 +304,8 @@ def test_notebook_demo_object_without_a_kernel():
     assert nb.session.active[2] and nb.copy.value == 2
     nb.run(1)
     assert nb.session.epoch == 2
+    nb.buttons["play"].click()  # no event loop here: Play trains the planned epochs at once
+    assert nb.session.epoch == 4 and nb.session.paused
 
 
 def test_notebook_demo_runs_in_a_real_kernel(tmp_path):
@@ -317,7 +319,15 @@ def test_notebook_demo_runs_in_a_real_kernel(tmp_path):
             "tn_demo.buttons['step'].click()\n"
             "tn_demo.run(1)\n"
             "print('epochs', tn_demo.session.epoch)")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    play = ("import asyncio\n"
+            "tn_demo.buttons['play'].click()  # Play: trains in the background, 2 more epochs\n"
+            "for _ in range(400):\n"
+            "    if tn_demo.session.paused:\n"
+            "        break\n"
+            "    await asyncio.sleep(0.05)\n"
+            "print('played', tn_demo.session.epoch)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code),
+                                         nbformat.v4.new_code_cell(play)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
@@ -328,6 +338,8 @@ def test_notebook_demo_runs_in_a_real_kernel(tmp_path):
     assert "epochs 2" in text
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
                for o in outputs if o.get("output_type") == "display_data")
+    played = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert "played 4" in played
 
 
 def test_set_rate_goes_through_the_schedule():

@@ -113,8 +113,13 @@ class NotebookDemo:
             self.session.pause()
             return
         self.session.resume()
+        try:
+            loop = asyncio.get_running_loop()  # Jupyter's: train between widget events
+        except RuntimeError:  # plain Python, no event loop: train to the end now
+            self.run(self.session.epochs - self.session.epoch)
+            return
         self.buttons["play"].description = "Pause"
-        self._task = asyncio.ensure_future(self._play())
+        self._task = loop.create_task(self._play())
 
     def run(self, n):
         """Train n epochs now (blocking), redrawing after each."""
