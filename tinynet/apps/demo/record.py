@@ -13,7 +13,7 @@ import sys
 from tinynet import _files
 from tinynet.plot.demo_figure import DPI, DemoFigure, new_figure
 
-FORMATS = {".gif": "an animated GIF", ".mp4": "an MP4 video (needs ffmpeg)",
+FORMATS = {".gif": "an animated GIF", ".mp4": "an MP4 video, needs ffmpeg",
            ".png": "the final frame as a still image"}
 DEFAULT_PATH = os.path.join("tinynet-out", "demo", "demo.gif")
 MAX_FRAMES = 20  # every 3rd epoch of the default 60: drawing is what costs
