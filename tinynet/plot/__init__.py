@@ -1,4 +1,4 @@
-"""Every figure tinynet draws: schedules, sweeps, range tests, decision regions, the demo.
+"""Every figure tinynet draws: schedules, sweeps, range tests, decision regions.
 
 Each function builds a ``matplotlib.figure.Figure`` directly (no pyplot state),
 so it works on a headless machine; matplotlib is imported inside the functions,
@@ -6,8 +6,8 @@ so ``import tinynet`` does not need it. Figures read results (a SweepResult, an
 LRFinderResult, a model's predictions) and never import the tools that made them.
 """
 
-from tinynet.plot import demo_figure, palette, regions, sweep
+from tinynet.plot import regions, sweep
 from tinynet.plot.range_test import lr_find
 from tinynet.plot.schedule import schedules
 
-__all__ = ["demo_figure", "lr_find", "palette", "regions", "schedules", "sweep"]
+__all__ = ["lr_find", "regions", "schedules", "sweep"]
