@@ -2,7 +2,7 @@
 
     tinynet reproduce [--out DIR] [--seeds N] [--epochs N] [--backend numpy|cupy] [--quick]
     tinynet demo [--rates 0.001,0.1,0.5] [--dataset spirals] [--optimizer sgd]
-                 [--schedule constant] [--epochs N] [--save demo.gif]
+                 [--schedule constant] [--epochs N] [--save FILE.gif|.mp4|.png] [--no-progress]
     tinynet lessons [NN [--quick] [--out DIR]]
 
 Argument parsing only; the work is in tinynet.apps.reproduce, tinynet.apps.demo and the
@@ -53,18 +53,23 @@ def build_parser():
     from tinynet.apps import demo
 
     dem = sub.add_parser(
-        "demo", help="several learning rates training side by side, live or as a GIF",
-        description="Decision regions and loss curves of several rates, updated every epoch. "
-                    "Without a display (or with --save) the frames go into an animated GIF.")
-    dem.add_argument("--rates", default="0.001,0.05,0.5,3.0",
-                     help="comma-separated learning rates (default: 0.001,0.05,0.5,3.0)")
+        "demo", help="several learning rates training side by side, live or into a file",
+        description="Decision regions, loss and accuracy of several rates (same start, same "
+                    "batches), updated every epoch. With a display: a window with a rate "
+                    "slider, fork, pause and step. Without one (or with --save): a file, "
+                    f"by default {demo.DEFAULT_PATH}.")
+    dem.add_argument("--rates", default=demo.DEFAULT_RATES,
+                     help=f"comma-separated learning rates, 1 to {demo.MAX_COPIES} "
+                          f"(default: {demo.DEFAULT_RATES})")
     dem.add_argument("--dataset", choices=demo.DATASETS, default="spirals")
     dem.add_argument("--optimizer", choices=demo.OPTIMIZERS, default="sgd")
     dem.add_argument("--schedule", choices=demo.SCHEDULES, default="constant",
                      help="a learning-rate schedule scaled to each rate (default: constant)")
     dem.add_argument("--epochs", metavar="N", type=int, default=60)
-    dem.add_argument("--save", metavar="FILE.gif", default=None,
-                     help="write an animated GIF instead of opening a window")
+    dem.add_argument("--save", metavar="FILE", default=None,
+                     help="write FILE instead of opening a window: .gif (animation), .mp4 "
+                          "(video, needs ffmpeg) or .png (the final frame)")
+    dem.add_argument("--no-progress", action="store_true", help="no progress bar")
     dem.set_defaults(func=_demo)
 
     les = sub.add_parser("lessons", help="list the lesson scripts, or run one",
@@ -163,12 +168,18 @@ def _demo(args):
     rates = demo.parse_rates(args.rates)  # before anything slow: bad rates fail at once
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
+    if args.save is not None:
+        demo.check_path(args.save)  # a bad suffix or folder fails before any training
     result = demo.run(rates, dataset=args.dataset, optimizer=args.optimizer,
-                      schedule=args.schedule, epochs=args.epochs, save=args.save)
+                      schedule=args.schedule, epochs=args.epochs, save=args.save,
+                      progress=not args.no_progress)
     if result["path"] is not None:
         print(f"tinynet demo: wrote {os.path.abspath(result['path'])}")
-    for rate, loss in zip(result["rates"], result["final_loss"]):
-        print(f"  lr {rate:g}: final training loss {loss:.4g}")
+    for rate, loss, acc, diverged, stuck in zip(result["rates"], result["final_loss"],
+                                                result["final_accuracy"], result["diverged"],
+                                                result["stuck"]):
+        state = "diverged" if diverged else f"loss {loss:.4g}, accuracy {acc:.3f}"
+        print(f"  lr {rate:g}: {state}" + (" (stuck)" if stuck else ""))
     return 0
 
 
