@@ -78,7 +78,7 @@ def test_fork_copies_weights_and_state_then_parts_ways():
 
 
 def test_fork_and_set_rate_refuse_free_and_diverged_copies():
-    session = DemoSession("0.05,50", dataset="spirals", epochs=5, spares=1)
+    session = DemoSession("0.05,1e20", dataset="spirals", epochs=5, spares=1)
     session.run(3)
     with pytest.raises(ValueError, match="diverged"):
         session.fork(1)
@@ -107,23 +107,36 @@ def test_pause_step_and_the_planned_end():
     assert session.epochs == session.epoch + 2 and session.advance() is True
 
 
-def test_a_huge_rate_is_marked_diverged_and_a_tiny_one_stuck():
+def test_a_large_rate_grows_and_trains_on_an_absurd_one_goes_non_finite():
+    # under the clipped cross-entropy, lr 50 makes the loss jump past 4x its best but it
+    # stays finite: the copy is marked "grew" and trains on (observe, don't intervene);
+    # only a loss that goes non-finite (lr 1e20) ends a copy
     session = DemoSession("0.05,50,0.0001", dataset="spirals", epochs=8)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the session keeps the engine's warnings quiet
         session.run(8)
-    assert session.diverged.tolist() == [False, True, False]
-    assert session.diverged_epoch[1] >= 1
-    assert np.all(np.isnan(session.loss[session.diverged_epoch[1] + 1:, 1]))
+    assert session.diverged.tolist() == [False, False, False]
+    assert session.grew.tolist() == [False, True, False] and session.grew_epoch[1] >= 1
+    assert np.all(np.isfinite(session.loss[1:, 1]))  # it kept training, all epochs drawn
     assert session.stuck[2] and not session.stuck[0]
+    absurd = DemoSession("0.05,1e20", dataset="spirals", epochs=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        absurd.run(4)
+    assert absurd.diverged.tolist() == [False, True] and absurd.diverged_epoch[1] >= 1
+    assert np.all(np.isnan(absurd.loss[absurd.diverged_epoch[1] + 1:, 1]))
     fig = new_figure()
-    view = DemoFigure(fig, session)
-    titles = [view._regions[k]["title"].get_text() for k in range(3)]
-    assert "diverged" in titles[1] and "stuck" in titles[2] and "stuck" not in titles[0]
+    view = DemoFigure(fig, absurd)
+    assert "diverged" in view._regions[1]["title"].get_text()
     xs, ys = view._curves["loss"]["x"][1].get_data()
-    assert list(xs) == [session.diverged_epoch[1]] and np.isfinite(ys[0])
+    assert list(xs) == [absurd.diverged_epoch[1]] and np.isfinite(ys[0])
     assert len(view._curves["loss"]["x"][0].get_data()[0]) == 0
     assert not view._regions[1]["image"].get_visible()
+    view = DemoFigure(new_figure(), session)
+    titles = [view._regions[k]["title"].get_text() for k in range(3)]
+    assert "stuck" in titles[1] or "grew" in titles[1]
+    assert "stuck" in titles[2] and "stuck" not in titles[0]
+    assert view._regions[1]["image"].get_visible()  # a copy that grew is still drawn
 
 
 # --- legibility -------------------------------------------------------------------------
@@ -212,7 +225,7 @@ def test_save_gif_is_a_projector_sized_animation(tmp_path, capsys):
         im.seek(2)
         assert im.convert("RGB").getpixel((3, 3)) == (255, 255, 255)  # one palette, still white
     out = capsys.readouterr().out
-    assert str(gif) in out and "lr 50: diverged" in out
+    assert str(gif) in out and "lr 50: loss" in out and "grew" in out
     assert os.listdir(tmp_path) == ["class.gif"]
 
 

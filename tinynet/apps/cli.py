@@ -175,11 +175,11 @@ def _demo(args):
                       progress=not args.no_progress)
     if result["path"] is not None:
         print(f"tinynet demo: wrote {os.path.abspath(result['path'])}")
-    for rate, loss, acc, diverged, stuck in zip(result["rates"], result["final_loss"],
-                                                result["final_accuracy"], result["diverged"],
-                                                result["stuck"]):
-        state = "diverged" if diverged else f"loss {loss:.4g}, accuracy {acc:.3f}"
-        print(f"  lr {rate:g}: {state}" + (" (stuck)" if stuck else ""))
+    for k, rate in enumerate(result["rates"]):
+        state = ("diverged (non-finite)" if result["diverged"][k] else
+                 f"loss {result['final_loss'][k]:.4g}, accuracy {result['final_accuracy'][k]:.3f}")
+        notes = [name for name in ("grew", "stuck") if result[name][k]]
+        print(f"  lr {rate:g}: {state}" + (f" ({', '.join(notes)})" if notes else ""))
     return 0
 
 

@@ -27,6 +27,7 @@ from tinynet.plot.palette import (
 
 SIZE = (16.0, 9.0)  # inches; at DPI this is 1280 x 720 pixels, a 16:9 projector frame
 DPI = 80
+GREW_TEXT = "past 4x its best"  # the session's GREW rule, in words
 CONTROLS_HEIGHT = 0.2  # share of the figure height kept free for widgets (window only)
 
 
@@ -182,6 +183,8 @@ class DemoFigure:
                 second = ""
             if s.stuck[k]:
                 second = f"stuck: {s.stuck_reason[k]}"
+            elif s.grew[k]:
+                second = f"loss grew {GREW_TEXT} (ep {s.grew_epoch[k]})"
             title, note = f"{first}\n{second}", ""
         running = bool(s.active[k] and not s.diverged[k])
         if running:
@@ -214,5 +217,6 @@ def _short(s, k):
     """A legend entry: 'B: 0.05', 'B: 0.05 stuck', 'B: 50 diverged', 'E: free'."""
     if not s.active[k]:
         return f"{COPY_NAMES[k]}: free"
-    state = " diverged" if s.diverged[k] else (" stuck" if s.stuck[k] else "")
+    state = (" diverged" if s.diverged[k] else " stuck" if s.stuck[k]
+             else " grew" if s.grew[k] else "")
     return f"{COPY_NAMES[k]}: {s.rates[k]:.3g}{state}"

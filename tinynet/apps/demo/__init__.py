@@ -50,7 +50,7 @@ def run(rates=DEFAULT_RATES, dataset="spirals", optimizer="sgd", schedule="const
     ending in .gif, .mp4 or .png; None opens a window when there is a display and
     otherwise writes DEFAULT_PATH (tinynet-out/demo/demo.gif, folders created).
     live: force (True) or refuse (False) the window; None decides from the display.
-    Returns {"rates", "final_loss", "final_accuracy", "diverged", "stuck", "path"},
+    Returns {"rates", "final_loss", "final_accuracy", "diverged", "grew", "stuck", "path"},
     path None when shown live.
     """
     rates = parse_rates(rates)
@@ -75,6 +75,7 @@ def run(rates=DEFAULT_RATES, dataset="spirals", optimizer="sgd", schedule="const
             "final_loss": [float(session.loss[-1, k]) for k in shown],
             "final_accuracy": [float(session.accuracy[-1, k]) for k in shown],
             "diverged": [bool(session.diverged[k]) for k in shown],
+            "grew": [bool(session.grew[k]) for k in shown],
             "stuck": [bool(session.stuck[k]) for k in shown],
             "path": None if live else save}
 

@@ -99,7 +99,8 @@ def _train(session, n, bar):
 def _summary(session):
     last = session.loss[-1]
     return " ".join(f"lr {session.rates[k]:g}: " + ("diverged" if session.diverged[k]
-                                                    else f"{last[k]:.3g}")
+                                                    else f"{last[k]:.3g}"
+                                                    + (" grew" if session.grew[k] else ""))
                     for k in range(session.n_copies) if session.active[k])
 
 

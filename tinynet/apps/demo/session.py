@@ -33,7 +33,7 @@ from tinynet.plot.regions import grid
 
 STUCK_AFTER = 5  # epochs a copy trains before it can be called stuck
 STUCK_MARGIN = 0.05  # stuck: accuracy within this of chance (1 / classes), or one class
-BLOW_UP = 4.0  # diverged: loss non-finite, or above BLOW_UP x its best and its first loss
+GREW = 4.0  # "grew": loss above GREW x its best and its first loss (marked; training goes on)
 
 
 class _Hold(tn.callbacks.Callback):
@@ -60,8 +60,10 @@ class DemoSession:
     rates (current base rate per copy), active (drawn and training), born (epoch
     a copy starts being drawn, None for a free copy), parent ((copy, epoch) a
     fork came from), loss and accuracy ((epoch + 1, K) arrays, row e = after e
-    epochs, NaN where a copy was not running), diverged / diverged_epoch,
-    stuck (and stuck_reason: '1 class' or 'chance'), rate_changes
+    epochs, NaN where a copy was not running), diverged / diverged_epoch (the
+    loss went NaN/inf: nothing more can happen, the copy stops), grew /
+    grew_epoch (the loss rose past GREW x its best: marked, it trains on, as
+    fit observes), stuck (and stuck_reason: '1 class' or 'chance'), rate_changes
     [(copy, epoch, rate)], selected, paused, epoch.
     """
 
@@ -88,6 +90,8 @@ class DemoSession:
         self.parent = [None] * k
         self.diverged = np.zeros(k, dtype=bool)
         self.diverged_epoch = np.full(k, -1)
+        self.grew = np.zeros(k, dtype=bool)
+        self.grew_epoch = np.full(k, -1)
         self.stuck = np.zeros(k, dtype=bool)
         self.stuck_reason = [""] * k
         self.rate_changes = []
@@ -129,7 +133,8 @@ class DemoSession:
         """'B  lr 0.05', 'B  lr 0.05 (diverged)' or 'E  (free)'."""
         if not self.active[k]:
             return f"{COPY_NAMES[k]}  (free)"
-        state = " (diverged)" if self.diverged[k] else (" (stuck)" if self.stuck[k] else "")
+        state = (" (diverged)" if self.diverged[k] else " (stuck)" if self.stuck[k]
+                 else " (grew)" if self.grew[k] else "")
         return f"{COPY_NAMES[k]}  lr {self.rates[k]:.3g}{state}"
 
     def region_classes(self):
@@ -225,6 +230,7 @@ class DemoSession:
         self.active[j] = True
         self.born[j], self.parent[j] = self.epoch, (source, self.epoch)
         self.diverged[j], self.diverged_epoch[j], self.stuck[j] = False, -1, False
+        self.grew[j], self.grew_epoch[j] = False, -1
         for values in (self._loss[-1], self._acc[-1], self._first, self._best):
             values[j] = values[source]
         self._classes = None
@@ -249,9 +255,10 @@ class DemoSession:
     def _measure(self):
         """Loss, accuracy, divergence and stuck flags of every copy on the whole training set.
 
-        A copy has diverged when its loss is NaN/inf, or above both BLOW_UP x its
-        best loss and its loss at the start (the rule of fit's divergence check,
-        applied across epochs here, since the session calls fit one epoch at a time).
+        A copy has diverged when its loss is NaN/inf (it stops: nothing more can
+        happen). A loss above both GREW x its best and its loss at the start is
+        marked "grew" and the copy trains on, as fit does (the rule is applied
+        across epochs here, since the session calls fit one epoch at a time).
         """
         with np.errstate(all="ignore"):
             probs = self.model.predict(self.x)  # (K, N, C)
@@ -264,11 +271,14 @@ class DemoSession:
             self._first, self._best = loss.copy(), loss.copy()
         running = self.active & ~self.diverged
         with np.errstate(invalid="ignore"):
-            grown = (loss > BLOW_UP * self._best) & (loss > self._first)
+            grown = (loss > GREW * self._best) & (loss > self._first)
             self._best = np.where(running & np.isfinite(loss), np.fmin(self._best, loss),
                                   self._best)
-        new = running & (~np.isfinite(loss) | grown)
+        new = running & ~np.isfinite(loss)
         self.diverged |= new
+        newly_grew = running & np.isfinite(loss) & grown & ~self.grew
+        self.grew |= newly_grew
+        self.grew_epoch[newly_grew] = self.epoch
         self.diverged_epoch[new] = self.epoch
         chance = 1.0 / self.n_classes
         one_class = np.array([np.unique(p).size == 1 for p in predicted])
