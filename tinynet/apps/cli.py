@@ -86,15 +86,17 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (0 success, 2 bad input)."""
+    shadow = shadowing_message()  # first: building the parser imports the commands
+    if shadow is not None:
+        command = next((a for a in (sys.argv[1:] if argv is None else argv)
+                        if not a.startswith("-")), None)
+        print(f"tinynet{' ' + command if command else ''}: error: {shadow}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    shadow = shadowing_message()
-    if shadow is not None:
-        print(f"tinynet {args.command}: error: {shadow}", file=sys.stderr)
-        return 2
     from tinynet.backend import BackendError  # by name: the handler itself must never fail
 
     try:

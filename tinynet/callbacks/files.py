@@ -1,0 +1,172 @@
+"""Callbacks that write files: the best model (ModelCheckpoint) and a CSV log (CSVLogger)."""
+
+import csv
+import io
+import os
+
+import numpy as np
+
+from tinynet import _checks, _files
+from tinynet.callbacks.base import Callback, _Monitor
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after every epoch, or only when ``monitor`` improves (Keras).
+
+    filepath: where ``model.save`` writes (tinynet's .npz, atomically; a missing
+      folder is created, as Keras does). It may hold Keras's fields, filled with
+      epoch + 1 and the epoch's logs: "ckpt-{epoch:02d}-{val_loss:.2f}.npz".
+      A suffix of another library's format (.h5, .keras, ...) is refused.
+    monitor="val_loss", mode="auto" ("max" for accuracy-like names, else "min"),
+    save_best_only=False: save only when the monitored value beats the best so
+      far (strictly, as Keras, no min_delta); a missing monitor warns and skips.
+    initial_value_threshold=None: the best value to beat at the start (Keras).
+    save_weights_only=False: True is refused (tinynet writes whole models, with
+      the weights; ``tn.load_model(path).get_weights()`` reads them back).
+    save_freq="epoch": the only choice. verbose=1 prints each decision.
+
+    Stacked models: every epoch saves all K copies in one file; save_best_only
+    is refused, since each copy has its own best epoch (EarlyStopping with
+    restore_best_weights=True keeps each copy's best weights; save after fit).
+    Records per epoch: saved (the path written, or None), and best with
+    save_best_only.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        owner = "ModelCheckpoint"
+        super().__init__(monitor, 0.0, mode, owner)
+        try:
+            self.filepath = os.fspath(filepath)
+        except TypeError:
+            raise TypeError(f"{owner}: filepath must be a path such as 'best.npz', got "
+                            f"{filepath!r}.") from None
+        _files.refuse_foreign_suffix(self.filepath, owner)
+        if save_weights_only:
+            raise ValueError(f"{owner}: save_weights_only=True is not supported: tinynet "
+                             "saves whole models (.npz, weights included), read back with "
+                             "tn.load_model(path); get_weights() gives the arrays. Leave "
+                             "save_weights_only=False.")
+        if save_freq != "epoch":
+            raise ValueError(f"{owner}: save_freq must be 'epoch' (saving every N batches is "
+                             f"not supported), got {save_freq!r}.")
+        self.save_best_only = bool(save_best_only)
+        self.initial_value_threshold = (
+            None if initial_value_threshold is None
+            else _checks.real(initial_value_threshold, "initial_value_threshold", owner))
+        self.verbose = verbose
+
+    def on_train_begin(self):
+        if self.save_best_only and self.model.stacked:
+            raise ValueError(
+                f"ModelCheckpoint: save_best_only needs a single model; this one stacks "
+                f"{self.model.n_models} copies, each with its own best epoch. Use "
+                "save_best_only=False (every epoch, all copies in one file), or "
+                "EarlyStopping(restore_best_weights=True) and model.save after fit.")
+        start = self._start(1)[0]
+        self.best = start if self.initial_value_threshold is None else \
+            self.initial_value_threshold
+
+    def _path(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+            hint = (" Stacked models log one value per copy: use {epoch} alone."
+                    if self.model.stacked else "")
+            raise ValueError(
+                f"ModelCheckpoint: cannot fill in filepath {self.filepath!r} from epoch and "
+                f"the logs ({', '.join(logs)}): {type(exc).__name__}: {exc}.{hint}") from None
+
+    def _save(self, path):
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        self.model.save(path)
+
+    def on_epoch_end(self, epoch, logs):
+        path = self._path(epoch, logs)
+        if not self.save_best_only:
+            self._save(path)
+            self.record(saved=path)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: saving model to {path}")
+            return
+        current = self._current(logs)
+        if current is None:
+            self.record(saved=None, best=self.best)
+            return
+        current = float(current[0])
+        if self._improved(current, self.best):
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+            self._save(path)
+            self.record(saved=path, best=self.best)
+        else:
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                      f"{self.best:.5f}")
+            self.record(saved=None, best=self.best)
+
+
+class CSVLogger(Callback):
+    """Write the logs of every epoch as a row of a CSV file (Keras).
+
+    filename: the file; rewritten atomically after every epoch, so it never
+    holds half a row. separator=",": the field delimiter. append=False: start
+    a new file (at train begin, as Keras truncates); True keeps what is there
+    and adds rows, with the header only if the file was empty.
+    Columns: epoch (from 0, as Keras), then the logged names sorted (Keras's
+    order). Stacked models: one row per copy, with a "copy" column after
+    epoch (K rows per epoch: a long table, one line per network).
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        try:
+            self.filename = os.fspath(filename)
+        except TypeError:
+            raise TypeError(f"CSVLogger: filename must be a path such as 'log.csv', got "
+                            f"{filename!r}.") from None
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}.")
+        self.separator = separator
+        self.append = bool(append)
+
+    def on_train_begin(self):
+        before = ""
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8", newline="") as f:
+                before = f.read()
+            if before and not before.endswith("\n"):
+                before += "\n"
+        self._text = before
+        self._header = not before
+        self.keys = None
+        _files.write_text(self.filename, self._text)  # a bad path fails now, not after epoch 1
+
+    def on_epoch_end(self, epoch, logs):
+        if self.keys is None:
+            self.keys = sorted(logs)
+        stacked = self.model.stacked
+        k = self.model.n_models
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=self.separator, lineterminator="\n")
+        if self._header:
+            writer.writerow(["epoch"] + (["copy"] if stacked else []) + self.keys)
+            self._header = False
+        columns = [_csv_column(logs.get(key), k) for key in self.keys]
+        for copy in range(k):
+            writer.writerow([epoch] + ([copy] if stacked else [])
+                            + [column[copy] for column in columns])
+        self._text += buffer.getvalue()
+        _files.write_text(self.filename, self._text)
+
+
+def _csv_column(value, k):
+    """K cells for one logged value: a float per copy, or "NA" when it is missing."""
+    if value is None:
+        return ["NA"] * k
+    values = np.broadcast_to(np.asarray(value, dtype=np.float64), (k,))
+    return [repr(float(v)) for v in values]
