@@ -28,6 +28,8 @@ class History:
     diverged_epoch == 2 is "epoch 3" on screen.
     Outcomes per copy ("fit", "non-finite", "grew", ...) are classified from
     these records by ``tinynet.lab.outcomes.classify``.
+    update_stats: None, or what tn.callbacks.UpdateStats measured at every
+      update: {"layers", "grad_norm", "update_norm", "weight_norm", "ratio"}.
     records: what each deciding callback saw every epoch, e.g.
       records["EarlyStopping"] = {"best": [...], "wait": [...], "stop": [...]}.
     stopped_epoch: the epoch after which a callback stopped training, or None.
@@ -41,6 +43,7 @@ class History:
         self.records = {}
         self.stopped_epoch = None
         self.initial_loss = None
+        self.update_stats = None  # per-update telemetry, when tn.callbacks.UpdateStats ran
         if n_models > 1:
             self.diverged = np.zeros(n_models, dtype=bool)
             self.diverged_epoch = np.full(n_models, -1)

@@ -14,7 +14,8 @@ from tinynet.callbacks.base import Callback
 from tinynet.callbacks.files import CSVLogger, ModelCheckpoint
 from tinynet.callbacks.rates import LearningRateScheduler, ReduceLROnPlateau
 from tinynet.callbacks.stopping import EarlyStopping, StopOnDivergence, TerminateOnNaN
+from tinynet.callbacks.telemetry import UpdateStats
 from tinynet.metrics import infer_mode
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint",
-           "ReduceLROnPlateau", "StopOnDivergence", "TerminateOnNaN", "infer_mode"]
+           "ReduceLROnPlateau", "StopOnDivergence", "TerminateOnNaN", "UpdateStats", "infer_mode"]

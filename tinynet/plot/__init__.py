@@ -8,7 +8,7 @@ LRFinderResult, a model's predictions) and never import the tools that made them
 
 from tinynet.plot import regions, sweep
 from tinynet.plot.range_test import lr_find
-from tinynet.plot.runs import histories, history
+from tinynet.plot.runs import histories, history, update_ratios
 from tinynet.plot.schedule import schedules
 
-__all__ = ["histories", "history", "lr_find", "regions", "schedules", "sweep"]
+__all__ = ["histories", "history", "lr_find", "regions", "schedules", "sweep", "update_ratios"]

@@ -86,6 +86,40 @@ def histories(runs, band=None, title=None, keys=None):
     return fig
 
 
+def update_ratios(h, reference=1e-3, ax=None, title=None):
+    """|update| / |W| per layer and per update, from a History that ran UpdateStats.
+
+    One line per layer (a stacked run: the median over all copies, with the
+    quartile band), on a log axis, and a dotted line at ``reference`` (the rule
+    of thumb, 1e-3). ax: an Axes to draw into (default: a new Figure). Returns
+    the Figure.
+    """
+    stats = getattr(h, "update_stats", None)
+    if not stats:
+        raise ValueError("plot.update_ratios: this History has no update_stats; train with "
+                         "callbacks=[tn.callbacks.UpdateStats()].")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    steps, ratio = stats["step"], stats["ratio"]
+    for j, (name, colour) in enumerate(zip(stats["layers"], _colours(len(stats["layers"])))):
+        values = ratio[:, j].reshape(len(steps), -1)
+        _draw(ax, steps, values, colour, "-", f"layer {name}", band=values.shape[1] > 1)
+    ax.axhline(reference, color="0.3", linestyle=":", label=f"rule of thumb {reference:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("update")
+    ax.set_ylabel("|update| / |W|")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 class _CopyView:
     """Copy j of a stacked History, shaped like a single-model History."""
 
