@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tinynet as tn
@@ -34,3 +35,23 @@ def test_lesson18_conventions_agree_at_a_fixed_rate_and_part_at_the_cut(tmp_path
     for row in r["rows"]:
         assert row["keras_catch_up"] is not None
         assert abs(row["keras_catch_up"] - r["predicted_catch_up"]) < 15
+
+
+def test_lesson17_ratio_grows_with_the_rate_and_the_verdicts_follow_the_numbers(tmp_path):
+    r = run("17_update_to_weight_ratio", tmp_path)
+    for problem in r["problems"].values():
+        s = problem["summary"]
+        early = [s[n]["early_ratio"] for n in ("too low", "good", "too high")]
+        # "early on the ratio grows with the rate" (plain SGD: update = lr * grad)
+        assert problem["ratio_grows_with_rate"] and early == sorted(early)
+        # the printed verdicts are what the numbers give
+        best = max(s, key=lambda n: (s[n]["fits"], s[n]["val_accuracy"]))
+        assert problem["best"] == best
+        nearest = min(s, key=lambda n: abs(np.log10(s[n]["early_ratio"] / 1e-3)))
+        assert problem["nearest_rule"] == nearest
+        for n in problem["collapsed"]:
+            assert s[n]["late_ratio"] < s[n]["early_ratio"] / 100
+    # on the digits the too-high rate's updates collapse (the network stops learning)
+    digits = r["problems"]["digits, 64-64-10"]
+    assert "too high" in digits["collapsed"]
+    assert digits["summary"]["too high"]["val_accuracy"] < digits["summary"]["good"]["val_accuracy"]

@@ -1,0 +1,191 @@
+# %% [markdown]
+# # Lesson 17: how big is each step next to the weights it moves?
+#
+# Question: a loss curve tells you afterwards that a rate was too low or too
+# high. Can you see it while training runs, from the updates themselves?
+#
+# A rule of thumb from the CS231n notes: the size of an update divided by the
+# size of the weights it changes, |update| / |W|, should sit around 1e-3. Much
+# smaller and the weights barely move; much larger and each step rewrites a good
+# part of what the layer knew. `tn.callbacks.UpdateStats()` records, for every
+# layer and every update, the gradient norm, the update norm, the weight norm
+# and their ratio; `tn.plot.update_ratios(history)` draws it.
+#
+# What you will see, on two problems (the Q&A post's 10x10x10x10x4 network on
+# its four clusters, and a 64-64-10 network on the 8x8 handwritten digits), each
+# at a too-low, a good and a too-high rate of plain SGD, several seeds each:
+#   * 17_ratios.png: the ratio per layer and per update, one panel per rate;
+#   * a table: the ratio in the first updates and in the last epoch, the final
+#     validation accuracy, and how many seeds fit, with its 95% interval;
+#   * whether the rule of thumb picks the rate that trained best here, or not.
+#
+# This file is both a script and a notebook (jupytext's percent format: open
+# it in Jupyter or VS Code as a notebook, run all cells; the figures appear
+# under the last cell and are saved as PNG files too).
+
+# %%
+"""Lesson 17: how big is each step next to the weights it moves?
+
+Run:  python lessons/17_update_to_weight_ratio.py [--quick] [--out DIR] [--backend numpy|cupy]
+Time: about 4 s on a 2-core CPU; --quick (two seeds, fewer epochs) about 2 s.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tinynet as tn
+
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
+import _common  # noqa: E402
+
+RULE = 1e-3  # the rule of thumb for |update| / |W|
+EARLY = 20  # "while training runs": the first EARLY updates
+FIT = 0.9  # a seed "fits" when its final validation accuracy reaches this
+
+
+# %%
+def post_problem():
+    """The post's four clusters (+-10, spread 2) and its network: Dense(10, relu) x4 -> 4."""
+    centers = np.array([(-10.0, -10.0), (-10.0, 10.0), (10.0, -10.0), (10.0, 10.0)])
+    x, y = tn.datasets.make_blobs(1000, centers, cluster_std=2.0, seed=0)
+    init = tn.initializers.RandomNormal(0.0, 0.05)
+
+    def layers():
+        hidden = [tn.layers.Dense(10, activation="relu", kernel_initializer=init,
+                                  input_dim=2 if i == 0 else None) for i in range(4)]
+        return hidden + [tn.layers.Dense(4, activation="softmax", kernel_initializer=init)]
+    return x, y, layers, {"too low": 0.001, "good": 0.1, "too high": 0.5}, 64
+
+
+def digits_problem():
+    """The 8x8 digits, standardised, and a 64-64-10 ReLU network (He initialisation)."""
+    x, y = tn.datasets.load_digits()
+    x = tn.data.StandardScaler().fit_transform(x)
+
+    def layers():
+        return [tn.layers.Dense(64, activation="relu", kernel_initializer="he_normal",
+                                input_dim=64),
+                tn.layers.Dense(10, activation="softmax")]
+    return x, y, layers, {"too low": 1e-4, "good": 0.1, "too high": 3.0}, 32
+
+
+def train(problem, seeds, epochs):
+    """One stacked model per rate (a copy per seed), each run watched by UpdateStats."""
+    x, y, layers, rates, batch = problem
+    runs = {}
+    for name, lr in rates.items():
+        model = tn.Sequential(layers(), seed=0, n_models=len(seeds))  # copy k: seed k
+        model.compile(tn.optimizers.SGD(lr), loss="sparse_categorical_crossentropy")
+        h = model.fit(x, y, epochs=epochs, batch_size=batch, validation_split=0.2, verbose=0,
+                      callbacks=[tn.callbacks.UpdateStats()])
+        runs[name] = {"lr": lr, "history": h, "ratio": h.update_stats["ratio"],
+                      "val_accuracy": np.asarray(h.history["val_accuracy"][-1])}
+    return runs
+
+
+def _log_distance(ratio, target):
+    """|log10(ratio / target)|; a ratio of 0 (no update at all) is infinitely far."""
+    return abs(np.log10(ratio / target)) if ratio > 0 else np.inf
+
+
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs these steps; the comments in the code say why each is there:
+# 1. train each problem at three rates, several seeds, with UpdateStats
+# 2. the table: the ratio early and late, accuracy, seeds that fit
+# 3. does the rule of thumb pick the best rate here?
+# 4. the figure
+
+# %%
+def main(out_dir="outputs/17_update_to_weight_ratio", quick=False, backend="numpy"):
+    out = _common.start(out_dir, backend)
+    seeds = list(range(2 if quick else 5))
+    problems = {"post network, four clusters": (post_problem(), 20 if quick else 60),
+                "digits, 64-64-10": (digits_problem(), 8 if quick else 20)}
+    result = {"problems": {}, "figures": []}
+    fig, axes = _common.figure(len(problems), 3, size=(4.6, 3.6), sharey="row")
+
+    for row, (title, (problem, epochs)) in enumerate(problems.items()):
+        # --- Step 1: train. Every update's ratio is recorded per layer and per
+        # copy; the run itself is the same as without the callback.
+        runs = train(problem, seeds, epochs)
+
+        # --- Step 2: summarise. The rule of thumb is a check made while training
+        # runs, so look at the first EARLY updates (median over layers and seeds)
+        # and, separately, at the last epoch: a rate that kills the network has
+        # huge early steps and then none at all, which one median over the whole
+        # run would hide. Then how many seeds reach FIT validation accuracy.
+        print(f"\n{title} ({len(seeds)} seeds, {epochs} epochs, plain SGD):")
+        print("  rate             |update|/|W|, median over layers and seeds    "
+              "val acc    seeds that fit")
+        print(f"                   first {EARLY} updates    last epoch                   "
+              "(median)   [95% interval]")
+        summary = {}
+        per_epoch = runs[next(iter(runs))]["ratio"].shape[0] // epochs
+        for name, run in runs.items():
+            ratio = run["ratio"].reshape(run["ratio"].shape[0], -1)  # (T, layers x seeds)
+            early, late = float(np.median(ratio[:EARLY])), float(np.median(ratio[-per_epoch:]))
+            fits = int(np.sum(run["val_accuracy"] >= FIT))
+            lo, hi = tn.metrics.wilson_interval(fits, len(seeds))
+            summary[name] = {"lr": run["lr"], "early_ratio": early, "late_ratio": late,
+                             "val_accuracy": float(np.median(run["val_accuracy"])),
+                             "fits": fits, "interval": (lo, hi)}
+            print(f"  {name:8s} {run['lr']:<7g} {early:10.1e}          {late:10.1e}"
+                  f"                 {summary[name]['val_accuracy']:.3f}      "
+                  f"{fits}/{len(seeds)} [{lo:.2f}, {hi:.2f}]")
+
+        # --- Step 3: the rule of thumb against the outcome. Which rate's early
+        # ratio is nearest 1e-3 (on a log scale), and which rate fit the most
+        # seeds (ties: higher median accuracy)? Say whether they agree, and
+        # whether the winner is clear of the others' intervals.
+        order = sorted(summary, key=lambda n: summary[n]["lr"])
+        nearest = min(order, key=lambda n: _log_distance(summary[n]["early_ratio"], RULE))
+        best = max(order, key=lambda n: (summary[n]["fits"], summary[n]["val_accuracy"]))
+        grows = all(summary[a]["early_ratio"] < summary[b]["early_ratio"]
+                    for a, b in zip(order, order[1:]))
+        collapsed = [n for n in order if summary[n]["late_ratio"] < summary[n]["early_ratio"] / 100]
+        clear = all(summary[best]["interval"][0] > summary[n]["interval"][1]
+                    for n in summary if n != best)
+        print(f"  Early on the ratio {'grows' if grows else 'does not grow'} with the rate."
+              + "".join(f" By the last epoch it fell more than 100-fold at {n} (rate "
+                        f"{summary[n]['lr']:g}), whose median accuracy is "
+                        f"{summary[n]['val_accuracy']:.2f}: "
+                        + ("the updates stopped before the network learned."
+                           if summary[n]["val_accuracy"] < FIT else
+                           "the network had learned, and the steps shrank with the loss.")
+                        for n in collapsed)
+              + f" Nearest {RULE:g} early: {nearest}; fit the most seeds: {best}. "
+              + ("The rule of thumb points at the rate that trained best here"
+                 if nearest == best else
+                 "Here the rule of thumb points at another rate than the one that trained best")
+              + (", and the best rate's seed count is clear of the others' intervals."
+                 if clear else
+                 "; with this many seeds the counts' intervals overlap, so the ranking is not "
+                 "settled."))
+        result["problems"][title] = {"summary": summary, "nearest_rule": nearest,
+                                     "best": best, "ratio_grows_with_rate": grows,
+                                     "collapsed": collapsed, "best_is_clear": clear}
+
+        # --- Step 4: the figure: one panel per rate, every layer's ratio over
+        # the updates (median over the seeds, quartile band), the rule at 1e-3.
+        for ax, name in zip(axes[row], order):
+            tn.plot.update_ratios(runs[name]["history"], reference=RULE, ax=ax,
+                                  title=f"{title}\n{name}: lr {runs[name]['lr']:g}")
+    result["figures"].append(_common.save(fig, out, "17_ratios.png"))
+    return result
+
+
+# %% [markdown]
+# ## Run it
+#
+# From a terminal: `python lessons/17_update_to_weight_ratio.py --quick`.
+# In a notebook the options come from the environment variable
+# `TINYNET_LESSON_ARGS` (empty: the full run).
+
+# %%
+if __name__ == "__main__":
+    _common.cli(main)
