@@ -61,6 +61,18 @@ def test_lesson07_restores_best_weights_and_stops_early(run):
     for restored, last in zip(r["val_loss_restored_all"], r["val_loss_last_all"], strict=True):
         assert restored <= last + 1e-9
     assert r["test_loss_restored"] < r["test_loss_full"]
+    # the restored weights beat the full run on the test set seed by seed
+    assert all(a < b for a, b in zip(r["test_loss_restored_all"], r["test_loss_full_all"],
+                                     strict=True))
+    # patience.png's title comes from the points: the smallest patience not clearly worse
+    # than the best, every smaller one clearly worse (paired by seed), the best among them
+    sweep, enough = r["patience_sweep"], r["patience_enough"]
+    assert enough not in r["patience_clearly_worse"]
+    assert all(p in r["patience_clearly_worse"] for p in sweep if p < enough)
+    assert sweep[r["patience_best"]]["test_loss"] == min(v["test_loss"] for v in sweep.values())
+    assert f"{enough}" in r["patience_title"]
+    stops = [sweep[p]["mean_stop_epoch"] for p in sorted(sweep)]
+    assert stops == sorted(stops)  # more patience, later stop
 
 
 def test_lesson09_healthy_start_is_ln_c_and_broken_ones_are_not(run):
