@@ -84,6 +84,15 @@ def test_lesson09_healthy_start_is_ln_c_and_broken_ones_are_not(run):
     assert all(message is not None for message in r["refused"].values())
     assert abs(r["shuffled_initial"] / r["chance"] - 1.0) < 0.05  # the check cannot see it
     assert r["shuffled_val_min"] > r["true_val_final"]
+    # Keras's default init starts a little above ln C and is told apart from the bugs
+    assert 1.05 < r["glorot_ratio"] <= 1.5
+    assert r["kinds"]["Keras default init (Glorot), scaled x"] == "a little above"
+    assert r["kinds"]["unscaled x (pixels 0..16), Glorot"] == "far above"
+    assert r["glorot_vs_healthy"] >= 0  # it trains at least as well (within the seed spread)
+    # shuffled labels: validation never below ln C, while the training loss ends below it
+    # but far above what the true labels reach (not memorised)
+    assert r["shuffled_val_below_chance"] == 0
+    assert r["true_train_final"] < 0.5 * r["shuffled_train_final"]
     # the epoch-1 loss is the batch-weighted mean of its updates, below the first batch
     assert r["epoch1_reported"] == pytest.approx(r["epoch1_weighted_mean"], rel=1e-5)
     assert r["epoch1_end_loss"] < r["epoch1_reported"] < r["first_batch_loss"]
