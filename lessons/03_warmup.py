@@ -31,7 +31,7 @@
 """Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
 
 Run:  python lessons/03_warmup.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 5 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
+Time: about 6 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
 """
 
 import sys
