@@ -8,12 +8,13 @@
 #   * a regression network trained with SGD + momentum at a grid of rates, each
 #     rate three ways: cold (the full rate from update one), with a linear
 #     warm-up and with an exponential warm-up over the first 100 updates;
-#   * the rates at which the cold start diverges while both warm-ups train, and
+#   * the rates at which the cold start's loss goes NaN/inf (diverges, in the
+#     strict sense tinynet records) while both warm-ups train, and
 #     the loss those runs reach compared with the best cold-start run;
 #   * 03_first_updates.png: the loss of every one of the first updates at one such
 #     rate: the cold start explodes within a few updates, the warmed-up runs do not;
 #   * 03_rate_grid.png: final validation loss against the rate for the three
-#     variants, with the diverged runs marked.
+#     variants, with the non-finite runs marked.
 #
 # Why it happens: at the start the network's outputs are far from the targets,
 # so the first gradients are the largest of the whole run, and the loss surface
@@ -30,7 +31,7 @@
 """Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
 
 Run:  python lessons/03_warmup.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 5 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
+Time: about 6 s on a 2-core CPU; --quick (one seed instead of three) about 2 s.
 """
 
 import sys
@@ -103,9 +104,11 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
           f"over the first {warmup_steps} updates.")
 
     # --- Step 2: train every rate and every start together -------------------------
-    # A copy whose loss becomes NaN or explodes is flagged as diverged and frozen
-    # while the others train on (fit never raises on divergence).
-    diverged, val_loss, steps_loss = [], [], None
+    # A copy whose loss becomes NaN or inf is frozen and flagged in hist.diverged
+    # while the others train on (fit never raises). A copy whose loss grows past
+    # 4x its best but stays finite trains on (hist.grew records it) and is
+    # judged by its final validation loss like any other.
+    diverged, grew, val_loss, steps_loss = [], [], [], None
     for seed in seeds:
         model = build(seed, len(schedules))
         model.compile(tn.optimizers.SGD(schedules, momentum=0.9), loss="mse")
@@ -116,11 +119,13 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
             hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.2,
                              verbose=0)
         diverged.append(np.asarray(hist.diverged).reshape(len(rates), 3))
+        grew.append(np.asarray(hist.grew).reshape(len(rates), 3) & ~diverged[-1])
         last = np.asarray(hist.history["val_loss"][-1], dtype=float).reshape(len(rates), 3)
         val_loss.append(np.where(diverged[-1], np.nan, last))
         if steps_loss is None:
             steps_loss = (hist.steps["loss"], hist.steps["lr"])
-    diverged = np.array(diverged)             # (seeds, rates, variants)
+    diverged = np.array(diverged)             # (seeds, rates, variants): NaN/inf
+    n_grew = np.array(grew).sum(axis=0)       # grew past 4x, stayed finite
     val_loss = np.array(val_loss)
     n_div = diverged.sum(axis=0)              # (rates, variants)
     med = np.full((len(rates), 3), np.nan)    # median over the seeds that trained
@@ -134,7 +139,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
 
     # --- Step 3: the table -----------------------------------------------------------
     print(f"\n  {'rate':>6s}  " + "  ".join(f"{v:>21s}" for v in VARIANTS))
-    print(f"  {'':6s}  " + "  ".join(f"{'diverged  val loss':>21s}" for _ in VARIANTS))
+    print(f"  {'':6s}  " + "  ".join(f"{'NaN/inf  val loss':>21s}" for _ in VARIANTS))
     for i, lr in enumerate(rates):
         cells = [f"{n_div[i, j]}/{len(seeds)} {_num(med[i, j]):>12s}" for j in range(3)]
         print(f"  {lr:6.3f}  " + "  ".join(f"{c:>21s}" for c in cells))
@@ -145,7 +150,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         return max(safe) if safe else None
 
     safe = [largest_safe(j) for j in range(3)]
-    # the rates where every cold start diverged and no warmed-up run did
+    # the rates where every cold start went NaN/inf and no warmed-up run did
     rescued = [i for i in range(len(rates))
                if n_div[i, 0] == len(seeds) and n_div[i, 1] == 0 and n_div[i, 2] == 0]
     print(f"\nLargest rate that trained for every seed: cold start {_num(safe[0])}, linear "
@@ -157,7 +162,8 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     if rescued:
         i = rescued[0]
         headline = rates[i]
-        print(f"At rate {headline} every cold start diverged ({n_div[i, 0]}/{len(seeds)}), while "
+        print(f"At rate {headline} every cold start went NaN/inf ({count(n_div[i, 0], len(seeds))}"
+              f" seeds), while "
               f"the linear warm-up reached a validation loss of {_num(med[i, 1])} and the "
               f"exponential one {_num(med[i, 2])} ({len(rescued)} rate(s) of the grid behave "
               "like this).")
@@ -174,14 +180,25 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
               f"{np.median(warm[warmup_steps - 10:warmup_steps]):.3g} around update "
               f"{warmup_steps}, when the full rate arrives: by then the outputs are close to "
               "the targets and the same rate is safe.")
+        # better or not: the seeds' own losses at the two best rates, paired by seed
+        ic = int(np.nanargmin(med_safe[:, 0]))
+        iw, jw = divmod(int(np.nanargmin(med_safe[:, 1:])), 2)
+        gap = _clear(val_loss[:, iw, 1 + jw], val_loss[:, ic, 0])
         print(f"Best validation loss among rates that trained for every seed: cold start "
-              f"{best_cold:.4f}, with warm-up {best_warm:.4f}"
-              + (f" (at rate {best_warm_rate}, where the cold start diverged): the rates only "
-                 "warm-up can use are also the ones that train best."
-                 if best_warm < best_cold and n_div[rates.index(best_warm_rate), 0] > 0
-                 else "."))
+              f"{best_cold:.4f} (rate {rates[ic]}), with warm-up {best_warm:.4f} (rate "
+              f"{best_warm_rate}" + (", where the cold start went NaN/inf)"
+                                     if n_div[iw, 0] > 0 else ")") + ": "
+              + ("lower by more than the seed-to-seed spread: the rates only warm-up can use "
+                 "are also the ones that train best." if gap == 1 and n_div[iw, 0] > 0
+                 else "lower by more than the seed-to-seed spread." if gap == 1
+                 else "higher by more than the seed-to-seed spread." if gap == -1
+                 else f"the gap is within the seed-to-seed spread ({len(seeds)} seed(s)): "
+                      "this run cannot tell which trains better."))
     else:
-        print("No rate of the grid diverged from a cold start and trained with both warm-ups.")
+        print("No rate of the grid went NaN/inf from a cold start and trained with both "
+              "warm-ups.")
+    print("Runs whose loss grew past 4x its best, stayed finite and trained on: "
+          + ", ".join(f"{v} {int(n_grew[:, j].sum())}" for j, v in enumerate(VARIANTS)) + ".")
 
     # --- Step 5: look at the first updates ---------------------------------------------
     fig, (ax1, ax2) = _common.figure(1, 2, size=(6.0, 4.2))
@@ -216,7 +233,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     ax2.set_yscale("log")
     ax2.set_xlabel("learning rate (target of the warm-up)")
     ax2.set_ylabel("final validation loss (median over seeds)")
-    ax2.set_title("x: diverged for at least one seed (no loss drawn)")
+    ax2.set_title("x: NaN/inf for at least one seed (no loss drawn)")
     ax2.legend(fontsize="small")
     ax2.grid(True, alpha=0.3)
     paths = [_common.save(fig, out, "03_first_updates.png")]
@@ -226,7 +243,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         ax.plot(rates, n_div[:, j] / len(seeds), "o-", label=name)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("fraction of seeds that diverged")
+    ax.set_ylabel("fraction of seeds whose loss went NaN/inf")
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     paths.append(_common.save(fig2, out, "03_rate_grid.png"))
@@ -242,8 +259,32 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         "headline_rate": headline,
         "best_val_loss_cold": float(best_cold),
         "best_val_loss_warm": float(best_warm),
+        "n_grew": {v: n_grew[:, j].tolist() for j, v in enumerate(VARIANTS)},
         "figures": paths,
     }
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
+
+
+# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
+T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
+
+
+def _clear(a, b):
+    """+1 when the losses a are clearly below b (paired by seed), -1 above, 0 cannot tell.
+
+    With d = ln a - ln b per seed: |mean d| > t * sd(d) / sqrt(n) (a paired
+    t-test at 95%); one seed can never tell.
+    """
+    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        return 0
+    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
+    return 0 if abs(np.mean(d)) <= half else (1 if np.mean(d) < 0 else -1)
 
 
 def _num(v):

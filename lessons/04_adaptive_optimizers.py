@@ -16,7 +16,8 @@
 #   * whether each optimiser's default rate (Keras's) lies inside its band;
 #   * 04_bands.png: median validation accuracy against the rate, one line per
 #     optimiser, with each band drawn underneath;
-#   * 04_sweeps.png: every seed of every sweep, with the diverged rates shaded.
+#   * 04_sweeps.png: every seed of every sweep, with the rates where a run went
+#     NaN/inf shaded.
 #
 # The lesson prints what it measured, whichever way it comes out.
 #
@@ -53,6 +54,12 @@ OPTIMIZERS = {  # name: (optimizer, its extra arguments, Keras's default rate)
     "Adam": ("adam", {}, 0.001),
 }
 ADAPTIVE = ("RMSprop", "Adagrad", "Adam")
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
 
 
 def layers():
@@ -113,11 +120,12 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
           f"{epochs} epochs, batch {batch_size}, for each of {len(OPTIMIZERS)} optimisers.")
 
     # --- Step 2: one sweep per optimiser ----------------------------------------------
-    # tn.sweep trains all rate x seed copies as one stacked model; a copy that
-    # diverges is frozen and counts as a failure.
+    # tn.sweep trains all rate x seed copies as one stacked model; a copy whose
+    # loss goes NaN/inf is frozen and counts as a failure (accuracy 0); one whose
+    # loss grew but stayed finite trained on and is judged by its final accuracy.
     results = {}
     for name, (opt, kwargs, _) in OPTIMIZERS.items():
-        with warnings.catch_warnings():  # the divergences are counted below instead
+        with warnings.catch_warnings():  # non-finite runs are counted below instead
             warnings.simplefilter("ignore", tn.DivergenceWarning)
             results[name] = tn.sweep(layers, x, y, rates, seeds=seeds, optimizer=opt,
                                      optimizer_kwargs=kwargs,
@@ -175,7 +183,8 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
         i = int(np.argmin(np.abs(np.log(rates / OPTIMIZERS[name][2]))))
         acc = np.median(np.where(res.diverged[i], 0.0, res.final("val_accuracy")[i]))
         print(f"  {name:10s} rate {rates[i]:.3g}: median validation accuracy {acc:.3f}, "
-              f"{int(res.diverged[i].sum())}/{res.n_seeds} diverged")
+              f"{count(res.diverged[i].sum(), res.n_seeds)} seeds went NaN/inf, "
+              f"{int(res.grew[i].sum())} grew past 4x their best loss")
     widest = max(results, key=lambda k: widths[headline][k])
     narrowest = min(results, key=lambda k: widths[headline][k])
     print(f"At target {headline:.2f} the widest band is {widest}'s "
@@ -192,7 +201,7 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
     # --- Step 5: figures --------------------------------------------------------------
     fig, ax = _common.figure(1, 1, size=(8.0, 4.8))
     for i, (name, res) in enumerate(results.items()):
-        final = np.where(res.diverged, 0.0, res.final("val_accuracy"))  # diverged: 0
+        final = np.where(res.diverged, 0.0, res.final("val_accuracy"))  # NaN/inf: 0
         acc = np.median(final, axis=1)
         ax.plot(rates, acc, "o-", color=f"C{i}", label=name, markersize=3)
         b = bands[name]
@@ -203,7 +212,7 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
     ax.set_xscale("log")
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("final validation accuracy (median over seeds; diverged = 0)")
+    ax.set_ylabel("final validation accuracy (median over seeds; NaN/inf = 0)")
     ax.set_title(f"bars: rates reaching {headline:.2f} in most seeds", fontsize="medium")
     ax.legend(fontsize="small", loc="center left")
     ax.grid(True, alpha=0.3)

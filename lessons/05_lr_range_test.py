@@ -111,6 +111,8 @@ def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
                            batch_size=batch_size, validation_split=0.2, verbose=0)
         sweeps[name] = res
         best = res.best_rate("val_loss")
+        # res.diverged: the loss went NaN/inf (that run's accuracy counts as 0); a run
+        # whose loss grew but stayed finite trained on and counts with its final accuracy
         acc = np.median(np.where(res.diverged, 0.0, res.final("val_accuracy")), axis=1)
         good = rates[acc >= acc.max() - 0.01]  # within one point of the best accuracy
         steps_per_epoch = int(np.ceil(n_train / batch_size))

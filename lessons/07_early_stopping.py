@@ -25,7 +25,7 @@
 """Lesson 7: early stopping.
 
 Run:   python lessons/07_early_stopping.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 3 seconds on a 2-core CPU (--quick: about 2).
+Takes: about 5 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys
@@ -52,6 +52,33 @@ def build(n_models):
     ], seed=0, n_models=n_models)
     model.compile(tn.optimizers.SGD(LR), loss="sparse_categorical_crossentropy")
     return model
+
+
+# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
+T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
+
+
+def compare(a, b):
+    """+1 when the losses `a` are clearly below `b`, -1 clearly above, 0 cannot tell.
+
+    a, b: one loss per seed, paired (copy j of every run is seed j: the same
+    initial weights and batch order). With d = ln a - ln b, "clearly" means
+    |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%: the gap is larger
+    than the seed-to-seed spread of the gap.
+    """
+    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        return 0
+    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
+    if abs(np.mean(d)) <= half:
+        return 0
+    return 1 if np.mean(d) < 0 else -1
 
 
 def stop_epochs(history, epochs_run):
@@ -128,7 +155,7 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
           f"{saved[0]} of {max_epochs} epochs not run.")
     print(f"  over {k} seeds: stopped after epochs {stopped.min()}..{stopped.max()}, best epochs "
           f"{best_es.min()}..{best_es.max()}; restored <= last validation loss for "
-          f"{int(np.sum(val_restored <= val_last + 1e-12))} of {k}; epochs saved "
+          f"{count(np.sum(val_restored <= val_last + 1e-12), k)}; epochs saved "
           f"{saved.min()}..{saved.max()} (mean {saved.mean():.0f}, "
           f"{saved.sum() / (k * max_epochs):.0%} of the budget)")
     t_full, t_es = np.asarray(test_full["loss"]), np.asarray(test_es["loss"])
@@ -136,7 +163,13 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     print(f"  on the {len(x_test)} test points (mean over seeds): loss {t_es.mean():.3f} restored"
           f" vs {t_full.mean():.3f} after {max_epochs} epochs; accuracy {a_es.mean():.3f} vs "
           f"{a_full.mean():.3f}")
-    verdict = "better" if t_es.mean() < t_full.mean() else "not better"
+    t_es, t_full = t_es.reshape(k), t_full.reshape(k)
+    better = int(np.sum(t_es < t_full))
+    gap = compare(t_es, t_full)
+    verdict = {1: "clearly better (by more than the seed-to-seed spread)",
+               -1: "clearly worse", 0: "not clearly different (within the seed-to-seed "
+               "spread: this run cannot tell)"}[gap]
+    print(f"  the restored weights have the lower test loss in {count(better, k)} seeds")
     print(f"  -> the early-stopped weights are {verdict} on unseen data, for "
           f"{1 - saved.sum() / (k * max_epochs):.0%} of the training time.")
 
@@ -150,14 +183,45 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
         h = m.fit(x_train, y_train, epochs=max_epochs, batch_size=BATCH,
                   validation_data=(x_val, y_val), callbacks=[cb], verbose=0)
         st = stop_epochs(h, len(h.epoch))
+        test_seeds = np.asarray(m.evaluate(x_test, y_test)["loss"]).reshape(k)
         sweep[p] = {
             "mean_stop_epoch": float(st.mean()),
             "val_loss": float(np.mean(m.evaluate(x_val, y_val)["loss"])),
-            "test_loss": float(np.mean(m.evaluate(x_test, y_test)["loss"])),
+            "test_loss": float(np.mean(test_seeds)),
+            "test_loss_seeds": test_seeds.tolist(),
         }
-    print("\npatience  mean stop epoch  restored val loss  test loss   (means over seeds)")
+    print("\npatience  mean stop epoch  restored val loss  test loss (mean, seed range)")
     for p, r in sweep.items():
-        print(f"{p:8d}  {r['mean_stop_epoch']:15.1f}  {r['val_loss']:17.3f}  {r['test_loss']:9.3f}")
+        ts = r["test_loss_seeds"]
+        print(f"{p:8d}  {r['mean_stop_epoch']:15.1f}  {r['val_loss']:17.3f}  "
+              f"{r['test_loss']:9.3f} ({min(ts):.3f}..{max(ts):.3f})")
+    # Which differences are larger than the seed-to-seed spread? Each patience
+    # against the one with the lowest mean test loss, paired by seed.
+    best_p = min(sweep, key=lambda p: sweep[p]["test_loss"])
+    worse = {p: compare(sweep[best_p]["test_loss_seeds"], sweep[p]["test_loss_seeds"]) == 1
+             for p in sweep}
+    enough = min(p for p in sweep if not worse[p])  # the smallest not clearly worse than the best
+    clearly_worse = [p for p in sweep if worse[p]]
+    print(f"Lowest mean test loss: patience {best_p}. Clearly worse than it (paired by seed, "
+          f"beyond the seed-to-seed spread): "
+          + (", ".join(f"patience {p}" for p in clearly_worse) if clearly_worse else "none")
+          + f". The smallest patience not clearly worse: {enough}"
+          + ("; below it the runs stop earlier (mean stop epoch "
+             + ", ".join(f"{sweep[p]['mean_stop_epoch']:.0f}" for p in sweep if p < enough)
+             + f", against best epochs {best_es.min()}..{best_es.max()} at patience {patience})"
+             " and end with a clearly higher test loss"
+             if any(p < enough for p in clearly_worse) else "")
+          + f"; above {enough} the test loss is "
+          + ("the same within the seed spread" if all(not worse[p] for p in sweep if p > enough)
+             else "not always as good")
+          + f", and the mean stop epoch rises from {sweep[enough]['mean_stop_epoch']:.0f} to "
+          f"{sweep[patiences[-1]]['mean_stop_epoch']:.0f}.")
+    if any(p < enough for p in sweep):
+        title = (f"patience < {enough}: clearly higher test loss; {enough}+: "
+                 "no better within the seed spread, more epochs")
+    else:
+        title = (f"every patience from {enough} gives the same test loss within the seed "
+                 "spread; more only costs epochs")
 
     # --- Step 5: figures.
     fig, (ax, ax2) = _common.figure(1, 2, size=(6.0, 4.2))
@@ -183,7 +247,10 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     figures = [_common.save(fig, out, "early_stopping.png")]
     fig_p, ax_p = _common.figure(1, 1, size=(6.0, 4.0))
     ps = list(sweep)
-    ax_p.plot(ps, [sweep[p]["test_loss"] for p in ps], "o-", label="test loss (restored)")
+    ax_p.plot(ps, [sweep[p]["test_loss"] for p in ps], "o-", label="test loss (restored, mean)")
+    ax_p.fill_between(ps, [min(sweep[p]["test_loss_seeds"]) for p in ps],
+                      [max(sweep[p]["test_loss_seeds"]) for p in ps], alpha=0.15,
+                      label="seed range")
     ax_p.set_xscale("log")
     ax_p.set_xlabel("patience (epochs)")
     ax_p.set_ylabel("test loss")
@@ -191,7 +258,7 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     ax_r.plot(ps, [sweep[p]["mean_stop_epoch"] for p in ps], "s--", color="C2",
               label="mean stop epoch")
     ax_r.set_ylabel("stop epoch")
-    ax_p.set_title("patience: a little is enough; more only costs epochs")
+    ax_p.set_title(title, fontsize="small")
     ax_p.legend(loc="upper left", fontsize="small")
     ax_r.legend(loc="upper right", fontsize="small")
     figures.append(_common.save(fig_p, out, "patience.png"))
@@ -213,7 +280,14 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
         "test_loss_full": float(t_full.mean()),
         "test_accuracy_restored": float(a_es.mean()),
         "test_accuracy_full": float(a_full.mean()),
+        "test_loss_restored_all": t_es.tolist(),
+        "test_loss_full_all": t_full.tolist(),
+        "restored_clearly_better": gap == 1,
         "patience_sweep": sweep,
+        "patience_best": best_p,
+        "patience_enough": enough,
+        "patience_clearly_worse": clearly_worse,
+        "patience_title": title,
         "figures": figures,
     }
 

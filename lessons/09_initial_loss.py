@@ -13,10 +13,12 @@
 #
 # What you will see, on the 8x8 handwritten digits (10 classes), with eight
 # seeds each: the initial loss of a healthy set-up next to ln(C); the Keras
-# default initialisation (a little above); unscaled inputs and large initial
-# weights (several times above); the wrong loss for one-hot labels (far below);
+# default initialisation (a little above, and trained to show that it is fine);
+# unscaled inputs and large initial weights (several times above: real bugs);
+# the wrong loss for one-hot labels (far below);
 # the label-encoding mistakes tinynet refuses outright; shuffled labels, which
-# pass the check and fail later; and why the loss reported for epoch 1 is lower
+# pass the check, then bring the training loss below ln(C) while the
+# validation loss stays at chance or above; and why the loss reported for epoch 1 is lower
 # than ln(C) even for a healthy run: it is the mean over the epoch's updates.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
@@ -27,7 +29,7 @@
 """Lesson 9: the initial-loss sanity check.
 
 Run:   python lessons/09_initial_loss.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 2 seconds on a 2-core CPU (--quick: about 1).
+Takes: about 4 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import math
@@ -54,6 +56,41 @@ def build(k, hidden_init, last_init, loss="categorical_crossentropy", lr=0.05, n
     ], seed=0, n_models=k)
     model.compile(tn.optimizers.SGD(lr), loss=loss)
     return model
+
+
+GLOROT = "Keras default init (Glorot), scaled x"
+# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
+T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
+
+
+def kind_of(ratio):
+    """What an initial loss / ln(C) says: at ln(C), a little above, or far off."""
+    if abs(ratio - 1) <= 0.05:
+        return "at ln(C)"
+    if 1 < ratio <= 1.5:
+        return "a little above"
+    return "far above" if ratio > 1 else "far below"
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
+
+
+def compare(a, b):
+    """+1 when the losses `a` (one per seed) are clearly below `b`, -1 above, 0 cannot tell.
+
+    Paired by seed (copy j of each run is seed j); with d = ln a - ln b,
+    "clearly" means |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%.
+    """
+    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        return 0
+    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
+    if abs(np.mean(d)) <= half:
+        return 0
+    return 1 if np.mean(d) < 0 else -1
 
 
 def first_line(exc):
@@ -95,7 +132,7 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
     small = tn.initializers.RandomNormal(stddev=0.01)
     setups = {
         "healthy: scaled x, He + small last layer": (x_train, "he_normal", small),
-        "Keras default init (Glorot), scaled x": (x_train, "glorot_uniform", "glorot_uniform"),
+        GLOROT: (x_train, "glorot_uniform", "glorot_uniform"),
         "unscaled x (pixels 0..16), Glorot": (x_raw, "glorot_uniform", "glorot_uniform"),
         "large weights: RandomNormal(1.0)": (
             x_train, tn.initializers.RandomNormal(stddev=1.0),
@@ -120,9 +157,15 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
     print(f"{'wrong loss: binary CE on one-hot':44s} {np.median(v):6.3f}  "
           f"({v.min():.3f}..{v.max():.3f})   {np.median(v) / chance:5.2f}x")
 
-    near = [name for name, v in initial.items() if abs(np.median(v) / chance - 1) <= 0.05]
-    print(f"Within 5% of ln(C): {', '.join(near) if near else 'none'}; every other set-up "
-          "fails the check.")
+    # Three kinds of answer: at ln(C) (within 5%); a little above (up to 1.5x:
+    # the output starts somewhat confident, as Keras's default Glorot init does
+    # with 64 inputs); and far off (above 1.5x or below 0.5x: a real bug). Only
+    # the training below tells whether "a little above" matters.
+    kinds = {name: kind_of(np.median(v) / chance) for name, v in initial.items()}
+    for label in ("at ln(C)", "a little above", "far above", "far below"):
+        names = [name for name, kd in kinds.items() if kd == label]
+        if names:
+            print(f"  {label}: {'; '.join(names)}")
 
     # --- Step 4: label encodings that tinynet refuses. Integer labels given to
     # categorical cross-entropy, or a one-hot of the wrong width (labels
@@ -142,13 +185,18 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
 
     # --- Step 5: shuffled labels pass the check. The input no longer predicts
     # the label, but the first forward pass cannot know that: it starts at
-    # ln(C). The tell comes later: the network memorises the training set
-    # while the validation loss never gets below ln(C).
+    # ln(C). The tell comes later: the training loss falls below ln(C) (the
+    # network fits some of the noise) while the validation loss does not.
+    # The Keras default init trains on the true labels too, to see whether its
+    # start a little above ln(C) costs anything.
     rng = np.random.default_rng(0)
     Y_shuffled = Y_train[rng.permutation(len(Y_train))]
     runs = {}
-    for name, targets in (("true labels", Y_train), ("shuffled labels", Y_shuffled)):
-        m = build(k, "he_normal", small)
+    for name, targets, hidden, last in (
+            ("true labels", Y_train, "he_normal", small),
+            ("shuffled labels", Y_shuffled, "he_normal", small),
+            ("true labels, Keras default init", Y_train, "glorot_uniform", "glorot_uniform")):
+        m = build(k, hidden, last)
         start = np.atleast_1d(tn.diagnostics.initial_loss_check(m, x_train, targets)["loss"])
         h = m.fit(x_train, targets, epochs=epochs, batch_size=32,
                   validation_data=(x_val, Y_val), verbose=0)
@@ -162,10 +210,30 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
         print(f"\n{name}: initial loss {r['initial']:.3f} ({r['initial'] / chance:.2f} x ln C); "
               f"after {epochs} epochs training loss {np.median(r['loss'][-1]):.3f}, validation "
               f"loss {np.median(r['val_loss'][-1]):.3f} (lowest {np.min(r['val_loss']):.3f})")
-    shuffled_val_min = float(np.min(runs["shuffled labels"]["val_loss"]))
-    print("  -> shuffled labels: the validation loss "
-          + ("never went below" if shuffled_val_min >= chance else "dipped below")
-          + f" ln(C) = {chance:.3f}")
+    sh = runs["shuffled labels"]
+    shuffled_val_min = float(np.min(sh["val_loss"]))
+    shuffled_train = float(np.median(sh["loss"][-1]))
+    below = int(np.sum(sh["val_loss"].min(axis=0) < chance))
+    print(f"  -> shuffled labels: the training loss ends {abs(chance - shuffled_train):.3f} "
+          f"{'below' if shuffled_train < chance else 'above'} ln(C) = {chance:.3f} (median "
+          f"{shuffled_train:.3f}; the true labels reach "
+          f"{np.median(runs['true labels']['loss'][-1]):.3f}): "
+          + ("the network fits part of the noise, far from memorising it. "
+             if shuffled_train < chance else "it has not fitted the noise at all. ")
+          + f"The validation loss went below ln(C) at some epoch "
+          f"in {count(below, k)} seeds (lowest {shuffled_val_min:.3f}).")
+    d = runs["true labels, Keras default init"]["val_loss"][-1]
+    h = runs["true labels"]["val_loss"][-1]
+    glorot_gap = compare(d, h)
+    print(f"  -> Keras default init on the true labels: final validation loss "
+          f"{np.median(d):.3f} (seeds {d.min():.3f}..{d.max():.3f}) against {np.median(h):.3f} "
+          f"({h.min():.3f}..{h.max():.3f}) for the healthy set-up: "
+          + {1: "clearly lower", -1: "clearly higher",
+             0: "not clearly different (within the seed-to-seed spread)"}[glorot_gap]
+          + f". Its start {np.median(initial[GLOROT]) / chance:.2f}x ln(C) "
+          + ("is no bug: it trains as well as the healthy set-up." if glorot_gap == 0
+             else "is no bug: it trains clearly better here." if glorot_gap == 1
+             else "costs something here, though it trains."))
 
     # --- Step 6: the epoch-1 loss is an average. fit reports, for each epoch,
     # the mean of the batch losses of that epoch (weighted by batch size),
@@ -241,7 +309,12 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
         "refused": refused,
         "shuffled_initial": runs["shuffled labels"]["initial"],
         "shuffled_val_min": shuffled_val_min,
-        "shuffled_train_final": float(np.median(runs["shuffled labels"]["loss"][-1])),
+        "shuffled_train_final": shuffled_train,
+        "shuffled_val_below_chance": below,
+        "true_train_final": float(np.median(runs["true labels"]["loss"][-1])),
+        "kinds": kinds,
+        "glorot_ratio": float(np.median(initial[GLOROT]) / chance),
+        "glorot_vs_healthy": glorot_gap,
         "true_val_final": float(np.median(runs["true labels"]["val_loss"][-1])),
         "first_batch_loss": float(first_epoch[0]),
         "epoch1_reported": reported,

@@ -15,7 +15,10 @@
 # What you will see: for twenty seeds trained at once, where early stopping ended
 # each run, test accuracy and ROC-AUC (median and range); then the same seeds,
 # split and recipe with MSE as the loss, compared on the same numbers, on how
-# soon validation accuracy reached 95%, and on the test log-loss.
+# soon validation accuracy reached 95%, and on the test log-loss. Each stacked
+# copy is its own seed (its own initial weights and batch order); every BCE/MSE
+# verdict first checks that the seed-by-seed difference is larger than its
+# spread over seeds, and says "cannot tell" otherwise.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -25,7 +28,7 @@
 """Lesson 10: a small binary classifier, set up the way the notes recommend.
 
 Run:   python lessons/10_binary_classifier.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 3 seconds on a 2-core CPU (--quick: about 1).
+Takes: about 8 seconds on a 2-core CPU (--quick: about 1).
 """
 
 import sys
@@ -49,6 +52,30 @@ def build(k, n_features, loss):
     ], seed=0, n_models=k)
     model.compile(tn.optimizers.Adam(learning_rate=1e-3), loss=loss, metrics=("binary_accuracy",))
     return model
+
+
+# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
+T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14,
+       2.13, 2.12, 2.11, 2.10, 2.09)
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
+
+
+def clear(d):
+    """+1 / -1 when the paired differences d (one per seed) are clearly above / below 0.
+
+    "Clearly": |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%, so the
+    difference is larger than its seed-to-seed spread; otherwise 0 (cannot tell).
+    """
+    d = np.asarray(d, float)
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        return 0
+    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
+    return 0 if abs(np.mean(d)) <= half else int(np.sign(np.mean(d)))
 
 
 def first_epoch_at(values, level):
@@ -128,7 +155,7 @@ def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
         print(f"  test accuracy median {np.median(acc):.3f} (range {acc.min():.3f}.."
               f"{acc.max():.3f}); ROC-AUC median {np.median(auc):.4f} (range {auc.min():.4f}.."
               f"{auc.max():.4f}); test log-loss median {np.median(log_loss):.3f}")
-        print(f"  validation accuracy reached 95% in {len(reached)} of {k} seeds"
+        print(f"  validation accuracy reached 95% in {count(len(reached), k)} seeds"
               + (f", at epoch {int(np.median(reached))} (median)" if len(reached) else ""))
 
     # --- Step 4: BCE against MSE, seed by seed. Same split, same initial
@@ -142,7 +169,7 @@ def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
     d_auc = b["test_auc"] - m["test_auc"]
     d_ll = b["test_log_loss"] - m["test_log_loss"]
     print(f"\nBCE minus MSE, seed by seed (median): test accuracy {np.median(d_acc):+.3f} "
-          f"(one test tumour is {one:.3f}; BCE ahead in {int(np.sum(d_acc > 0))}, tied in "
+          f"(one test tumour is {one:.3f}; BCE ahead in {count(np.sum(d_acc > 0), k)}, tied in "
           f"{int(np.sum(d_acc == 0))}, behind in {int(np.sum(d_acc < 0))} seeds); ROC-AUC "
           f"{np.median(d_auc):+.4f}; test log-loss {np.median(d_ll):+.3f}")
     both = (b["epoch_val_acc_95"] >= 0) & (m["epoch_val_acc_95"] >= 0)
@@ -151,14 +178,20 @@ def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
         print(f"  epochs to 95% validation accuracy: median {np.median(faster):+.0f} for BCE "
               f"over the {int(both.sum())} seeds where both got there; best epoch "
               f"{np.median(b['best_epoch']):.0f} (BCE) vs {np.median(m['best_epoch']):.0f} (MSE)")
-    acc_word = ("level (within one test tumour)" if abs(np.median(d_acc)) < one
-                else "better with BCE" if np.median(d_acc) > 0 else "better with MSE")
-    speed = ("BCE reached 95% sooner" if both.any() and np.median(faster) < 0
-             else "BCE did not reach 95% sooner")
-    ll_word = ("lower (BCE is the test log-loss itself, so it is the loss that tunes the "
-               "probabilities, not just which side of 0.5 they fall)" if np.median(d_ll) < 0
-               else "not lower")
-    print(f"  -> accuracy is {acc_word}; {speed}; BCE's test log-loss is {ll_word}.")
+    # Each verdict first asks whether the seed-by-seed difference is larger than
+    # its spread over seeds (copy j of both runs is seed j: same weights, batches).
+    few = f" ({k} seeds: too few to be sure; the full run uses 20)" if k < 10 else ""
+    c_acc, c_ll = clear(d_acc), clear(np.log(b["test_log_loss"]) - np.log(m["test_log_loss"]))
+    c_speed = clear(faster) if both.sum() >= 2 else 0
+    acc_word = {0: "not clearly different (within the seed-to-seed spread)",
+                1: "clearly better with BCE", -1: "clearly better with MSE"}[c_acc]
+    speed = {0: "which reaches 95% sooner, this run cannot tell",
+             -1: "BCE clearly reached 95% sooner", 1: "MSE clearly reached 95% sooner"}[c_speed]
+    ll_word = {-1: "clearly lower (BCE is the test log-loss itself, so it is the loss that "
+                   "tunes the probabilities, not just which side of 0.5 they fall)",
+               0: "not clearly different (within the seed-to-seed spread)",
+               1: "clearly higher"}[c_ll]
+    print(f"  -> accuracy is {acc_word}; {speed}; BCE's test log-loss is {ll_word}{few}.")
 
     # --- Step 5: figures.
     fig, (ax1, ax2) = _common.figure(1, 2, size=(5.6, 4.0))
@@ -196,6 +229,7 @@ def main(out_dir="outputs/10_binary_classifier", quick=False, backend="numpy"):
         "bce": summary(b),
         "mse": summary(m),
         "majority_share": float(y_test.mean()),
+        "bce_vs_mse": {"accuracy": c_acc, "log_loss": c_ll, "epochs_to_95": c_speed},
         "figures": figures,
     }
 
