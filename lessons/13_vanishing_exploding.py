@@ -42,7 +42,7 @@
 """Lesson 13: vanishing and exploding gradients.
 
 Run:   python lessons/13_vanishing_exploding.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 13 seconds on a 2-core CPU (--quick: about 4).
+Takes: about 8 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys
