@@ -18,11 +18,21 @@
 #
 # What you will see, measured with tn.diagnostics.layer_gradient_norms:
 # - ||dL/dW|| of all 11 kernels at initialisation, on a log scale, and the ratio
-#   of the first layer's to the output layer's;
-# - how that ratio grows with depth (2 to 10 hidden layers) for sigmoid and ReLU;
+#   of the first layer's to the output layer's (its range over the seeds, too);
+# - that ratio against depth (2 to 10 hidden layers) for sigmoid and ReLU: for
+#   sigmoid it shrinks by about a factor of four per added layer, for ReLU with
+#   He it stays between about 0.2 and 0.5 with no trend;
+# - depth removed: the same sigmoid network with 2 hidden layers, trained;
 # - the same per-layer profile during training (a callback records it);
 # - how far each network trains: validation accuracy and the epoch it first
-#   reaches 90%.
+#   reaches 90%, with how many seeds did (and a 95% interval for that share);
+# - the too-large initialisation twice, once with the loss's two treatments of
+#   probabilities: "clip" (Keras's default: clipped to [1e-7, 1 - 1e-7], no
+#   gradient where the clip is active) and "exact" (the log-softmax gradient
+#   p - y, as PyTorch). The clip makes the network stall with every gradient
+#   exactly 0; the exact loss lets the huge gradients through and the loss
+#   blows up to inf/NaN within the first epoch. "The softmax is saturated, so no
+#   gradient flows" is a property of the clipped loss, not of the softmax.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -32,7 +42,7 @@
 """Lesson 13: vanishing and exploding gradients.
 
 Run:   python lessons/13_vanishing_exploding.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 6 seconds on a 2-core CPU (--quick: about 2).
+Takes: about 8 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys
@@ -57,8 +67,12 @@ NETWORKS = {
 }
 
 
-def build(k, activation, init, depth=DEPTH):
-    """depth hidden Dense(WIDTH) layers -> Dense(2, softmax); k seeds stacked."""
+def build(k, activation, init, depth=DEPTH, probabilities="clip"):
+    """depth hidden Dense(WIDTH) layers -> Dense(2, softmax); k seeds stacked.
+
+    probabilities: how the cross-entropy treats the softmax's output, "clip"
+    (Keras's default) or "exact" (the log-softmax gradient p - y, as PyTorch).
+    """
     def kernel():
         return tn.initializers.RandomNormal(stddev=0.5) if init == "big" else init
 
@@ -68,8 +82,30 @@ def build(k, activation, init, depth=DEPTH):
                for _ in range(depth - 1)]
     layers.append(tn.layers.Dense(2, activation="softmax"))
     model = tn.Sequential(layers, seed=0, n_models=k)
-    model.compile(tn.optimizers.SGD(LR), loss="sparse_categorical_crossentropy")
+    loss = tn.losses.SparseCategoricalCrossentropy(probabilities=probabilities)
+    model.compile(tn.optimizers.SGD(LR), loss=loss)
     return model
+
+
+def share(hits, n):
+    """'h of n seeds (95% interval lo-hi%)': a count with its Wilson interval."""
+    lo, hi = tn.metrics.wilson_interval(int(hits), int(n))
+    return f"{int(hits)} of {n} seeds (95% interval {100 * lo:.0f}-{100 * hi:.0f}%)"
+
+
+def first_updates(k, x, y, probabilities, n_updates=5, batch_size=32):
+    """Batch loss and total kernel norm (median over seeds) over the first updates."""
+    model = build(k, "relu", "big", probabilities=probabilities)
+    losses, norms = [], []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(n_updates):
+            batch = slice(i * batch_size, (i + 1) * batch_size)
+            losses.append(float(np.median(model.train_on_batch(x[batch], y[batch]))))
+            kernels = model.get_weights()[0::2]
+            norms.append(float(np.median(np.sqrt(sum(
+                np.sum(w.reshape(k, -1).astype(np.float64) ** 2, axis=1) for w in kernels)))))
+    return losses, norms
 
 
 class GradientProfile(tn.callbacks.Callback):
@@ -98,8 +134,9 @@ class GradientProfile(tn.callbacks.Callback):
 # 1. an easy problem, so that only depth can make it hard
 # 2. gradients at initialisation, layer by layer, and training
 # 3. read the profiles
-# 4. depth is the culprit
-# 5. figures
+# 4. the same ratio against depth, and the sigmoid network with depth removed
+# 5. the too-large initialisation with the loss's clip removed
+# 6. figures
 
 # %%
 def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy"):
@@ -119,7 +156,11 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     results = {}
     for name, (activation, init) in NETWORKS.items():
         model = build(k, activation, init)
-        rms = tn.diagnostics.layer_gradient_norms(model, x_train, y_train)["activation_rms"]
+        norms0 = tn.diagnostics.layer_gradient_norms(model, x_train, y_train)
+        rms = norms0["activation_rms"]
+        g_seeds = np.atleast_2d(norms0["kernel_grad"])
+        with np.errstate(all="ignore"):
+            ratio_seeds = g_seeds[:, 0] / g_seeds[:, -1]  # per seed; 0/0 is nan
         profile = GradientProfile(x_train, y_train, marks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", tn.DivergenceWarning)  # the too-large init may
@@ -138,6 +179,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         results[name] = {
             "grad_init": g0, "profiles": profile.profiles,
             "ratio_init": float(g0[0] / g0[-1]),
+            "ratio_seeds": ratio_seeds,
             "ratio_end": float(last[0] / last[-1]) if last[-1] > 0 else float("nan"),
             "activation_rms": np.median(np.atleast_2d(rms), axis=0),
             "val_acc": val_acc, "final_val_acc": float(np.median(val_acc[-1])),
@@ -147,6 +189,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
             "clipped_share": float(clipped),
             "seeds_with_dead_layer": int(np.sum(np.any(np.atleast_2d(dead) >= 1.0, axis=1))),
             "final_loss": float(np.median(np.atleast_1d(h.history["loss"][-1]))),
+            "reached_90": int(np.sum(reach > 0)),
         }
 
     # --- Step 3: read the profiles. A ratio far below 1 means the first layer
@@ -164,29 +207,41 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
 
     sig, relu, big = results["sigmoid (Glorot)"], results["ReLU (He)"], \
         results["ReLU, RandomNormal(0.5)"]
+    sig_hi = float(np.nanmax(sig["ratio_seeds"]))
+    relu_lo = float(np.nanmin(relu["ratio_seeds"]))
     print(f"\nSigmoid: the first layer's gradient is {sig['ratio_init']:.1e} times the output "
-          f"layer's at initialisation and {sig['ratio_end']:.1e} times after {marks[-1]} epochs; "
-          f"validation accuracy {sig['final_val_acc']:.3f} "
-          + ("(it never learned the moons)." if np.all(sig["epoch_90"] < 0) else "."))
-    print(f"ReLU with He: ratio {relu['ratio_init']:.2f} at initialisation, "
-          f"{relu['ratio_end']:.2f} after {marks[-1]} epochs; 90% validation accuracy at epoch "
-          f"{int(np.median(relu['epoch_90']))} (median).")
+          f"layer's at initialisation (seeds {np.nanmin(sig['ratio_seeds']):.1e} to "
+          f"{sig_hi:.1e}) and {sig['ratio_end']:.1e} times after {marks[-1]} epochs; "
+          f"validation accuracy {sig['final_val_acc']:.3f}; reached 90%: "
+          f"{share(sig['reached_90'], k)}.")
+    print(f"ReLU with He: ratio {relu['ratio_init']:.2f} at initialisation (seeds "
+          f"{relu_lo:.2f} to {np.nanmax(relu['ratio_seeds']):.2f}), {relu['ratio_end']:.2f} "
+          f"after {marks[-1]} epochs; reached 90%: {share(relu['reached_90'], k)}"
+          + (f", at epoch {int(np.median(relu['epoch_90'][relu['epoch_90'] > 0]))} (median)."
+             if relu["reached_90"] else "."))
+    if sig_hi < relu_lo:
+        print(f"  Every sigmoid seed's ratio is below every ReLU seed's (by at least "
+              f"{relu_lo / sig_hi:.0e}x): the gap is far larger than the spread over seeds.")
+    else:
+        print("  The sigmoid and ReLU ratios overlap across seeds: this run cannot tell them "
+              "apart.")
     print(f"ReLU with RandomNormal(0.5): the signal explodes on the way up (rms of the 10th "
           f"hidden layer's output {big['activation_rms'][DEPTH - 1]:.3g}, He "
-          f"{relu['activation_rms'][DEPTH - 1]:.3g}) and every kernel gradient is large at "
-          f"initialisation ({big['grad_init'].min():.1f} to {big['grad_init'].max():.1f}, against "
-          f"{relu['grad_init'].min():.2f} to {relu['grad_init'].max():.2f} for He).")
-    print(f"  After training: validation accuracy {big['final_val_acc']:.3f}, training loss "
-          f"{big['final_loss']:.2f}; "
+          f"{relu['activation_rms'][DEPTH - 1]:.3g}) and the kernel gradients are large at "
+          f"initialisation ({big['grad_init'].min():.1f} to {big['grad_init'].max():.1f}, "
+          f"against {relu['grad_init'].min():.2f} to {relu['grad_init'].max():.2f} for He; "
+          "medians over seeds).")
+    print(f"  After training with the clipped loss (Keras's default): validation accuracy "
+          f"{big['final_val_acc']:.3f}, training loss {big['final_loss']:.2f}; "
           + ("every kernel gradient is exactly 0. " if big["all_zero_grad_end"] else "")
-          + f"The softmax is saturated: for {big['clipped_share']:.0%} of training points the "
-          "probability of the true class is beyond the loss's clip (below 1e-7 or above "
-          "1 - 1e-7), where no gradient flows back. Dead units: "
+          + f"For {big['clipped_share']:.0%} of training points the probability of the true "
+          "class lies beyond the loss's clip (below 1e-7 or above 1 - 1e-7), where the clipped "
+          "loss passes back no gradient. Dead units: "
           f"{big['dead_end']:.0%} of hidden units; seeds with a wholly dead layer: "
           f"{big['seeds_with_dead_layer']} of {k}.")
 
-    # --- Step 4: depth is the culprit. The same ratio at initialisation for
-    # 2..10 hidden layers (no training needed).
+    # --- Step 4: the ratio against depth (no training needed), and depth
+    # removed: the sigmoid network with 2 hidden layers, trained as in Step 2.
     depths = [2, 4, 6, 8, 10]
     by_depth = {}
     for name in ("sigmoid (Glorot)", "ReLU (He)"):
@@ -202,9 +257,60 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
               + ", ".join(f"{d}: {r:.1e}" for d, r in zip(depths, ratios, strict=True)))
     per_layer = (by_depth["sigmoid (Glorot)"][-1] / by_depth["sigmoid (Glorot)"][0]) ** (
         1 / (depths[-1] - depths[0]))
-    print(f"  each extra sigmoid layer multiplies the ratio by about {per_layer:.2f}")
+    relu_r = by_depth["ReLU (He)"]
+    print(f"  The sigmoid ratio shrinks with depth, by a factor of about {per_layer:.2f} per "
+          f"added layer; the ReLU (He) ratio stays between {min(relu_r):.2f} and "
+          f"{max(relu_r):.2f}.")
+    shallow = build(k, "sigmoid", "glorot_uniform", depth=2)
+    h2 = shallow.fit(x_train, y_train, epochs=epochs, batch_size=32,
+                     validation_data=(x_val, y_val), verbose=0)
+    acc2 = np.atleast_1d(h2.history["val_accuracy"][-1])
+    reach2 = int(np.sum(np.max(np.reshape(h2.history["val_accuracy"], (-1, k)), axis=0) >= 0.9))
+    deep_acc = sig["val_acc"][-1]
+    print(f"  Depth removed: sigmoid with 2 hidden layers ends at validation accuracy "
+          f"{np.min(acc2):.3f} to {np.max(acc2):.3f} over the seeds, against {np.min(deep_acc):.3f}"
+          f" to {np.max(deep_acc):.3f} with {DEPTH}; reached 90%: {share(reach2, k)}.")
+    if np.min(acc2) > np.max(deep_acc):
+        print(f"  Every shallow seed beats every deep one: with the same units, rate and "
+              f"epochs, the {DEPTH - 2} extra layers are what keeps the deep sigmoid network "
+              "near chance.")
+    else:
+        print("  The shallow and deep seeds overlap: this run cannot blame depth alone.")
 
-    # --- Step 5: figures.
+    # --- Step 5: the too-large initialisation with the clip removed. The same
+    # network, seeds and batches, once with the clipped loss and once with the
+    # exact one (log-softmax gradient p - y, no clip).
+    updates = {mode: first_updates(k, x_train, y_train, mode) for mode in ("clip", "exact")}
+    exact_model = build(k, "relu", "big", probabilities="exact")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the divergence is what we measure
+        he = exact_model.fit(x_train, y_train, epochs=epochs, batch_size=32,
+                             validation_data=(x_val, y_val), verbose=0)
+    exact_div = np.atleast_1d(he.diverged)
+    exact_epoch = np.atleast_1d(he.diverged_epoch)
+    print("\nRandomNormal(0.5) init, the first 5 updates on the same batches "
+          "(batch loss; total kernel norm; medians over seeds):")
+    for mode, (losses, norms) in updates.items():
+        print(f"  {mode:5s}: loss " + ", ".join(f"{v:.3g}" for v in losses)
+              + "; kernel norm " + ", ".join(f"{v:.3g}" for v in norms))
+    print(f"  Trained {epochs} epochs with the exact loss: the loss became inf/NaN in "
+          f"{share(int(exact_div.sum()), k)}"
+          + (f", in epoch {int(np.max(exact_epoch[exact_div])) + 1} at the latest"
+             if exact_div.any() else "") + ".")
+    clip_norm, exact_norm = updates["clip"][1], updates["exact"][1]
+    exact_finite = [v for v in exact_norm if np.isfinite(v)]
+    if exact_div.all() and (not exact_finite or max(exact_finite) > 10 * max(clip_norm)
+                            or len(exact_finite) < len(exact_norm)):
+        print("  With the clip the weights hardly move and training stalls; "
+              "without it the same gradients go through and the network blows up. The "
+              "'saturated softmax that passes back no gradient' is the clipped loss's doing; "
+              "neither version trains at this initialisation, and He's does.")
+    else:
+        print("  Without the clip the network did not blow up in every seed here: the stall "
+              "seen above is the clipped loss's, and this run shows what the exact one does "
+              "instead.")
+
+    # --- Step 6: figures.
     fig, axes = _common.figure(1, 3, size=(4.6, 4.2))
     layers = np.arange(1, DEPTH + 2)
     for j, (name, r) in enumerate(results.items()):
@@ -254,6 +360,15 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         "big_init_seeds_with_dead_layer": big["seeds_with_dead_layer"],
         "big_init_clipped_share": big["clipped_share"],
         "ratio_by_depth": {"depths": depths, **by_depth},
+        "ratio_seeds": {name: r["ratio_seeds"].tolist() for name, r in results.items()},
+        "reached_90": {name: r["reached_90"] for name, r in results.items()},
+        "seeds": k,
+        "shallow_sigmoid_val_acc": acc2.tolist(),
+        "deep_sigmoid_val_acc": np.asarray(deep_acc).tolist(),
+        "exact_diverged": int(exact_div.sum()),
+        "exact_diverged_epoch": exact_epoch.tolist(),
+        "first_updates": {mode: {"loss": v[0], "kernel_norm": v[1]}
+                          for mode, v in updates.items()},
         "figures": figures,
     }
 

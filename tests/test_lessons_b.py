@@ -143,14 +143,27 @@ def test_08_reduce_on_plateau(tmp_path):
 def test_14_snapshot_ensembles(tmp_path):
     r = run_lesson("14_snapshot_ensembles", tmp_path)
     c = r["curves"]["warm restarts"]
+    plain = r["curves"]["one cosine"]
     # the snapshot ensemble's test loss is clearly below the final model's, and its
     # accuracy is at least as good (within half a point)
     assert c["loss"][-1] < 0.95 * c["single_loss"]
     assert c["accuracy"][-1] >= c["single_accuracy"] - 0.005
     assert c["single_accuracy"] > 0.9 and len(c["each_accuracy"]) >= 3
+    # the snapshots hardly disagree (the "another minimum" story is not what is measured)
+    assert c["disagreement"] < 0.01
+    # the control without restarts: its checkpoint average lowers the loss too
+    assert plain["loss"][-1] < plain["single_loss"]
+    # "the restarts add beyond the noise" needs every seed's reduction to separate
+    red_r, red_c = c["reduction_per_seed"], plain["reduction_per_seed"]
+    if r["restarts_add_beyond_noise"]:
+        assert min(red_r) > max(red_c)
+    if r["seeds"] < 5:
+        assert not r["restarts_add_beyond_noise"]  # 2 of 2 cannot clear one half
 
 
 def test_15_grid_vs_random_search(tmp_path):
+    from tinynet.metrics import wilson_interval
+
     r = run_lesson("15_grid_vs_random_search", tmp_path)
     rows = r["rows"]
     # at the same budget, random search tries many more distinct rates
@@ -158,15 +171,28 @@ def test_15_grid_vs_random_search(tmp_path):
     # a bigger budget finds a better model (random search's median)
     medians = [row["random_median"] for row in rows]
     assert medians[-1] < medians[0]
-    # the seed axis matters less than the batch axis, and there random search wins more
-    assert r["axis_spreads_seed_axis"][1] < r["axis_spreads"][1]
-    wins = r["p_random_wins"]
-    assert wins["rate x seed"] > wins["rate x batch size"]
+    # a verdict only where the count of tables won clears one half (Wilson);
+    # the quick run's two tables can never do that, so it must say it cannot tell
+    for label, ps in r["p_random_wins_per_table"].items():
+        n = len(ps)
+        random_clear = wilson_interval(sum(p > 0.5 for p in ps), n)[0] > 0.5
+        grid_clear = wilson_interval(sum(p < 0.5 for p in ps), n)[0] > 0.5
+        expected = ("random search wins" if random_clear else
+                    "the grid wins" if grid_clear else "cannot tell")
+        assert r["verdicts"][label] == expected
+    assert r["tables"] == 2 and set(r["verdicts"].values()) == {"cannot tell"}
+    assert not r["seed_axis_better"]
 
 
 def test_16_digits_end_to_end(tmp_path):
     r = run_lesson("16_digits_end_to_end", tmp_path)
-    # the quick run (one initialisation, at most 30 epochs) still clears 95%
+    # the quick run (two initialisations, at most 30 epochs) still clears 95%
     assert r["test_accuracy_median"] >= 0.95
     assert 1e-4 < r["learning_rate"] < 1e-1
     assert 1 <= r["epochs_run"] <= 30
+    # what the lesson says about averaging follows from the numbers
+    acc, ens = r["test_accuracy"], r["ensemble_accuracy"]
+    expected = ("better than every single model" if ens > max(acc) else
+                "worse than every single model" if ens < min(acc) else
+                "within the single models' range")
+    assert r["averaging"] == expected
