@@ -46,6 +46,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import compare, count  # noqa: E402
 
 # %%
 VARIANTS = ("cold start", "linear warm-up", "exponential warm-up")
@@ -183,7 +184,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         # better or not: the seeds' own losses at the two best rates, paired by seed
         ic = int(np.nanargmin(med_safe[:, 0]))
         iw, jw = divmod(int(np.nanargmin(med_safe[:, 1:])), 2)
-        gap = _clear(val_loss[:, iw, 1 + jw], val_loss[:, ic, 0])
+        gap = compare(val_loss[:, iw, 1 + jw], val_loss[:, ic, 0])
         print(f"Best validation loss among rates that trained for every seed: cold start "
               f"{best_cold:.4f} (rate {rates[ic]}), with warm-up {best_warm:.4f} (rate "
               f"{best_warm_rate}" + (", where the cold start went NaN/inf)"
@@ -264,27 +265,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     }
 
 
-def count(k, n):
-    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
-    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
-    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
-
-
 # two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
-T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
-
-
-def _clear(a, b):
-    """+1 when the losses a are clearly below b (paired by seed), -1 above, 0 cannot tell.
-
-    With d = ln a - ln b per seed: |mean d| > t * sd(d) / sqrt(n) (a paired
-    t-test at 95%); one seed can never tell.
-    """
-    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
-    if len(d) < 2 or not np.all(np.isfinite(d)):
-        return 0
-    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
-    return 0 if abs(np.mean(d)) <= half else (1 if np.mean(d) < 0 else -1)
 
 
 def _num(v):

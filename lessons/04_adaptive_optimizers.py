@@ -44,6 +44,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import count  # noqa: E402
 
 # %%
 OPTIMIZERS = {  # name: (optimizer, its extra arguments, Keras's default rate)
@@ -54,12 +55,6 @@ OPTIMIZERS = {  # name: (optimizer, its extra arguments, Keras's default rate)
     "Adam": ("adam", {}, 0.001),
 }
 ADAPTIVE = ("RMSprop", "Adagrad", "Adam")
-
-
-def count(k, n):
-    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
-    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
-    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
 
 
 def layers():

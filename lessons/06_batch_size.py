@@ -55,6 +55,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import compare, count  # noqa: E402
 
 # %%
 VARIANTS = ("fixed rate", "linear scaling", "scaling + warm-up", "scaled, 15 epochs")
@@ -68,32 +69,7 @@ def build(seed):
     ], seed=seed, n_models=len(VARIANTS), same_init=True)
 
 
-def count(k, n):
-    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
-    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
-    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
-
-
 # two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
-T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
-
-
-def compare(a, b):
-    """+1 when the losses `a` are clearly below `b`, -1 clearly above, 0 cannot tell.
-
-    a, b: one final loss per seed, paired (the same seed's initial weights).
-    With d = ln a - ln b per seed, "clearly" means |mean d| > t * sd(d) / sqrt(n),
-    a paired t-test at 95%: the gap is larger than what the seed-to-seed
-    spread of the gap explains. With 2 seeds t is 12.7, so a quick run rarely
-    gets a verdict; that is the point.
-    """
-    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
-    if len(d) < 2 or not np.all(np.isfinite(d)):
-        return 0
-    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
-    if abs(np.mean(d)) <= half:
-        return 0
-    return 1 if np.mean(d) < 0 else -1
 
 
 # %% [markdown]

@@ -38,6 +38,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import compare, count  # noqa: E402
 
 # %%
 LR, BATCH, WIDTH = 0.3, 16, 64
@@ -55,30 +56,6 @@ def build(n_models):
 
 
 # two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
-T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
-
-
-def count(k, n):
-    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
-    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
-    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
-
-
-def compare(a, b):
-    """+1 when the losses `a` are clearly below `b`, -1 clearly above, 0 cannot tell.
-
-    a, b: one loss per seed, paired (copy j of every run is seed j: the same
-    initial weights and batch order). With d = ln a - ln b, "clearly" means
-    |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%: the gap is larger
-    than the seed-to-seed spread of the gap.
-    """
-    d = np.log(np.asarray(a, float)) - np.log(np.asarray(b, float))
-    if len(d) < 2 or not np.all(np.isfinite(d)):
-        return 0
-    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
-    if abs(np.mean(d)) <= half:
-        return 0
-    return 1 if np.mean(d) < 0 else -1
 
 
 def stop_epochs(history, epochs_run):

@@ -41,6 +41,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import clear, count  # noqa: E402
 
 
 # %%
@@ -55,27 +56,6 @@ def build(k, n_features, loss):
 
 
 # two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
-T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14,
-       2.13, 2.12, 2.11, 2.10, 2.09)
-
-
-def count(k, n):
-    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
-    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
-    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
-
-
-def clear(d):
-    """+1 / -1 when the paired differences d (one per seed) are clearly above / below 0.
-
-    "Clearly": |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%, so the
-    difference is larger than its seed-to-seed spread; otherwise 0 (cannot tell).
-    """
-    d = np.asarray(d, float)
-    if len(d) < 2 or not np.all(np.isfinite(d)):
-        return 0
-    half = T95[min(len(d), len(T95) + 1) - 2] * np.std(d, ddof=1) / np.sqrt(len(d))
-    return 0 if abs(np.mean(d)) <= half else int(np.sign(np.mean(d)))
 
 
 def first_epoch_at(values, level):

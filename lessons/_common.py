@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 import tinynet as tn
 
@@ -133,3 +134,41 @@ def _open_windows():
         fig.figimage(image)
         fig.canvas.manager.set_window_title(Path(path).name)
     plt.show()
+
+
+# --- counts and differences over seeds ------------------------------------------------
+# two-sided 95% quantiles of Student's t for 1 .. 30 degrees of freedom (beyond 30
+# the value for 30, a little conservative)
+T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14,
+       2.13, 2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05,
+       2.05, 2.04)
+
+
+def count(k, n):
+    """'k of n [lo%, hi%]': a count of seeds with its Wilson 95% interval."""
+    lo, hi = tn.metrics.wilson_interval(int(k), int(n))
+    return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
+
+
+def clear(d):
+    """+1 / -1 when the paired differences d (one per seed) are clearly above / below 0.
+
+    "Clearly": |mean d| > t * sd(d) / sqrt(n), a paired t-test at 95%, so the
+    difference is larger than its seed-to-seed spread; otherwise 0 (cannot
+    tell). One seed, or a non-finite difference, can never tell. With 2 seeds
+    t is 12.7, so a quick run rarely gets a verdict; that is the point.
+    """
+    d = np.asarray(d, float)
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        return 0
+    half = T95[min(len(d) - 1, len(T95)) - 1] * np.std(d, ddof=1) / np.sqrt(len(d))
+    return 0 if abs(np.mean(d)) <= half else int(np.sign(np.mean(d)))
+
+
+def compare(a, b):
+    """+1 when the losses ``a`` are clearly below ``b``, -1 clearly above, 0 cannot tell.
+
+    a, b: one loss per seed, paired (the same seed's initial weights and batch
+    order); clear() of d = ln a - ln b per seed.
+    """
+    return -clear(np.log(np.asarray(a, float)) - np.log(np.asarray(b, float)))
