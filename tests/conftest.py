@@ -59,3 +59,13 @@ def blobs(n=200, seed=0):
     y = np.arange(n) % 4
     x = centers[y] + rng.normal(size=(n, 2))
     return x, y
+
+
+def apply_steps(opt, grads, p0):
+    """Apply optimiser ``opt`` to one parameter p0 (host array) for each gradient; the result."""
+    from tinynet import backend as tb
+
+    p = tb.to_device(p0)
+    for g in grads:
+        opt.apply([p], [tb.to_device(g)])
+    return tb.to_numpy(p)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import blobs
+from conftest import apply_steps, blobs
 
 import tinynet as tn
 from tinynet import backend as tb
@@ -20,10 +20,7 @@ P0 = np.array([1.0, 2.0, -1.0])
 
 
 def _run(opt, grads=G, p0=P0):
-    p = tb.to_device(p0)
-    for g in grads:
-        opt.apply([p], [tb.to_device(g)])
-    return tb.to_numpy(p)
+    return apply_steps(opt, grads, p0)
 
 
 def _rate_cut(step):

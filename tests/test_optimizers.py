@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import apply_steps
 
 from tinynet import backend as tb
 from tinynet import optimizers
@@ -13,10 +14,7 @@ P0 = np.array([1.0, 2.0, -1.0])
 
 
 def _run(opt, grads=G, p0=P0):
-    p = tb.to_device(p0)
-    for g in grads:
-        opt.apply([p], [tb.to_device(g)])
-    return tb.to_numpy(p)
+    return apply_steps(opt, grads, p0)
 
 
 def test_sgd_plain(backend):
