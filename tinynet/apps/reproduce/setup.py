@@ -39,10 +39,11 @@ class Config:
     batch_size: int = 64
     validation_split: float = 0.2
     threshold: float = 0.9
-    sharpness_iters: int = 20
+    sharpness_iters: int = 300  # at init, from a fixed start: until the quotient settles
+    sharpness_tol: float = 1e-5  # relative change of the Rayleigh quotient that ends it
     trace_seeds: int = 4
     trace_points: int = 256
-    trace_iters: int = 6
+    trace_iters: int = 30  # per later check, warm-started
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 
@@ -53,7 +54,7 @@ class Config:
         if quick:
             cfg = cls(seeds=2, epochs=4, n_samples=256, grid_rates=(1e-3, 1e-1, 1.0),
                       grid_seeds=1, variant_rates=(0.1, 0.5), variant_seeds=1,
-                      sharpness_iters=3, trace_seeds=1, trace_points=64, trace_iters=2)
+                      sharpness_iters=20, trace_seeds=1, trace_points=64, trace_iters=5)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
             cfg.grid_seeds = min(cfg.grid_seeds, cfg.seeds)

@@ -46,6 +46,7 @@ def rate_rows(scaling, kind, run):
             "success_rate": float(np.mean(fit)),
             "fit": int(np.sum(out == "fit")), "one_class": int(np.sum(out == "one class")),
             "dead_layer": int(np.sum(out == "dead layer")),
+            "at_clip": int(np.sum(out == "stuck at the clip")),
             "diverged": int(np.sum(out == "diverged")), "partial": int(np.sum(out == "partial")),
             "median_val_accuracy": _f(_med(run["final_val_accuracy"][i])),
             "escaped": int(np.sum(np.isfinite(run["escape_epoch"][i]))),
