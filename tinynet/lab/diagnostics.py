@@ -272,7 +272,8 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     exists.
 
     iters: power iterations (each costs two full-batch forward+backward passes);
-    stops early once the estimate changes by less than tol (relative).
+    stops early once the estimate changes by less than tol (relative) and the
+    residual (below) is under sqrt(tol) x the estimate.
     eps: the finite-difference step along the unit vector v.
     seed: the random start vector. For stacked models each copy's Hessian is
     its own block and gets its own estimate.
@@ -399,8 +400,9 @@ def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False, return_vector=
     independent block per copy); start: the first v. Power iteration finds the
     eigenvalue lambda_1 of largest magnitude; where it is negative, a second run
     on H - lambda_1 I (whose eigenvalues are all >= 0) finds lambda_max - lambda_1.
-    Iterates until the Rayleigh quotient of every copy changes by at most tol
-    (relative) or iters is reached. Returns a (K,) array ((1,) when not
+    Iterates until, for every copy, the Rayleigh quotient changes by at most tol
+    (relative) and the residual is at most sqrt(tol) x the quotient, or iters
+    is reached. Returns a (K,) array ((1,) when not
     stacked), then the unit eigenvector estimate when return_vector=True, then
     the residual ||H v - lambda v|| (K,) when return_error=True.
     """
@@ -438,7 +440,11 @@ def _power_iteration(hvp, v, shift, iters, tol, stacked):
         norm = np.sqrt(_dot(hv, hv, stacked))
         residual = np.sqrt(np.maximum(norm * norm - new * new, 0.0))  # ||hv - new v||, |v| = 1
         v = _scale(hv, 1.0 / np.where(norm > 0, norm, 1.0), stacked)  # H v = 0 stays 0
-        done = estimate is not None and np.all(np.abs(new - estimate) <= tol * np.abs(new))
+        # settled: the quotient stopped moving AND v is close to an eigenvector (a quotient
+        # can stand still while v swings between two eigenvalues of equal size)
+        done = estimate is not None and np.all(
+            (np.abs(new - estimate) <= tol * np.abs(new))
+            & (residual <= math.sqrt(tol) * np.abs(new)))
         estimate = new
         if done:
             break

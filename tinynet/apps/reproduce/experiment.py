@@ -173,8 +173,10 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
         callbacks.append(_SharpnessTrace(traced, [k % s_n for k in range(n)], x[:m], y[:m],
                                          trace_epochs(cfg.epochs), variant, cfg.trace_iters,
                                          cfg.sharpness_iters, cfg.sharpness_tol))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", tn.DivergenceWarning)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", over="ignore",
+                                                invalid="ignore"):
+        warnings.simplefilter("ignore", tn.DivergenceWarning)  # counted in the report
+        warnings.simplefilter("ignore", UserWarning)  # a 2-point validation tail of one class
         result = tn.sweep(lambda: post_layers(*variant), x, y, rates, seeds=seeds,
                           optimizer="sgd", loss=loss, epochs=cfg.epochs,
                           batch_size=cfg.batch_size, validation_split=cfg.validation_split,
@@ -213,6 +215,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
                 **{k: grid_of(v[:n]) for k, v in out_train.items()}}
     result_dict = {
         "rates": rates, "variant": variant, "model": model, "n_copies": n, "curves": curves,
+        "init_weights": record.init,
         "final_val_accuracy": final, "diverged": div,
         "diverged_epoch": result.diverged_epoch.astype(np.float64),
         "success": success, "outcome": classify_runs(success, div, measured),
@@ -281,15 +284,25 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     jobs += [(s, "grid", main, cfg.grid_rates, cfg.grid_seeds) for s in SCALINGS]
     jobs += [(s, "variant", v, cfg.variant_rates, cfg.variant_seeds)
              for v in VARIANTS[1:] for s in SCALINGS]
+    # the alternative to "the clip stops them": the same raw runs with the exact loss
+    jobs += [("raw", "exact", main, cfg.post_rates, cfg.seeds)]
+    # the data set is this project's choice: the same raw runs on other sizes
+    jobs += [("raw", f"samples={n}", main, cfg.post_rates, cfg.seeds) for n in cfg.data_samples]
+    exact = tn.losses.SparseCategoricalCrossentropy(probabilities="exact")
     bar = _bar(len(jobs) * cfg.epochs, progress)
     runs = {}
     try:
         for scaling, kind, variant, rates, n_seeds in jobs:
             if bar is not None:
                 bar.set_description(f"{scaling} {kind} {'/'.join(variant)}")
+            x_j, y_j, n_j = data[scaling], y, n_train
+            if kind.startswith("samples="):
+                other, y_j, n_j = make_data(cfg, int(kind.split("=")[1]))
+                x_j = other[scaling]
             runs[(scaling, kind, variant)] = train(
-                data[scaling], y, n_train, rates, n_seeds, variant, cfg, bar,
-                trace_seeds=cfg.trace_seeds if kind == "post" else 0)
+                x_j, y_j, n_j, rates, n_seeds, variant, cfg, bar,
+                trace_seeds=cfg.trace_seeds if kind == "post" else 0,
+                loss=exact if kind == "exact" else None)
         t_train = time.perf_counter() - t0
         if bar is not None:
             bar.set_description("diagnostics at initialisation")
