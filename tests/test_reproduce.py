@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tinynet.apps.reproduce import experiment as reproduce
-from tinynet.apps.reproduce import report as reproduce_report
 from tinynet.apps.reproduce import measures, setup
+from tinynet.apps.reproduce import report as reproduce_report
 from tinynet.lab import diagnostics as dg
 
 PNG = b"\x89PNG\r\n\x1a\n"
