@@ -15,7 +15,8 @@ def copy_model(run, k):
     return single
 
 
-FAILURES = ("dead layer", "one class", "partial", "diverged")  # NaN weights draw nothing
+# NaN weights draw nothing
+FAILURES = ("dead layer", "stuck at the clip", "one class", "partial", "diverged")
 
 
 def representative(run, i, want_failure):
