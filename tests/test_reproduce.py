@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from tinynet.apps.reproduce import experiment as reproduce
+from tinynet.apps.reproduce import measures, setup
 from tinynet.apps.reproduce import report as reproduce_report
-from tinynet.apps.reproduce import setup
+from tinynet.lab import diagnostics as dg
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FILES = ("regions.png", "curves.png", "success.png", "sharpness.png", "results.csv",
@@ -42,8 +43,10 @@ def test_results_json_holds_the_summary(quick_run):
     assert ("raw", "post") in kinds and ("standardised", "grid") in kinds
     for row in data["rates"]:
         assert 0.0 <= row["success_rate"] <= 1.0
-        assert row["fit"] + row["diverged"] + row["dead_layer"] + row["one_class"] + \
-            row["partial"] == row["seeds"]
+        assert row["fit"] + row["diverged"] + row["dead_layer"] + row["at_clip"] + \
+            row["one_class"] + row["partial"] == row["seeds"]
+        lo, hi = row["fit_ci"]
+        assert 0.0 <= lo <= row["fit"] / row["seeds"] <= hi <= 1.0
     assert data["timing"]["total_s"] > 0
 
 
@@ -54,7 +57,7 @@ def test_results_csv_has_one_row_per_trained_copy(quick_run):
     assert tuple(rows[0]) == reproduce_report.CSV_FIELDS
     assert len(rows) - 1 == sum(r["seeds"] for r in summary["rates"])
     outcomes = {row[rows[0].index("outcome")] for row in rows[1:]}
-    assert outcomes <= {"fit", "diverged", "dead layer", "one class", "partial"}
+    assert outcomes <= set(measures.OUTCOMES)
 
 
 def test_report_answers_the_three_questions_with_numbers(quick_run):
@@ -77,15 +80,102 @@ def test_data_keeps_the_raw_scale_and_standardises_on_the_training_part():
     assert set(np.unique(y[n_train:])) == {0, 1, 2, 3}  # shuffled: the tail holds every class
 
 
-def test_every_rate_starts_from_the_seeds_weights():
+def test_every_rate_starts_from_the_seeds_weights_and_sharpness():
     cfg = setup.Config.make(quick=True, epochs=1)
+    cfg.sharpness_iters = 300
     data, y, n_train = setup.make_data(cfg)
-    run = reproduce.train(data["raw"], y, n_train, (0.0, 0.0), 2, setup.VARIANTS[0], cfg)
-    w = run["model"].get_weights()  # rate 0: nothing moved; copy k = r * S + s
-    for a in w:
-        np.testing.assert_array_equal(a[0], a[2])
-        np.testing.assert_array_equal(a[1], a[3])
-        assert not np.array_equal(a[0], a[1]) or not np.any(a[0])
+    run = reproduce.train(data["raw"], y, n_train, (1e-3, 0.5), 2, setup.VARIANTS[0], cfg,
+                          trace_seeds=2)
+    init = setup.seed_weights(range(2), setup.VARIANTS[0])  # (S, ...) per weight
+    for w_run, w_seed in zip(run["init_weights"], init):  # copy k = r * S + s
+        np.testing.assert_array_equal(w_run, np.concatenate([w_seed, w_seed]))
+    after = run["model"].get_weights()
+    assert any(not np.array_equal(a[0], a[2]) for a in after)  # the rates moved apart
+    # the same start weights give every rate the same epoch-0 sharpness, within its error
+    values, errors = run["trace"]["values"][0], run["trace"]["errors"][0]  # (R, S)
+    assert np.all(np.abs(values[0] - values[1]) <= errors[0] + 1e-12)
+    np.testing.assert_array_equal(errors[0], errors[1])
+    assert np.all(np.isfinite(errors))
+
+
+def test_train_goes_through_sweep_without_private_calls():
+    root = os.path.join(os.path.dirname(__file__), "..", "tinynet", "apps")
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name)) as f:
+                    assert "_set_shuffle_seeds" not in f.read(), name
+
+
+def test_sharpness_of_a_known_quadratic_converges_with_a_small_residual():
+    import tinynet as tn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 3)) * np.array([3.0, 1.0, 0.5])
+    y = rng.standard_normal((50, 1))
+    tn.set_dtype("float64")
+    try:
+        model = tn.Sequential([tn.layers.Dense(1, input_dim=3, bias_initializer="zeros")],
+                              seed=0)
+        model.compile("sgd", loss="mse")
+        aug = np.hstack([x, np.ones((50, 1))])
+        expected = np.linalg.eigvalsh(2.0 * aug.T @ aug / 50)[-1]  # MSE Hessian: 2 X^T X / N
+        value, error = dg.sharpness(model, x, y, iters=500, tol=1e-12, return_error=True)
+        assert value == pytest.approx(expected, rel=1e-6)
+        assert error < 1e-4 * expected
+        few, few_error = dg.sharpness(model, x, y, iters=2, return_error=True)
+        assert abs(few - expected) <= few_error + 1e-9  # the residual bounds the error here
+    finally:
+        tn.set_dtype("float32")
+
+
+# --- the report's sentences branch on the numbers -------------------------------------
+def test_close_counts_are_reported_as_not_distinguishable():
+    text = reproduce_report.compare_counts("0.4", 7, 20, "0.5", 6, 20)
+    assert "not distinguishable" in text and "7 of 20 [" in text and "6 of 20 [" in text
+    assert not reproduce_report.distinguishable(7, 20, 6, 20)
+
+
+def test_far_apart_counts_are_reported_as_a_difference():
+    text = reproduce_report.compare_counts("0.4", 18, 20, "0.5", 2, 20)
+    assert "not distinguishable" not in text and "0.4 fit more often than 0.5" in text
+    text = reproduce_report.compare_counts("0.4", 2, 20, "0.5", 18, 20)
+    assert "0.5 fit more often than 0.4" in text
+
+
+def test_window_sentence_says_closes_moves_or_stays():
+    assert "closes" in reproduce_report.window_sentence([0.1, 0.4], [])
+    assert "changes" in reproduce_report.window_sentence([0.1, 0.4], [0.01])
+    assert "stays" in reproduce_report.window_sentence([0.1], [0.1])
+
+
+def test_escape_sentence_says_when_the_run_is_too_small_to_tell():
+    assert "too small to tell" in reproduce_report.escape_sentence(0.01, None, 256, 0)
+    assert "too few updates" in reproduce_report.escape_sentence(0.01, 4000.0, 1000, 5)
+    assert "enough" in reproduce_report.escape_sentence(0.01, 500.0, 1000, 5)
+
+
+def test_report_starts_with_a_summary_with_the_figures_and_intervals(quick_run):
+    out, _, _ = quick_run
+    text = (out / "REPORT.md").read_text()
+    summary = text[:text.index("## Setup")]
+    assert text.index("## Summary") < text.index("## What happened") < text.index("## Q1")
+    for fig in ("regions.png", "curves.png", "success.png", "sharpness.png"):
+        assert f"]({fig})" in summary
+    assert "95%" in summary and " of 2 [" in summary
+    assert "enough for 0.01 to leave" not in text or "0 of" not in text
+
+
+def test_outcomes_follow_the_measurements():
+    success = np.array([[True, False, False, False, False, False]])
+    diverged = np.array([[False, True, False, False, False, False]])
+    dead = np.zeros((1, 6, 4))
+    dead[0, 2, 3] = 1.0
+    measured = {"dead_end": dead, "at_clip": np.array([[0, 0, 0, 0.5, 0, 0]]),
+                "max_fraction": np.array([[0.3, 1, 1, 1, 1, 0.5]])}
+    labels = measures.classify_runs(success, diverged, measured)
+    assert labels.tolist() == [["fit", "diverged", "dead layer", "stuck at the clip",
+                                "one class", "partial"]]
 
 
 def test_config_rejects_bad_numbers():

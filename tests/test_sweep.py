@@ -81,6 +81,71 @@ def test_chunked_sweep_equals_one_big_run(backend, copies_per_chunk):
     assert np.all(full.diverged[2]) and not np.any(full.diverged[:2])
 
 
+class _PerCopyRecord(tn.callbacks.Callback):
+    """Records every copy's epoch loss and final first kernel, under its sweep-wide index."""
+
+    def __init__(self, n_copies, epochs):
+        self.loss = np.full((epochs, n_copies), np.nan)
+        self.kernel = [None] * n_copies
+        self.chunks = 0
+
+    def on_train_begin(self):
+        self.chunks += 1
+
+    def on_epoch_end(self, epoch, logs):
+        self.loss[epoch, self.copies] = np.atleast_1d(logs["loss"])
+
+    def on_train_end(self):
+        kernel = self.model.get_weights()[0]
+        kernel = kernel if self.model.stacked else kernel[None]
+        for j, k in enumerate(self.copies):
+            self.kernel[k] = kernel[j]
+
+
+@pytest.mark.parametrize("copies_per_chunk", [1, 2])
+@pytest.mark.parametrize("as_factory", [False, True])
+def test_callbacks_chunked_equal_unchunked(copies_per_chunk, as_factory):
+    rates, seeds, epochs = [0.05, 0.5, 2.0], (3, 4), 3
+    n = len(rates) * len(seeds)
+
+    def swept(**kwargs):
+        made = []
+
+        def factory():
+            made.append(_PerCopyRecord(n, epochs))
+            return [made[-1]]
+
+        one = _PerCopyRecord(n, epochs)
+        result = run(rates, seeds, epochs=epochs, callbacks=factory if as_factory else [one],
+                     **kwargs)
+        records = made if as_factory else [one]
+        loss = np.nanmax(np.stack([r.loss for r in records]), axis=0)  # each copy in one chunk
+        kernels = [next(r.kernel[k] for r in records if r.kernel[k] is not None)
+                   for k in range(n)]
+        return result, loss, kernels, records
+
+    full, loss, kernels, records = swept()
+    assert len(records) == 1 and records[0].chunks == 1
+    fixed, per_copy = full.config["memory_fixed"], full.config["memory_per_copy"]
+    chunked, loss_c, kernels_c, records_c = swept(
+        memory_budget=fixed + (copies_per_chunk + 0.5) * per_copy)
+    n_chunks = len(chunked.config["chunk_sizes"])
+    assert n_chunks >= 3
+    assert (len(records_c), records_c[0].chunks) == ((n_chunks, 1) if as_factory
+                                                     else (1, n_chunks))
+    np.testing.assert_array_equal(loss, loss_c)
+    np.testing.assert_array_equal(loss, full.history["loss"].reshape(epochs, n))
+    for a, b in zip(kernels, kernels_c):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_callbacks_must_be_callback_objects():
+    with pytest.raises(TypeError, match="callbacks"):
+        run([0.1], callbacks=["not a callback"])
+    with pytest.raises(TypeError, match="callbacks"):
+        run([0.1], callbacks=lambda: [3])
+
+
 def test_memory_estimate_grows_with_the_network_and_the_optimizer():
     small = tn.Sequential(layers_fn(), seed=0)
     wide = tn.Sequential([Dense(64, input_dim=2), Dense(4)], seed=0)

@@ -254,7 +254,7 @@ def parameter_change(model, initial_weights):
 
 # --- Q1, too high: curvature and the stability bound ----------------------------
 def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
-              return_vector=False):
+              return_vector=False, return_error=False):
     """The largest eigenvalue of the Hessian of the mean loss on (x, y), by power iteration.
 
     With w the parameters and g(w) = dL/dw from the model's own backward pass,
@@ -273,7 +273,8 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     exists.
 
     iters: power iterations (each costs two full-batch forward+backward passes);
-    stops early once the estimate changes by less than tol (relative).
+    stops early once the estimate changes by less than tol (relative) and the
+    residual (below) is under sqrt(tol) x the estimate.
     eps: the finite-difference step along the unit vector v.
     seed: the random start vector. For stacked models each copy's Hessian is
     its own block and gets its own estimate.
@@ -282,7 +283,12 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     training with warm starts needs only a few iterations per check.
 
     Returns a float, or a (K,) array for stacked models; with return_vector=True
-    the pair (value, eigenvector as a list of arrays). Gradient descent with
+    the pair (value, eigenvector as a list of arrays). With return_error=True the
+    residual r = ||H v - value v|| (||v|| = 1, the vector the value came from)
+    is appended (float or (K,)): H being symmetric, some eigenvalue lies within
+    r of the value, so r says how far the iteration is from an eigenpair (not
+    whether it found the largest one; a start vector shared by the runs you
+    compare, and enough iterations, make that likely). Gradient descent with
     rate lr is stable on the local quadratic only if lr < 2 / sharpness.
     """
     model._require_compiled("sharpness")
@@ -314,9 +320,12 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
         start = [rng.standard_normal(w.shape) for w in w0]
     else:
         start = _check_start(start, w0)
-    top, vector = top_eigenvalue(hvp, start, iters, tol, stacked, return_vector=True)
+    top, vector, error = top_eigenvalue(hvp, start, iters, tol, stacked,
+                                        return_vector=True, return_error=True)
     value = top if stacked else float(top[0])
-    return (value, vector) if return_vector else value
+    error = error if stacked else float(error[0])
+    out = (value,) + ((vector,) if return_vector else ()) + ((error,) if return_error else ())
+    return out if len(out) > 1 else value
 
 
 def _check_start(start, w0):
@@ -368,25 +377,31 @@ def _scale(v, factor, stacked):
     return out
 
 
-def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False, return_vector=False):
+def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False, return_vector=False,
+                   return_error=False):
     """Largest (most positive) eigenvalue of a symmetric operator, by power iteration.
 
     hvp(v) -> H v for v a list of arrays (a leading K axis when stacked, one
     independent block per copy); start: the first v. Power iteration finds the
     eigenvalue lambda_1 of largest magnitude; where it is negative, a second run
     on H - lambda_1 I (whose eigenvalues are all >= 0) finds lambda_max - lambda_1.
-    Returns a (K,) array ((1,) when not stacked), and the unit eigenvector
-    estimate when return_vector=True.
+    Iterates until, for every copy, the Rayleigh quotient changes by at most tol
+    (relative) and the residual is at most sqrt(tol) x the quotient, or iters
+    is reached. Returns a (K,) array ((1,) when not
+    stacked), then the unit eigenvector estimate when return_vector=True, then
+    the residual ||H v - lambda v|| (K,) when return_error=True.
     """
-    top, vector = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
+    top, vector, error = _power_iteration(hvp, start, 0.0, iters, tol, stacked)
     if np.any(top < 0):
         shift = np.minimum(top, 0.0)
-        second, vector2 = _power_iteration(hvp, start, shift, iters, tol, stacked)
+        second, vector2, error2 = _power_iteration(hvp, start, shift, iters, tol, stacked)
         neg = top < 0
         top = np.where(neg, second + shift, top)
+        error = np.where(neg, error2, error)
         vector = [np.where(_expand(neg, b), b2, b) for b, b2 in zip(vector, vector2)] \
             if stacked else (vector2 if neg[0] else vector)
-    return (top, vector) if return_vector else top
+    out = (top,) + ((vector,) if return_vector else ()) + ((error,) if return_error else ())
+    return out if len(out) > 1 else top
 
 
 def _expand(mask, like):
@@ -394,22 +409,31 @@ def _expand(mask, like):
 
 
 def _power_iteration(hvp, v, shift, iters, tol, stacked):
-    """Largest-magnitude eigenvalue (K,) of H - shift I, per copy (shift: 0 or (K,))."""
+    """(eigenvalue, vector, residual): largest magnitude of H - shift I, per copy (K,).
+
+    shift: 0 or (K,). The residual ||(H - shift I) v - estimate v|| belongs to
+    the unit v whose Rayleigh quotient is the estimate (the same for H).
+    """
     shift = np.broadcast_to(np.asarray(shift, dtype=np.float64), (v[0].shape[0],) if stacked
                             else (1,))
     norm = np.sqrt(_dot(v, v, stacked))
     v = _scale(v, 1.0 / np.where(norm > 0, norm, 1.0), stacked)
-    estimate = None
+    estimate, residual = None, None
     for _ in range(iters):
         hv = [h - q for h, q in zip(hvp(v), _scale(v, shift, stacked))]
         new = _dot(v, hv, stacked)
         norm = np.sqrt(_dot(hv, hv, stacked))
+        residual = np.sqrt(np.maximum(norm * norm - new * new, 0.0))  # ||hv - new v||, |v| = 1
         v = _scale(hv, 1.0 / np.where(norm > 0, norm, 1.0), stacked)  # H v = 0 stays 0
-        done = estimate is not None and np.all(np.abs(new - estimate) <= tol * np.abs(new))
+        # settled: the quotient stopped moving AND v is close to an eigenvector (a quotient
+        # can stand still while v swings between two eigenvalues of equal size)
+        done = estimate is not None and np.all(
+            (np.abs(new - estimate) <= tol * np.abs(new))
+            & (residual <= math.sqrt(tol) * np.abs(new)))
         estimate = new
         if done:
             break
-    return estimate, v
+    return estimate, v, residual
 
 
 def stability_bound(sharpness):

@@ -11,6 +11,8 @@ When the copies would not fit in ``memory_budget`` bytes they run in chunks,
 one after another. Each chunk is a fresh stacked model with the same shuffle
 seeds, the same initial weights for its copies and a fresh optimiser, and no
 kernel mixes copies, so the result is bit-for-bit that of one big run.
+Callbacks see one chunk at a time and are told which copies it holds
+(``callback.copies``), so per-copy records stitch together the same way.
 """
 
 import math
@@ -21,6 +23,7 @@ import weakref
 import numpy as np
 
 from tinynet import _checks, backend, optimizers
+from tinynet.callbacks import Callback
 from tinynet.lab.sweep_memory import default_memory_budget, estimate_memory, split_rows
 from tinynet.lab.sweep_result import SweepResult
 from tinynet.model import Sequential
@@ -32,7 +35,7 @@ _OWNER = "sweep"
 def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=None,
           epochs=1, batch_size=32, validation_split=0.0, validation_data=None, schedule=None,
           same_init_across_rates=True, memory_budget=None, verbose=1, metrics=None,
-          optimizer_kwargs=None, shuffle_seed=None, growth_factor=4.0):
+          optimizer_kwargs=None, shuffle_seed=None, growth_factor=4.0, callbacks=None):
     """Train every (learning rate, seed) pair as one stacked model; return a SweepResult.
 
     layers_fn: a function of no arguments returning a NEW list of layers for one
@@ -69,6 +72,19 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
       every copy trains on. A copy whose loss becomes NaN or infinite is frozen
       while the others train on (result.diverged); its values are NaN after
       that epoch. ``result.outcomes()`` classifies every copy at the end.
+    callbacks: None, a list of ``tn.callbacks.Callback`` objects, or a function
+      of no arguments returning a new list (called once per chunk, so nothing
+      carries over from one chunk to the next). Each chunk's ``fit`` gets them,
+      and before it sweep sets ``callback.copies`` to the chunk's copies: an int
+      array whose j-th entry is the sweep-wide index k = r * S + s of the chunk
+      model's copy j. A callback that keeps a per-copy record stores it under
+      ``self.copies`` (e.g. ``self.values[self.copies] = ...`` in an array of
+      R * S), and the records of all chunks then stitch into exactly those of
+      one unchunked run. With a list, the same objects see every chunk (their
+      on_train_begin ... on_train_end run once per chunk). A chunk of a single
+      copy is an unstacked model (``model.stacked`` is False). Callbacks that
+      freeze or stop copies (EarlyStopping, StopOnDivergence) judge each copy on
+      its own, as in ``fit``.
 
     Raises ValueError for empty, non-positive, non-finite or repeated rates,
     repeated seeds, a layers_fn that returns layers already used by a model,
@@ -92,6 +108,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     epochs = _checks.positive_int(epochs, "epochs", _OWNER)
     batch_size = _checks.positive_int(batch_size, "batch_size", _OWNER)
     make_optimizer = _optimizer_factory(optimizer, optimizer_kwargs)
+    make_callbacks = _callback_factory(callbacks)
     budget = _check_budget(memory_budget)
     x = _checks.host_array(x, "x", _OWNER, ndim=2, dtype="float")
     n_rates, n_seeds = rates.size, len(seeds)
@@ -140,6 +157,9 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
         model.set_weights(weights if hi - lo > 1 else [w[0] for w in weights])
         model.compile(make_optimizer(copy_rates[lo:hi]), loss=loss,
                       **({} if metrics is None else {"metrics": metrics}))
+        chunk_callbacks = make_callbacks()
+        for cb in chunk_callbacks:
+            cb.copies = np.arange(lo, hi)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)  # one summary at the end
             history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
@@ -147,7 +167,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
                                 validation_data=validation_data,
                                 verbose=2 if verbose == 2 else 0,
                                 shuffle="shared" if shared else True,
-                                growth_factor=growth_factor)
+                                growth_factor=growth_factor, callbacks=chunk_callbacks)
         parts.append(_collect(history, hi - lo))
         del model, weights, history  # free this chunk before the next one is built
         if verbose and len(bounds) > 1:
@@ -238,6 +258,33 @@ def _optimizer_factory(optimizer, optimizer_kwargs):
         raise ValueError(f"{_OWNER}: optimizer_kwargs {kwargs!r} do not fit "
                          f"{cls.__name__}: {exc}.") from exc
     return lambda rates: cls(rates, **kwargs)
+
+
+def _callback_factory(callbacks):
+    """A function () -> the list of callbacks for one chunk."""
+    if callbacks is None:
+        return list
+    if callable(callbacks) and not isinstance(callbacks, Callback):
+        def fresh():
+            made = callbacks()
+            return _check_callbacks(made, "callbacks() returned")
+        return fresh
+    listed = _check_callbacks(callbacks, "callbacks must be")
+    return lambda: listed
+
+
+def _check_callbacks(callbacks, what):
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{_OWNER}: {what} a list of tn.callbacks.Callback objects (or "
+                        f"callbacks=a function returning a new list), got {callbacks!r}.")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{_OWNER}: {what} a list of tn.callbacks.Callback objects, got "
+                            f"{cb!r} among them.")
+    return callbacks
 
 
 def _name(obj):

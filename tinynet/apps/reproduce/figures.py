@@ -1,11 +1,11 @@
 """The figures of ``tinynet reproduce``: decision regions, curves, success rates, sharpness."""
 
-import warnings
 
 import numpy as np
 
 import tinynet as tn
 from tinynet.apps.reproduce.setup import GOOD, HIGH, LOW, SCALINGS, VARIANTS, post_layers
+from tinynet.metrics import run_quartiles
 
 
 def copy_model(run, k):
@@ -15,7 +15,8 @@ def copy_model(run, k):
     return single
 
 
-FAILURES = ("dead layer", "one class", "partial", "diverged")  # NaN weights draw nothing
+# NaN weights draw nothing
+FAILURES = ("dead layer", "stuck at the clip", "one class", "partial", "diverged")
 
 
 def representative(run, i, want_failure):
@@ -63,8 +64,29 @@ def figure_regions(run, x, y, cfg):
     return fig
 
 
+STYLES = ("--", ":", "-", "-.", "-")  # one per post rate, so no line hides another
+MARKERS = ("o", "s", None, "^", "v")
+
+
+def _style(i):
+    return {"linestyle": STYLES[i % len(STYLES)], "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _readable_log_axis(ax):
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=8))
+    ax.yaxis.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0), numticks=12))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def figure_curves(post, cfg):
-    """Training loss and validation accuracy per post rate: median and quartile band over seeds."""
+    """Training loss and validation accuracy per post rate: median and quartiles of ALL seeds.
+
+    Medians and quartiles count every run (tinynet.metrics.run_quartiles: a
+    NaN/inf value is the worst, never dropped); each rate has its own line style
+    and markers, so overlapping medians stay visible.
+    """
     from matplotlib.figure import Figure
 
     from tinynet.plot.regions import COLORS
@@ -72,31 +94,36 @@ def figure_curves(post, cfg):
     fig = Figure(figsize=(11.0, 7.0), dpi=90, layout="constrained")
     axes = fig.subplots(2, 2, sharex=True)
     epochs = np.arange(1, cfg.epochs + 1)
+    every = max(1, cfg.epochs // 10)
     for row, scaling in enumerate(SCALINGS):
         run = post[scaling]
         for col, key in enumerate(("loss", "val_accuracy")):
             ax = axes[row, col]
+            mode = "min" if key == "loss" else "max"
+            mids = []
             for i, rate in enumerate(run["rates"]):
-                curve = run["curves"][key][:, i, :]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    lo, mid, hi = np.nanpercentile(curve, [25, 50, 75], axis=1)
-                ax.plot(epochs, mid, color=COLORS[i], label=f"lr {rate:g}")
-                ax.fill_between(epochs, lo, hi, color=COLORS[i], alpha=0.2, linewidth=0)
+                lo, mid, hi = run_quartiles(run["curves"][key][:, i, :], mode=mode, axis=-1)
+                mids.append(mid)
+                ax.plot(epochs, mid, color=COLORS[i], label=f"lr {rate:g}", linewidth=1.6,
+                        markevery=(i * every // len(run["rates"]), every), markersize=5,
+                        **_style(i))
+                ax.fill_between(epochs, lo, hi, color=COLORS[i], alpha=0.15, linewidth=0)
             ax.set_title(f"{scaling} inputs: {'training loss' if key == 'loss' else key}",
                          fontsize=10)
-            finite = run["curves"][key][np.isfinite(run["curves"][key])]
+            finite = np.concatenate(mids)
+            finite = finite[np.isfinite(finite)]  # a log axis only when the medians span 10x
             if key == "loss" and finite.size and finite.max() > 10 * max(finite.min(), 1e-12):
                 ax.set_yscale("log")
-            else:
+                _readable_log_axis(ax)
+            elif key != "loss":
                 ax.axhline(cfg.threshold, color="gray", linestyle=":", linewidth=1)
                 ax.set_ylim(0, 1.02)
             ax.grid(True, alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
     axes[0, 1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"median and 25-75% band over {cfg.seeds} seeds (diverged runs drop out)",
-                 fontsize=10)
+    fig.suptitle(f"median and 25-75% band over all {cfg.seeds} seeds (a NaN/inf run counts "
+                 "as the worst)", fontsize=10)
     return fig
 
 
@@ -134,27 +161,39 @@ def figure_success(runs, cfg):
 
 
 def figure_sharpness(post, cfg):
-    """Sharpness during training against 2/lr, raw and standardised inputs."""
+    """Sharpness of every traced run during training against 2/lr, raw and standardised.
+
+    One thin line per run (solid: the run fit; dotted: it failed), a dot at its
+    peak; dashed horizontals: 2/lr per rate.
+    """
     from matplotlib.figure import Figure
 
     from tinynet.plot.regions import COLORS
 
-    fig = Figure(figsize=(11.0, 4.0), dpi=90, layout="constrained")
+    fig = Figure(figsize=(11.0, 4.4), dpi=90, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     for ax, scaling in zip(axes, SCALINGS):
         run = post[scaling]
         tr = run["trace"]
         for i, rate in enumerate(run["rates"]):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mid = np.nanmedian(tr["values"][:, i], axis=1)
-            ax.plot(tr["epochs"], np.where(mid > 0, mid, np.nan), color=COLORS[i],
-                    label=f"lr {rate:g}")
+            for s in range(tr["seeds"]):
+                v = tr["values"][:, i, s]
+                ok = np.isfinite(v) & (v > 0)
+                fit = bool(run["success"][i, s])
+                ax.plot(tr["epochs"][ok], v[ok], color=COLORS[i], linewidth=0.9,
+                        linestyle="-" if fit else ":",
+                        label=f"lr {rate:g}" if s == 0 else None)
+                if ok.any():
+                    j = np.flatnonzero(ok)[np.argmax(v[ok])]
+                    ax.plot(tr["epochs"][j], v[j], "o" if fit else "x", color=COLORS[i],
+                            markersize=4)
             ax.axhline(2.0 / rate, color=COLORS[i], linestyle="--", linewidth=0.8)
         ax.set_yscale("log")
+        _readable_log_axis(ax)
         ax.set_xlabel("epoch")
-        ax.set_title(f"{scaling} inputs: largest Hessian eigenvalue (median of "
-                     f"{tr['seeds']} seeds); dashed: 2/lr", fontsize=9)
+        ax.set_title(f"{scaling} inputs: largest Hessian eigenvalue, each of {tr['seeds']} "
+                     "seeds per rate\nsolid/o: run fit; dotted/x: failed; dashed: 2/lr",
+                     fontsize=9)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("sharpness")
     axes[0].legend(fontsize=8)

@@ -35,14 +35,16 @@ class Config:
     grid_rates: tuple = tuple(float(r) for r in np.geomspace(1e-4, 2.0, 10))
     grid_seeds: int = 5
     variant_rates: tuple = (0.01, 0.1, 0.5)
-    variant_seeds: int = 5
+    variant_seeds: int = 10
+    data_samples: tuple = (10, 4000)  # extra raw runs on other data set sizes (the post: 10)
     batch_size: int = 64
     validation_split: float = 0.2
     threshold: float = 0.9
-    sharpness_iters: int = 20
+    sharpness_iters: int = 300  # at init, from a fixed start: until the quotient settles
+    sharpness_tol: float = 1e-5  # relative change of the Rayleigh quotient that ends it
     trace_seeds: int = 4
     trace_points: int = 256
-    trace_iters: int = 6
+    trace_iters: int = 30  # per later check, warm-started
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 
@@ -53,7 +55,8 @@ class Config:
         if quick:
             cfg = cls(seeds=2, epochs=4, n_samples=256, grid_rates=(1e-3, 1e-1, 1.0),
                       grid_seeds=1, variant_rates=(0.1, 0.5), variant_seeds=1,
-                      sharpness_iters=3, trace_seeds=1, trace_points=64, trace_iters=2)
+                      data_samples=(10,),
+                      sharpness_iters=150, trace_seeds=1, trace_points=64, trace_iters=5)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
             cfg.grid_seeds = min(cfg.grid_seeds, cfg.seeds)
@@ -67,11 +70,15 @@ class Config:
         return cfg
 
 
-def make_data(cfg):
-    """{"raw": x, "standardised": x'}, labels y, n_train (the first rows; Keras's split)."""
-    x, y = tn.datasets.make_blobs(cfg.n_samples, np.array(CENTERS), CLUSTER_STD,
+def make_data(cfg, n_samples=None):
+    """{"raw": x, "standardised": x'}, labels y, n_train (the first rows; Keras's split).
+
+    n_samples: default cfg.n_samples.
+    """
+    n_samples = cfg.n_samples if n_samples is None else n_samples
+    x, y = tn.datasets.make_blobs(n_samples, np.array(CENTERS), CLUSTER_STD,
                                   seed=cfg.data_seed)  # shuffled, so the tail is a fair sample
-    n_train = int(math.ceil(cfg.n_samples * (1.0 - cfg.validation_split)))
+    n_train = int(math.ceil(n_samples * (1.0 - cfg.validation_split)))
     scaler = tn.data.StandardScaler().fit(x[:n_train])  # fitted on the training part only
     return {"raw": x, "standardised": scaler.transform(x)}, y, n_train
 

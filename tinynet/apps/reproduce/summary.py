@@ -11,6 +11,7 @@ import numpy as np
 
 import tinynet as tn
 from tinynet.apps.reproduce.setup import CENTERS, CLUSTER_STD, GOOD, SCALINGS, VARIANTS
+from tinynet.metrics import run_quartiles, wilson_interval
 
 
 def _med(a, axis=None):
@@ -34,26 +35,42 @@ def _list(a):
 
 
 def rate_rows(scaling, kind, run):
-    """One summary dict per rate of a run."""
+    """One summary dict per rate of a run. Counts come with their Wilson 95% interval."""
     rows = []
     trace = run["trace"]
     for i, rate in enumerate(run["rates"]):
         out = run["outcome"][i]
         fit = run["success"][i]
+        n = len(out)
+        k_fit = int(np.sum(out == "fit"))
+        partial = out == "partial"
+        failed = ~fit
+        hidden = np.asarray(run["dead_end"][i], dtype=np.float64)[:, 1:]  # layers 2-4
         row = {
             "scaling": scaling, "kind": kind, "init": run["variant"][0],
-            "activation": run["variant"][1], "learning_rate": float(rate), "seeds": len(out),
+            "activation": run["variant"][1], "learning_rate": float(rate), "seeds": n,
             "success_rate": float(np.mean(fit)),
-            "fit": int(np.sum(out == "fit")), "one_class": int(np.sum(out == "one class")),
+            "fit": k_fit, "fit_ci": list(wilson_interval(k_fit, n)),
+            "one_class": int(np.sum(out == "one class")),
             "dead_layer": int(np.sum(out == "dead layer")),
-            "diverged": int(np.sum(out == "diverged")), "partial": int(np.sum(out == "partial")),
-            "median_val_accuracy": _f(_med(run["final_val_accuracy"][i])),
+            "at_clip": int(np.sum(out == "stuck at the clip")),
+            "diverged": int(np.sum(out == "diverged")), "partial": int(np.sum(partial)),
+            # every run counted, a NaN (diverged) one as the worst
+            "median_val_accuracy": _f(run_quartiles(run["final_val_accuracy"][i], "max")[1]),
+            "median_train_accuracy": _f(_med(run["train_accuracy"][i])),
+            "partial_train_accuracy": [_f(np.min(run["train_accuracy"][i][partial])),
+                                       _f(np.max(run["train_accuracy"][i][partial]))]
+            if np.any(partial) else None,
             "escaped": int(np.sum(np.isfinite(run["escape_epoch"][i]))),
             "median_escape_epoch": _f(_med(run["escape_epoch"][i])),
             "median_sign_changes": _f(_med(run["sign_changes"][i])),
             "median_increases": _f(_med(run["increases"][i])),
             "median_peak_ratio": _f(_med(run["peak_ratio"][i])),
             "median_dead_end": _list(_med(run["dead_end"][i], axis=0)),
+            "dead_2to4_fit": _f(_med(np.mean(hidden[fit], axis=1))) if np.any(fit) else None,
+            "dead_2to4_failed": _f(_med(np.mean(hidden[failed], axis=1)))
+            if np.any(failed) else None,
+            "max_at_clip_fit": _f(np.max(run["at_clip"][i][fit])) if np.any(fit) else None,
         }
         if trace is not None:
             peak = trace["peak"][i]
@@ -61,9 +78,16 @@ def rate_rows(scaling, kind, run):
             crossed = np.nan_to_num(peak, nan=0.0) > 2.0 / rate
             row.update({
                 "traced": int(trace["seeds"]), "median_peak_sharpness": _f(_med(peak)),
+                "peaks": _list(peak), "peak_errors": _list(np.nanmax(
+                    np.where(np.isfinite(trace["errors"][:, i]), trace["errors"][:, i], np.nan),
+                    axis=0)) if np.any(np.isfinite(trace["errors"][:, i])) else
+                [None] * trace["seeds"],
+                "peak_outcomes": [str(o) for o in out[:trace["seeds"]]],
                 "crossed_2_over_lr": int(np.sum(crossed)),
                 "crossed_and_fit": int(np.sum(crossed & t_fit)),
+                "crossed_and_failed": int(np.sum(crossed & ~t_fit)),
                 "below_and_fit": int(np.sum(~crossed & t_fit)),
+                "below_and_failed": int(np.sum(~crossed & ~t_fit)),
             })
         rows.append(row)
     return rows
@@ -102,6 +126,10 @@ def summarise(cfg, data, y, n_train, runs, inits):
             "bias_grad": _list(_med(n["bias_grad"], axis=0)),
             "dead": _list(_med(d["dead"]["dead"], axis=0)),
             "sharpness": _f(_med(d["sharpness"])),
+            "sharpness_range": [_f(np.nanmin(d["sharpness"])), _f(np.nanmax(d["sharpness"]))]
+            if np.any(np.isfinite(d["sharpness"])) else [None, None],
+            "sharpness_error": _f(np.nanmax(d["sharpness_error"]))
+            if np.any(np.isfinite(d["sharpness_error"])) else None,
         }
     for scaling in SCALINGS:
         post = runs[(scaling, "post", main)]
@@ -124,8 +152,14 @@ def summarise(cfg, data, y, n_train, runs, inits):
             }
         diag["post"][scaling] = per_rate
         tr = post["trace"]
+        v0, e0 = tr["values"][0], tr["errors"][0]  # (R, seeds): epoch 0, same weights per seed
         diag["trace"][scaling] = {
-            "epochs": [int(e) for e in tr["epochs"]], "seeds": tr["seeds"],
+            "epoch0_spread": _f(np.nanmax(np.ptp(v0, axis=0))) if np.all(np.isfinite(v0))
+            else None,
+            "epoch0_error": _f(np.nanmax(e0)) if np.any(np.isfinite(e0)) else None,
+            "epoch0": _list(v0[0]),
+            "max_error": _f(np.nanmax(tr["errors"])) if np.any(np.isfinite(tr["errors"]))
+            else None,
             "median": {f"{r:g}": _list(_med(tr["values"][:, i], axis=1))
                        for i, r in enumerate(post["rates"])}}
     return {
