@@ -316,3 +316,15 @@ def test_compile_metrics_none_means_no_metrics():
     assert model.metric_names == []
     history = model.fit(X, np.eye(3)[[0, 1, 2, 0]], verbose=0)
     assert set(history.history) == {"loss", "lr"}
+
+
+def test_backend_arrays_are_accepted_as_input(backend):
+    """API.md: user input may be arrays of the active backend (here: the backend under test)."""
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [0.5, 0.5]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    model = tn.Sequential([tn.layers.Dense(2, activation="softmax", input_dim=2)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    on_host = model.predict(x)
+    np.testing.assert_allclose(model.predict(tn.backend.to_device(x)), on_host)
+    loss = model.train_on_batch(tn.backend.to_device(x), tn.backend.to_device(y))
+    assert np.isfinite(loss)

@@ -67,17 +67,20 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
     compute dtype (tn.get_dtype()), so refuse values beyond its range, which
     would turn into inf. empty=False: refuse an array with 0 rows (axis 0).
     pandas Series, DataFrames and arrays are read with their nullable dtypes
-    (Int64, Float64, boolean) converted to NumPy ones.
+    (Int64, Float64, boolean) converted to NumPy ones; arrays of the active
+    backend (CuPy, array_api_strict) are copied to the host first.
     """
     value = _from_pandas(value, name, owner, finite)
+    if not isinstance(value, np.ndarray) and hasattr(value, "__array_namespace__"):
+        value = backend.to_numpy(value)  # an array of the backend (CuPy, array_api_strict)
     try:
-        arr = np.array(value, copy=True)
+        arr = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{owner}: {name} must be array-like, got {type(value).__name__}.") from exc
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: {name} must hold numbers, got dtype {arr.dtype}.")
-    if arr.dtype.kind == "b" or dtype == "float":
-        arr = arr.astype(np.float64)
+    to_float = arr.dtype.kind == "b" or dtype == "float"
+    arr = np.array(arr, dtype=np.float64 if to_float else None, copy=True)  # ours, not theirs
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -87,12 +90,22 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
         raise ValueError(
             f"{owner}: {name} has 0 rows (shape {arr.shape}); it needs at least one sample."
         )
-    if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+    if arr.dtype.kind == "f" and arr.size and (finite or compute):
+        # one pass for the usual case: the extremes are finite (NaN fails both
+        # comparisons) and, when computing, inside the compute dtype's range
+        limit = float(np.finfo(backend.get_dtype() if compute else arr.dtype).max)
+        if not (-limit <= arr.min() and arr.max() <= limit):
+            _refuse_values(arr, name, owner, finite, compute)
+    return arr
+
+
+def _refuse_values(arr, name, owner, finite, compute):
+    """The error for NaN/inf (when ``finite``) or values beyond the compute dtype."""
+    if finite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{owner}: {name} contains {bad} NaN or infinite value(s).")
-    if compute and arr.dtype.kind == "f" and arr.size:
+    if compute:
         _within_compute_dtype(arr, name, owner)
-    return arr
 
 
 def _within_compute_dtype(arr, name, owner):
