@@ -86,8 +86,11 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
             cb.on_epoch_begin(epoch)
         order = model._permutations(n, shared=shuffle == "shared") if shuffle else None
         xs, ys = (x_dev, y_dev) if order is None else _take(xp, x_dev, y_dev, order)
-        logs, step_lrs, step_losses = _run_epoch(model, xs, ys, n, batch_size, callbacks,
-                                                 verbose, epoch, epochs)
+        # a run that overflows is a result: the observer reports it once, with the
+        # epoch and the rate, instead of NumPy warning at every product on the way
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logs, step_lrs, step_losses = _run_epoch(model, xs, ys, n, batch_size, callbacks,
+                                                     verbose, epoch, epochs)
         if val is not None:
             for key, value in model.evaluate_device(*val, batch_size=None).items():
                 logs["val_" + key] = backend.to_float(value)
