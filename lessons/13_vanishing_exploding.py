@@ -295,7 +295,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
               + "; kernel norm " + ", ".join(f"{v:.3g}" for v in norms))
     print(f"  Trained {epochs} epochs with the exact loss: the loss became inf/NaN in "
           f"{share(int(exact_div.sum()), k)}"
-          + (f", in epoch {int(np.max(exact_epoch[exact_div])) + 1} at the latest"
+          + (f", in epoch {int(np.max(exact_epoch[exact_div]))} at the latest"
              if exact_div.any() else "") + ".")
     clip_norm, exact_norm = updates["clip"][1], updates["exact"][1]
     exact_finite = [v for v in exact_norm if np.isfinite(v)]

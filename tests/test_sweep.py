@@ -247,8 +247,8 @@ def test_a_diverging_rate_leaves_the_others_unchanged():
     assert wild.diverged.tolist() == [[False] * 3, [False] * 3, [True] * 3]
     for s in range(3):
         epoch = wild.diverged_epoch[2, s]
-        assert 0 <= epoch < 5
-        assert np.all(np.isnan(wild.history["loss"][epoch + 1:, 2, s]))
+        assert 1 <= epoch <= 5
+        assert np.all(np.isnan(wild.history["loss"][epoch:, 2, s]))
     assert np.all(np.isnan(wild.final("loss")[2]))
     assert wild.success_rate("loss", 10.0).tolist()[2] == 0.0
 
@@ -333,7 +333,7 @@ def test_final_success_rate_and_best_rate_of_a_hand_made_result():
     np.testing.assert_array_equal(res.success_rate("loss", 0.65, mode="max"), [0.5, 0.0, 0.5])
     assert res.best_rate("loss") == 0.1
     assert res.best_rate("accuracy") == 0.1
-    np.testing.assert_array_equal(res.diverged_epoch, [[-1] * 4, [-1] * 4, [-1, -1, 0, 1]])
+    np.testing.assert_array_equal(res.diverged_epoch, [[-1] * 4, [-1] * 4, [-1, -1, 1, 2]])
     with pytest.raises(ValueError, match="metric"):
         res.success_rate("val_accuracy", 0.9)
 

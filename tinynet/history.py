@@ -17,15 +17,16 @@ class History:
     diverged: True when the loss became NaN or infinite, which ends training (a
       bool array (K,) for stacked models: which copies went non-finite and
       were frozen while the others trained on).
-    diverged_epoch: the epoch it happened in (None, or an int array with -1 for
-      copies that did not).
+    diverged_epoch: the epoch it happened in, numbered as the verbose log and the
+      warnings number them (1 = the first epoch; None, or an int array with -1
+      for copies that did not).
     grew: True when a finite epoch loss grew past fit's growth_factor (4) x the
       best loss so far and above initial_loss; training went on (bool array
-      (K,) when stacked). grew_epoch: the first epoch that happened in (None,
-      or an int array with -1).
-    Epochs here are 0-based indices into the lists of ``history`` (as
-    ``epoch``); warnings and the verbose log number them from 1, so
-    diverged_epoch == 2 is "epoch 3" on screen.
+      (K,) when stacked). grew_epoch: the first epoch that happened in, numbered
+      the same way (None, or an int array with -1).
+    diverged_epoch and grew_epoch count as the log does ("Epoch 3/20" is 3);
+    ``epoch`` holds 0-based indices into the lists of ``history``, so the
+    values of epoch e are at index e - 1.
     Outcomes per copy ("fit", "non-finite", "grew", ...) are classified from
     these records by ``tinynet.lab.outcomes.classify``.
     update_stats: None, or what tn.callbacks.UpdateStats measured at every

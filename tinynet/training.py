@@ -280,14 +280,14 @@ class _Observer:
         history = self.history
         if self.model.stacked:
             history.grew = history.grew | grown
-            history.grew_epoch = np.where(grown, epoch, history.grew_epoch)
+            history.grew_epoch = np.where(grown, epoch + 1, history.grew_epoch)
             which = np.flatnonzero(grown)
             msg = (f"Copies {_some(which)} of the stacked model grew in epoch {epoch + 1} "
                    f"past {self.factor:g}x their best loss (copy {which[0]}: loss "
                    f"{loss[which[0]]:.4g}, best {self.best[which[0]]:.4g}) at learning "
                    f"rate(s) {_rates(lrs, which)}.")
         else:
-            history.grew, history.grew_epoch = True, epoch
+            history.grew, history.grew_epoch = True, epoch + 1
             msg = (f"The loss grew in epoch {epoch + 1} to {loss[0]:.4g}, past "
                    f"{self.factor:g}x its best so far ({self.best[0]:.4g}), at learning rate "
                    f"{lrs[0]:.4g}.")
@@ -299,7 +299,7 @@ class _Observer:
         model, history = self.model, self.history
         if model.stacked:
             history.diverged = history.diverged | bad
-            history.diverged_epoch = np.where(bad, epoch, history.diverged_epoch)
+            history.diverged_epoch = np.where(bad, epoch + 1, history.diverged_epoch)
             model.freeze(bad)
             which = np.flatnonzero(bad)
             msg = (f"Copies {_some(which)} of the stacked model reached a loss of "
@@ -309,7 +309,7 @@ class _Observer:
             if np.all(model.frozen):
                 model.stop_training = True
         else:
-            history.diverged, history.diverged_epoch = True, epoch
+            history.diverged, history.diverged_epoch = True, epoch + 1
             model.stop_training = True
             msg = (f"Training diverged in epoch {epoch + 1}: the loss is {_loss_text(loss[0])} "
                    f"(best so far {self.best[0]:.4g}) at learning rate {lrs[0]:.4g}. "

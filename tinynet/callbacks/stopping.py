@@ -102,13 +102,13 @@ class TerminateOnNaN(Callback):
                 return
             self.model.freeze(bad)
             history.diverged = history.diverged | bad
-            history.diverged_epoch = np.where(bad, epoch, history.diverged_epoch)
+            history.diverged_epoch = np.where(bad, epoch + 1, history.diverged_epoch)
             if np.all(self.model.frozen):
                 self.model.stop_training = True
         else:
             if not np.any(bad):
                 return
-            history.diverged, history.diverged_epoch = True, epoch
+            history.diverged, history.diverged_epoch = True, epoch + 1
             self.model.stop_training = True
         self.record(batch=batch, frozen=_out(bad))
 

@@ -388,9 +388,9 @@ def _assemble(parts, rates, seeds, config):
     diverged, diverged_epoch = flags["diverged"], flags["diverged_epoch"].astype(np.int64)
     for k in np.flatnonzero(diverged):  # frozen from there on: its later values mean nothing
         for values in history.values():
-            values[diverged_epoch[k] + 1:, k] = np.nan
+            values[diverged_epoch[k]:, k] = np.nan  # epochs after it (1-based)
         for values in steps.values():
-            values[(diverged_epoch[k] + 1) * per_epoch:, k] = np.nan
+            values[diverged_epoch[k] * per_epoch:, k] = np.nan
     shape = (n_rates, n_seeds)
     return SweepResult(
         rates, seeds,

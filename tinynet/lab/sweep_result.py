@@ -67,7 +67,7 @@ class SweepResult:
         self.diverged_epoch = np.array(diverged_epoch, dtype=np.int64).reshape(shape)
         self.grew = (np.zeros(shape, dtype=bool) if grew is None
                      else np.array(grew, dtype=bool).reshape(shape))
-        self.grew_epoch = (np.where(self.grew, 0, -1) if grew_epoch is None
+        self.grew_epoch = (np.where(self.grew, 1, -1) if grew_epoch is None
                            else np.array(grew_epoch, dtype=np.int64).reshape(shape))
         self.initial_loss = (np.full(shape, np.nan) if initial_loss is None
                              else np.array(initial_loss, dtype=np.float64).reshape(shape))
@@ -78,7 +78,7 @@ class SweepResult:
         values = self.history.get("loss", next(iter(self.history.values())))
         logged = ~np.isnan(values)
         last = values.shape[0] - 1 - np.argmax(logged[::-1], axis=0)
-        return np.where(np.any(logged, axis=0), last, 0)
+        return np.where(np.any(logged, axis=0), last + 1, 1)  # as the log numbers epochs
 
     # --- shape ---------------------------------------------------------------------
     @property

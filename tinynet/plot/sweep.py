@@ -169,7 +169,7 @@ def _mark_non_finite(ax, result, colours):
     for r in range(result.n_rates):
         hit = epochs[r][np.asarray(result.diverged[r], dtype=bool)]
         if hit.size:
-            ax.plot(hit + 1, np.ones(hit.size), "x", color=colours[r], markeredgecolor="tab:red",
+            ax.plot(hit, np.ones(hit.size), "x", color=colours[r], markeredgecolor="tab:red",
                     markersize=7, clip_on=False, transform=ax.get_xaxis_transform(),
                     label=label)
             label = None

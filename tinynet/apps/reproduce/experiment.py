@@ -231,7 +231,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
         errors = tr.errors.reshape(len(tr.epochs), r_n, t_n)
         ep = np.asarray(tr.epochs)
         # after a copy diverged its frozen weights say nothing about training
-        stop = np.where(div[:, :t_n], result.diverged_epoch[:, :t_n] + 1, cfg.epochs)
+        stop = np.where(div[:, :t_n], result.diverged_epoch[:, :t_n], cfg.epochs)
         keep = ep[:, None, None] <= stop[None]
         values, errors = np.where(keep, values, np.nan), np.where(keep, errors, np.nan)
         with warnings.catch_warnings():
