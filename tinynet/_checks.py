@@ -91,12 +91,23 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
             f"{owner}: {name} has 0 rows (shape {arr.shape}); it needs at least one sample."
         )
     if arr.dtype.kind == "f" and arr.size and (finite or compute):
-        # one pass for the usual case: the extremes are finite (NaN fails both
-        # comparisons) and, when computing, inside the compute dtype's range
-        limit = float(np.finfo(backend.get_dtype() if compute else arr.dtype).max)
-        if not (-limit <= arr.min() and arr.max() <= limit):
+        limit = _largest(backend.get_dtype() if compute else arr.dtype.name)
+        flat = arr.reshape(-1)
+        # the usual case in one product: sum x^2 < limit^2 holds only if every |x| < limit
+        # (NaN and inf fail it); otherwise the exact test on the extremes decides
+        if not flat @ flat < limit * limit and not (-limit <= arr.min() and arr.max() <= limit):
             _refuse_values(arr, name, owner, finite, compute)
     return arr
+
+
+_LARGEST = {}
+
+
+def _largest(dtype):
+    """The largest finite value of a float dtype (by name), looked up once."""
+    if dtype not in _LARGEST:
+        _LARGEST[dtype] = float(np.finfo(dtype).max)
+    return _LARGEST[dtype]
 
 
 def _refuse_values(arr, name, owner, finite, compute):

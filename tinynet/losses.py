@@ -147,8 +147,11 @@ class CategoricalCrossentropy(Loss):
         _refuse_integer_labels(y, n_out, owner)
         y = _columns(y, n_out, owner, "one-hot labels", checked=False)
         sums = y @ np.ones(n_out)  # the row sums, as one product (faster than a reduction)
-        if y.min() >= 0.0 and np.abs(sums - 1.0).max() <= SUM_TOLERANCE:
-            return y  # the usual case: finite probabilities >= 0 that sum to 1 (NaN fails)
+        off = sums - 1.0
+        # the usual case: finite probabilities >= 0, every row summing to 1 (a sum of
+        # squares <= tol^2 implies each |row sum - 1| <= tol; NaN fails it)
+        if off @ off <= SUM_TOLERANCE**2 and y.min() >= 0.0:
+            return y
         _checks.host_array(y, "y", owner, compute=True)  # NaN, inf, beyond float32: say so
         negative = np.any(y < 0, axis=1)
         if np.any(negative):
