@@ -231,3 +231,12 @@ def test_a_complete_run_replaces_the_previous_files_and_keeps_others(tmp_path):
     assert sorted(os.listdir(out)) == sorted(FILES + ("notes.txt",))
     assert json.loads((out / "results.json").read_text())["timing"]["total_s"] > 0
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_the_too_low_sentence_follows_the_counts():
+    from tinynet.apps.reproduce.report import low_sentence
+
+    stuck = low_sentence({"one_class": 18, "fit": 0}, 20, 200, 13)
+    assert "18 of 20 runs still predict a single class" in stuck and "did not leave" in stuck
+    mixed = low_sentence({"one_class": 0, "fit": 0}, 2, 4, 4)
+    assert "does not show the plateau" in mixed and "did not leave" not in mixed

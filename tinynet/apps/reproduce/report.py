@@ -186,14 +186,11 @@ def report(summary):
         "",
         "The post's three questions, answered by this run:",
         "",
-        f"1. *Why do {lo} and {hi} fail?* {lo}: the network starts as a uniform guess "
-        f"(loss ln 4) and {row('raw', LOW)['one_class']} of {seeds} runs still predict a single "
-        f"class after {e} epochs: the update is too small to leave that plateau in {e * upe} "
-        f"updates, not a slow descent. {hi}: "
+        f"1. *Why do {lo} and {hi} fail?* {lo}: " + low_sentence(row("raw", LOW), seeds, e, upe)
+        + f" {hi}: "
         + ("no run's loss became NaN or infinite; " if no_nan else "")
-        + "the failed runs ended with a hidden layer that no point activates (dead layer), "
-        "with their outputs stuck at the loss's clip, or predicting only some of the "
-        "clusters. "
+        + f"of its {seeds} runs, {_outcomes(row('raw', HIGH))} (the outcomes are defined "
+        "under Setup). "
         + (f"The curvature crossing 2/lr does not tell failure from success: "
            f"{row('raw', GOOD)['crossed_and_fit']} of {row('raw', GOOD)['traced']} traced runs "
            f"at {good} cross it too and fit. " if row("raw", GOOD).get("crossed_and_fit") else
@@ -285,6 +282,19 @@ def report(summary):
     return "\n".join(text)
 
 
+def low_sentence(r, seeds, epochs, per_epoch):
+    """What the too-low rate did, as the counts say: stuck on the plateau, or not shown."""
+    stuck, fit = r["one_class"], r["fit"]
+    start = "the network starts as a uniform guess (loss ln 4) and "
+    if 2 * stuck > seeds:
+        return (start + f"{stuck} of {seeds} runs still predict a single class after {epochs} "
+                f"epochs: in {epochs * per_epoch} updates they did not leave that plateau.")
+    return (start + f"{stuck} of {seeds} runs still predict a single class after {epochs} "
+            f"epochs and {fit} fit (the others: see the table), so this run does not show the "
+            f"plateau the post saw ({epochs * per_epoch} updates is too short to tell how "
+            "this rate fails, or whether it does).")
+
+
 def _outcomes(r):
     parts = [(r["fit"], "fit"), (r["diverged"], "went NaN/inf"),
              (r["dead_layer"], "ended with a dead layer"),
@@ -297,7 +307,7 @@ def _q1_low(cfg, data, row, ini, pr, esc, lo, e, upe, post_rates):
     seeds = cfg["seeds"]
     need = esc["raw"]["points_needed"]
     return [
-        f"## Q1, too low ({lo}): a plateau, not a slow descent",
+        f"## Q1, too low ({lo})",
         "",
         f"- Initial loss: median {_g(ini['raw']['loss'], 5)} against ln 4 = "
         f"{ini['raw']['chance']:.5f}: the network starts as a uniform guess.",
