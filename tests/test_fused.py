@@ -16,7 +16,8 @@ import tinynet as tn
 from tinynet import fused
 from tinynet.layers import Dense, ReLU, Softmax
 
-LOSSES = ["categorical", "categorical_logits", "softmax_logits", "sparse", "binary", "mse"]
+LOSSES = ["categorical", "categorical_exact", "sparse_exact", "categorical_logits",
+          "softmax_logits", "sparse", "binary", "mse"]
 OPTIMIZERS = {
     "sgd": lambda lr: tn.optimizers.SGD(lr),
     "momentum": lambda lr: tn.optimizers.SGD(lr, momentum=0.9),
@@ -35,6 +36,10 @@ def _problem(loss, n=16, seed=0):
     labels = rng.integers(0, 4, n)
     head, out = {
         "categorical": (lambda: [Dense(4, "softmax")], tn.losses.CategoricalCrossentropy()),
+        "categorical_exact": (lambda: [Dense(4, "softmax")],
+                              tn.losses.CategoricalCrossentropy(probabilities="exact")),
+        "sparse_exact": (lambda: [Dense(4), Softmax()],
+                         tn.losses.SparseCategoricalCrossentropy(probabilities="exact")),
         "categorical_logits": (lambda: [Dense(4)],
                                tn.losses.CategoricalCrossentropy(from_logits=True)),
         "softmax_logits": (lambda: [Dense(4, "softmax")],  # from_logits: no shortcut
@@ -44,8 +49,8 @@ def _problem(loss, n=16, seed=0):
         "mse": (lambda: [Dense(2, "tanh")], tn.losses.MeanSquaredError()),
     }[loss]
     one_hot = tn.data.one_hot(labels, 4)
-    y = {"categorical": one_hot, "categorical_logits": one_hot, "softmax_logits": one_hot,
-         "sparse": labels,
+    y = {"categorical": one_hot, "categorical_exact": one_hot, "categorical_logits": one_hot,
+         "softmax_logits": one_hot, "sparse": labels, "sparse_exact": labels,
          "binary": (rng.random((n, 2)) > 0.5).astype(float), "mse": rng.normal(size=(n, 2))}[loss]
 
     def layers():  # a Dense with its own ReLU, a linear Dense then a ReLU layer, the head
@@ -208,3 +213,21 @@ def test_add_after_compile_makes_the_step_again(float64):
     assert model.train_on_batch(x, y) == pytest.approx(twin.train_on_batch(x, y), rel=1e-12)
     for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("probabilities", ["clip", "exact"])
+@pytest.mark.parametrize("loss", ["categorical", "sparse"])
+def test_fused_step_equals_the_plain_step_where_the_clip_is_active(float64, loss, probabilities):
+    """Saturated softmax outputs (some p < 1e-7): the clip zeroes those rows' gradient in
+    "clip" mode and not in "exact" mode, on both paths alike.
+
+    (Where p underflows to 0, "exact" on probabilities differs: the plain path's -y/p
+    overflows, the fused path's p - y does not; from_logits=True is the exact loss there.)
+    """
+    (fast, plain), x, y = _pair(loss, "sgd", 1)
+    for model in (fast, plain):
+        model.loss.probabilities = probabilities
+        model.set_weights([w * 3.0 for w in model.get_weights()])  # large logits
+    out = plain.predict(tn.backend.to_numpy(x))
+    assert np.min(out) < 1e-7 and np.min(out) > 1e-250  # clipped, not underflowed
+    _assert_same_training(fast, plain, x, y, TOLERANCE["float64"], steps=2)

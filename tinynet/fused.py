@@ -28,6 +28,11 @@ gives the plain step's numbers (up to rounding):
 
 It applies to models built only of tinynet's own layer classes; any other
 layer keeps the plain step, whose backward the fused step cannot know.
+
+One place where the two differ beyond rounding: categorical cross-entropy with
+probabilities="exact" when a softmax probability underflows to 0 (or nearly):
+the plain step's -y / p overflows, the fused head's p * sum(y) - y does not.
+from_logits=True is the exact loss that stays finite on both paths.
 """
 
 from tinynet import backend, losses, ops
