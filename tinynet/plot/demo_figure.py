@@ -215,8 +215,7 @@ def _point(values, epoch):
 
 def _short(s, k):
     """A legend entry: 'B: 0.05', 'B: 0.05 stuck', 'B: 50 diverged', 'E: free'."""
-    if not s.active[k]:
+    state = s.state(k)
+    if state == "free":
         return f"{COPY_NAMES[k]}: free"
-    state = (" diverged" if s.diverged[k] else " stuck" if s.stuck[k]
-             else " grew" if s.grew[k] else "")
-    return f"{COPY_NAMES[k]}: {s.rates[k]:.3g}{state}"
+    return f"{COPY_NAMES[k]}: {s.rates[k]:.3g}" + (f" {state}" if state else "")

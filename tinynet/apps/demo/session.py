@@ -129,13 +129,18 @@ class DemoSession:
     def free_copies(self):
         return [k for k in range(self.n_copies) if not self.active[k]]
 
+    def state(self, k):
+        """Copy k's mark, the first that applies: 'free', 'diverged', 'stuck', 'grew' or ''."""
+        marks = (("free", not self.active[k]), ("diverged", self.diverged[k]),
+                 ("stuck", self.stuck[k]), ("grew", self.grew[k]))
+        return next((name for name, on in marks if on), "")
+
     def label(self, k):
         """'B  lr 0.05', 'B  lr 0.05 (diverged)' or 'E  (free)'."""
-        if not self.active[k]:
+        state = self.state(k)
+        if state == "free":
             return f"{COPY_NAMES[k]}  (free)"
-        state = (" (diverged)" if self.diverged[k] else " (stuck)" if self.stuck[k]
-                 else " (grew)" if self.grew[k] else "")
-        return f"{COPY_NAMES[k]}  lr {self.rates[k]:.3g}{state}"
+        return f"{COPY_NAMES[k]}  lr {self.rates[k]:.3g}" + (f" ({state})" if state else "")
 
     def region_classes(self):
         """(K, grid points) predicted class of every copy on the region grid (cached per epoch)."""
