@@ -32,7 +32,8 @@ less the families: the interpreter, array indexing and attribute look-ups,
 which no family holds (the families are a little inflated by tracing, so the
 rest is a lower bound).
 ``train_on_batch``'s input checks and host-device copies are timed on their
-own (the checks turn x into a plain array, out of the tracer's sight).
+own (the checks turn x into a plain array, out of the tracer's sight). Then the
+costliest calls, by name and operand shapes.
 
     python benchmarks/profile_step.py [--quick] [--threads N (default 1)] [--k K] [--json PATH]
 """
@@ -50,6 +51,7 @@ WIDTHS = (2, 10, 10, 10, 10, 4)
 BATCH = 64
 FAMILIES = ("products", "elementwise", "reductions", "allocation and copies", "input checks",
             "metrics", "loss value", "rate arrays", "host-device copies")
+TOP_CALLS = 25
 _RATE_FUNCTIONS = {"rate", "_device_rate", "folded_rate", "_to_like", "current_learning_rate"}
 _REDUCTIONS = {"sum", "max", "min", "amax", "amin", "mean", "any", "all", "argmax", "prod"}
 
@@ -61,7 +63,7 @@ def _tracer():
     tinynet_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                "tinynet")
     record = {family: [0.0, 0] for family in FAMILIES}
-    record["products by shape"] = {}  # "(K, N, a) @ (K, a, b)": [seconds, calls]
+    record["by call"] = {}  # (family, "matmul (K, N, a) (K, a, b)"): [seconds, calls]
 
     def plain(value):
         if isinstance(value, Traced):
@@ -97,8 +99,13 @@ def _tracer():
             frame = frame.f_back
         return None
 
-    def file(seconds, family):
+    def file(seconds, family, name, operands):
         entry = record[family]
+        entry[0] += seconds
+        entry[1] += 1
+        shapes = " ".join(str(getattr(a, "shape", "scalar")) for a in operands
+                          if not isinstance(a, (type, str)))
+        entry = record["by call"].setdefault((family, f"{name} {shapes}"), [0.0, 0])
         entry[0] += seconds
         entry[1] += 1
 
@@ -112,13 +119,9 @@ def _tracer():
             seconds = CLOCK() - start
             kind = ("products" if ufunc is np.matmul else
                     "reductions" if method != "__call__" else "elementwise")
-            family = caller() or kind
-            file(seconds, family)
-            if family == "products":
-                key = " @ ".join(str(getattr(i, "shape", "scalar")) for i in inputs)
-                entry = record["products by shape"].setdefault(key, [0.0, 0])
-                entry[0] += seconds
-                entry[1] += 1
+            name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
+            out = kwargs.get("out")
+            file(seconds, caller() or kind, name + (" (out=)" if out else ""), inputs)
             return traced(result)
 
         def __array_function__(self, func, types, args, kwargs):
@@ -127,7 +130,7 @@ def _tracer():
             result = func(*args, **kwargs)
             seconds = CLOCK() - start
             kind = "reductions" if func.__name__ in _REDUCTIONS else "allocation and copies"
-            file(seconds, caller() or kind)
+            file(seconds, caller() or kind, func.__name__, args)
             return traced(result)
 
     return Traced, record
@@ -240,17 +243,18 @@ def run(args):
         ["host-device copies (to_device x, y)", common.us(t["host-device copies"])],
         ["all it adds (train_on_batch - train_function)", common.us(extra)],
         ["train_on_batch", common.us(t["train_on_batch"])]]))
-    shapes = {key: (total / len(calls), n / len(calls))
-              for key, (total, n) in record["products by shape"].items()}
-    print("\nProducts by shape (per step, the mean over the traced steps):\n")
-    print(common.table(["operands", "time", "calls"],
-                       [[key, common.us(s), f"{c:.0f}"] for key, (s, c)
-                        in sorted(shapes.items(), key=lambda item: -item[1][0])]))
+    by_call = sorted(((family, call, total / len(calls), n / len(calls))
+                      for (family, call), (total, n) in record["by call"].items()),
+                     key=lambda item: -item[2])
+    print(f"\nThe {TOP_CALLS} costliest calls by operand shapes (per step, the mean over the "
+          "traced steps):\n")
+    print(common.table(["family", "call and operand shapes", "time", "calls"],
+                       [[f, c, common.us(s), f"{n:.0f}"] for f, c, s, n in by_call[:TOP_CALLS]]))
     results = {"families": {f: {"seconds": s, "calls": n} for f, (s, n) in families.items()},
                "tracer_overhead_per_call": overhead, "untraced": t,
                "untraced_cpu_per_step": untraced_cpu,
-               "products_by_shape": {key: {"seconds": s, "calls": c}
-                                     for key, (s, c) in shapes.items()}}
+               "by_call": [{"family": f, "call": c, "seconds": s, "calls": n}
+                           for f, c, s, n in by_call]}
     common.write_json(args, {"benchmark": "profile_step", "machine": info,
                              "settings": {"quick": args.quick, "K": k,
                                           "repeat": args.repeat, "min_time": args.min_time},
