@@ -7,7 +7,8 @@ tinynet is faster); the floor's row is the floor's time over tinynet's.
 
 1. stacked K=256 step, batch 64: ``model.train_function`` of a K-copy model
    (one rate per copy) against PyTorch stacked (``baddbmm`` + autograd) and
-   JAX ``jit(vmap(step))`` (sweep.py's cases);
+   JAX ``jit(vmap(step))`` (sweep.py's cases), and against itself with its
+   split over threads off ("tinynet unsplit", where tinynet has the split);
 2. the same per model-update against PyTorch one model at a time;
 3. K=256 networks for 20 epochs of the post's experiment (800 points, batch
    64, each copy its own shuffle): stacked ``fit`` against JAX
@@ -36,13 +37,15 @@ QUICK_SIZES = {"k": 8, "stack_epochs": 2, "epochs": 3, "big": ((64, 32, 32, 10),
 
 def stacked_step(args, torch, jax, sizes, x, y):
     """Rows 1-2: the K-copy step against PyTorch (stacked, one at a time) and JAX vmap."""
-    from sweep import jax_stacked, tinynet_models, torch_models, torch_stacked
+    from sweep import jax_stacked, tinynet_models, torch_models, torch_stacked, unsplit
 
     import tinynet as tn
 
     k = sizes["k"]
     x_dev, y_dev = tn.backend.to_device(x), tn.backend.to_device(tn.data.one_hot(y, 4))
     cases = {"tinynet": tinynet_models(k, x_dev, y_dev, stacked=True)}
+    if unsplit(cases["tinynet"]) is not None:  # the split over threads off
+        cases["tinynet unsplit"] = unsplit(cases["tinynet"])
     if torch is not None:
         cases["PyTorch stacked"] = torch_stacked(torch, torch.device("cpu"), k, x, y)
         cases["PyTorch one at a time"] = torch_models(torch, torch.device("cpu"), 1, x, y)

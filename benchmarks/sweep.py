@@ -8,6 +8,8 @@ step a forward, backward and SGD update of every copy on the same batch of 64
 - tinynet stacked, own batches: the same with a batch of its own for every
   copy, x of shape (K, 64, 2), as ``fit(shuffle=True)`` and ``tn.sweep`` now
   train (each copy shuffles from its own seed);
+- tinynet stacked, unsplit: the first with the split of a stack over CPU
+  threads (tinynet/fused_threads.py) turned off, where this tinynet has it;
 - tinynet one at a time: K separate models, one step each;
 - PyTorch one at a time: K separate ``nn.Sequential`` models and optimisers;
 - PyTorch stacked: parameters with a leading K axis, ``torch.baddbmm`` with
@@ -67,6 +69,25 @@ def tinynet_models(k, x_dev, y_dev, stacked, own_batches=False):
             model.train_function(x_dev, y_dev)
 
     return step_each
+
+
+def unsplit(step):
+    """``step`` with tinynet's split of a stack over threads (tinynet/fused_threads.py) off,
+    to show what the split gives; None where this tinynet has no split."""
+    try:
+        from tinynet import fused_threads
+    except ImportError:
+        return None
+
+    def one():
+        least = fused_threads.MIN_COPIES
+        fused_threads.MIN_COPIES = 10**9  # more than any stack: one chunk, no thread
+        try:
+            step()
+        finally:
+            fused_threads.MIN_COPIES = least
+
+    return one
 
 
 def torch_models(torch, device, k, x, y):
@@ -168,10 +189,13 @@ def run(args):
     m = ONE_AT_A_TIME_MODELS
     rows, results = [], []
     for k in args.ks or (QUICK_KS if args.quick else KS):
-        cases = {"tinynet stacked": tinynet_models(k, x_dev, y_dev, stacked=True),
+        stacked_step = tinynet_models(k, x_dev, y_dev, stacked=True)
+        cases = {"tinynet stacked": stacked_step,
                  "tinynet stacked, own batches": tinynet_models(k, x_dev, y_dev, stacked=True,
                                                                 own_batches=True),
                  "tinynet one at a time": tinynet_models(min(k, m), x_dev, y_dev, stacked=False)}
+        if unsplit(stacked_step) is not None:
+            cases["tinynet stacked, unsplit"] = unsplit(stacked_step)
         if torch is not None:
             cases["PyTorch one at a time"] = torch_models(torch, device, min(k, m), x, y)
             cases["PyTorch stacked"] = torch_stacked(torch, device, k, x, y)
@@ -188,7 +212,10 @@ def run(args):
                  "tinynet_stacked_vs_tinynet_one_at_a_time":
                      stacked / rate["tinynet one at a time"],
                  "own_batches_vs_shared": rate["tinynet stacked, own batches"] / stacked}
+        if "tinynet stacked, unsplit" in rate:
+            entry["split_vs_unsplit"] = stacked / rate["tinynet stacked, unsplit"]
         row = [k, common.us(timing["tinynet stacked"]["median"]), f"{stacked:,.0f}",
+               _fmt_rate(rate.get("tinynet stacked, unsplit")),
                f"{rate['tinynet stacked, own batches']:,.0f}",
                f"{rate['tinynet one at a time']:,.0f}"]
         if torch is not None:
@@ -210,6 +237,7 @@ def run(args):
         rows.append(row)
         results.append(entry)
     print(common.table(["K", "tinynet stacked step", "tinynet stacked (upd/s)",
+                 "tinynet stacked, unsplit (upd/s)",
                  "tinynet stacked, own batches (upd/s)", "tinynet one at a time (upd/s)",
                  "PyTorch one at a time (upd/s)",
                  "PyTorch stacked (upd/s)", "stacked vs PyTorch one at a time",
@@ -227,6 +255,10 @@ def run(args):
                                           "widths": WIDTHS, "one_at_a_time_models": m},
                              "results": results})
     return results
+
+
+def _fmt_rate(value):
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def _ks(text):
