@@ -13,11 +13,11 @@ NumPy call (operators included: ``@`` is ``np.matmul``, ``+=`` is ``np.add``)
 on the plain arrays, then file the time under a family, from the call and
 from the tinynet function that made it (the nearest tinynet frame):
 
-- input checks: tinynet/_checks.py, ``_check_x``/``_check_xy``, a loss's ``encode``
+- input checks: tinynet/_checks.py, the model's checks, a loss's ``encode``
   (inside the step; train_on_batch's own checks are timed directly);
 - metrics: tinynet/metrics.py;  loss value: a loss's ``value``/``softmax_value``;
-- rate arrays: the optimiser's ``folded_rate`` (the rates, shaped for the
-  update, made from host arrays, so timed on its own, as one call per step);
+- rate arrays: the update's rates, shaped for every parameter rank (host
+  arrays, so timed on their own, as one call per step);
 - host-device copies: tinynet/backend.py (``to_device``, ``to_numpy``);
 - products: ``np.matmul``;  reductions: ``ufunc.reduce`` and ``sum``/``max``/...;
 - allocation and copies: array creation, ``astype``, ``reshape``, ``take``, ...;
@@ -86,7 +86,8 @@ def _tracer():
         while frame is not None and frame.f_code.co_filename.startswith(tinynet_dir):
             code = frame.f_code
             name, where = code.co_name, os.path.basename(code.co_filename)
-            if where == "_checks.py" or name in ("_check_x", "_check_xy", "encode"):
+            if where == "_checks.py" or name in ("_check_x", "_check_xy", "check_inputs",
+                                                 "check_data", "encode"):
                 return "input checks"
             if where == "metrics.py":
                 return "metrics"
@@ -158,6 +159,25 @@ def _trace_params(model, traced_type):
                                                              or {}).values()]
 
 
+def _checks_of(model):
+    """The model's input checks for (x, y): check_data, or _check_xy before issue 19."""
+    return getattr(model, "check_data", None) or model._check_xy
+
+
+def _rate_arrays(model, out_like):
+    """What an update spends on its rates: the step's rate, shaped for every parameter rank
+    (what Optimizer.apply does; folded_rate before issue 19)."""
+    optimizer = model.optimizer
+    folded = getattr(optimizer, "folded_rate", None)
+    if folded is not None:
+        return folded(out_like)
+    lr = optimizer.rate(optimizer.iterations)
+    if isinstance(lr, float):
+        return lr
+    ranks = {p.ndim: p for layer in model.layers for p in layer.params.values()}
+    return [optimizer._device_rate(lr, p) for p in ranks.values()]
+
+
 def counted(step, record):
     """(step that keeps each call's CPU time and its time per family, the calls' list)."""
     calls = []
@@ -218,9 +238,9 @@ def run(args):
         "train_function (CPU time)": untraced_step,
         "train_on_batch": lambda: on_batch.train_on_batch(x, y),
         "train_function": lambda: in_fit.train_function(x_dev, y_dev),
-        "input checks": lambda: on_batch._check_xy(x, y, "train_on_batch"),
+        "input checks": lambda: _checks_of(on_batch)(x, y, "train_on_batch"),
         "host-device copies": lambda: (tn.backend.to_device(x), tn.backend.to_device(y)),
-        "rate arrays": lambda: in_fit.optimizer.folded_rate(out_like),
+        "rate arrays": lambda: _rate_arrays(in_fit, out_like),
     }, args, common.synchronizer(args))
     untraced_cpu = statistics.median(cpu for _, cpu in untraced_calls)
     families, overhead = summarise(calls, untraced_cpu)
@@ -237,9 +257,9 @@ def run(args):
           f"{1e6 * overhead:.1f} us per NumPy call around them); the step: the untraced one's "
           f"median over {len(untraced_calls)} steps ({common.us(t['train_function'])} wall "
           f"clock, median of {args.repeat} interleaved repeats); the rest: the step less the "
-          "families. Rate arrays: folded_rate timed on its own (wall clock).\n")
+          "families. Rate arrays: the update's rates timed on their own (wall clock).\n")
     print(common.table(["train_on_batch(x, y) adds to it (wall clock)", "time per step"], [
-        ["input checks (_check_xy)", common.us(t["input checks"])],
+        ["input checks (check_data)", common.us(t["input checks"])],
         ["host-device copies (to_device x, y)", common.us(t["host-device copies"])],
         ["all it adds (train_on_batch - train_function)", common.us(extra)],
         ["train_on_batch", common.us(t["train_on_batch"])]]))
