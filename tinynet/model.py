@@ -224,7 +224,9 @@ class Sequential:
 
         Made once for the layers and loss at hand: compile and add call it.
         """
-        step = make_fused_step(self) if self._fused else None
+        step = None
+        if self._fused:
+            step = make_fused_step(self.layers, self.loss, self.optimizer, self._metric_fns)
         self.train_function = step or self.train_step
 
     def _warn_output_and_loss(self):

@@ -106,26 +106,6 @@ class Optimizer:
             p -= step
         return lr
 
-    # --- the update folded into back-propagation -----------------------------
-    def folded_rate(self, like):
-        """(lr, lr_dev) when the next update is exactly p <- p - lr * g, else None.
-
-        Back-propagation is linear in dL/d(output): a model that multiplies that
-        by lr_dev (lr shaped to broadcast against ``like``, the output) gets every
-        layer's grads as lr * g, the steps themselves, and finishes with
-        ``apply_folded``. lr then scales one (N, C) array instead of every kernel.
-        Only plain SGD without weight decay qualifies; the other rules need g itself.
-        """
-        return None
-
-    def apply_folded(self, params, steps, lr):
-        """p <- p - step for the steps lr * g that folded_rate led to; returns lr."""
-        self.iterations += 1
-        frozen = self.frozen is not None and bool(np.any(self.frozen))
-        for p, step in zip(params, steps):
-            p -= _mask_frozen(step, self.frozen, p) if frozen else step
-        return lr
-
     def _new_slots(self, p):
         return {}
 
