@@ -139,7 +139,7 @@ class SoftmaxCrossEntropy:
             log_p = ops.log_where(y, p)
         else:
             clipped = xp.minimum(xp.maximum(p, losses.EPSILON), 1.0 - losses.EPSILON)
-            self.v = y * xp.astype(clipped == p, p.dtype)
+            self.v = xp.where(clipped == p, y, 0.0)
             log_p = xp.log(clipped)
         self.p = p
         return xp.sum(y * log_p, axis=(-2, -1)) * (-1.0 / p.shape[-2])

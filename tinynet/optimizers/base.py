@@ -94,8 +94,9 @@ class Optimizer:
         lr = self.rate(self.iterations - 1)
         wd, decoupled = self.weight_decay, self.decoupled_weight_decay
         frozen = self.frozen is not None and bool(np.any(self.frozen))
+        one_rate = isinstance(lr, float)
         for p, g, slots in zip(params, grads, self._slots):
-            lr_p = self._device_rate(lr, p)
+            lr_p = lr if one_rate else self._device_rate(lr, p)
             if wd != 0.0 and not decoupled:
                 g = g + wd * p  # L2: the rule sees g + wd * p (a new array; grads stay)
             step = self._step(g, slots, lr_p)
