@@ -6,7 +6,7 @@ backward, update. This module is its sibling, as torch.optim keeps
 once (``model.train_function``), ``fit`` calls it, and tests/test_fused.py
 holds the two equal for every loss, optimiser, dtype and stack. This is the
 only module that knows a shortcut exists; it keeps its own buffers (each
-Dense's input, its ReLU masks, its W^T views) and writes nothing of another
+Dense's input and its ReLU masks) and writes nothing of another
 class but what that class's contract makes public: ``layer.grads``, which
 holds dL/dθ of the last batch after a fused step as after a plain one. The
 update is ``optimizer.apply(params, grads)``, the plain step's.
@@ -23,9 +23,8 @@ The shortcuts, each giving the plain step's numbers up to rounding:
 - ReLU's derivative kept as a float mask m = [z > 0] for arrays of at least
   MASK_FROM elements (y = z * m in place: the fewest passes), else read off
   the output as sign(y) (the fewest calls); both are 0 at z = 0 exactly;
-- W^T: for one model a view kept while W is the same array (updates are in
-  place), for a (K, in, out) stack a C-ordered copy, which NumPy multiplies
-  about twice as fast as the transposed view;
+- W^T as a view, never a copy (NumPy 2.4 with OpenBLAS multiplies a (K, in,
+  out) stack's transposed view faster than a C-ordered copy, which costs a pass);
 - grad_b = 1^T g, one BLAS call, where a sum over the sample axis of a
   (K, N, units) stack is several times slower;
 - no grad_x for the lowest trainable layer, and nothing below it.
@@ -169,11 +168,6 @@ class _FusedDense:
         self.relu = type(act) is ReLU
         self.activation = None if type(act) is Linear else act
         self.x = self.mask = self.y = None
-        self._kernel_t = None  # (W, W^T view) for one model
-
-    def __getstate__(self):
-        """A copy keeps no W^T view: the copied view would not follow the copied W."""
-        return {**self.__dict__, "_kernel_t": None}
 
     def forward(self, x, training=True):
         dense = self.dense
@@ -210,18 +204,8 @@ class _FusedDense:
             dense.grads["bias"] = ops.ones_vector(xp, g.shape[-2], g.dtype) @ g
         if not self.need_grad_x:
             return None
-        grad_x = g @ self._transposed(xp)
+        w = dense.params["kernel"]
+        grad_x = g @ (w.T if w.ndim == 2 else xp.matrix_transpose(w))
         if grad_x.ndim > x.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
-
-    def _transposed(self, xp):
-        """W^T: a kept view for one model, a C-ordered copy (made every step) for a stack."""
-        w = self.dense.params["kernel"]
-        if w.ndim == 3:
-            k, n_in, n_out = w.shape
-            w_t = xp.reshape(xp.matrix_transpose(w), (k, n_out * n_in))
-            return xp.reshape(w_t, (k, n_out, n_in))
-        if self._kernel_t is None or self._kernel_t[0] is not w:
-            self._kernel_t = (w, w.T)
-        return self._kernel_t[1]
