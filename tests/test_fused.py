@@ -71,7 +71,7 @@ def _pair(loss, optimizer, n_models):
             model.compile(OPTIMIZERS[optimizer](rates), loss=copy.deepcopy(loss_obj),
                           fused=use_fused)
         models.append(model)
-    xd, yd = models[0]._check_xy(x, y, "test")
+    xd, yd = models[0].check_data(x, y, "test")
     return models, tn.backend.to_device(xd), tn.backend.to_device(yd)
 
 

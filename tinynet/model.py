@@ -130,7 +130,7 @@ class Sequential:
     def _shuffle_rng(self, rng):
         self._shuffle_rngs[self._shuffle_seeds[0]] = rng
 
-    def _permutations(self, n, shared=False):
+    def batch_order(self, n, shared=False):
         """This epoch's order of n rows: (n,) when every copy shares it, else (K, n).
 
         Every distinct shuffle seed draws once, so copy k's stream advances
@@ -244,12 +244,14 @@ class Sequential:
                 "probabilities already, not logits. Drop the output activation, or use "
                 "from_logits=False.", UserWarning, stacklevel=3)
 
-    def _require_compiled(self, owner):
+    def require_compiled(self, owner):
+        """ValueError naming ``owner`` (the caller, e.g. "fit") unless compile was called."""
         if self.loss is None:
             raise ValueError(f"{owner}: call model.compile(optimizer=..., loss=...) first.")
 
     # --- data -------------------------------------------------------------------
-    def _check_x(self, x, owner):
+    def check_inputs(self, x, owner):
+        """x as a checked float NumPy array (N, input_dim); builds the model on first use."""
         if not self.layers:
             raise ValueError(f"{owner}: the model has no layers yet; add some with "
                              "model.add(layer).")
@@ -263,9 +265,9 @@ class Sequential:
             )
         return x
 
-    def _check_xy(self, x, y, owner):
+    def check_data(self, x, y, owner):
         """Host-checked (x, encoded y) as NumPy arrays; builds the model if needed."""
-        x = self._check_x(x, owner)
+        x = self.check_inputs(x, owner)
         y = self.loss.encode(y, self.output_dim, owner)
         if x.shape[0] != y.shape[0]:
             raise ValueError(
@@ -317,7 +319,7 @@ class Sequential:
 
     def predict(self, x, batch_size=None):
         """Outputs for x as a NumPy array: (N, out), or (K, N, out) when stacked."""
-        x = self._check_x(x, "predict")
+        x = self.check_inputs(x, "predict")
         chunks = [backend.to_numpy(self.forward(xb, training=False))
                   for xb in self._chunks(backend.to_device(x), x.shape[0], batch_size)]
         return np.concatenate(chunks, axis=-2)
@@ -329,8 +331,8 @@ class Sequential:
         in compile order, or the loss alone when there are no metrics. (Keras
         defaults to False; tinynet's evaluate has always returned the dict.)
         """
-        self._require_compiled("evaluate")
-        x, y = self._check_xy(x, y, "evaluate")
+        self.require_compiled("evaluate")
+        x, y = self.check_data(x, y, "evaluate")
         values = self.evaluate_device(backend.to_device(x), backend.to_device(y), batch_size)
         result = {key: backend.to_float(v) for key, v in values.items()}
         if verbose:
@@ -358,13 +360,13 @@ class Sequential:
         training=True runs the layers in training mode (they cache what backward
         needs); tinynet has no layer that behaves differently, so the values match.
         """
-        x = self._check_x(x, "Sequential.__call__")
+        x = self.check_inputs(x, "Sequential.__call__")
         return backend.to_numpy(self.forward(backend.to_device(x), training=bool(training)))
 
     def train_on_batch(self, x, y):
         """One update on (x, y); returns the batch loss before the update (Keras)."""
-        self._require_compiled("train_on_batch")
-        x, y = self._check_xy(x, y, "train_on_batch")
+        self.require_compiled("train_on_batch")
+        x, y = self.check_data(x, y, "train_on_batch")
         loss, _, _ = self.train_function(backend.to_device(x), backend.to_device(y))
         return backend.to_float(loss)
 
