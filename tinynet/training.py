@@ -123,7 +123,7 @@ def _train_epoch(model, data, settings, history, observer, epoch):
     for cb in settings.callbacks:
         cb.on_epoch_begin(epoch)
     n, shuffle = x_dev.shape[0], settings.shuffle
-    order = model.batch_order(n, shared=shuffle == "shared") if shuffle else None
+    order = model.batch_orders.draw(n, shared=shuffle == "shared") if shuffle else None
     xs, ys = (x_dev, y_dev) if order is None else _take(backend.namespace(x_dev), x_dev,
                                                          y_dev, order)
     # a run that overflows is a result: the observer reports it once, with the
@@ -181,7 +181,7 @@ def _split(model, x, y, split, mode, validation_data):
             f"validation rows out of {n}; both must be at least 1."
         )
     if mode == "random":  # every stream draws (see fit); copy 0's split is used
-        order = model.batch_order(n)
+        order = model.batch_orders.draw(n)
         order = order if order.ndim == 1 else order[0]
         x, y = x[order], y[order]
     elif _is_classification(model) and _single_class(y[n_train:]):

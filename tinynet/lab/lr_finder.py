@@ -126,7 +126,6 @@ def _restore(model, saved):
         for name in layer.params:
             host = next(hosts)
             layer.params[name] = backend.to_device(host, dtype=host.dtype.name)
-    model._params = model.params
     model.optimizer.set_state(saved["optimizer"])
     model._shuffle_rng.bit_generator.state = saved["rng"]
 
