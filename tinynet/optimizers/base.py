@@ -94,9 +94,11 @@ class Optimizer:
         lr = self.rate(self.iterations - 1)
         wd, decoupled = self.weight_decay, self.decoupled_weight_decay
         frozen = self.frozen is not None and bool(np.any(self.frozen))
-        one_rate = isinstance(lr, float)
+        by_rank = {}  # K rates: shaped once per parameter rank, (K, 1) or (K, 1, 1)
         for p, g, slots in zip(params, grads, self._slots):
-            lr_p = lr if one_rate else self._device_rate(lr, p)
+            lr_p = lr if isinstance(lr, float) else by_rank.get(p.ndim)
+            if lr_p is None:
+                lr_p = by_rank[p.ndim] = self._device_rate(lr, p)
             if wd != 0.0 and not decoupled:
                 g = g + wd * p  # L2: the rule sees g + wd * p (a new array; grads stay)
             step = self._step(g, slots, lr_p)
