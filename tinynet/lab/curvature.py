@@ -39,7 +39,12 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     residual (below) is under sqrt(tol) x the estimate.
     eps: the finite-difference step along the unit vector v.
     seed: the random start vector. For stacked models each copy's Hessian is
-    its own block and gets its own estimate.
+    its own block and gets its own estimate: the K power iterations run as one
+    stacked computation (each product is two passes of the stacked model), and
+    a copy that has settled keeps its value while the others go on, so the
+    result equals K calls on the copies alone (up to rounding). Stacking saves
+    the per-call overhead (a GPU, small batches); on a CPU with large batches
+    the K blocks cost about what K separate calls cost (benchmarks/sharpness.py).
     start: a start vector instead (a list of arrays shaped like get_weights()),
     e.g. the one an earlier call returned: tracking the sharpness during
     training with warm starts needs only a few iterations per check.
@@ -147,9 +152,11 @@ def top_eigenvalue(hvp, start, iters=20, tol=1e-6, stacked=False, return_vector=
     independent block per copy); start: the first v. Power iteration finds the
     eigenvalue lambda_1 of largest magnitude; where it is negative, a second run
     on H - lambda_1 I (whose eigenvalues are all >= 0) finds lambda_max - lambda_1.
-    Iterates until, for every copy, the Rayleigh quotient changes by at most tol
-    (relative) and the residual is at most sqrt(tol) x the quotient, or iters
-    is reached. Returns a (K,) array ((1,) when not
+    Each copy iterates until its Rayleigh quotient changes by at most tol
+    (relative) and its residual is at most sqrt(tol) x the quotient, then keeps
+    its estimate and vector while the others go on (so a stacked run gives
+    each copy what a run of it alone gives, up to rounding); all stop when
+    every copy has settled or after iters. Returns a (K,) array ((1,) when not
     stacked), then the unit eigenvector estimate when return_vector=True, then
     the residual ||H v - lambda v|| (K,) when return_error=True.
     """
@@ -174,28 +181,43 @@ def _power_iteration(hvp, v, shift, iters, tol, stacked):
     """(eigenvalue, vector, residual): largest magnitude of H - shift I, per copy (K,).
 
     shift: 0 or (K,). The residual ||(H - shift I) v - estimate v|| belongs to
-    the unit v whose Rayleigh quotient is the estimate (the same for H).
+    the unit v whose Rayleigh quotient is the estimate (the same for H). Each
+    copy converges on its own: once its quotient has settled, its estimate,
+    vector and residual stay as they were (exactly what a run of that copy
+    alone returns) while the other copies go on; hvp still sees every block.
     """
-    shift = np.broadcast_to(np.asarray(shift, dtype=np.float64), (v[0].shape[0],) if stacked
-                            else (1,))
+    k = v[0].shape[0] if stacked else 1
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.float64), (k,))
     norm = np.sqrt(_dot(v, v, stacked))
     v = _scale(v, 1.0 / np.where(norm > 0, norm, 1.0), stacked)
     estimate, residual = None, None
+    settled = np.zeros(k, dtype=bool)
     for _ in range(iters):
         hv = [h - q for h, q in zip(hvp(v), _scale(v, shift, stacked))]
         new = _dot(v, hv, stacked)
         norm = np.sqrt(_dot(hv, hv, stacked))
-        residual = np.sqrt(np.maximum(norm * norm - new * new, 0.0))  # ||hv - new v||, |v| = 1
-        v = _scale(hv, 1.0 / np.where(norm > 0, norm, 1.0), stacked)  # H v = 0 stays 0
+        res = np.sqrt(np.maximum(norm * norm - new * new, 0.0))  # ||hv - new v||, |v| = 1
+        step = _scale(hv, 1.0 / np.where(norm > 0, norm, 1.0), stacked)  # H v = 0 stays 0
         # settled: the quotient stopped moving AND v is close to an eigenvector (a quotient
         # can stand still while v swings between two eigenvalues of equal size)
-        done = estimate is not None and np.all(
-            (np.abs(new - estimate) <= tol * np.abs(new))
-            & (residual <= math.sqrt(tol) * np.abs(new)))
-        estimate = new
-        if done:
+        done = np.zeros(k, dtype=bool) if estimate is None else (
+            (np.abs(new - estimate) <= tol * np.abs(new)) & (res <= math.sqrt(tol) * np.abs(new)))
+        if estimate is None:
+            estimate, residual = new, res
+        estimate = np.where(settled, estimate, new)
+        residual = np.where(settled, residual, res)
+        v = _keep(settled, v, step, stacked)
+        settled = settled | done
+        if np.all(settled):
             break
     return estimate, v, residual
+
+
+def _keep(mask, old, new, stacked):
+    """Blocks of ``old`` where mask (K,) is True, of ``new`` elsewhere."""
+    if not stacked:
+        return old if mask[0] else new
+    return [np.where(_expand(mask, a), a, b) for a, b in zip(old, new)]
 
 
 def stability_bound(sharpness):
