@@ -15,6 +15,8 @@ the per-model values carry a leading axis of K.
     top_eigenvalue         the power iteration behind sharpness, for any Hessian-vector product
     loss_oscillation       does a loss curve zig-zag or grow?
     parameter_change       how far each layer's weights moved from a starting point
+    step_overshoot         the loss along an update's line: does the step land past its minimum?
+    overshoot_summary      how many such steps overshoot, per rate and per phase (overshoot.py)
 """
 
 import math
@@ -33,6 +35,7 @@ from tinynet.lab._probe import (
 )
 from tinynet.lab.curvature import sharpness, stability_bound, top_eigenvalue
 from tinynet.lab.gradcheck import gradient_check
+from tinynet.lab.overshoot import overshoot_summary, step_overshoot
 
 __all__ = [
     "dead_relu_fraction",
@@ -40,10 +43,12 @@ __all__ = [
     "initial_loss_check",
     "layer_gradient_norms",
     "loss_oscillation",
+    "overshoot_summary",
     "parameter_change",
     "prediction_histogram",
     "sharpness",
     "stability_bound",
+    "step_overshoot",
     "top_eigenvalue",
 ]
 
