@@ -17,6 +17,7 @@ the per-model values carry a leading axis of K.
     parameter_change       how far each layer's weights moved from a starting point
     step_overshoot         the loss along an update's line: does the step land past its minimum?
     overshoot_summary      how many such steps overshoot, per rate and per phase (overshoot.py)
+    loss_surface           the loss over a plane through training paths (landscape.py)
 """
 
 import math
@@ -35,6 +36,7 @@ from tinynet.lab._probe import (
 )
 from tinynet.lab.curvature import sharpness, stability_bound, top_eigenvalue
 from tinynet.lab.gradcheck import gradient_check
+from tinynet.lab.landscape import loss_surface
 from tinynet.lab.overshoot import overshoot_summary, step_overshoot
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "initial_loss_check",
     "layer_gradient_norms",
     "loss_oscillation",
+    "loss_surface",
     "overshoot_summary",
     "parameter_change",
     "prediction_histogram",
