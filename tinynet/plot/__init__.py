@@ -12,4 +12,5 @@ from tinynet.plot.range_test import lr_find
 from tinynet.plot.runs import histories, history, update_ratios
 from tinynet.plot.schedule import schedules
 
-__all__ = ["histories", "history", "loss_surface", "lr_find", "regions", "schedules", "sweep", "update_ratios"]
+__all__ = ["histories", "history", "loss_surface", "lr_find", "regions", "schedules", "sweep",
+           "update_ratios"]
