@@ -141,3 +141,18 @@ def test_loss_surface_runs_on_every_backend(backend):
     w = found["center"] + found["alpha"][0] * found["directions"][0] \
         + found["beta"][2] * found["directions"][1]
     assert found["loss"][2, 0] == pytest.approx(np.mean((x @ w[:, None] - y) ** 2), rel=1e-9)
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Overshoot and the loss surface"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(code, "README overshoot example", "exec"), scope)
+    assert (tmp_path / "loss_surface.png").exists()
+    assert scope["surface"]["loss"].shape == (25, 25)
+    assert capsys.readouterr().out.count("\n") == 3
