@@ -61,3 +61,22 @@ def test_a_settled_copy_stops_changing_while_the_others_go_on():
                                return_error=True)
         assert alone[0][0] == top[k] and alone[2][0] == error[k]
         np.testing.assert_array_equal(alone[1][0][0], vector[0][k])
+
+
+def test_settled_blocks_are_not_recomputed():
+    from tinynet.lab.curvature import _skipping_settled
+
+    asked = []
+
+    def hvp_on(v, copies):
+        asked.append(None if copies is None else list(copies))
+        return [2.0 * a for a in v]
+
+    hvp = _skipping_settled(hvp_on)
+    v = [np.arange(6.0).reshape(3, 2)]
+    np.testing.assert_array_equal(hvp(v)[0], 2.0 * v[0])
+    moved = [v[0].copy()]
+    moved[0][1] += 1.0  # only copy 1 changed
+    np.testing.assert_array_equal(hvp(moved)[0], 2.0 * moved[0])
+    np.testing.assert_array_equal(hvp(moved)[0], 2.0 * moved[0])  # nothing changed
+    assert asked == [None, [1]]

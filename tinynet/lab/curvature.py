@@ -41,7 +41,8 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     seed: the random start vector. For stacked models each copy's Hessian is
     its own block and gets its own estimate: the K power iterations run as one
     stacked computation (each product is two passes of the stacked model), and
-    a copy that has settled keeps its value while the others go on, so the
+    a copy that has settled keeps its value while the others go on (its
+    products are no longer computed: the rest run as a smaller stack), so the
     result equals K calls on the copies alone (up to rounding). Stacking saves
     the per-call overhead (a GPU, small batches); on a CPU with large batches
     the K blocks cost about what K separate calls cost (benchmarks/sharpness.py).
@@ -75,13 +76,17 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
             layer.params[name] = backend.to_device(value, dtype="float64")
         return _loss_and_grads(model, x_dev, y_dev)[1]
 
-    def hvp(v):
-        plus = grad_at([w + eps * d for w, d in zip(w0, v)])
-        minus = grad_at([w - eps * d for w, d in zip(w0, v)])
+    def hvp_on(v, copies):
+        """H v for the stacked copies ``copies`` (indices; None: every copy)."""
+        _select(gates, copies)
+        w = w0 if copies is None else [a[copies] for a in w0]
+        plus = grad_at([a + eps * d for a, d in zip(w, v)])
+        minus = grad_at([a - eps * d for a, d in zip(w, v)])
         return [(a - b) / (2.0 * eps) for a, b in zip(plus, minus)]
 
     grad_at(w0)  # float64 parameters, then the gates read the pattern at w0
-    _freeze_rectifiers(model, x_dev)
+    gates = _freeze_rectifiers(model, x_dev)
+    hvp = _skipping_settled(hvp_on) if stacked else (lambda v: hvp_on(v, None))
     if start is None:
         rng = np.random.default_rng(seed)
         start = [rng.standard_normal(w.shape) for w in w0]
@@ -118,17 +123,68 @@ class _Gate(layer_mod.Layer):
 
 
 def _freeze_rectifiers(model, x_dev):
-    """Replace each ReLU/LeakyReLU of ``model`` (a copy) by a _Gate of its pattern on x_dev."""
+    """Replace each ReLU/LeakyReLU of ``model`` (a copy) by a _Gate of its pattern on x_dev.
+
+    Returns [(gate, host mask)], for _select.
+    """
+    gates = []
     for i, layer, out in _trace(model, x_dev):
         act = _rectifier(layer)
         if act is None:
             continue
         slope = getattr(act, "negative_slope", 0.0)
-        gate = _Gate(backend.to_device(np.where(out > 0.0, 1.0, slope), dtype="float64"))
+        mask = np.where(out > 0.0, 1.0, slope)
+        gate = _Gate(backend.to_device(mask, dtype="float64"))
+        gate.copies = None
+        gates.append((gate, mask))
         if act is layer:
             model.layers[i] = gate
         else:
             layer.activation = gate
+    return gates
+
+
+def _select(gates, copies):
+    """Give each gate the masks of the stacked copies ``copies`` (None: all)."""
+    for gate, mask in gates:
+        if gate.copies is copies or (copies is not None and gate.copies is not None
+                                     and np.array_equal(gate.copies, copies)):
+            continue
+        gate.mask = backend.to_device(mask if copies is None else mask[copies],
+                                      dtype="float64")
+        gate.copies = copies
+
+
+def _skipping_settled(hvp_on):
+    """A stacked hvp(v) that recomputes only the blocks of v that changed since the last call.
+
+    The power iteration keeps a settled copy's block of v exactly as it was, so
+    its H v is the last one: the copies still iterating run as a smaller stack.
+    """
+    last = {}
+
+    def hvp(v):
+        k = v[0].shape[0]
+        changed = np.ones(k, dtype=bool)
+        if last:
+            same = np.ones(k, dtype=bool)
+            for a, b in zip(v, last["v"]):
+                same &= np.all((a == b).reshape(k, -1), axis=1)
+            changed = ~same
+        if last and not np.any(changed):
+            return [np.array(h) for h in last["hv"]]
+        copies = None if np.all(changed) else np.flatnonzero(changed)
+        fresh = hvp_on(v if copies is None else [a[copies] for a in v], copies)
+        if copies is None:
+            out = fresh
+        else:
+            out = [np.array(h) for h in last["hv"]]
+            for h, f in zip(out, fresh):
+                h[copies] = f
+        last["v"], last["hv"] = [np.array(a) for a in v], out
+        return [np.array(h) for h in out]
+
+    return hvp
 
 
 def _dot(a, b, stacked):
