@@ -169,3 +169,19 @@ def test_step_overshoot_runs_on_every_backend(backend):
     lam = [_curvature_along_gradient(x, y, w) for w in model.get_weights()[0]]
     found = dg.step_overshoot(model, x, y, learning_rate=0.3)
     np.testing.assert_allclose(found["t_min"], [1.0 / (0.3 * v) for v in lam], rtol=1e-9)
+
+
+def test_trace_measures_the_next_step_during_fit(float64):
+    x, y = _data(6)
+    model = _linear(3, 2, n_models=2)
+    model.compile(tn.optimizers.SGD([0.05, 0.3]), loss="mse")
+    trace = dg.OvershootTrace(x, y, every=2)
+    model.fit(x, y, epochs=3, batch_size=20, verbose=0, callbacks=[trace])
+    # before training, then after every 2nd of the 6 updates (2 per epoch)
+    assert trace.epochs == [0, 0, 1, 2]
+    # the last one equals a measurement taken now, from the trained weights
+    now = dg.step_overshoot(model, x, y)
+    np.testing.assert_allclose(trace.measurements[-1]["t_min"], now["t_min"], rtol=1e-12)
+    summary = trace.summary(phases=[(0, 1), (1, None)])
+    np.testing.assert_array_equal(summary["rates"], [0.05, 0.3])
+    np.testing.assert_array_equal(summary["measured"], [[2, 2], [2, 2]])

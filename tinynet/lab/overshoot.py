@@ -16,12 +16,14 @@ minimum, > 2 above the start. The line is the plain gradient step whatever the
 model's optimiser is (momentum and Adam take other steps).
 
 ``overshoot_summary`` counts, for many such measurements, how many land past
-the minimum, per rate and per phase of training.
+the minimum, per rate and per phase of training; ``OvershootTrace`` takes them
+during fit.
 """
 
 import numpy as np
 
 from tinynet import _checks, backend
+from tinynet.callbacks.base import Callback
 from tinynet.lab._probe import _copy, _loss_and_grads
 from tinynet.metrics import wilson_interval
 
@@ -204,3 +206,46 @@ def _phase(phase, owner):
     if stop is not None and stop <= start:
         raise ValueError(f"{owner}: phase {phase!r} must have start < stop.")
     return (start, stop)
+
+
+class OvershootTrace(Callback):
+    """A callback: step_overshoot on a fixed batch (x, y) before training and every few updates.
+
+    Each measurement is the plain gradient step the model would take next from
+    its current parameters at its optimiser's next rate (per copy when
+    stacked), on the fixed batch (x, y) (e.g. the training set, or a sample of
+    it), not on the minibatch fit draws. every: updates between measurements
+    (default 1). ``measurements`` and ``epochs`` (the epoch each was taken in,
+    0-based; before training counts as epoch 0) feed ``summary``.
+    """
+
+    wants_batches = True
+
+    def __init__(self, x, y, every=1, points=41):
+        self.x, self.y = x, y
+        self.every = _checks.positive_int(every, "every", "OvershootTrace")
+        self.points = points
+        self.measurements, self.epochs = [], []
+        self._epoch, self._updates = 0, 0
+
+    def on_train_begin(self):
+        if not self.measurements:
+            self._take()
+
+    def on_epoch_begin(self, epoch):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs):
+        self._updates += 1
+        if self._updates % self.every == 0:
+            self._take()
+
+    def _take(self):
+        with np.errstate(all="ignore"):
+            found = step_overshoot(self.model, self.x, self.y, points=self.points)
+        self.measurements.append(found)
+        self.epochs.append(self._epoch)
+
+    def summary(self, phases=None):
+        """overshoot_summary of what was measured, per rate and per phase (epoch ranges)."""
+        return overshoot_summary(self.measurements, self.epochs, phases)
