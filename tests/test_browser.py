@@ -27,7 +27,8 @@ import pytest
 
 nbformat = pytest.importorskip("nbformat")
 jupytext = pytest.importorskip("jupytext")
-pytest.importorskip("jupyterlab", reason="the browser test needs JupyterLab: pip install jupyterlab")
+pytest.importorskip("jupyterlab",
+                    reason="the browser test needs JupyterLab: pip install jupyterlab")
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="the browser test needs Playwright: pip install playwright")
 
