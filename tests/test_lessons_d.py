@@ -1,0 +1,40 @@
+"""Lessons 19-22 (stuck or slow, the rate and overfitting, batch size at equal updates,
+fine-tuning) run with --quick and show their claims."""
+
+import importlib.util
+from pathlib import Path
+
+import tinynet as tn
+
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+
+
+def run(stem, tmp_path):
+    spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(out_dir=str(tmp_path / stem), quick=True)
+    tn.set_backend("numpy")
+    for path in result["figures"]:
+        assert Path(path).is_file() and path.endswith(".png")
+    return result
+
+
+def test_lesson19_a_valley_holds_small_rates_and_a_plateau_only_delays(tmp_path):
+    r = run("19_stuck_or_slow", tmp_path)
+    n = r["n_starts"]
+    # "below 2/f'' every start stays in the shallow valley, at 100x the budget as at 1x"
+    below = [row for row in r["rows_1d"] if row["lr"] < r["bound_shallow"]]
+    assert below and r["stuck_below_bound"]
+    assert all(row["shallow_long"] == n and row["changed"] == 0 for row in below)
+    # "a larger rate leaves it": every start in the deep valley, and no rate below the bound does
+    assert r["first_rate_out"] is not None and r["first_rate_out"] > r["bound_shallow"]
+    out = [row for row in r["rows_1d"] if row["lr"] == r["first_rate_out"]][0]
+    assert out["deep_long"] == n
+    # the control: the same small rate, started past the barrier, is slow but arrives
+    assert r["control_short_gap"] > 0.1 and r["control_long_gap"] < 1e-3
+    # the network: flat at the short budget, fallen at the long one (most of the flat runs)
+    assert r["flat_short"] >= r["n_runs"] // 2
+    assert r["fell_long"] > r["flat_short"] // 2
+    # the control without tiny weights: no plateau, and a much larger first gradient
+    assert r["he_flat_short"] < r["flat_short"] and r["grad_ratio_he"] > 10
