@@ -38,3 +38,19 @@ def test_lesson19_a_valley_holds_small_rates_and_a_plateau_only_delays(tmp_path)
     assert r["fell_long"] > r["flat_short"] // 2
     # the control without tiny weights: no plateau, and a much larger first gradient
     assert r["he_flat_short"] < r["flat_short"] and r["grad_ratio_he"] > 10
+
+
+def test_lesson20_the_gap_grows_with_the_rate_and_follows_lr_times_epochs(tmp_path):
+    r = run("20_rate_and_overfitting", tmp_path)
+    # "the gap grows from each rate to the next, beyond the seed spread"
+    assert r["gap_grows"] and r["gap_median"] == sorted(r["gap_median"])
+    # "the smallest rate underfits, the largest overfits" (relative to the best rate)
+    assert r["small_underfits"] and r["large_overfits"]
+    assert r["train_loss_median"][0] > r["train_loss_median"][-1]
+    best = r["rates"].index(r["best_val_rate"])
+    assert 0 < best < len(r["rates"]) - 1
+    # the control: at equal lr x epochs the gaps agree within 25% in every pair
+    assert r["pairs"] and r["distance_explains"]
+    for pair in r["pairs"]:
+        assert 0.8 <= pair["ratio"] <= 1.25
+        assert pair["gap_big_full_budget"] > 1.25 * pair["gap_small"]  # the budget matters
