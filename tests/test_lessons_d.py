@@ -54,3 +54,20 @@ def test_lesson20_the_gap_grows_with_the_rate_and_follows_lr_times_epochs(tmp_pa
     for pair in r["pairs"]:
         assert 0.8 <= pair["ratio"] <= 1.25
         assert pair["gap_big_full_budget"] > 1.25 * pair["gap_small"]  # the budget matters
+
+
+def test_lesson21_the_small_batch_wins_on_updates_and_the_scaled_rate_breaks_past_the_bound(
+        tmp_path):
+    r = run("21_batch_size_at_equal_updates", tmp_path)
+    updates = r["updates"]
+    # the control holds the number of updates equal, and the plain comparison does not
+    assert updates["batch 512, same updates"] == updates["batch 16"]
+    assert updates["batch 512, same epochs"] * 32 == updates["batch 16"]
+    # "at the same epochs batch 16 is clearly ahead; at the same updates it is not"
+    assert r["small_better_same_epochs"] == 1 and r["points_same_epochs"] > 10
+    assert r["small_better_same_updates"] != 1 and abs(r["points_same_updates"]) < 3
+    # the linear scaling rule: below the stability bound at batch 128, above it at 512
+    middle, large = r["rules"]
+    assert middle["cold_above_bound"] == 0 and middle["cold_vs_small"] != -1
+    assert large["cold_above_bound"] == r["seeds"] and large["lr"] > large["bound_start"]
+    assert large["cold_vs_small"] == -1 and large["warm_vs_small"] == -1
