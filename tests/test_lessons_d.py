@@ -71,3 +71,20 @@ def test_lesson21_the_small_batch_wins_on_updates_and_the_scaled_rate_breaks_pas
     assert middle["cold_above_bound"] == 0 and middle["cold_vs_small"] != -1
     assert large["cold_above_bound"] == r["seeds"] and large["lr"] > large["bound_start"]
     assert large["cold_vs_small"] == -1 and large["warm_vs_small"] == -1
+
+
+def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keeps_it(tmp_path):
+    r = run("22_fine_tuning", tmp_path)
+    old = r["old_acc"]
+    assert r["pretrained_old_acc"] > 0.95  # there was something to keep
+    # "a constant large rate keeps clearly less of 0-4 than the small rate", in every seed
+    assert r["rate_verdict"] == 1 and r["small_kept_more_seeds"] == r["seeds"]
+    assert old["lr 0.3, constant"] < old["lr 0.03, constant"] - 0.15
+    # "the small rate with warm-up and decay keeps it" (within a few points of the start)
+    assert r["recipe_small_old_acc"] > r["pretrained_old_acc"] - 0.1
+    # the warm-up recovers much of it at the large rate; the decay alone does not
+    parts = r["parts_at_large_rate"]
+    assert parts["warm-up only"]["points"] > 10 and parts["decay only"]["points"] < 5
+    assert r["early_share_lost"] > 0.5  # most of the loss happens within the warm-up's length
+    # the control: every run still learns the new digits far above chance (0.2)
+    assert min(r["new_acc"].values()) > 0.7
