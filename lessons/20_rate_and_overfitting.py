@@ -26,7 +26,7 @@
 """Lesson 20: the train/validation gap against the learning rate, and at equal lr x epochs.
 
 Run:   python lessons/20_rate_and_overfitting.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 20 seconds on a 2-core CPU (--quick: about 3).
+Takes: about 4 seconds of CPU time on 2 cores (--quick: about 2).
 """
 
 import sys

@@ -31,7 +31,7 @@
 """Lesson 22: fine-tuning with a small rate, warm-up and decay, against a large rate.
 
 Run:   python lessons/22_fine_tuning.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 10 seconds on a 2-core CPU (--quick: about 4).
+Takes: about 3 seconds of CPU time on 2 cores (--quick: about 2).
 """
 
 import sys

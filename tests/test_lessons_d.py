@@ -27,6 +27,9 @@ def test_lesson19_a_valley_holds_small_rates_and_a_plateau_only_delays(tmp_path)
     below = [row for row in r["rows_1d"] if row["lr"] < r["bound_shallow"]]
     assert below and r["stuck_below_bound"]
     assert all(row["shallow_long"] == n and row["changed"] == 0 for row in below)
+    # above the bound the shallow bottom no longer holds any start
+    above = [row for row in r["rows_1d"] if row["lr"] > r["bound_shallow"]]
+    assert all(row["long"].count("shallow bottom") == 0 for row in above)
     # "a larger rate leaves it": every start in the deep valley, and no rate below the bound does
     assert r["first_rate_out"] is not None and r["first_rate_out"] > r["bound_shallow"]
     out = [row for row in r["rows_1d"] if row["lr"] == r["first_rate_out"]][0]
@@ -37,7 +40,7 @@ def test_lesson19_a_valley_holds_small_rates_and_a_plateau_only_delays(tmp_path)
     assert r["flat_short"] >= r["n_runs"] // 2
     assert r["fell_long"] > r["flat_short"] // 2
     # the control without tiny weights: no plateau, and a much larger first gradient
-    assert r["he_flat_short"] < r["flat_short"] and r["grad_ratio_he"] > 10
+    assert r["he_flat_short"] < r["small_flat_short_lowest_rate"] and r["grad_ratio_he"] > 10
 
 
 def test_lesson20_the_gap_grows_with_the_rate_and_follows_lr_times_epochs(tmp_path):
