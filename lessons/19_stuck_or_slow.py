@@ -29,7 +29,7 @@
 """Lesson 19: a too-small rate stuck in a shallow valley, against a plateau that only looks stuck.
 
 Run:   python lessons/19_stuck_or_slow.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 12 seconds of CPU time on 2 cores (--quick: about 3).
+Takes: about 9 seconds of CPU time on 2 cores (--quick: about 3).
 """
 
 import sys
