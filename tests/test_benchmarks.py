@@ -69,6 +69,8 @@ def test_sweep_with_torch_when_installed(tmp_path):
     result, _ = _run("sweep", tmp_path)
     assert [r["K"] for r in result["results"]] == [1, 4, 16]
     assert all("PyTorch stacked" in r["updates_per_second"] for r in result["results"])
+    # the split over threads, off, beside the default
+    assert all("tinynet stacked, unsplit" in r["updates_per_second"] for r in result["results"])
 
 
 def test_speed_with_every_peer_when_installed(tmp_path):
