@@ -103,8 +103,8 @@ class SplitStep:
         if step.metric_fns:
             p = xp.concat([chunk_p for _, chunk_p in done])
             values = [fn(y, p) for fn in step.metric_fns]
-        for i, layer in enumerate(step.layers):
-            parts = [plan[2][i].dense.grads for plan in self.plans]
+        for j, piece in enumerate(step.pieces):  # every Dense: its chunks' grads, along K
+            layer, parts = piece.dense, [plan[2][j].dense.grads for plan in self.plans]
             for key in layer.params:
                 layer.grads[key] = xp.concat([part[key] for part in parts])
         params = [p for layer in step.layers for p in layer.params.values()]
