@@ -73,6 +73,21 @@ def test_03_warmup(tmp_path):
     assert r["largest_safe_rate"]["linear warm-up"] > 2 * r["largest_safe_rate"]["cold start"]
     # the warmed-up run at that rate trained (its loss is that of a fitted model)
     assert r["val_loss"]["linear warm-up"][i] < 0.2
+    # the control for "the outputs start far from the targets": centring the targets
+    # removes most of the initial loss, yet at the probed rate every cold start still
+    # goes NaN/inf, so that distance is ruled out there
+    assert r["initial_loss"]["centred"] < 0.25 * r["initial_loss"]["raw"]
+    k = r["rates"].index(r["probe_rate"])
+    assert r["probe_rate"] in r["rescued_rates"]
+    assert r["centred_n_diverged_cold"][k] == n
+    assert r["probe_rate"] in r["cause"]["distance_not_enough_at"]
+    # the curvature: lr x sharpness above 2 (1 + m) at the start (raw and centred), below
+    # it after the warm-up's updates, and the verdict follows those numbers
+    c, lr_p, limit = r["cause"], r["probe_rate"], 2 * (1 + r["momentum"])
+    assert min(c["sharpness_start"].values()) * lr_p > 2 * limit
+    assert max(c["sharpness_after_warmup"].values()) * lr_p < limit
+    assert c["curved_at_start"] and c["flat_after_warmup"]
+    assert any("curvature" in line for line in c["takeaway"])
 
 
 def test_04_adaptive_optimizers(tmp_path):
