@@ -6,12 +6,14 @@ that its figures were written.
 """
 
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
 def run_lesson(stem, tmp_path):
@@ -59,6 +61,19 @@ def test_02_schedule_gallery(tmp_path):
     assert r["n_end_low_beating_constant"] >= r["n_end_low"] - 1
     # decaying too early (inverse time, the smallest average rate) does worst
     assert loss["inverse time"] > loss["constant"]
+    # the controls for "the small steps at the end settle the weights": the verdict is
+    # the paired comparison of each with the constant rate, and the sentence follows it
+    from _common import compare
+
+    const, settle = r["constant_loss_seeds"], r["settling"]
+    late, mean = r["controls"]["constant, last 10% low"], r["controls"]["constant at their mean"]
+    assert settle["late_drop_vs_constant"] == compare(late, const)
+    assert settle["mean_rate_vs_constant"] == compare(mean, const)
+    if settle["late_drop_vs_constant"] != 1 and settle["mean_rate_vs_constant"] != 1:
+        assert "cannot say" in settle["sentence"]
+    # the lowest mean is one of the top group; a quick run names no winner
+    assert r["best"] == r["top_group"][0]
+    assert "cannot be judged" in r["takeaway"]
 
 
 def test_03_warmup(tmp_path):
