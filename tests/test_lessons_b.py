@@ -120,13 +120,22 @@ def test_05_lr_range_test(tmp_path):
     r = run_lesson("05_lr_range_test", tmp_path)
     for problem in ("spirals", "digits"):
         row = r[problem]
-        # the closest rule (min_div_10) lands within a factor of 5 of the sweep's best rate
+        # min_div_10 lands within a factor of 5 of the sweep's best rate
         assert 1 / 5 < row["min_div_10"]["factor"] < 5, row
         # the valley rule is cautious: below the best, within a factor of 20, and the
         # sweep's accuracy there is within 3 points of the best
         assert 1 / 20 < row["valley"]["factor"] < 1, row
         assert row["valley"]["accuracy"] > row["best_accuracy"] - 0.03
         assert row["cost_updates"]["range_test"] * 50 < row["cost_updates"]["sweep"]
+    # the verdicts follow the numbers: nearest in rate (decades) and cheapest in accuracy
+    # are told apart; the worst rule is named, and the steepest-descent rule did worst
+    decades, cost = r["max_decades_from_best"], r["accuracy_cost"]
+    assert r["closest_in_rate"] == min(decades, key=decades.get)
+    assert cost[r["cheapest_in_accuracy"]] == min(cost.values())
+    assert r["worst_rule"] == "steepest" and cost["steepest"] > 0.2
+    assert "did worst" in r["takeaway"]
+    if r["closest_costs_accuracy"]:
+        assert "not the safest" in r["takeaway"]
 
 
 def test_06_batch_size(tmp_path):
@@ -156,6 +165,15 @@ def test_06_batch_size(tmp_path):
                                             strict=True)]
         if verdict != 0:
             assert all(g * verdict < 0 for g in gaps), (batch, verdict, gaps)
+    # the equal-updates control: batch 512 at the fixed rate with as many updates as
+    # batch 16 closes the gap (the missing updates were the cause), below batch 16 itself
+    control = r["equal_updates"]
+    assert control["updates"] == 20 * 150 and control["batch"] == 512
+    assert max(control["loss"]) < 0.2 * r["final_loss"]["fixed rate"][i512]
+    assert max(control["loss"]) < min(s[0] for s in seeds["fixed rate"])
+    # two seeds are too few to judge: the quick run says so instead of a verdict
+    assert r["n_seeds"] == 2 and not r["judged"]
+    assert all("judge" in sentence for sentence in (r["takeaway"][0], r["takeaway"][2]))
 
 
 def test_08_reduce_on_plateau(tmp_path):
