@@ -16,6 +16,7 @@ import pytest
 import tinynet as tn
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
 def load(stem):
@@ -64,6 +65,17 @@ def test_lesson07_restores_best_weights_and_stops_early(run):
     # the restored weights beat the full run on the test set seed by seed
     assert all(a < b for a, b in zip(r["test_loss_restored_all"], r["test_loss_full_all"],
                                      strict=True))
+    # the accuracy is judged on its own, and the words follow both verdicts
+    import numpy as np
+    from _common import clear, compare
+
+    a_es, a_full = np.array(r["test_accuracy_restored_all"]), np.array(r["test_accuracy_full_all"])
+    assert r["accuracy_verdict"] == clear(a_es - a_full)
+    assert r["loss_verdict"] == compare(r["test_loss_restored_all"], r["test_loss_full_all"])
+    if r["loss_verdict"] == 1 and r["accuracy_verdict"] != 1:
+        assert "in loss only" in r["takeaway"]
+    if r["accuracy_verdict"] == 1:
+        assert "accuracy" in r["takeaway"] and "loss only" not in r["takeaway"]
     # patience.png's title comes from the points: the smallest patience not clearly worse
     # than the best, every smaller one clearly worse (paired by seed), the best among them
     sweep, enough = r["patience_sweep"], r["patience_enough"]
