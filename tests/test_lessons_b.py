@@ -186,6 +186,17 @@ def test_08_reduce_on_plateau(tmp_path):
     # every initialisation was cut at least once, and its final rate is lower
     assert min(r["n_cuts"]) >= 1
     assert max(plateau["final_lr"]) < fixed["final_lr"][0]
+    # "jumping around the minimum", measured: over the last epochs the fixed rate's
+    # validation loss swings more, in every initialisation, than any run whose rate
+    # came down (the cause removed); the sentence follows the paired verdicts
+    from _common import compare
+
+    sw = r["swings"]
+    assert min(sw["fixed rate"]["swing"]) > 3 * max(sw["cosine"]["swing"] + sw["plateau"]["swing"])
+    for m in ("cosine", "plateau"):
+        assert r["calmer"][m] == compare(sw[m]["swing"], sw["fixed rate"]["swing"])
+    assert "jumps around the minimum" in r["takeaway"]
+    assert not r["judged"] and "too few initialisations to judge" in r["takeaway"]
 
 
 def test_14_snapshot_ensembles(tmp_path):
