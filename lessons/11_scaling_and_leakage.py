@@ -23,14 +23,11 @@
 #   test set drawn like the training set the leak changes the test RMSE by less
 #   than the spread over seeds. On a test set from a shifted distribution (later
 #   data, larger x1) it changes it a lot, and which way depends on the model.
-#   On the full run, with tanh units the leaked number is about half the honest
-#   pipeline's (the one you could actually have built before the test data
-#   existed), lower for every seed; with ReLU units it is higher, for every
-#   seed. Leaking each scaler alone shows where the tanh network's gain comes
-#   from: mostly from scaling the test targets with their own mean and standard
-#   deviation (leaking only the input scaler gains less). The quick run, with
-#   fewer seeds and epochs, cannot separate the two leaks or tell the ReLU
-#   change from noise, and says so.
+#   The run prints how the leaked number compares with the honest pipeline's
+#   (the one you could actually have built before the test data existed) for a
+#   tanh and a ReLU network, seed by seed, and leaks each scaler alone to show
+#   where the change comes from. Where the seeds cannot separate two numbers
+#   (the quick run has fewer seeds and epochs) it says so.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear

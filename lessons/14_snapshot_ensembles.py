@@ -10,16 +10,12 @@
 # average the snapshots' predicted probabilities, what do we get, and is it the
 # restarts that give it?
 #
-# What this lesson measures does not bear the story out here: consecutive
-# snapshots predict a different class for well under 1% of the test images
-# (0.2% on the full run), and checkpoints taken at the same epochs of a run
-# WITHOUT restarts, averaged the same way, lower the test loss too (10% against
-# 19% with restarts on the full run), and the run with restarts starts from a
-# worse final model, so both averages end near the same loss (0.113 and 0.106).
-# Averaging softens the probabilities; it hardly changes an answer. Whether the
-# restarts add to the reduction beyond the spread over initialisations is
-# checked per initialisation and printed: on the full run they cannot be told
-# apart from it.
+# The lesson measures both parts of that story: how often consecutive snapshots
+# predict a different class (are they different models?), and, as the control,
+# checkpoints taken at the same epochs of a run WITHOUT restarts, averaged the
+# same way (is it the restarts?). Whether the restarts add to the loss reduction
+# beyond the spread over initialisations is checked per initialisation, and the
+# run prints what it found and its takeaway.
 #
 # What you will see, on the 8x8 digits with a held-out test set:
 #   * one run with CosineDecayRestarts (5 cycles of 10 epochs), a snapshot taken

@@ -17,12 +17,10 @@
 # four times (twice in --quick), with different seeds, and the contest is
 # replayed on each. A verdict is printed only when the count of tables one
 # side wins on has a 95% interval (Wilson) wholly above one half; otherwise the
-# lesson says it cannot tell. With one table per run the verdict flipped
-# between the quick and the full run: P(random better) sits near one half. With
-# four tables (full run) it no longer flips: the grid wins on rate x batch size
-# on 4 of 4 tables (P(random better) 31-46%) and random search wins on rate x
-# seed on 4 of 4 (54-63%): small margins, but on the same side for every seed.
-# The quick run's two tables can never clear the bar, and it says so.
+# lesson says it cannot tell. With one table per run the verdict can flip
+# between runs, because P(random better) sits near one half; the run prints the
+# probability per table and the count of tables each side wins. The quick run's
+# two tables can never clear the bar, and it says so.
 #
 # What you will see:
 #   * the table: final validation loss for every rate x batch size;

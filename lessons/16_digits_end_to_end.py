@@ -16,15 +16,13 @@
 #
 # Three initialisations train at once (a stacked model) so you can see how much
 # the result depends on the seed. Their averaged predictions are scored too, and
-# the lesson says whether the average beats the single models by more than the
-# spread between them; on the full run it does not (0.9750 against single
-# models from 0.9639 to 0.9750: the best single model does as well), so this
-# run cannot tell whether averaging helps.
+# the lesson says whether the average beats every single model, falls below
+# every one, or lands within their range (then the run cannot tell whether
+# averaging helps).
 #
 # What you will see: the range test's suggestions, the epoch early stopping chose,
-# the test accuracy per initialisation (median about 97% on the full run, with
-# the range), and three figures: 16_lr_find.png, 16_training.png and
-# 16_mistakes.png.
+# the test accuracy per initialisation (median and range), and three figures:
+# 16_lr_find.png, 16_training.png and 16_mistakes.png.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
