@@ -240,6 +240,10 @@ def test_15_grid_vs_random_search(tmp_path):
                     "the grid wins" if grid_clear else "cannot tell")
         assert r["verdicts"][label] == expected
     assert r["tables"] == 2 and set(r["verdicts"].values()) == {"cannot tell"}
+    # the takeaway comes first and says the quick run's two tables are too few
+    assert "too few to call it" in r["takeaway"][1]
+    assert ("random search's median best loss goes from" in r["takeaway"][0]) == (
+        medians[-1] < medians[0])
     assert not r["seed_axis_better"]
 
 
