@@ -212,7 +212,10 @@ def takeaway(problems, n_seeds):
         verdicts.append(f"points at another rate than the best on the {_names(differ)}")
     if none_fit:
         verdicts.append(f"cannot be checked on the {_names(none_fit)}, where no rate fit a seed")
-    plain.append(f"The {RULE:g} rule of thumb " + "; it ".join(verdicts) + "."
+    unsettled = [t for t in agree + differ if not problems[t]["best_is_clear"]]
+    plain.append(f"The {RULE:g} rule of thumb " + "; it ".join(verdicts)
+                 + (" (the seed counts' intervals overlap, so which rate is best is not "
+                    "settled)" if unsettled else "") + "."
                  + (" Read the ratio as a warning light, not as a way to choose the rate."
                     if differ else ""))
     if stalled:

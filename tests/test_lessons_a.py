@@ -166,17 +166,19 @@ def test_lesson13_sigmoid_vanishes_relu_does_not(run):
 
 
 def test_a_lesson_runs_quick_from_the_command_line(tmp_path):
+    # lesson 18 is the quickest: the command-line path (argument parsing, the
+    # -quick folder, the printed narrative and takeaway, the PNG) is what is tested
     root = LESSONS.parent
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     out = tmp_path / "cli"
     done = subprocess.run(
-        [sys.executable, str(LESSONS / "01_quadratic_bowl.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+        [sys.executable, str(LESSONS / "18_optimizer_conventions.py"), "--quick", "--out",
+         str(out)], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "2/lambda_max" in done.stdout
-    assert sorted(p.name for p in out.glob("*.png")) == ["loss_curves.png", "steps_vs_rate.png",
-                                                          "trajectories.png"]
+    assert "Before the cut the two conventions are one run" in done.stdout
+    assert "\nTakeaway:\n" in done.stdout and "(the numbers: 2 seeds" in done.stdout
+    assert sorted(p.name for p in out.glob("*.png")) == ["18_conventions.png"]
 
 
 def test_cli_rejects_an_unknown_backend(tmp_path):

@@ -61,3 +61,30 @@ def test_lesson17_ratio_grows_with_the_rate_and_the_verdicts_follow_the_numbers(
     assert digits["summary"]["high"]["val_accuracy"] < digits["summary"]["middle"]["val_accuracy"]
     assert digits["summary"]["high"]["outcome"].startswith("fails")
     assert "updates stopped before the network learned" in r["takeaway"]
+
+
+def test_takeaway_prints_the_sentences_then_the_numbers(capsys):
+    import sys
+
+    sys.path.insert(0, str(LESSONS))
+    import _common
+
+    text = _common.takeaway(["First plain sentence.", "Second one."], stats="3 of 5 [23%, 88%]")
+    printed = capsys.readouterr().out
+    assert printed.strip() == text.strip()
+    lines = text.strip().splitlines()
+    assert lines == ["Takeaway:", "  First plain sentence.", "  Second one.",
+                     "  (the numbers: 3 of 5 [23%, 88%])"]
+    assert "(the numbers" not in _common.takeaway(["Only words."])
+
+
+def test_too_small_speaks_only_below_the_seeds_a_verdict_needs():
+    import sys
+
+    sys.path.insert(0, str(LESSONS))
+    import _common
+
+    assert _common.too_small(5, 3, 5) == ""
+    assert _common.too_small(3, 3, 5) == ""
+    message = _common.too_small(2, 3, 5)
+    assert "2 seed(s)" in message and "uses 5" in message and "too few" in message
