@@ -361,7 +361,7 @@ def curvature_probe(seed, lr, x, y, warmup_steps, batch_size):
         for step in range(PROBE_STEPS[-1] + 1):
             if step in PROBE_STEPS:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
+                    warnings.simplefilter("ignore", tn.DivergenceWarning)
                     value, vector = tn.diagnostics.sharpness(model, x, t, iters=10,
                                                              start=vector, return_vector=True)
                 values.append(np.asarray(value, float))
@@ -369,7 +369,7 @@ def curvature_probe(seed, lr, x, y, warmup_steps, batch_size):
             rows = orders[epoch][start * batch_size:(start + 1) * batch_size]
             if step < PROBE_STEPS[-1]:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
+                    warnings.simplefilter("ignore", tn.DivergenceWarning)
                     model.train_on_batch(x[rows], t[rows])
         values = np.where(np.isfinite(values), values, np.nan)
         found[f"cold {targets}"] = values[:, 0].tolist()
