@@ -333,6 +333,9 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         f"{k} seeds; reached 90%: sigmoid {share(sig['reached_90'], k)}, ReLU (He) "
         f"{share(relu['reached_90'], k)}, 2-layer sigmoid {share(reach2, k)}; exact loss "
         f"NaN/inf {share(int(exact_div.sum()), k)}"))
+    if k < 3:
+        print("  " + _common.too_small(k, 3, 4) + " (how often each set-up trains: the counts' "
+              "intervals above are wide; the gaps between seeds are not)")
 
     # --- Step 7: figures.
     fig, axes = _common.figure(1, 3, size=(4.6, 4.2))
