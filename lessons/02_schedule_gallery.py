@@ -261,7 +261,7 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
                      "paired comparison.")
     text = _common.takeaway(plain, stats=settle["stats"])
     if len(seeds) < 3:
-        print("  " + _common.too_small(len(seeds), 3, 5))
+        print("  " + _common.too_small(len(seeds), 3, 5, "the controls and the order at the top"))
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     return {

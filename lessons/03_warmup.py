@@ -283,7 +283,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         _common.takeaway(["No rate of the grid blew up from a cold start and trained with both "
                           "warm-ups, so this run shows no rate that only a warm-up can use."])
     if len(seeds) < 3:
-        print("  " + _common.too_small(len(seeds), 3, 3))
+        print("  " + _common.too_small(len(seeds), 3, 3, "how often each start blows up"))
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     return {

@@ -239,7 +239,7 @@ def main(out_dir="outputs/04_adaptive_optimizers", quick=False, backend="numpy")
                      f"{n_seeds} seeds reach the target; widths in decades on a grid of "
                      f"{len(rates)} rates")
     if n_seeds < 3:
-        print("  " + _common.too_small(n_seeds, 3, 5) + " (which single optimiser is widest)")
+        print("  " + _common.too_small(n_seeds, 3, 5, "which single optimiser is widest"))
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     return {

@@ -123,7 +123,7 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     # --- Step 6: figures --------------------------------------------------------------------
     paths = plot(grid, control, setup, seeds, out)
     _common.takeaway(plain, stats=verdicts["stats"])
-    small = _common.too_small(len(seeds), 3, 5)
+    small = _common.too_small(len(seeds), 3, 5, "any of these gaps against the seed spread")
     if small:
         print("  " + small)
     print(f"Done in {time.perf_counter() - t0:.1f} s.")

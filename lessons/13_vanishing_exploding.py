@@ -334,8 +334,8 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         f"{share(relu['reached_90'], k)}, 2-layer sigmoid {share(reach2, k)}; exact loss "
         f"NaN/inf {share(int(exact_div.sum()), k)}"))
     if k < 3:
-        print("  " + _common.too_small(k, 3, 4) + " (how often each set-up trains: the counts' "
-              "intervals above are wide; the gaps between seeds are not)")
+        print("  " + _common.too_small(k, 3, 4, "how often each set-up trains (the gaps between "
+                                                 "seeds are far larger than their spread)"))
 
     # --- Step 7: figures.
     fig, axes = _common.figure(1, 3, size=(4.6, 4.2))

@@ -229,7 +229,7 @@ def takeaway(problems, n_seeds):
     text = _common.takeaway(plain, stats=f"seeds reaching {FIT:.0%} validation accuracy: "
                             + counts)
     if n_seeds < 3:
-        print("  " + _common.too_small(n_seeds, 3, 5) + " (which rate fits most seeds)")
+        print("  " + _common.too_small(n_seeds, 3, 5, "which rate fits most seeds"))
     return text
 
 

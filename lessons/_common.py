@@ -190,13 +190,13 @@ def takeaway(plain, stats=""):
     return text
 
 
-def too_small(n_seeds, needed, full_seeds):
+def too_small(n_seeds, needed, full_seeds, what="its verdicts"):
     """The warning a run too small for its verdict prints ('' when it is large enough).
 
     n_seeds: the seeds this run has; needed: the fewest that can support the
-    verdict; full_seeds: how many the full run uses.
+    verdict; full_seeds: how many the full run uses; what: what cannot be judged.
     """
     if n_seeds >= needed:
         return ""
-    return (f"This run has {n_seeds} seed(s), too few to support a verdict on this; "
-            f"the full run (without --quick) uses {full_seeds}.")
+    return (f"This run has {n_seeds} seed(s), too few to judge {what}; the full run "
+            f"(without --quick) uses {full_seeds}.")
