@@ -406,10 +406,25 @@ def explain_cause(rates, rescued, centred, probe, lr, n_seeds):
           f"2 (1 + m) / S = {tolerated / s0['raw']:.3g} (2 / S = {2 / s0['raw']:.3g}).")
     curved_at_start = min(s0.values()) * lr > tolerated
     flat_after = max(s_end.values()) * lr < tolerated
-    shown = ", ".join(map(str, [rates[i] for i in rescued]))
+    verdict = {"curved_at_start": curved_at_start, "flat_after_warmup": flat_after,
+               "sharpness_start": s0, "tolerated": tolerated}
+    takeaway = cause_sentences([rates[i] for i in rescued], still, saved_in, verdict, lr)
+    stats = (f"rate {lr}: S at the start {s0['raw']:.0f} / {s0['centred']:.0f} (raw / centred), "
+             f"after {PROBE_STEPS[-1]} warm-up updates {s_end['raw']:.0f} / "
+             f"{s_end['centred']:.0f}, stable below {tolerated / lr:.0f}; centred cold starts "
+             f"NaN/inf at rate {lr}: {count(n_centred[lr], n_seeds)}")
+    return {"distance_saved_at": saved, "distance_not_enough_at": still,
+            "curved_at_start": curved_at_start, "flat_after_warmup": flat_after,
+            "sharpness_start": s0, "sharpness_after_warmup": s_end, "tolerated": tolerated,
+            "takeaway": takeaway, "stats": stats}
+
+
+def cause_sentences(rescued_rates, still, saved_in, v, lr):
+    """The takeaway's sentences: the rates, the distance control, the curvature."""
+    shown = ", ".join(map(str, rescued_rates))
     takeaway = [f"From a cold start the rates {shown} went NaN/inf in every seed, and with a "
                 "warm-up none did."]
-    if still and saved:
+    if still and saved_in:
         takeaway.append(f"Starting the outputs next to the targets (centred targets) saved the "
                         f"cold start at {_list(saved_in)} but not at {_list(still)}: the distance "
                         "to the targets adds to the trouble, but it is not what breaks the "
@@ -421,26 +436,20 @@ def explain_cause(rates, rescued, centred, probe, lr, n_seeds):
     else:
         takeaway.append("Centring the targets saved the cold start at every one of them: here "
                         "the distance to the targets is what breaks it.")
-    if curved_at_start and flat_after:
+    if v["curved_at_start"] and v["flat_after_warmup"]:
+        too_sharp = lr * min(v["sharpness_start"].values()) / v["tolerated"]
         takeaway.append(f"What separates the starts is the curvature: at the start the loss is "
-                        f"{lr * min(s0.values()) / tolerated:.0f}x too sharply curved for rate "
-                        f"{lr}, and the warm-up's small steps carry the weights to a region flat "
-                        "enough for it (raw or centred targets) before the full rate arrives.")
-    elif curved_at_start:
+                        f"{too_sharp:.0f}x too sharply curved for rate {lr}, and the warm-up's "
+                        "small steps carry the weights to a region flat enough for it (raw or "
+                        "centred targets) before the full rate arrives.")
+    elif v["curved_at_start"]:
         takeaway.append("The start is too sharply curved for the rate, but the warm-up did not "
                         "flatten it below the limit in its updates: the curvature alone does not "
                         "explain this run.")
     else:
         takeaway.append("The curvature at the start is within what the rate tolerates, so it "
                         "does not explain the blow-up here.")
-    stats = (f"rate {lr}: S at the start {s0['raw']:.0f} / {s0['centred']:.0f} (raw / centred), "
-             f"after {PROBE_STEPS[-1]} warm-up updates {s_end['raw']:.0f} / "
-             f"{s_end['centred']:.0f}, stable below {tolerated / lr:.0f}; centred cold starts "
-             f"NaN/inf at rate {lr}: {count(n_centred[lr], n_seeds)}")
-    return {"distance_saved_at": saved, "distance_not_enough_at": still,
-            "curved_at_start": curved_at_start, "flat_after_warmup": flat_after,
-            "sharpness_start": s0, "sharpness_after_warmup": s_end, "tolerated": tolerated,
-            "takeaway": takeaway, "stats": stats}
+    return takeaway
 
 
 def _list(values):
