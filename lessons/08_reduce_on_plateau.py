@@ -68,8 +68,8 @@ def build(n_models):
 # 2. three runs over the same initialisations
 # 3. the table
 # 4. what the callback decided
-# 5. the takeaway
-# 6. figures
+# 5. figures
+# 6. the takeaway
 
 # %%
 def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
@@ -166,32 +166,7 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
              f"too few initialisations ({n_seeds}) to judge") + "; the plateau rule did not "
           "need to know the length of the run in advance.")
 
-    # --- Step 5: the takeaway ------------------------------------------------------------
-    plain = [f"Lowering the rate, by plan (cosine) or when progress stalls (plateau), ends "
-             f"with a training loss {fixed['train_loss'] / cos['train_loss']:.0f}x and "
-             f"{fixed['train_loss'] / plat['train_loss']:.0f}x below the fixed rate's."]
-    if all(c == 1 for c in calmer.values()) or (not judged and min(ratio.values()) > 3):
-        plain.append(f"With the rate fixed, the validation loss keeps swinging over the last "
-                     f"{last} epochs (by {_range(swing['fixed rate']['swing'])}), "
-                     f"{min(ratio.values()):.0f}x or more the swings of the runs whose rate came "
-                     "down: the fixed rate jumps around the minimum instead of settling into it."
-                     + ("" if judged else f" ({n_seeds} initialisations: too few to judge "
-                        "beyond the seed spread.)"))
-    else:
-        plain.append(f"The fixed rate's validation loss does not swing clearly more over the "
-                     f"last {last} epochs than the lowered rates' (median ratio "
-                     f"{min(ratio.values()):.1f}x): this run does not show it jumping around "
-                     "the minimum.")
-    plain.append(f"Plateau against cosine: {100 * gap:+.1f} points of test accuracy, "
-                 + ("too few initialisations to judge." if not judged else
-                    "within the seed spread, so neither wins." if acc_gap == 0 else
-                    "more than the seed spread."))
-    text = _common.takeaway(plain, stats=(
-        f"{n_seeds} initialisations; swings paired by initialisation, fixed vs cosine "
-        f"{calmer['cosine']:+d}, vs plateau {calmer['plateau']:+d} (+1: clearly calmer, "
-        "paired t-test on log swings at 95%)"))
-
-    # --- Step 6: figures --------------------------------------------------------------------
+    # --- Step 5: figures --------------------------------------------------------------------
     fig, (ax1, ax2, ax3) = _common.figure(1, 3, size=(4.6, 4.2))
     ep = np.arange(1, epochs + 1)
     for i, method in enumerate(METHODS):
@@ -224,6 +199,32 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
     ax2.set_title("dotted: plateau cuts, initialisation 0")
     ax2.legend(fontsize="small")
     paths = [_common.save(fig, out, "08_rates.png")]
+
+    # --- Step 6: the takeaway ------------------------------------------------------------
+    plain = [f"Lowering the rate, by plan (cosine) or when progress stalls (plateau), ends "
+             f"with a training loss {fixed['train_loss'] / cos['train_loss']:.0f}x and "
+             f"{fixed['train_loss'] / plat['train_loss']:.0f}x below the fixed rate's."]
+    if all(c == 1 for c in calmer.values()) or (not judged and min(ratio.values()) > 3):
+        plain.append(f"With the rate fixed, the validation loss keeps swinging over the last "
+                     f"{last} epochs (by {_range(swing['fixed rate']['swing'])}), "
+                     f"{min(ratio.values()):.0f}x or more the swings of the runs whose rate came "
+                     "down: the fixed rate jumps around the minimum instead of settling into it."
+                     + ("" if judged else f" ({n_seeds} initialisations: too few to judge "
+                        "beyond the seed spread.)"))
+    else:
+        plain.append(f"The fixed rate's validation loss does not swing clearly more over the "
+                     f"last {last} epochs than the lowered rates' (median ratio "
+                     f"{min(ratio.values()):.1f}x): this run does not show it jumping around "
+                     "the minimum.")
+    plain.append(f"Plateau against cosine: {100 * gap:+.1f} points of test accuracy, "
+                 + ("too few initialisations to judge." if not judged else
+                    "within the seed spread, so neither wins." if acc_gap == 0 else
+                    "more than the seed spread."))
+    text = _common.takeaway(plain, stats=(
+        f"{n_seeds} initialisations; swings paired by initialisation, fixed vs cosine "
+        f"{calmer['cosine']:+d}, vs plateau {calmer['plateau']:+d} (+1: clearly calmer, "
+        "paired t-test on log swings at 95%)"))
+
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     return {**results, "n_cuts": n_cuts.tolist(), "swings": swing, "calmer": calmer,

@@ -224,10 +224,14 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
                   "story."),
                  (f"Dead units are not the cause: He starts with {he_std['dead_init_all']:.0%} "
                   "of them and trains, and a leaky ReLU (no unit can die) with the small "
-                  f"initialisation still fails in {k - leaky_std['trained_ok']} of {k} seeds."
-                  if leaky_std["trained_ok"] < k and he_std["trained_ok"] == k else
-                  "A leaky ReLU rescued the small initialisation here, so dead units do matter "
-                  "in this run.")]
+                  "initialisation fails in every seed."
+                  if leaky_std["trained_ok"] == 0 and he_std["trained_ok"] == k else
+                  f"Dead units are at most a small part of it: He starts with "
+                  f"{he_std['dead_init_all']:.0%} of them and trains, while a leaky ReLU (no unit "
+                  f"can die) rescues the small initialisation in only {leaky_std['trained_ok']} "
+                  f"of {k} seeds." if leaky_std["trained_ok"] < he_std["trained_ok"] else
+                  "A leaky ReLU rescues the small initialisation as often as He's start "
+                  "trains: here dead units do matter.")]
     _common.takeaway(sentences, stats=(
         f"seeds that trained, standardised inputs: RandomNormal(0.05) "
         f"{_common.count(rn_std['trained_ok'], k)}, He {_common.count(he_std['trained_ok'], k)}, "
