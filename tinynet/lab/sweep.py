@@ -15,6 +15,7 @@ Callbacks see one chunk at a time and are told which copies it holds
 (``callback.copies``), so per-copy records stitch together the same way.
 """
 
+import gc
 import math
 import time
 import warnings
@@ -110,7 +111,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     make_optimizer = _optimizer_factory(optimizer, optimizer_kwargs)
     make_callbacks = _callback_factory(callbacks)
     budget = _check_budget(memory_budget)
-    x = _checks.host_array(x, "x", _OWNER, ndim=2, dtype="float")
+    host_copy = not (isinstance(x, np.ndarray) and x.dtype == np.float64)
+    x = _checks.host_array(x, "x", _OWNER, ndim=2, dtype="float", copy=False)  # read only
     n_rates, n_seeds = rates.size, len(seeds)
     n_copies = n_rates * n_seeds
 
@@ -129,7 +131,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     n_train, n_val = split_rows(x.shape[0], validation_split, validation_data)
     fixed, per_copy = estimate_memory(probe, make_optimizer(0.01), n_train, n_val,
                                       batch_size, epochs,
-                                      per_copy_batches=not shared and n_seeds > 1)
+                                      host_copy=host_copy)
     if fixed + per_copy > budget:
         raise ValueError(
             f"{_OWNER}: memory_budget={budget} bytes cannot hold even one copy: it needs about "
@@ -170,6 +172,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
                                 growth_factor=growth_factor, callbacks=chunk_callbacks)
         parts.append(_collect(history, hi - lo))
         del model, weights, history  # free this chunk before the next one is built
+        gc.collect()
         if verbose and len(bounds) > 1:
             print(f"{_OWNER}: chunk {i + 1}/{len(bounds)} (copies {lo}..{hi - 1}) done, "
                   f"{time.perf_counter() - started:.1f} s")
