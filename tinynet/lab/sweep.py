@@ -146,7 +146,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
         shuffle_seed=seeds[0] if not shared else _checks.nonneg_int(
             shuffle_seed, "shuffle_seed", _OWNER),
         x=_checks.host_array(x, "x", _OWNER, ndim=2, dtype="float", copy=False),  # read only
-        y=y, threads={})
+        y=y, threads={}, backend=backend.get_backend(), dtype=backend.get_dtype())
     setup.fit_args = dict(epochs=_checks.positive_int(epochs, "epochs", _OWNER),
                           batch_size=_checks.positive_int(batch_size, "batch_size", _OWNER),
                           validation_split=validation_split, validation_data=validation_data,

@@ -18,7 +18,7 @@ import weakref
 
 import numpy as np
 
-from tinynet import threads
+from tinynet import backend, threads
 from tinynet.callbacks import Callback
 from tinynet.model import Sequential
 from tinynet.training import DivergenceWarning
@@ -34,7 +34,8 @@ class SweepSetup:
     (epochs, batch_size, validation_split, validation_data, growth_factor),
     shared (one batch order for every copy), shuffle_seed, verbose (fit's),
     per_epoch (updates per epoch), threads ({worker address or None: thread
-    count}; empty: leave the process's threads alone).
+    count}; empty: leave the process's threads alone), backend and dtype (the
+    caller's, set in a worker before it trains).
     """
 
     def __init__(self, **fields):
@@ -58,6 +59,7 @@ def train_chunk(job, setup):
     each with ``copies`` set to the chunk's sweep-wide copy indices.
     """
     _use_threads(setup.threads)
+    _use_backend(setup.backend, setup.dtype)
     k = job.hi - job.lo
     model = _chunk_model(job, setup)
     callbacks = setup.make_callbacks()
@@ -89,6 +91,14 @@ def _chunk_model(job, setup):
     model.compile(setup.make_optimizer(job.rates), loss=setup.loss,
                   **({} if setup.metrics is None else {"metrics": setup.metrics}))
     return model
+
+
+def _use_backend(name, dtype):
+    """The caller's backend and dtype (a worker process starts with the defaults)."""
+    if backend.get_backend() != name:
+        backend.set_backend(name)
+    if backend.get_dtype() != dtype:
+        backend.set_dtype(dtype)
 
 
 def _use_threads(per_worker):
