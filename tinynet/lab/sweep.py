@@ -40,6 +40,7 @@ from tinynet.lab.sweep_executor import (
     as_executor,
     default_worker_budget,
     run_chunks,
+    task_slots,
     worker_threads,
 )
 from tinynet.lab.sweep_memory import estimate_memory, split_rows
@@ -114,7 +115,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     executor: None (default: the chunks run here, one after another), or any
       ``concurrent.futures.Executor``: ``ProcessPoolExecutor(n)`` for the cores of
       this machine, ``distributed.Client(...).get_executor()`` (or the Client)
-      for a Dask cluster. Each chunk is one task; Dask receives the data once
+      for a Dask cluster. Each chunk is one task, and there are at least as
+      many chunks as the executor runs tasks at once; Dask receives the data once
       per worker (Client.scatter), a process pool with every task. The result
       is the one ``executor=None`` gives, bit for bit. layers_fn, a callbacks
       factory and a schedule factory must pickle (a process pool: defined at
@@ -158,7 +160,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     weights, probe = _initial_weights(LayerFactory(layers_fn), init_seeds, setup.x.shape[1])
     plan = _plan_chunks(probe, setup, budget, rates.size * len(seeds),
                         host_copy=not (isinstance(x, np.ndarray) and x.dtype == np.float64),
-                        shipped=0 if executor is None else setup.x.nbytes + np.asarray(y).nbytes)
+                        shipped=0 if executor is None else setup.x.nbytes + np.asarray(y).nbytes,
+                        min_chunks=task_slots(executor))
     if executor is not None:
         setup.threads = worker_threads(executor, threads_per_worker)
     jobs = [_job(lo, hi, weights, init_seeds.reshape(-1), per_rate, seeds, shared)
@@ -209,8 +212,12 @@ def _initial_weights(factory, init_seeds, input_dim):
     return sets, probe
 
 
-def _plan_chunks(probe, setup, budget, n_copies, host_copy, shipped):
-    """How the copies split into chunks that fit the budget: bounds, sizes, memory."""
+def _plan_chunks(probe, setup, budget, n_copies, host_copy, shipped, min_chunks=1):
+    """How the copies split into chunks that fit the budget: bounds, sizes, memory.
+
+    At least min_chunks chunks (an executor's task slots, so every worker has one),
+    as few as the budget allows beyond that, balanced in size.
+    """
     args = setup.fit_args
     n_train, n_val = split_rows(setup.x.shape[0], args["validation_split"],
                                 args["validation_data"])
@@ -224,7 +231,7 @@ def _plan_chunks(probe, setup, budget, n_copies, host_copy, shipped):
             "Raise memory_budget (or leave it None), or lower batch_size or the network size."
         )
     chunk = min(n_copies, int((budget - fixed) // per_copy))
-    n_chunks = math.ceil(n_copies / chunk)
+    n_chunks = min(n_copies, max(math.ceil(n_copies / chunk), min_chunks))
     chunk = math.ceil(n_copies / n_chunks)  # balance the chunks
     setup.per_epoch = math.ceil(n_train / args["batch_size"])
     return {"bounds": [(i, min(i + chunk, n_copies)) for i in range(0, n_copies, chunk)],

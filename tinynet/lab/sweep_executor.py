@@ -112,6 +112,17 @@ def worker_threads(executor, threads_per_worker):
     return {}  # a thread pool or an unknown engine: its threads are its own business
 
 
+def task_slots(executor):
+    """How many tasks the executor runs at once: 1 without one or when it cannot be read."""
+    client = _dask_client(executor)
+    if client is not None:
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        return max(sum(int(w["nthreads"]) for w in workers), 1)
+    if isinstance(executor, (cf.ProcessPoolExecutor, cf.ThreadPoolExecutor)):
+        return _pool_size(executor)
+    return 1
+
+
 def default_worker_budget(executor):
     """Bytes one worker's chunk may use when memory_budget is None.
 
