@@ -6,11 +6,12 @@ Two figures, both wall-clock seconds measured here (no typed-in number):
   1000 blobs with validation_split=0.2: 800 training points, batch 64, SGD): one
   process with 2 BLAS threads (``tn.set_threads(2)``, executor=None, one chunk)
   against 2 workers with 1 thread each (a ``ProcessPoolExecutor(2)`` and a Dask
-  ``LocalCluster(n_workers=2, threads_per_worker=1)``), each worker a chunk of
-  1024 copies;
+  ``LocalCluster(n_workers=2, threads_per_worker=1)``, as Dask starts it and with
+  MALLOC_MMAP_THRESHOLD_ set in its workers), each worker a chunk of 1024 copies;
 - the engine's per-chunk overhead: 64 chunks of one copy on 16 points for one
   epoch (so a chunk's training is negligible), as chunks per second.
-Runs alternate between the engines (A B C, A B C), and the median over repeats
+Every engine is warmed up first (its workers started, tinynet imported); runs
+then alternate between the engines (A B C, A B C), and the median over repeats
 is reported; on a machine shared with other programs the figures are noisy:
 compare the ratios of one run.
 
@@ -30,6 +31,10 @@ import numpy as np
 import tinynet as tn
 
 K = 2048
+# Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's
+# dynamic mmap threshold: every array over 128 KiB is then an mmap + munmap (page faults
+# on each temporary). Setting MALLOC_MMAP_THRESHOLD_ as well restores large reuse.
+MMAP_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_"
 
 
 def seed_layers():
@@ -72,18 +77,25 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    import dask
     from distributed import Client, LocalCluster
 
     x, y = tn.datasets.make_blobs(n_samples=1000, centers=4, seed=0)
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
-    client = Client(cluster)
+    clusters = [LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             dashboard_address=None, silence_logs=40)]
+    with dask.config.set({MMAP_KEY: str(32 * 2**20)}):  # read when the nanny starts
+        clusters.append(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None, silence_logs=40))
+    clients = [Client(cluster) for cluster in clusters]
     engines = {"one process, 2 threads": None, "ProcessPoolExecutor(2), 1 thread each": pool,
-               "Dask LocalCluster(2 x 1 thread)": client.get_executor()}
+               "Dask LocalCluster(2 x 1 thread)": clients[0].get_executor(),
+               "the same, MALLOC_MMAP_THRESHOLD_=32 MiB": clients[1].get_executor()}
     sweep_s = {name: [] for name in engines}
     chunk_s = {name: [] for name in engines}
     reference = None
+    for executor in engines.values():  # warm up: workers started, tinynet imported
+        tiny_chunks(executor)
     for _ in range(args.repeats):
         for name, executor in engines.items():
             tn.set_threads(2 if executor is None else None)
@@ -95,8 +107,9 @@ def main(argv=None):
                                   equal_nan=True), name  # the same numbers on every engine
             seconds, result = timed(lambda: tiny_chunks(executor))
             chunk_s[name].append(len(result.config["chunk_sizes"]) / seconds)
-    client.close()
-    cluster.close()
+    for client, cluster in zip(clients, clusters):
+        client.close()
+        cluster.close()
     pool.shutdown()
     base = statistics.median(sweep_s["one process, 2 threads"])
     rows = [{"engine": name, "sweep_s": statistics.median(sweep_s[name]),
@@ -109,6 +122,8 @@ def main(argv=None):
     for row in rows:
         print(f"| {row['engine']} | {row['sweep_s']:.2f} | {row['speedup']:.2f}x | "
               f"{row['chunks_per_s']:.1f} |")
+    print("every repeat (s):", {name: [round(t, 2) for t in times]
+                                for name, times in sweep_s.items()})
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"benchmark": "sweep_executor", "epochs": args.epochs, "k": K,

@@ -169,6 +169,10 @@ def test_each_worker_gets_its_share_of_the_cores(float64, executor):
     assert result.config["executor"] in ("ProcessPoolExecutor", "ClientExecutor")
 
 
+def test_a_dask_client_is_taken_as_its_executor(float64, dask_executor, local):
+    assert_same(local, swept(dask_executor._client, chunks=2))
+
+
 def test_threads_per_worker_is_set_in_the_worker(float64, pool):
     result = swept(pool, chunks=2, threads_per_worker=1)
     assert {cb.threads for chunk in result.callbacks for cb in chunk} == {1}

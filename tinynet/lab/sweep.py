@@ -129,7 +129,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
       worker before its chunk). Default: a process pool's workers share this
       machine's cores (cores // max_workers, at least 1); a Dask worker gets its
       host's cores // the task slots of the workers on that host; another
-      executor's threads are left alone.
+      executor's threads are left alone. The worker process keeps that count.
 
     Raises ValueError for empty, non-positive, non-finite or repeated rates,
     repeated seeds, a layers_fn that returns layers already used by a model,
