@@ -46,9 +46,9 @@ def one_layer():
     return [tn.layers.Dense(4, activation="softmax")]
 
 
-def timed(fn):
+def timed(fn, *args):
     started = time.perf_counter()
-    result = fn()
+    result = fn(*args)
     return time.perf_counter() - started, result
 
 
@@ -99,13 +99,13 @@ def main(argv=None):
     for _ in range(args.repeats):
         for name, executor in engines.items():
             tn.set_threads(2 if executor is None else None)
-            seconds, result = timed(lambda: big_sweep(x, y, args.epochs, executor))
+            seconds, result = timed(big_sweep, x, y, args.epochs, executor)
             sweep_s[name].append(seconds)
             if reference is None:
                 reference = result
             assert np.array_equal(result.history["loss"], reference.history["loss"],
                                   equal_nan=True), name  # the same numbers on every engine
-            seconds, result = timed(lambda: tiny_chunks(executor))
+            seconds, result = timed(tiny_chunks, executor)
             chunk_s[name].append(len(result.config["chunk_sizes"]) / seconds)
     for client, cluster in zip(clients, clusters):
         client.close()
