@@ -82,11 +82,14 @@ def main(argv=None):
 
     x, y = tn.datasets.make_blobs(n_samples=1000, centers=4, seed=0)
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    # start the pool's workers before Dask's nanny writes MALLOC_TRIM_THRESHOLD_ into this
+    # process's environment (workers spawned later would inherit it)
+    list(pool.map(time.sleep, [0.5, 0.5]))
     clusters = [LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                             dashboard_address=None, silence_logs=40)]
+                             dashboard_address=":0", silence_logs=40)]
     with dask.config.set({MMAP_KEY: str(32 * 2**20)}):  # read when the nanny starts
         clusters.append(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                     dashboard_address=None, silence_logs=40))
+                                     dashboard_address=":0", silence_logs=40))
     clients = [Client(cluster) for cluster in clusters]
     engines = {"one process, 2 threads": None, "ProcessPoolExecutor(2), 1 thread each": pool,
                "Dask LocalCluster(2 x 1 thread)": clients[0].get_executor(),
@@ -96,6 +99,7 @@ def main(argv=None):
     reference = None
     for executor in engines.values():  # warm up: workers started, tinynet imported
         tiny_chunks(executor)
+    warnings.simplefilter("ignore", UserWarning)  # the MALLOC hint: measured here instead
     for _ in range(args.repeats):
         for name, executor in engines.items():
             tn.set_threads(2 if executor is None else None)

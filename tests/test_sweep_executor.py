@@ -8,6 +8,7 @@ pool start once for the module.
 
 import multiprocessing
 import os
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -60,11 +61,13 @@ def make_failing():
 
 
 @pytest.fixture(scope="module")
-def dask_executor():
+def dask_executor(pool):
+    # after the pool's workers started: Dask's nanny writes MALLOC_TRIM_THRESHOLD_ into
+    # this process's os.environ, which workers spawned later would inherit
     distributed = pytest.importorskip(
         "distributed", reason="Dask's distributed is not installed: pip install tinynet[cluster]")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     client = distributed.Client(cluster)
     yield client.get_executor()
     client.close()
@@ -75,6 +78,7 @@ def dask_executor():
 def pool():
     # spawn: the test process runs threads (Dask's loop), which fork would copy mid-state
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        list(executor.map(time.sleep, [0.5, 0.5]))  # both workers started now
         yield executor
 
 
@@ -171,6 +175,16 @@ def test_each_worker_gets_its_share_of_the_cores(float64, executor):
 
 def test_a_dask_client_is_taken_as_its_executor(float64, dask_executor, local):
     assert_same(local, swept(dask_executor._client, chunks=2))
+
+
+def test_dask_workers_with_a_pinned_mmap_threshold_are_named_once(dask_executor, pool):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ alone (2.5x slower chunks): one warning."""
+    with pytest.warns(UserWarning, match="MALLOC_MMAP_THRESHOLD_") as caught:
+        swept(dask_executor, chunks=2)
+    assert sum("MALLOC_MMAP_THRESHOLD_" in str(w.message) for w in caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        swept(pool, chunks=2)  # the pool's workers have this process's environment
 
 
 def test_threads_per_worker_is_set_in_the_worker(float64, pool):

@@ -44,7 +44,12 @@ from tinynet.lab.sweep_executor import (
     worker_threads,
 )
 from tinynet.lab.sweep_memory import estimate_memory, split_rows
-from tinynet.lab.sweep_merge import assemble, raise_failures, warn_diverged
+from tinynet.lab.sweep_merge import (
+    assemble,
+    raise_failures,
+    warn_diverged,
+    warn_slow_workers,
+)
 
 __all__ = ["sweep", "SweepError"]
 
@@ -136,6 +141,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     and a memory budget too small for one copy; SweepError (a RuntimeError)
     when chunks failed on an executor's workers.
     """
+    # --- 1. the arguments, and what every chunk shares ---------------------------
     rates, seeds = check_rates(learning_rates), check_seeds(seeds)
     _check_arguments(layers_fn, schedule, loss, verbose)
     executor = as_executor(executor)
@@ -155,9 +161,11 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
                           growth_factor=growth_factor)
     budget = (default_worker_budget(executor) if memory_budget is None
               else check_budget(memory_budget))
+    # --- 2. initial weights: one draw per distinct init seed ----------------------
     init_seeds = _init_seeds(seeds, rates.size, same_init_across_rates)  # (R, S)
     per_rate = rates.tolist() if schedule is None else schedules_from(schedule, rates.tolist())
     weights, probe = _initial_weights(LayerFactory(layers_fn), init_seeds, setup.x.shape[1])
+    # --- 3. how many copies fit at once, and each chunk's job -----------------------
     plan = _plan_chunks(probe, setup, budget, rates.size * len(seeds),
                         host_copy=not (isinstance(x, np.ndarray) and x.dtype == np.float64),
                         shipped=0 if executor is None else setup.x.nbytes + np.asarray(y).nbytes,
@@ -168,14 +176,17 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
             for lo, hi in plan["bounds"]]
     if verbose:
         _say_plan(rates.size, len(seeds), plan, budget, executor)
+    # --- 4. train the chunks, here or on the executor's workers ---------------------
     started = time.perf_counter()
     outcomes = run_chunks(jobs, setup, executor, _reporter(verbose, plan["bounds"], started))
     config = _config(setup, plan, budget, init_seeds, shared, same_init_across_rates,
                      None if schedule is None else repr(per_rate[0]), executor,
                      threads_per_worker)
     config["seconds"] = time.perf_counter() - started
+    # --- 5. one SweepResult in copy order ------------------------------------------
     result = assemble(outcomes, rates, seeds, config, plan["per_epoch"])
     raise_failures(outcomes, plan["bounds"], result)
+    warn_slow_workers(outcomes)
     warn_diverged(result)
     return result
 

@@ -72,7 +72,8 @@ def train_chunk(job, setup):
                             callbacks=[*callbacks, stops], **setup.fit_args)
     part = collect(history, k)
     part.update(stopped_epoch=stops.stopped_epoch, steps_done=stops.steps_done,
-                failed=np.zeros(k, dtype=bool), callbacks=callbacks)
+                failed=np.zeros(k, dtype=bool), callbacks=callbacks,
+                malloc_trim_only=_malloc_trim_only())
     for cb in (*callbacks, stops):
         cb.model = None  # nothing keeps the chunk's model alive
     # the compiled step refers back to the model (a cycle, which only the garbage
@@ -92,6 +93,22 @@ def _chunk_model(job, setup):
     model.compile(setup.make_optimizer(job.rates), loss=setup.loss,
                   **({} if setup.metrics is None else {"metrics": setup.metrics}))
     return model
+
+
+def _malloc_trim_only():
+    """True where glibc's mmap threshold is fixed at 128 KiB: MALLOC_TRIM_THRESHOLD_ set
+    (Dask's nanny sets it) without MALLOC_MMAP_THRESHOLD_. Every larger array is then
+    mapped and unmapped anew; a chunk ran 2.5x slower so (benchmarks/sweep_executor.py).
+
+    Read from the environment the process started with (/proc/self/environ: what glibc
+    read), not os.environ, which Dask's nanny changes in the process that starts it.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as fh:
+            names = {entry.split(b"=", 1)[0] for entry in fh.read().split(b"\0")}
+    except OSError:  # not Linux: glibc's variables mean nothing there
+        return False
+    return b"MALLOC_TRIM_THRESHOLD_" in names and b"MALLOC_MMAP_THRESHOLD_" not in names
 
 
 def _use_backend(name, dtype):
