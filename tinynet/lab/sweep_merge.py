@@ -127,4 +127,4 @@ def warn_diverged(result):
     if parts:
         warnings.warn(f"{_OWNER}: " + "; ".join(parts) + " (seeds affected / seeds). See "
                       "result.diverged, result.grew and result.outcomes().", DivergenceWarning,
-                      stacklevel=4)
+                      stacklevel=3)
