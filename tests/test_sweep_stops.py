@@ -156,3 +156,17 @@ def test_a_hand_built_result_counts_the_diverged_epoch_as_the_sweep_does(float64
                            diverged=[[True]])
     assert nan_in_2.diverged_epoch[0, 0] == 2
     assert "1-based" in SweepResult.__doc__ and "0-based" not in SweepResult.__doc__
+
+
+def test_stops_and_failures_are_written_out_and_read_back(float64, tmp_path):
+    import csv
+    import json
+
+    result = swept(lambda: [FreezeAt(AT)])
+    back = SweepResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    np.testing.assert_array_equal(back.stopped_epoch, result.stopped_epoch)
+    np.testing.assert_array_equal(back.failed, result.failed)
+    with open(result.to_csv(tmp_path / "copies.csv", per="copy"), newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(row["stopped_epoch"]) for row in rows] == result.stopped_epoch.reshape(-1).tolist()
+    assert {row["failed"] for row in rows} == {"False"}

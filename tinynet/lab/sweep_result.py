@@ -14,14 +14,11 @@ accuracies; ``tinynet.metrics.run_quartiles``), and every "k of n seeds"
 comes with its Wilson 95% interval.
 """
 
-import csv
-import io
 import math
-import os
 
 import numpy as np
 
-from tinynet import _files
+from tinynet.lab import sweep_output
 from tinynet.metrics import infer_mode, run_quartiles, wilson_interval
 
 
@@ -232,21 +229,7 @@ class SweepResult:
 
         Counts of seeds are printed with their Wilson 95% interval in brackets.
         """
-        rows = self.summary(metric, threshold)
-        hidden = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo",
-                  "diverged_hi")
-        keys = [k for k in rows[0] if k not in hidden]
-        heads = {"learning_rate": "lr", "median_loss": "median loss", "iqr_loss": "IQR loss",
-                 "success": f"success ({rows[0]['success_means']}) [95% CI]",
-                 "diverged": f"non-finite (of {self.n_seeds}) [95% CI]",
-                 "grew": f"grew (of {self.n_seeds})"}
-        names = [heads.get(k, k.replace("median_", "median ")) for k in keys]
-        cells = [[_cell(row[k], k, row) for k in keys] for row in rows]
-        widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
-        lines = ["  ".join(n.rjust(w) for n, w in zip(names, widths))]
-        lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(c.rjust(w) for c, w in zip(cell, widths)) for cell in cells]
-        return "\n".join(lines)
+        return sweep_output.table(self, metric, threshold)
 
     def to_csv(self, path, metric=None, threshold=None, per="rate"):
         """Write a CSV atomically (a temporary file, then os.replace); returns the path.
@@ -255,67 +238,19 @@ class SweepResult:
         interval columns). per="copy": one row per (rate, seed) with its final
         value of every logged key, whether it went non-finite or grew and in
         which epoch (1-based), the epoch it stopped in, whether its chunk
-        failed, its initial loss and its outcome
-        (``outcomes()``). NaN is written as an empty cell.
+        failed, its initial loss and its outcome (``outcomes()``). NaN is
+        written as an empty cell.
         """
-        if per == "rate":
-            rows = self.summary(metric, threshold)
-        elif per == "copy":
-            outcomes = self.outcomes()
-            rows = [{"learning_rate": rate, "seed": seed,
-                     **{f"final_{k}": float(v[-1, r, s]) for k, v in self.history.items()},
-                     "diverged": bool(self.diverged[r, s]),
-                     "diverged_epoch": int(self.diverged_epoch[r, s]),
-                     "grew": bool(self.grew[r, s]), "grew_epoch": int(self.grew_epoch[r, s]),
-                     "stopped_epoch": int(self.stopped_epoch[r, s]),
-                     "failed": bool(self.failed[r, s]),
-                     "initial_loss": float(self.initial_loss[r, s]),
-                     "outcome": str(outcomes[r, s])}
-                    for r, rate in enumerate(self.learning_rates.tolist())
-                    for s, seed in enumerate(self.seeds)]
-        else:
-            raise ValueError(f"SweepResult.to_csv: per must be 'rate' or 'copy', got {per!r}.")
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
-        _files.write_text(path, text.getvalue())
-        return os.fspath(path)
+        return sweep_output.write_csv(self, path, metric, threshold, per)
 
     def to_dict(self):
         """Everything as JSON-serialisable lists and numbers; NaN and inf become None."""
-        return {
-            "learning_rates": self.learning_rates.tolist(),
-            "seeds": list(self.seeds),
-            "epochs_run": self.epochs_run,
-            "history": {k: _json(v) for k, v in self.history.items()},
-            "diverged": self.diverged.tolist(),
-            "diverged_epoch": self.diverged_epoch.tolist(),
-            "grew": self.grew.tolist(),
-            "grew_epoch": self.grew_epoch.tolist(),
-            "stopped_epoch": self.stopped_epoch.tolist(),
-            "failed": self.failed.tolist(),
-            "initial_loss": _json(self.initial_loss),
-            "steps": {k: _json(v) for k, v in self.steps.items()},
-            "config": self.config,
-        }
+        return sweep_output.as_dict(self)
 
     @classmethod
     def from_dict(cls, data):
         """The SweepResult ``to_dict`` described (None read back as NaN)."""
-        def arr(v):
-            return np.array(v, dtype=np.float64)  # None -> nan
-
-        return cls(data["learning_rates"], data["seeds"],
-                   {k: arr(v) for k, v in data["history"].items()},
-                   diverged=data.get("diverged"), diverged_epoch=data.get("diverged_epoch"),
-                   steps={k: arr(v) for k, v in data.get("steps", {}).items()},
-                   config=data.get("config"), grew=data.get("grew"),
-                   grew_epoch=data.get("grew_epoch"),
-                   stopped_epoch=data.get("stopped_epoch"), failed=data.get("failed"),
-                   initial_loss=(None if data.get("initial_loss") is None
-                                 else arr(data["initial_loss"])))
+        return cls(**sweep_output.arguments_from_dict(data))
 
     def plot(self, kind="curves", **kwargs):
         """A Figure: kind "curves" (loss_curves), "final" (final_vs_rate) or "heatmap"."""
@@ -348,35 +283,3 @@ def _iqr(q25, q75):
     if math.isinf(q25) and math.isinf(q75) and q25 == q75:
         return math.nan  # both quartiles non-finite: no spread to speak of
     return q75 - q25
-
-
-def _cell(value, key, row=None):
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    if key == "learning_rate":
-        return f"{value:.3g}"
-    if key == "success":
-        return f"{value:.0%} [{row['success_lo']:.0%}, {row['success_hi']:.0%}]"
-    if key == "diverged" and row is not None:
-        return f"{value} [{row['diverged_lo']:.0%}, {row['diverged_hi']:.0%}]"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _csv_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return "" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
-def _json(values):
-    values = np.asarray(values, dtype=np.float64)
-    out = np.where(np.isfinite(values), values, 0.0).tolist()
-
-    def fill(out, ok):
-        if isinstance(out, list):
-            return [fill(o, k) for o, k in zip(out, ok)]
-        return out if ok else None
-
-    return fill(out, np.isfinite(values).tolist())
