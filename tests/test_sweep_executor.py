@@ -209,3 +209,25 @@ def test_the_executor_argument_is_checked():
         tn.sweep(layers_fn, x, y, [0.1], loss=LOSS, verbose=0, executor="dask")
     with pytest.raises(ValueError, match="threads_per_worker"):
         tn.sweep(layers_fn, x, y, [0.1], loss=LOSS, verbose=0, threads_per_worker=2)
+
+
+class HoldsALock(Record):
+    """A callback that cannot pickle back from its worker (it holds a lock)."""
+
+    def on_train_begin(self):
+        import threading
+
+        self.lock = threading.Lock()
+        super().on_train_begin()
+
+
+def make_unpicklable():
+    return [HoldsALock()]
+
+
+def test_callbacks_that_do_not_pickle_back_cost_no_results(float64, pool, local):
+    with pytest.warns(UserWarning, match="did not pickle back"):
+        result = swept(pool, callbacks=make_unpicklable, chunks=2)
+    assert result.callbacks == [[], []]
+    for key in local.history:
+        np.testing.assert_array_equal(result.history[key], local.history[key], err_msg=key)

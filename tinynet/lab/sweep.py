@@ -48,6 +48,7 @@ from tinynet.lab.sweep_merge import (
     assemble,
     raise_failures,
     warn_diverged,
+    warn_lost_callbacks,
     warn_slow_workers,
 )
 
@@ -170,6 +171,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
                         host_copy=not (isinstance(x, np.ndarray) and x.dtype == np.float64),
                         shipped=0 if executor is None else setup.x.nbytes + np.asarray(y).nbytes,
                         min_chunks=task_slots(executor))
+    setup.remote = executor is not None
     if executor is not None:
         setup.threads = worker_threads(executor, threads_per_worker)
     jobs = [_job(lo, hi, weights, init_seeds.reshape(-1), per_rate, seeds, shared)
@@ -187,6 +189,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     result = assemble(outcomes, rates, seeds, config, plan["per_epoch"])
     raise_failures(outcomes, plan["bounds"], result)
     warn_slow_workers(outcomes)
+    warn_lost_callbacks(outcomes)
     warn_diverged(result)
     return result
 

@@ -11,6 +11,7 @@ What a chunk returns is plain NumPy: each copy's History as arrays with a
 trailing copy axis, and when each copy stopped training (see StopRecorder).
 """
 
+import pickle
 import sys
 import warnings
 import weakref
@@ -32,7 +33,8 @@ class SweepSetup:
     make_optimizer (rates -> optimiser), make_callbacks (() -> list), fit_args
     (epochs, batch_size, validation_split, validation_data, growth_factor),
     shared (one batch order for every copy), shuffle_seed, verbose (fit's),
-    per_epoch (updates per epoch), threads ({worker address or None: thread
+    per_epoch (updates per epoch), remote (runs in a worker: the callbacks are
+    sent back only if they pickle), threads ({worker address or None: thread
     count}; empty: leave the process's threads alone), backend and dtype (the
     caller's, set in a worker before it trains).
     """
@@ -76,11 +78,28 @@ def train_chunk(job, setup):
                 malloc_trim_only=_malloc_trim_only())
     for cb in (*callbacks, stops):
         cb.model = None  # nothing keeps the chunk's model alive
+    if setup.remote:
+        part["callbacks"], part["callbacks_lost"] = _returnable(callbacks)
     # the compiled step refers back to the model (a cycle, which only the garbage
     # collector would free, at 40 ms a call): break it so the chunk is freed now
     model.train_function = None
     del model, history
     return part
+
+
+def _returnable(callbacks):
+    """(callbacks, None) when they pickle back to the caller, else ([], why): a callback that
+    holds an open file or a lock must not cost the chunk's results."""
+    try:
+        pickle.dumps(callbacks)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same
+        try:
+            import cloudpickle  # Dask's serialiser of last resort
+
+            cloudpickle.dumps(callbacks)
+        except Exception:  # noqa: BLE001
+            return [], f"{type(exc).__name__}: {exc}"
+    return callbacks, None
 
 
 def _chunk_model(job, setup):

@@ -99,6 +99,17 @@ def raise_failures(outcomes, bounds, result):
                      "copies (k = r * S + s) and its exception.", result, failures) from first
 
 
+def warn_lost_callbacks(outcomes):
+    """Say once when a worker's callbacks could not be sent back (they did not pickle)."""
+    lost = [part["callbacks_lost"] for part, _ in outcomes
+            if part is not None and part.get("callbacks_lost")]
+    if lost:
+        warnings.warn(f"{_OWNER}: the callbacks of {len(lost)} chunk(s) did not pickle back "
+                      f"from their workers ({lost[0]}), so result.callbacks lacks them; the "
+                      "results are complete. Keep what a callback returns in plain attributes "
+                      "(arrays, numbers), not open files or locks.", UserWarning, stacklevel=3)
+
+
 def warn_slow_workers(outcomes):
     """Say once when the workers ran with glibc's mmap threshold pinned (Dask's default)."""
     if any(part is not None and part.get("malloc_trim_only") for part, _ in outcomes):
