@@ -259,7 +259,8 @@ def updates_sentence(epochs_verdict, updates_verdict, points_epochs, points_upda
                 f"by {points_updates:.1f}, at the same number of updates.")
     after = (f"batch 16 is {points_updates:.1f} points ahead" if points_updates > 0
              else f"batch 512 is {-points_updates:.1f} points ahead")
-    after += ", clearly" if updates_verdict == -1 else ", within the seed spread"
+    after += (", clearly: batch 16's noisier gradients cost a little rather than help"
+              if updates_verdict == -1 else ", within the seed spread")
     head = ("The small batch wins by taking more steps, not by its noisier gradients: batch 16 "
             if halfwidth <= 2 else "Most of the small batch's lead comes from taking more "
             "steps: batch 16 ")

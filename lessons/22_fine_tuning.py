@@ -327,7 +327,7 @@ def warmup_sentence(parts, early_share):
         return (f"The damage is done by the first full-size steps: {early}, and at that rate a "
                 f"warm-up alone wins back {warm['points']:.0f} points while the decay alone "
                 + (f"wins back {decay['points']:.0f} too." if decay["verdict"] == 1 else
-                   f"keeps {decay['points']:+.0f}, not clearly more."))
+                   f"keeps {decay['points']:+.0f} points, not clearly more."))
     if warm["verdict"] == 1:
         return (f"At lr {LARGE_LR:g} a warm-up alone wins back {warm['points']:.0f} points, though "
                 f"{early}: what it protects is not only the first steps.")

@@ -130,6 +130,8 @@ def test_lesson20_says_the_rate_sets_the_distance_only_when_the_pairs_agree():
 def test_lesson21_says_more_steps_not_noise_only_when_the_updates_explain_it():
     lesson = load("21_batch_size_at_equal_updates")
     assert "not by its noisier gradients" in lesson.updates_sentence(1, 0, 44.0, -1.1, 1.2)
+    assert "cost a little" in lesson.updates_sentence(1, -1, 44.0, -0.2, 0.3)
+    assert "cost a little" not in lesson.updates_sentence(1, 0, 44.0, -1.1, 1.2)
     wide = lesson.updates_sentence(1, 0, 44.0, 1.0, 5.0)
     assert "not by" not in wide and "cannot rule out" in wide
     assert "the batch itself" in lesson.updates_sentence(1, 1, 44.0, 6.0, 1.0)
