@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -279,3 +280,126 @@ def test_a_tiny_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_pat
     outcome, grew = _load_in_child(path)
     assert outcome.startswith("ValueError"), outcome
     assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
+
+
+# --- entries that share bytes, and paths that are not regular files -----------------------
+def _zip_sharing_one_blob(path, shared_names, blob, others):
+    """A zip whose entries ``shared_names`` all read the same stored ``blob``.
+
+    The local headers stand one after another; each one's extra field is long
+    enough to end exactly where the blob starts, so every entry's data is the
+    blob (zipfile checks names, sizes and CRCs, never that entries are disjoint).
+    ``others``: (name, bytes) entries written normally after the blob.
+    """
+    crc = zipfile.crc32(blob)
+    heads = [name.encode() for name in shared_names]
+    sizes = [30 + len(n) for n in heads]  # header i: 30 bytes and its name
+    blob_at = sum(sizes)
+    out, offsets, central = bytearray(), [], []
+    for i, name in enumerate(heads):
+        offsets.append(len(out))
+        extra = blob_at - (len(out) + sizes[i])
+        out += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, crc, len(blob),
+                           len(blob), len(name), extra)
+        out += name  # the extra field of this header is the headers after it
+    out += blob
+    entries = [(n, o, crc, len(blob)) for n, o in zip(heads, offsets)]
+    for name, data in others:
+        name = name.encode()
+        offsets.append(len(out))
+        entries.append((name, len(out), zipfile.crc32(data), len(data)))
+        out += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0,
+                           zipfile.crc32(data), len(data), len(data), len(name), 0)
+        out += name + data
+    start_dir = len(out)
+    for name, offset, crc_, size in entries:
+        central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 0, 0, 0,
+                                   crc_, size, size, len(name), 0, 0, 0, 0, 0, offset) + name)
+    directory = b"".join(central)
+    out += directory
+    out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
+                       len(directory), start_dir, 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _shared_blob_model(tmp_path, n_layers=24, width=256):
+    """A valid-digest model file of ``n_layers`` (width x width) kernels that share one blob."""
+    layers = [{"class_name": "Dense", "config": {"units": width, "use_bias": False}}
+              for _ in range(n_layers)]
+    config = {"format": "tinynet-model", "version": 1, "seed": 0, "n_models": 1,
+              "same_init": False, "input_dim": width, "compile": None, "layers": layers}
+    text = json.dumps(config)
+    kernel = np.full((width, width), 0.01)
+    weights = [kernel] * n_layers
+    others = [("config.npy", _npy(np.array(text))),
+              ("digest.npy", _npy(np.array(saving._digest(text, weights))))]
+    names = [f"weight_{i:03d}.npy" for i in range(n_layers)]
+    return _zip_sharing_one_blob(tmp_path / "shared.npz", names, _npy(kernel), others)
+
+
+def test_entries_that_share_their_bytes_are_refused_before_reading(tmp_path):
+    """24 kernels of 512 KiB read from one blob: 12 MiB declared by a 0.5 MiB file."""
+    path = _shared_blob_model(tmp_path)
+    with zipfile.ZipFile(path) as z:  # the crafted file is a zip zipfile reads in full
+        declared = sum(len(z.read(n)) for n in z.namelist())
+    assert declared > 20 * path.stat().st_size
+    with pytest.raises(ValueError, match="overlap"):
+        tn.load_model(path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_entries_that_share_their_bytes_cost_no_memory(tmp_path):
+    path = _shared_blob_model(tmp_path, n_layers=200, width=512)  # 2 MiB declaring 400 MiB
+    outcome, grew = _load_in_child(path)
+    assert outcome.startswith("ValueError") and "overlap" in outcome, outcome
+    assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
+
+
+_GUARDED_CHILD = textwrap.dedent("""
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))  # a bug fails, not OOMs
+    import tinynet as tn
+    try:
+        tn.load_model(sys.argv[1])
+        print("loaded")
+    except Exception as exc:
+        print(type(exc).__name__ + ": " + str(exc))
+""")
+
+
+def _load_guarded(path, timeout=60):
+    """load_model(path) in a child limited to 2 GiB and ``timeout`` s: what it printed."""
+    try:
+        return subprocess.run([sys.executable, "-c", _GUARDED_CHILD, str(path)],
+                              capture_output=True, text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"load_model({str(path)!r}) blocked for {timeout} s")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero") or not sys.platform.startswith("linux"),
+                    reason="needs /dev/zero and resource limits")
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_link_to_a_device_is_refused_before_reading(tmp_path, device):
+    link = tmp_path / "model.npz"
+    link.symlink_to(device)
+    out = _load_guarded(link)
+    assert out.startswith("ValueError") and "not a regular file" in out, out
+    with pytest.raises(ValueError, match="character device"):
+        tn.load_model(link)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not sys.platform.startswith("linux"),
+                    reason="needs os.mkfifo")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    """In a child with a timeout: on failure the open blocks, and the suite must not hang."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    out = _load_guarded(fifo, timeout=30)
+    assert out.startswith("ValueError") and "FIFO" in out, out
+
+
+def test_a_path_that_is_not_a_path_is_a_clear_type_error():
+    for bad in (None, 3, ["m.npz"]):
+        with pytest.raises(TypeError, match="load_model: path must be a file path"):
+            tn.load_model(bad)

@@ -12,9 +12,13 @@ it has no key, so anyone who edits a file can recompute it. Do not load model
 files from sources you do not trust. Loading never executes code (no pickle,
 no eval), and a crafted file is refused with a ValueError before it can cost
 memory out of proportion to its size, because the loader checks, in order:
+0. that the path is a regular file (a link to /dev/zero, a FIFO or a device is
+   refused before a byte is read: it could be read without end, or block);
 1. the zip's directory: exactly the entries above, stored uncompressed (tinynet
    never compresses, so a small file cannot inflate into a huge one), each
-   lying inside the file;
+   lying inside the file, and no two sharing a byte (entries pointing at one
+   blob could declare gigabytes in a megabyte), so loading reads at most the
+   file's size;
 2. the config entry (at most MAX_CONFIG_BYTES), parsed and validated strictly
    (``tinynet._model_schema``: known keys, types, classes and arguments, at most
    ``MAX_PARAMETERS`` parameters), from which the shape of every weight follows;
@@ -32,6 +36,8 @@ import hashlib
 import json
 import math
 import os
+import stat
+import struct
 import warnings
 import zipfile
 
@@ -132,15 +138,16 @@ def read_model(path):
     ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
     when there is no file.
     """
-    path = os.fspath(path)
+    path = _checked_path(path)
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise Refused("is a single .npy array, not a tinynet model file (model.save "
                               "writes an .npz archive; load arrays with numpy.load).")
             fh.seek(0)
             with zipfile.ZipFile(fh) as archive:
+                _check_layout(fh, archive)
                 return _read_archive(archive, size)
     except Refused as exc:
         raise ValueError(f"load_model: {path!r} {exc}") from None
@@ -150,6 +157,47 @@ def read_model(path):
             NotImplementedError, OverflowError) as exc:
         raise ValueError(f"load_model: {path!r} is not a readable tinynet model file "
                          f"({type(exc).__name__}: {exc}).") from exc
+
+
+def _checked_path(path):
+    """``path`` as a str; TypeError naming load_model for None, a number, an open file..."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"load_model: path must be a file path (a str or os.PathLike such as "
+                        f"'model.npz'), got {path!r}.") from None
+
+
+def _open_regular(path):
+    """The file at ``path`` opened for reading, if it is a regular file; Refused otherwise.
+
+    It is opened without blocking (a FIFO would wait forever for a writer) and
+    checked with fstat on what was opened, so a symbolic link to /dev/zero or a
+    FIFO is refused before a byte is read, and nothing can swap the file between
+    the check and the read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, f"load_model: {path!r} is a folder; give the path of "
+                                        "a .npz model file")
+        if not stat.S_ISREG(mode):
+            raise Refused(f"is not a regular file (it is {_kind(mode)}); give the path of a "
+                          ".npz model file that model.save wrote.")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode):
+    kinds = [(stat.S_ISCHR, "a character device such as /dev/zero"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISSOCK, "a socket")]
+    return next((text for test, text in kinds if test(mode)), f"of mode {oct(mode)}")
 
 
 def compile_settings(config):
@@ -188,6 +236,37 @@ def _read_archive(archive, size):
     if digest != _digest(text, weights):
         raise Refused("fails its checksum: it was modified or damaged.")
     return config, weights
+
+
+def _check_layout(fh, archive):
+    """Refuse entries whose bytes overlap each other or the zip's directory.
+
+    Each entry spans its local header (30 bytes, its name, its extra field)
+    and its data; zipfile never checks that these spans are disjoint, so a
+    crafted file can point many entries at one blob and declare far more data
+    than it holds. Disjoint spans inside the file bound what loading reads by
+    the file's size.
+    """
+    spans = []
+    for info in archive.infolist():
+        fh.seek(info.header_offset)
+        head = fh.read(zipfile.sizeFileHeader)
+        if len(head) != zipfile.sizeFileHeader or head[:4] != zipfile.stringFileHeader:
+            raise Refused(f"has an entry {info.filename!r} without its local header "
+                          "(damaged or crafted).")
+        name_length, extra_length = struct.unpack("<2H", head[26:30])  # the header's end
+        start = info.header_offset
+        stop = start + len(head) + name_length + extra_length + info.compress_size
+        spans.append((start, stop, info.filename))
+    spans.sort()
+    for (_, stop, name), (start, _, other) in zip(spans, spans[1:]):
+        if start < stop:
+            raise Refused(f"has entries {name!r} and {other!r} whose bytes overlap; tinynet "
+                          "writes each entry once, one after the other (a crafted file?).")
+    if spans and spans[-1][1] > archive.start_dir:
+        raise Refused(f"has an entry {spans[-1][2]!r} that runs into the zip's directory "
+                      "(truncated or crafted).")
+    fh.seek(0)
 
 
 def _check_entry(info, size):
