@@ -403,3 +403,34 @@ def test_a_path_that_is_not_a_path_is_a_clear_type_error():
     for bad in (None, 3, ["m.npz"]):
         with pytest.raises(TypeError, match="load_model: path must be a file path"):
             tn.load_model(bad)
+
+
+def _relu_only(n_models):
+    return {"format": "tinynet-model", "version": 1, "seed": 0, "n_models": n_models,
+            "same_init": False, "input_dim": 3, "compile": None,
+            "layers": [{"class_name": "ReLU", "config": {}}]}
+
+
+def test_n_models_is_bounded_on_its_own(tmp_path):
+    """A ReLU has no parameter, so the parameter limit cannot bound the copies."""
+    path = _write(tmp_path / "many.npz", _relu_only(10**7), [])
+    assert path.stat().st_size < 2048
+    out = _load_guarded(path)  # in a child limited to 2 GiB: 10**7 copies cost 2.9 GiB once
+    assert out.startswith("ValueError") and "has n_models 10000000; expected an integer" in out
+    with pytest.raises(ValueError, match=f"n_models must be at most {saving.MAX_MODELS}"):
+        tn.Sequential([tn.layers.ReLU()], n_models=saving.MAX_MODELS + 1)
+
+
+def test_the_most_copies_a_file_holds_cost_little_memory(tmp_path):
+    """Per-copy state is made when used: MAX_MODELS copies of a ReLU are a few bytes each."""
+    import tracemalloc
+
+    path = _write(tmp_path / "most.npz", _relu_only(saving.MAX_MODELS), [])
+    tracemalloc.start()
+    try:
+        model = tn.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model.n_models == saving.MAX_MODELS and model.built
+    assert peak < 300 * saving.MAX_MODELS, f"{peak / saving.MAX_MODELS:.0f} bytes per copy"

@@ -17,6 +17,7 @@ from tinynet import losses, metrics, optimizers, schedules
 from tinynet.layers import LAYERS
 
 MAX_PARAMETERS = 10**9  # all stacked copies together: 4 GB in float32, 8 GB in float64
+MAX_MODELS = 100_000  # stacked copies, bounded on their own (a copy of ReLU has no parameter)
 MAX_LAYERS = 10_000
 MAX_METRICS = 32
 _TOP = ("format", "version", "seed", "n_models", "same_init", "input_dim", "layers", "compile")
@@ -35,7 +36,7 @@ def check(config, version):
         raise Refused(f"has format version {config['version']!r}; this tinynet reads "
                       f"version {version}.")
     _int(config["seed"], "seed", low=0, high=2**64 - 1)
-    n_models = _int(config["n_models"], "n_models", low=1, high=MAX_PARAMETERS)
+    n_models = _int(config["n_models"], "n_models", low=1, high=MAX_MODELS)
     if not isinstance(config["same_init"], bool):
         raise Refused(f"has same_init {config['same_init']!r}; expected true or false.")
     input_dim = config["input_dim"]

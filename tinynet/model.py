@@ -49,6 +49,9 @@ class Sequential:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         self.seed = _checks.nonneg_int(seed, "seed", "Sequential")
         self.n_models = _checks.positive_int(n_models, "n_models", "Sequential")
+        if self.n_models > saving.MAX_MODELS:
+            raise ValueError(f"Sequential: n_models must be at most {saving.MAX_MODELS} (the "
+                             f"most a model file holds), got {n_models!r}.")
         self.same_init = bool(same_init)
         self.layers = layers
         self.optimizer = None
@@ -119,7 +122,8 @@ class Sequential:
             raise ValueError(f"Sequential: {len(seeds)} shuffle seeds for {self.n_models} "
                              "copies; give one per copy.")
         self._shuffle_seeds = tuple(seeds)
-        self._shuffle_rngs = {s: np.random.default_rng((s, 1)) for s in dict.fromkeys(seeds)}
+        self._shuffle_rngs = _Streams()  # seed -> its generator, made at its first draw
+        self._one_order = len(set(seeds)) == 1
 
     @property
     def _shuffle_rng(self):
@@ -137,9 +141,10 @@ class Sequential:
         exactly as its single model's would. shared=True: only copy 0's
         generator draws, and every copy gets that order.
         """
-        if shared or len(self._shuffle_rngs) == 1:
+        if shared or self._one_order:
             return self._shuffle_rng.permutation(n)
-        drawn = {s: rng.permutation(n) for s, rng in self._shuffle_rngs.items()}
+        drawn = {s: self._shuffle_rngs[s].permutation(n)
+                 for s in dict.fromkeys(self._shuffle_seeds)}
         return np.stack([drawn[s] for s in self._shuffle_seeds])
 
     # --- building ---------------------------------------------------------------
@@ -159,7 +164,7 @@ class Sequential:
         """Create every parameter for inputs of width ``input_dim``."""
         input_dim = _checks.positive_int(input_dim, "input_dim", "Sequential.build")
         seeds = [self.seed if self.same_init else self.seed + k for k in range(self.n_models)]
-        rngs = [np.random.default_rng(s) for s in seeds]
+        rngs = _Draws(seeds)  # a copy's generator is made when a layer first draws from it
         width = input_dim
         for i, layer in enumerate(self.layers):
             declared = getattr(layer, "declared_input_dim", None)
@@ -505,6 +510,34 @@ def _check_new_layer(layer, owner, layers):
         )
     if any(layer is other for other in layers):
         raise ValueError(f"{owner}: the same layer object {layer!r} appears twice in the model.")
+
+
+class _Streams(dict):
+    """Shuffle generators by seed, each made at its first use: the stream of seed s is
+    ``numpy.random.default_rng((s, 1))``. K copies cost nothing until they shuffle."""
+
+    def __missing__(self, seed):
+        self[seed] = rng = np.random.default_rng((seed, 1))
+        return rng
+
+
+class _Draws:
+    """Copy k's initialisation generator, ``numpy.random.default_rng(seeds[k])``, made when
+    a layer first draws from it and kept for the next layers (a list to Layer.build)."""
+
+    def __init__(self, seeds):
+        self.seeds, self._made = seeds, {}
+
+    def __len__(self):
+        return len(self.seeds)
+
+    def __getitem__(self, k):
+        if k not in self._made:
+            self._made[k] = np.random.default_rng(self.seeds[k])
+        return self._made[k]
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self.seeds)))
 
 
 def _size(array):

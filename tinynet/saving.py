@@ -44,7 +44,7 @@ import zipfile
 import numpy as np
 
 from tinynet import _files, _model_schema, losses, optimizers, schedules
-from tinynet._model_schema import MAX_PARAMETERS, Refused
+from tinynet._model_schema import MAX_MODELS, MAX_PARAMETERS, Refused
 
 FORMAT = "tinynet-model"
 VERSION = 1
@@ -52,7 +52,7 @@ MAX_CONFIG_BYTES = 4 * 1024**2  # the config entry, header included (a few KB in
 _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
-__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_PARAMETERS", "save_model",
+__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_MODELS", "MAX_PARAMETERS", "save_model",
            "read_model", "compile_settings"]
 
 
