@@ -107,7 +107,7 @@ def _mutations():
         ("input_dim a list", top(input_dim=[3])),
         ("unknown top-level key", top(extra=1)),
         ("missing top-level key", lambda c: c.pop("seed")),
-        ("other version", top(version=2)),
+        ("other version", top(version=3)),
         ("version a bool", top(version=True)),
         ("compile a string", top(compile="sgd")),
         ("compile unknown key", comp("callbacks", [])),
@@ -192,8 +192,9 @@ def test_a_compressed_entry_is_refused(tmp_path):
 
 def test_too_many_parameters_are_refused_from_the_config_alone(tmp_path):
     config, weights = _saved(tmp_path, n_models=1)
-    config["n_models"] = saving.MAX_PARAMETERS // 10
-    with pytest.raises(ValueError, match="parameters"):
+    config["n_models"] = saving.MAX_MODELS  # 10**5 copies of a 10**4 x 4 kernel: 4 * 10**9
+    config["input_dim"] = config["layers"][0]["config"]["input_dim"] = 10**4
+    with pytest.raises(ValueError, match=f"declares more than {saving.MAX_PARAMETERS} param"):
         tn.load_model(_write(tmp_path / "big.npz", config, weights))
 
 
@@ -434,3 +435,79 @@ def test_the_most_copies_a_file_holds_cost_little_memory(tmp_path):
         tracemalloc.stop()
     assert model.n_models == saving.MAX_MODELS and model.built
     assert peak < 300 * saving.MAX_MODELS, f"{peak / saving.MAX_MODELS:.0f} bytes per copy"
+
+
+def _trained(tmp_path):
+    """(config, [weights], [(slot name, array)]) of a trained Adam model, as saved."""
+    model = tn.Sequential([Dense(4, activation="relu", input_dim=3), Dense(2)], seed=0)
+    model.compile(tn.optimizers.Adam(0.01), loss="mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "trained.npz")
+    with np.load(tmp_path / "trained.npz") as data:
+        config = json.loads(str(data["config"]))
+        weights = [data[f"weight_{i:03d}"] for i in range(4)]
+        slots = [(n[:-4], data[n[:-4]]) for n in sorted(zipfile.ZipFile(
+            tmp_path / "trained.npz").namelist()) if n.startswith("slot_")]
+    return config, weights, slots
+
+
+def _write_trained(path, config, weights, slots):
+    text = json.dumps(config)
+    digest = saving._digest(text, weights + [a for _, a in slots])
+    return _write(path, config, weights, extra=[(n + ".npy", _npy(a)) for n, a in slots],
+                  digest=digest)
+
+
+def test_a_trained_file_round_trips_through_the_crafting_helper(tmp_path):
+    config, weights, slots = _trained(tmp_path)
+    assert [n for n, _ in slots][:2] == ["slot_000_m", "slot_000_v"] and len(slots) == 8
+    model = tn.load_model(_write_trained(tmp_path / "same.npz", config, weights, slots))
+    assert model.optimizer.iterations == 2
+
+
+def _training_mutations():
+    def opt(**kw):
+        return lambda c: c["training"]["optimizer"].update(kw)
+
+    def shuffle(**kw):
+        return lambda c: c["training"]["shuffle"].update(kw)
+
+    return [
+        ("no training key", lambda c: c.pop("training")),
+        ("training a list", lambda c: c.__setitem__("training", [])),
+        ("iterations negative", opt(iterations=-1)),
+        ("iterations a float", opt(iterations=2.0)),
+        ("lr_scale a string", opt(lr_scale="1")),
+        ("lr_scale a list for one model", opt(lr_scale=[1.0])),
+        ("lr_scale inf", opt(lr_scale=float("inf"))),
+        ("slots a string", opt(slots="yes")),
+        ("optimizer extra key", opt(moments=[1])),
+        ("seeds of the wrong length", shuffle(seeds=[0, 1])),
+        ("a stream of another seed", shuffle(streams=[[5, {"state": 1, "inc": 1,
+                                                            "has_uint32": 0, "uinteger": 0}]])),
+        ("a stream state too large", lambda c: c["training"]["shuffle"]["streams"][0][1]
+         .update(state=2**128)),
+        ("a stream state key missing", lambda c: c["training"]["shuffle"]["streams"][0][1]
+         .pop("inc")),
+    ]
+
+
+@pytest.mark.parametrize("name, mutate", _training_mutations(),
+                         ids=[m[0] for m in _training_mutations()])
+def test_a_crafted_training_state_is_refused(tmp_path, name, mutate):
+    config, weights, slots = _trained(tmp_path)
+    mutate(config)
+    with pytest.raises(ValueError, match="load_model"):
+        tn.load_model(_write_trained(tmp_path / "bad.npz", config, weights, slots))
+
+
+def test_slot_entries_must_match_the_optimizer_and_the_weights(tmp_path):
+    config, weights, slots = _trained(tmp_path)
+    with pytest.raises(ValueError, match="missing entries"):
+        tn.load_model(_write_trained(tmp_path / "a.npz", config, weights, slots[1:]))
+    wrong = [(n, np.zeros((2, 2)) if i == 0 else a) for i, (n, a) in enumerate(slots)]
+    with pytest.raises(ValueError, match="slot_000_m"):
+        tn.load_model(_write_trained(tmp_path / "b.npz", config, weights, wrong))
+    renamed = [("slot_000_b" if i == 0 else n, a) for i, (n, a) in enumerate(slots)]
+    with pytest.raises(ValueError, match="unexpected entries"):
+        tn.load_model(_write_trained(tmp_path / "c.npz", config, weights, renamed))

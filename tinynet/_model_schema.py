@@ -29,12 +29,16 @@ class Refused(ValueError):
     """A config that a tinynet model file cannot hold."""
 
 
-def check(config, version):
-    """The weight shapes ``config`` implies, in get_weights order; Refused otherwise."""
-    _keys(config, _TOP, "the config")
-    if not _is_int(config["version"]) or config["version"] != version:
-        raise Refused(f"has format version {config['version']!r}; this tinynet reads "
-                      f"version {version}.")
+def check(config, versions):
+    """The weight shapes ``config`` implies, in get_weights order; Refused otherwise.
+
+    versions: the format versions this tinynet reads; version 1 has no "training".
+    """
+    version = config.get("version") if isinstance(config, dict) else None
+    if not _is_int(version) or version not in versions:
+        raise Refused(f"has format version {version!r}; this tinynet reads versions "
+                      f"{', '.join(map(str, versions))}.")
+    _keys(config, _TOP + (("training",) if version >= 2 else ()), "the config")
     _int(config["seed"], "seed", low=0, high=2**64 - 1)
     n_models = _int(config["n_models"], "n_models", low=1, high=MAX_MODELS)
     if not isinstance(config["same_init"], bool):

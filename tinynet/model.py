@@ -48,6 +48,9 @@ class Sequential:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         self.seed = _checks.nonneg_int(seed, "seed", "Sequential")
+        if self.seed >= 2**64:  # what a model file holds (torch.manual_seed's bound too)
+            raise ValueError(f"Sequential: seed must be an integer in [0, 2**64 - 1], got "
+                             f"{seed!r}.")
         self.n_models = _checks.positive_int(n_models, "n_models", "Sequential")
         if self.n_models > saving.MAX_MODELS:
             raise ValueError(f"Sequential: n_models must be at most {saving.MAX_MODELS} (the "
@@ -469,7 +472,7 @@ def load_model(path):
     Every part of the file is checked before it is used (see tinynet.saving); the
     digest is not a signature: do not load files from sources you do not trust.
     """
-    config, weights = saving.read_model(path)
+    config, weights, slots = saving.read_model(path)
     model = Sequential([from_config(c) for c in config["layers"]], seed=config["seed"],
                        n_models=config["n_models"], same_init=config["same_init"])
     if config["input_dim"] is not None:
@@ -480,6 +483,7 @@ def load_model(path):
     if settings is not None:
         optimizer, loss, metric_names = settings
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+    saving.restore_training(model, config, slots)  # the step count, slots, shuffle streams
     return model
 
 

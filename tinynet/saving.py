@@ -1,8 +1,12 @@
 """The model file format: one .npz file (an uncompressed zip of .npy entries), no pickle.
 
 The file holds the architecture and compile settings as a JSON string
-(``config.npy``), every parameter as an array (``weight_000.npy``, ...), and a
-SHA-256 digest of both (``digest.npy``). Writing goes to a temporary file in the
+(``config.npy``), every parameter as an array (``weight_000.npy``, ...), the
+training state (the optimiser's step count and slots such as Adam's moments,
+``slot_000_m.npy``, ..., and where each shuffle stream stands: see
+``tinynet._train_state``), so that fitting a loaded model continues the run bit
+for bit, and a SHA-256 digest of all of it (``digest.npy``). save refuses to
+write a model that load_model would refuse. Writing goes to a temporary file in the
 same folder that replaces the target only once complete (``tinynet._files``): a
 crash mid-save leaves the old file intact.
 
@@ -22,8 +26,8 @@ memory out of proportion to its size, because the loader checks, in order:
 2. the config entry (at most MAX_CONFIG_BYTES), parsed and validated strictly
    (``tinynet._model_schema``: known keys, types, classes and arguments, at most
    ``MAX_PARAMETERS`` parameters), from which the shape of every weight follows;
-3. each weight entry's .npy header (shape and a float dtype) and size against
-   that shape, before its data are read;
+3. each weight and slot entry's .npy header (shape and a float dtype) and size
+   against that shape, before its data are read;
 4. the digest, over what was read.
 Compile settings that cannot be written (a learning rate given as a Python
 function) are left out with a UserWarning; the architecture and weights are saved.
@@ -36,24 +40,24 @@ import hashlib
 import json
 import math
 import os
-import stat
 import struct
 import warnings
 import zipfile
 
 import numpy as np
 
-from tinynet import _files, _model_schema, losses, optimizers, schedules
+from tinynet import _files, _model_schema, _train_state, losses, optimizers, schedules
 from tinynet._model_schema import MAX_MODELS, MAX_PARAMETERS, Refused
 
 FORMAT = "tinynet-model"
-VERSION = 1
+VERSION = 2  # 2: the training state (tinynet._train_state); version 1 files still load
+VERSIONS = (1, 2)
 MAX_CONFIG_BYTES = 4 * 1024**2  # the config entry, header included (a few KB in practice)
 _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
 __all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_MODELS", "MAX_PARAMETERS", "save_model",
-           "read_model", "compile_settings"]
+           "read_model", "compile_settings", "restore_training"]
 
 
 def _digest(config_text, arrays):
@@ -121,26 +125,45 @@ def _rate_config(rate):
 
 
 def save_model(model, path):
-    """Write ``model`` to exactly ``path`` (one .npz), atomically."""
+    """Write ``model`` to exactly ``path`` (one .npz), atomically, with its training state."""
     path = os.fspath(path)
     weights = model.get_weights() if model.built else []
-    text = json.dumps(_config(model))
+    config = _config(model)
+    config["training"], slots = _train_state.collect(model, config["compile"] is not None)
+    text = json.dumps(config)
+    _check_readable(text, len(weights))
     arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    arrays.update(slots)
     arrays["config"] = np.array(text)
-    arrays["digest"] = np.array(_digest(text, weights))
+    arrays["digest"] = np.array(_digest(text, weights + [a for _, a in slots]))
     _files.write_bytes_with(path, lambda f: np.savez(f, **arrays))
+
+
+def _check_readable(text, n_weights):
+    """ValueError now if load_model would refuse what save is about to write."""
+    config = json.loads(text)
+    try:
+        shapes = _model_schema.check(config, VERSIONS)
+        _train_state.check(config["training"], config, shapes)
+    except Refused as exc:
+        raise ValueError(f"save: load_model could not read this model back: the file {exc} "
+                         "Nothing was written.") from None
+    if len(shapes) != n_weights:
+        raise ValueError(f"save: the config implies {len(shapes)} weight arrays but the model "
+                         f"has {n_weights}; nothing was written.")
 
 
 # --- reading -----------------------------------------------------------------------------
 def read_model(path):
-    """(config dict, [weights]) from the file at ``path``, every part checked (module docstring).
+    """(config dict, [weights], {slot entry: array}) from the file at ``path``, every part
+    checked (module docstring); the slots are the optimiser's (tinynet._train_state).
 
     ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
     when there is no file.
     """
     path = _checked_path(path)
     try:
-        with _open_regular(path) as fh:
+        with _files.open_regular(path, "load_model") as fh:
             size = os.fstat(fh.fileno()).st_size
             if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise Refused("is a single .npy array, not a tinynet model file (model.save "
@@ -149,7 +172,7 @@ def read_model(path):
             with zipfile.ZipFile(fh) as archive:
                 _check_layout(fh, archive)
                 return _read_archive(archive, size)
-    except Refused as exc:
+    except (Refused, _files.NotRegularFile) as exc:
         raise ValueError(f"load_model: {path!r} {exc}") from None
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
@@ -168,36 +191,10 @@ def _checked_path(path):
                         f"'model.npz'), got {path!r}.") from None
 
 
-def _open_regular(path):
-    """The file at ``path`` opened for reading, if it is a regular file; Refused otherwise.
-
-    It is opened without blocking (a FIFO would wait forever for a writer) and
-    checked with fstat on what was opened, so a symbolic link to /dev/zero or a
-    FIFO is refused before a byte is read, and nothing can swap the file between
-    the check and the read.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(21, f"load_model: {path!r} is a folder; give the path of "
-                                        "a .npz model file")
-        if not stat.S_ISREG(mode):
-            raise Refused(f"is not a regular file (it is {_kind(mode)}); give the path of a "
-                          ".npz model file that model.save wrote.")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _kind(mode):
-    kinds = [(stat.S_ISCHR, "a character device such as /dev/zero"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISSOCK, "a socket")]
-    return next((text for test, text in kinds if test(mode)), f"of mode {oct(mode)}")
+def restore_training(model, config, slots):
+    """Give a loaded, compiled ``model`` the training state its file kept (version 2)."""
+    if "training" in config:
+        _train_state.restore(model, config["training"], slots)
 
 
 def compile_settings(config):
@@ -223,9 +220,11 @@ def _read_archive(archive, size):
         raise Refused(f"has a corrupt config ({type(exc).__name__}: {exc}).") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise Refused("is not a tinynet model file.")
-    shapes = _model_schema.check(config, VERSION)
+    shapes = _model_schema.check(config, VERSIONS)
+    slots = _train_state.check(config["training"], config, shapes) if "training" in config \
+        else []
     names = [f"weight_{i:03d}.npy" for i in range(len(shapes))]
-    expected = set(names) | {"config.npy", "digest.npy"}
+    expected = set(names) | {name + ".npy" for name, _ in slots} | {"config.npy", "digest.npy"}
     if set(by_name) != expected:
         missing = sorted(expected - set(by_name))
         extra = sorted(set(by_name) - expected)[:5]
@@ -233,9 +232,11 @@ def _read_archive(archive, size):
                       f"entries {extra} (the config implies {len(shapes)} weight arrays).")
     digest = _read_string(archive, by_name["digest.npy"], 1024, "digest")
     weights = [_read_weight(archive, by_name[name], shape) for name, shape in zip(names, shapes)]
-    if digest != _digest(text, weights):
+    slot_arrays = {name: _read_weight(archive, by_name[name + ".npy"], shape)
+                   for name, shape in slots}
+    if digest != _digest(text, weights + list(slot_arrays.values())):
         raise Refused("fails its checksum: it was modified or damaged.")
-    return config, weights
+    return config, weights, slot_arrays
 
 
 def _check_layout(fh, archive):
