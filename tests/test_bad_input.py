@@ -118,3 +118,20 @@ def test_non_numeric_x():
         _model().fit(np.array([["a", "b"]] * 20), Y, verbose=0)
     with pytest.raises(ValueError, match="x must be 2-D"):
         _model().predict(np.zeros(5))
+
+
+@pytest.mark.parametrize("x", [np.array([[1e200, 1.0], [2.0, 3.0]]),
+                               np.array([[3e19, 1.0], [2.0, 3.0]], dtype=np.float32)],
+                         ids=["float64", "float32"])
+def test_the_input_check_does_not_warn_about_its_own_overflow(x):
+    """sum(x^2) overflows for large finite x; the check must not leak a RuntimeWarning."""
+    import warnings
+
+    from tinynet import _checks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checked = _checks.host_array(x, "x", "fit")
+        with pytest.raises(ValueError, match="beyond the float32 range"):
+            _checks.host_array(np.array([[1e200, 1.0]]), "x", "fit", compute=True)
+    np.testing.assert_array_equal(checked, x)

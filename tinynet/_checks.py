@@ -94,8 +94,12 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
         limit = _largest(backend.get_dtype() if compute else arr.dtype.name)
         flat = arr.reshape(-1)
         # the usual case in one product: sum x^2 < limit^2 holds only if every |x| < limit
-        # (NaN and inf fail it); otherwise the exact test on the extremes decides
-        if not flat @ flat < limit * limit and not (-limit <= arr.min() and arr.max() <= limit):
+        # (NaN and inf fail it); otherwise the exact test on the extremes decides. Large
+        # finite values overflow the product to inf, which only sends them to that test:
+        # the check's own overflow is not the user's business, so it does not warn
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = flat @ flat
+        if not float(squares) < limit * limit and not (-limit <= arr.min() and arr.max() <= limit):
             _refuse_values(arr, name, owner, finite, compute)
     return arr
 
