@@ -307,3 +307,42 @@ def test_plateau_in_fit_scales_a_schedule_object():
     want = np.array([schedule(step) for step in range(16)]) * scale
     np.testing.assert_allclose(history.steps["lr"], want, rtol=1e-12)
     assert model.optimizer.learning_rate is schedule
+
+
+# --- stacked = separate, on the weights, when the callbacks change the rates --------------
+def _stacked_and_separate(make_callback, k=3, epochs=4):
+    """Final weights of a K-copy stack and of the K single models seeded seed + k."""
+    x, y = blobs(48)
+    stack = small_model(n_models=k, lr=0.2)
+    stack.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=[make_callback(None)])
+    singles = []
+    for i in range(k):
+        one = small_model(lr=0.2, seed=i)
+        one.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=[make_callback(i)])
+        singles.append(one.get_weights())
+    return stack.get_weights(), singles
+
+
+def _assert_stack_is_the_singles(stack, singles):
+    for j, w in enumerate(stack):
+        for i, single in enumerate(singles):
+            np.testing.assert_allclose(w[i], single[j], rtol=1e-12, atol=1e-15)
+
+
+def test_scheduler_per_copy_rates_move_the_weights_as_the_single_models(float64):
+    factors = np.array([1.0, 0.5, 0.1])
+
+    def make(i):
+        scale = factors if i is None else factors[i]
+        return LearningRateScheduler(lambda epoch: 0.2 * scale * 0.7 ** epoch)
+
+    _assert_stack_is_the_singles(*_stacked_and_separate(make))
+
+
+def test_plateau_cuts_move_the_weights_as_the_single_models(float64):
+    """patience=0 on the training loss cuts the copies at different epochs."""
+    def make(i):
+        return ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.05)
+
+    stack, singles = _stacked_and_separate(make)
+    _assert_stack_is_the_singles(stack, singles)

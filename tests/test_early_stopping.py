@@ -167,3 +167,36 @@ def test_min_delta_in_max_mode_asks_for_a_rise_of_more_than_min_delta():
 
     # 0.5 -> 0.65 rises by 0.15 > 0.1: better; 0.7 rises by 0.05: not; 0.55 falls: not
     assert run([0.5, 0.65, 0.7, 0.55]) == [True, True, False, False]
+
+
+def _nan_watch(n_models):
+    model = _model(n_models)
+    model.history = tn.History(n_models)
+    cb = TerminateOnNaN()
+    cb.set_model(model)
+    cb.on_train_begin()
+    return model, cb
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_terminate_on_nan_numbers_epochs_from_one(n_models):
+    """diverged_epoch counts as the log does: a NaN in the second epoch is epoch 2."""
+    model, cb = _nan_watch(n_models)
+    ok, bad = (1.0, np.nan) if n_models == 1 else (np.ones(3), np.array([1.0, np.nan, 1.0]))
+    cb.on_train_batch_end(0, {"loss": ok})
+    model.history.epoch.append(0)  # the first epoch ended; the second is in progress
+    cb.on_train_batch_end(0, {"loss": bad})
+    want = 2 if n_models == 1 else [-1, 2, -1]
+    assert np.array_equal(model.history.diverged_epoch, want)
+
+
+def test_terminate_on_nan_leaves_frozen_copies_as_they_were():
+    """A frozen copy's loss stays NaN; it is not handled again, its epoch is not moved."""
+    model, cb = _nan_watch(3)
+    cb.on_train_batch_end(0, {"loss": np.array([1.0, np.nan, 1.0])})  # epoch 1
+    model.history.epoch.append(0)
+    cb.on_train_batch_end(0, {"loss": np.array([1.0, np.nan, np.nan])})  # epoch 2
+    assert model.history.diverged_epoch.tolist() == [-1, 1, 2]
+    frozen = model.history.records["TerminateOnNaN"]["frozen"]
+    assert [f.tolist() for f in frozen] == [[False, True, False], [False, False, True]]
+    assert model.frozen.tolist() == [False, True, True] and not model.stop_training

@@ -225,3 +225,19 @@ def test_rows_are_reshuffled_every_epoch(float64, shuffle):
     np.testing.assert_allclose(np.sort(first), np.sort(second), rtol=1e-12)
     assert len(np.unique(first)) == 24  # every row's loss differs: the order shows
     assert np.array_equal(first, second) != shuffle
+
+
+@pytest.mark.parametrize("n, split, n_train", [(10, 0.25, 7), (10, 0.3, 7), (7, 0.5, 3),
+                                               (9, 0.2, 7)])
+def test_validation_split_rounds_the_training_rows_down_as_keras(n, split, n_train):
+    """Keras 3 (array_slicing.train_validation_split): split_at = floor(n * (1 - split)).
+
+    10 * (1 - 0.3) is 7.000000000000001 in floating point: rounding up would train on 8.
+    """
+    x, y = blobs(n)
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=1, batch_size=1, validation_split=split, verbose=0,
+                        shuffle=False)
+    assert len(history.steps["loss"]) == n_train  # one update per training row
+    assert "val_loss" in history.history

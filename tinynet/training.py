@@ -139,7 +139,7 @@ def _split(model, x, y, split, mode, validation_data):
     if split == 0.0:
         return x, y, None, None
     n = x.shape[0]
-    n_train = int(math.ceil(n * (1.0 - split)))  # Keras's split point
+    n_train = int(math.floor(n * (1.0 - split)))  # Keras's split point (it rounds down)
     if n_train <= 0 or n_train >= n:
         raise ValueError(
             f"fit: validation_split={split} leaves {n_train} training and {n - n_train} "
