@@ -314,13 +314,14 @@ def _stacked_and_separate(make_callback, k=3, epochs=4):
     """Final weights of a K-copy stack and of the K single models seeded seed + k."""
     x, y = blobs(48)
     stack = small_model(n_models=k, lr=0.2)
-    stack.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=[make_callback(None)])
+    history = stack.fit(x, y, epochs=epochs, batch_size=16, verbose=0,
+                        callbacks=[make_callback(None)])
     singles = []
     for i in range(k):
         one = small_model(lr=0.2, seed=i)
         one.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=[make_callback(i)])
         singles.append(one.get_weights())
-    return stack.get_weights(), singles
+    return stack.get_weights(), singles, history
 
 
 def _assert_stack_is_the_singles(stack, singles):
@@ -336,13 +337,17 @@ def test_scheduler_per_copy_rates_move_the_weights_as_the_single_models(float64)
         scale = factors if i is None else factors[i]
         return LearningRateScheduler(lambda epoch: 0.2 * scale * 0.7 ** epoch)
 
-    _assert_stack_is_the_singles(*_stacked_and_separate(make))
+    stack, singles, _ = _stacked_and_separate(make)
+    _assert_stack_is_the_singles(stack, singles)
 
 
 def test_plateau_cuts_move_the_weights_as_the_single_models(float64):
-    """patience=0 on the training loss cuts the copies at different epochs."""
+    """patience=0 and min_delta=0.15 on the training loss cut the copies at different
+    epochs, so each trains on at its own rate through lr_scale (a per-copy array)."""
     def make(i):
-        return ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.05)
+        return ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.15)
 
-    stack, singles = _stacked_and_separate(make)
+    stack, singles, history = _stacked_and_separate(make, epochs=6)
+    cuts = np.array(history.records["ReduceLROnPlateau"]["cut"])
+    assert cuts[:-1].any() and not (cuts[:-1] == cuts[:-1, :1]).all()  # not all alike
     _assert_stack_is_the_singles(stack, singles)
