@@ -351,3 +351,59 @@ def test_plateau_cuts_move_the_weights_as_the_single_models(float64):
     cuts = np.array(history.records["ReduceLROnPlateau"]["cut"])
     assert cuts[:-1].any() and not (cuts[:-1] == cuts[:-1, :1]).all()  # not all alike
     _assert_stack_is_the_singles(stack, singles)
+
+
+# --- the callback contract: Keras's habits work ------------------------------------------
+class _Counts(tn.callbacks.Callback):
+    def __init__(self):
+        self.calls = []
+
+
+def test_an_override_of_a_batch_hook_is_called_without_wants_batches():
+    class Batches(_Counts):
+        def on_train_batch_end(self, batch, logs):
+            self.calls.append(("train_batch", batch))
+
+    class KerasBatches(_Counts):
+        def on_batch_end(self, batch, logs=None):  # Keras's older name
+            self.calls.append(("batch", batch))
+
+    class OptOut(Batches):
+        wants_batches = False  # said so itself: left alone
+
+    x, y = blobs(32)
+    callbacks = [Batches(), KerasBatches(), OptOut()]
+    small_model().fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=callbacks)
+    assert callbacks[0].calls == [("train_batch", 0), ("train_batch", 1)]
+    assert callbacks[1].calls == [("batch", 0), ("batch", 1)]
+    assert callbacks[2].calls == [] and not tn.callbacks.Callback.wants_batches
+
+
+def test_keras_hook_signatures_with_logs_work():
+    class Keras(_Counts):
+        def on_train_begin(self, logs):
+            self.calls.append(("train_begin", logs))
+
+        def on_epoch_begin(self, epoch, logs):
+            self.calls.append(("epoch_begin", epoch, logs))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append(("epoch_end", epoch))
+
+        def on_train_end(self, logs):
+            self.calls.append(("train_end", logs))
+
+    x, y = blobs(32)
+    cb = Keras()
+    small_model().fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[cb])
+    assert cb.calls == [("train_begin", {}), ("epoch_begin", 0, {}), ("epoch_end", 0),
+                        ("epoch_begin", 1, {}), ("epoch_end", 1), ("train_end", {})]
+
+
+def test_one_callback_is_taken_as_a_list_of_one():
+    x, y = blobs(32)
+    history = small_model().fit(x, y, epochs=3, verbose=0, callbacks=ReduceLROnPlateau(
+        monitor="loss", patience=100))
+    assert len(history.records["ReduceLROnPlateau"]["lr"]) == 3
+    with pytest.raises(TypeError, match="callbacks must be a list of tinynet.callbacks"):
+        small_model().fit(x, y, verbose=0, callbacks=3)

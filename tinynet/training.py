@@ -121,7 +121,13 @@ def _check_shuffle(shuffle):
 def _check_callbacks(callbacks):
     from tinynet.callbacks import Callback
 
-    callbacks = list(callbacks) if callbacks is not None else []
+    if isinstance(callbacks, Callback):  # one callback, as Keras accepts it
+        callbacks = [callbacks]
+    try:
+        callbacks = list(callbacks) if callbacks is not None else []
+    except TypeError:
+        raise TypeError(f"fit: callbacks must be a list of tinynet.callbacks.Callback "
+                        f"objects, got {callbacks!r}.") from None
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(
