@@ -236,11 +236,15 @@ class Sequential:
         self.train_function = step or self.train_step
 
     def _warn_output_and_loss(self):
-        """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras)."""
-        if not self.layers or not getattr(self.loss, "from_logits", False):
+        """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras),
+        or a loss on probabilities follows an output that gives none."""
+        if not self.layers or not hasattr(self.loss, "from_logits"):
             return
         last = self.layers[-1]
         act = getattr(last, "activation", last)
+        if not self.loss.from_logits:
+            _warn_not_probabilities(self.loss, last, act, len(self.layers) - 1)
+            return
         if isinstance(act, Softmax) or (isinstance(act, Sigmoid) and
                                          isinstance(self.loss, losses.BinaryCrossentropy)):
             name = type(act).__name__.lower()
@@ -542,6 +546,30 @@ class _Draws:
 
     def __iter__(self):
         return (self[k] for k in range(len(self.seeds)))
+
+
+def _warn_not_probabilities(loss, last, act, index):
+    """UserWarning when ``loss`` reads probabilities but the output layer ``last`` (its
+    activation ``act``) gives other numbers: the categorical losses need a softmax, the
+    binary one a sigmoid. Other outputs (negative, or rows not summing to 1) are
+    renormalised and clipped by the loss, so training stalls or blows up for a reason
+    that is not the learning rate."""
+    if isinstance(loss, losses.CategoricalCrossentropy):
+        wanted = Softmax
+    elif isinstance(loss, losses.BinaryCrossentropy):
+        wanted = Sigmoid
+    else:
+        return
+    if isinstance(act, wanted):
+        return
+    name = wanted.__name__.lower()
+    warnings.warn(
+        f"compile: the loss {loss!r} reads probabilities (from_logits=False), but the output "
+        f"layer {last!r} (layer {index}) applies {type(act).__name__.lower()}, so its outputs "
+        "are not probabilities: the loss renormalises and clips them to [1e-7, 1 - 1e-7], "
+        "and a run that fails then looks like a learning-rate problem. Give the last layer "
+        f"activation='{name}', or use the loss with from_logits=True.",
+        UserWarning, stacklevel=4)
 
 
 def _size(array):
