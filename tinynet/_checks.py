@@ -30,6 +30,16 @@ def nonneg_int(value, name, owner):
     return int(value)
 
 
+def boolean(value, name, owner):
+    """``value`` as a bool: True or False (NumPy's too), never a truthy string or number.
+
+    bool("no") is True, so a flag given as text would silently mean its opposite.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def real(value, name, owner, low=None, high=None, low_open=False, high_open=False):
     """``value`` as a finite float within [low, high] (ends open when asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

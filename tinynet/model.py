@@ -55,7 +55,7 @@ class Sequential:
         if self.n_models > saving.MAX_MODELS:
             raise ValueError(f"Sequential: n_models must be at most {saving.MAX_MODELS} (the "
                              f"most a model file holds), got {n_models!r}.")
-        self.same_init = bool(same_init)
+        self.same_init = _checks.boolean(same_init, "same_init", "Sequential")
         self.layers = layers
         self.optimizer = None
         self.loss = None
@@ -223,7 +223,7 @@ class Sequential:
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
         self._warn_output_and_loss()
-        self._fused = bool(fused)
+        self._fused = _checks.boolean(fused, "fused", "compile")
         self._choose_step()
         return self
 

@@ -51,7 +51,7 @@ class ModelCheckpoint(_Monitor):
         if save_freq != "epoch":
             raise ValueError(f"{owner}: save_freq must be 'epoch' (saving every N batches is "
                              f"not supported), got {save_freq!r}.")
-        self.save_best_only = bool(save_best_only)
+        self.save_best_only = _checks.boolean(save_best_only, "save_best_only", owner)
         self.initial_value_threshold = (
             None if initial_value_threshold is None
             else _checks.real(initial_value_threshold, "initial_value_threshold", owner))
@@ -132,7 +132,7 @@ class CSVLogger(Callback):
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}.")
         self.separator = separator
-        self.append = bool(append)
+        self.append = _checks.boolean(append, "append", "CSVLogger")
 
     def on_train_begin(self):
         before = ""

@@ -26,7 +26,8 @@ class EarlyStopping(_Monitor):
                  restore_best_weights=False, mode="auto", verbose=0):
         super().__init__(monitor, min_delta, mode, "EarlyStopping")
         self.patience = _checks.nonneg_int(patience, "patience", "EarlyStopping")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = _checks.boolean(restore_best_weights,
+                                                    "restore_best_weights", "EarlyStopping")
         self.verbose = verbose
 
     def on_train_begin(self):

@@ -35,7 +35,7 @@ class Dense(Layer):
         self.declared_input_dim = (
             None if input_dim is None else _checks.positive_int(input_dim, "input_dim", "Dense")
         )
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(use_bias, "use_bias", "Dense")
 
     def param_specs(self, input_dim):
         specs = {"kernel": ((input_dim, self.units), self.kernel_initializer)}
