@@ -266,6 +266,7 @@ class Sequential:
         x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
         if not self.built:
             self.build(x.shape[1])
+        _check_backend(self, owner)
         if x.shape[1] != self.input_dim:
             raise ValueError(
                 f"{owner}: {self.layers[0]!r} (layer 0) expected {self.input_dim} input "
@@ -546,6 +547,24 @@ class _Draws:
 
     def __iter__(self):
         return (self[k] for k in range(len(self.seeds)))
+
+
+def _check_backend(model, owner):
+    """ValueError when the weights live on another backend or dtype than the current
+    one (set_backend or set_dtype was called after the model was built)."""
+    p = model._params[0] if model._params else None
+    if p is None:
+        return
+    xp = backend.namespace(p)
+    if xp is backend.xp() and p.dtype == backend.float_dtype(xp):
+        return
+    have = f"{getattr(xp, '__name__', 'numpy').split('.')[0]} / {str(p.dtype).split('.')[-1]}"
+    now = f"{backend.get_backend()} / {backend.get_dtype()}"
+    raise ValueError(
+        f"{owner}: the model's weights are {have} arrays, but the current backend and dtype "
+        f"are {now} (tn.set_backend or tn.set_dtype was called after the model was built). "
+        "Switch back before using this model, or move it: model.save(path) then "
+        "tn.load_model(path) builds it on the current backend and dtype.")
 
 
 def _warn_not_probabilities(loss, last, act, index):
