@@ -192,3 +192,11 @@ def test_leaky_relu_derivative_at_zero_is_the_slope(float64, fused):
     model.compile(tn.optimizers.SGD(1.0), loss="mse", fused=fused)
     model.train_on_batch(np.array([[1.0]]), np.array([[1.0]]))  # dL/dy = 2 (0 - 1) = -2
     np.testing.assert_allclose(model.get_weights()[1], [0.2, 0.2], rtol=1e-12)
+
+
+def test_an_unbuilt_dense_layer_says_how_to_build_it():
+    layer = Dense(3, input_dim=4)
+    with pytest.raises(ValueError, match=r"Dense\(3\).forward: the layer has no weights yet"):
+        layer.forward(tb.to_device(np.ones((2, 4))))
+    _build(layer, 4)
+    assert tb.to_numpy(layer.forward(tb.to_device(np.ones((2, 4))))).shape == (2, 3)
