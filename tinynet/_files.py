@@ -36,6 +36,9 @@ def atomic_path(path, suffix=""):
         raise IsADirectoryError(21, f"Cannot write {path!r}: it is a folder; give a file name")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise NotADirectoryError(20, f"Cannot write {path!r}: {folder!r} is a file, not a "
+                                         "folder")
         raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + TMP_MARK,

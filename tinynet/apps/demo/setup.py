@@ -30,6 +30,10 @@ def parse_rates(text):
         rates.append(rate)
     if not 1 <= len(rates) <= MAX_COPIES:
         raise ValueError(f"demo: give 1 to {MAX_COPIES} rates, got {len(rates)}.")
+    repeated = sorted({r for r in rates if rates.count(r) > 1})
+    if repeated:  # as tn.sweep refuses them: two identical runs side by side show nothing
+        raise ValueError(f"demo: --rates holds {', '.join(map(repr, repeated))} more than "
+                         f"once ({text!r}); give each rate once.")
     return rates
 
 
