@@ -261,3 +261,12 @@ def test_a_loss_that_fits_its_output_does_not_warn(activation, loss):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.compile("sgd", loss=loss)
+
+
+def test_set_weights_refuses_values_float32_cannot_hold_and_keeps_nan():
+    model = tn.Sequential([Dense(2, input_dim=1)], seed=0)
+    with pytest.raises(ValueError, match=r"weights\[0\] holds 1 finite value\(s\) beyond the "
+                                         r"float32 range"):
+        model.set_weights([np.array([[1e39, 1.0]]), np.zeros(2)])
+    model.set_weights([np.array([[np.nan, -np.inf]]), np.zeros(2)])  # a diverged run's
+    np.testing.assert_array_equal(model.get_weights()[0], [[np.nan, -np.inf]])

@@ -148,6 +148,23 @@ def _within_compute_dtype(arr, name, owner):
         )
 
 
+def finite_fits_dtype(arr, name, owner):
+    """Refuse finite values of host array ``arr`` that the compute dtype cannot hold
+    (they would become inf); NaN and inf pass, as they are."""
+    limit = _largest(backend.get_dtype())
+    if arr.dtype.kind != "f" or not arr.size or _largest(arr.dtype.name) <= limit:
+        return
+    with np.errstate(invalid="ignore"):
+        beyond = np.isfinite(arr) & (np.abs(arr) > limit)
+    if np.any(beyond):
+        dtype = backend.get_dtype()
+        raise ValueError(
+            f"{owner}: {name} holds {int(np.count_nonzero(beyond))} finite value(s) beyond "
+            f"the {dtype} range (largest magnitude {float(np.max(np.abs(arr[beyond]))):.4g}, "
+            f"limit {limit:.4g}); as {dtype} they would become inf. Compute in float64 "
+            "(tn.set_dtype(\"float64\") before building the model), or pass smaller values.")
+
+
 def _from_pandas(value, name, owner, finite):
     """A pandas object as NumPy, nullable dtypes included; anything else unchanged.
 

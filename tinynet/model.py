@@ -391,7 +391,12 @@ class Sequential:
         return [np.array(backend.to_numpy(p)) for p in self.params]
 
     def set_weights(self, weights):
-        """Replace every parameter with a copy of the given arrays (same shapes)."""
+        """Replace every parameter with a copy of the given arrays (same shapes).
+
+        A finite value beyond the compute dtype's range (float32: 3.4e38) is
+        refused: the cast would turn it into inf. NaN and inf are kept as given
+        (a checkpoint of a diverged run loads back as it was).
+        """
         if not self.built:
             raise ValueError("set_weights: the model is not built yet; call build(input_dim).")
         weights = list(weights)
@@ -402,6 +407,7 @@ class Sequential:
             )
         for i, ((layer, name), w) in enumerate(zip(slots, weights)):
             w = _checks.host_array(w, f"weights[{i}]", "set_weights", finite=False)
+            _checks.finite_fits_dtype(w, f"weights[{i}]", "set_weights")
             want = tuple(layer.params[name].shape)
             if w.shape != want:
                 raise ValueError(
@@ -412,7 +418,13 @@ class Sequential:
         self._params = self.params
 
     def freeze(self, mask):
-        """Stop updating the stacked copies where ``mask`` (bool, K) is True."""
+        """Stop updating the stacked copies where ``mask`` (bool, K) is True.
+
+        Frozen copies stay frozen until the next fit, which starts with none
+        frozen (the deciding callbacks start afresh): to hold copies through a
+        fit, freeze them in a callback's on_train_begin. A single model takes a
+        mask of one bool; True stops its updates (train_on_batch) the same way.
+        """
         mask = np.asarray(mask, dtype=bool).reshape(-1)
         if mask.shape[0] != self.n_models:
             raise ValueError(f"freeze: mask must have K={self.n_models} entries, got "
