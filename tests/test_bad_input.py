@@ -170,3 +170,11 @@ def test_a_scheduler_returning_something_else_than_numbers_is_refused(value):
     scheduler = tn.callbacks.LearningRateScheduler(lambda epoch: value)
     with pytest.raises(ValueError, match=r"schedule\(epoch=0, lr\) must return a float"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[scheduler])
+
+
+@pytest.mark.parametrize("rates", ["0.1", [True], [0.1, "0.2"], np.array([True, False])])
+def test_sweep_refuses_rates_that_are_text_or_bools(rates):
+    x, y = blobs(16)
+    with pytest.raises(TypeError, match="learning_rates must hold numbers"):
+        tn.sweep(lambda: [Dense(4, activation="softmax")], x, y, rates, epochs=1,
+                 loss="sparse_categorical_crossentropy")

@@ -40,6 +40,16 @@ def boolean(value, name, owner):
     return bool(value)
 
 
+def numbers_only(values, name, owner):
+    """TypeError if ``values`` is text, or holds text or bools, which NumPy would quietly
+    cast to numbers (np.array("0.1", float) is 0.1, True is 1.0)."""
+    items = [values] if isinstance(values, (str, bytes)) or np.ndim(values) == 0 else \
+        np.ravel(np.asarray(values, dtype=object))
+    bad = [v for v in items if isinstance(v, (str, bytes, bool, np.bool_))]
+    if bad:
+        raise TypeError(f"{owner}: {name} must hold numbers, got {bad[0]!r} in {values!r}.")
+
+
 def real(value, name, owner, low=None, high=None, low_open=False, high_open=False):
     """``value`` as a finite float within [low, high] (ends open when asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -190,6 +190,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
 
 # --- checks ------------------------------------------------------------------------
 def _check_rates(learning_rates):
+    _checks.numbers_only(learning_rates, "learning_rates", _OWNER)  # not "0.1" nor [True]
     try:
         rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
