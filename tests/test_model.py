@@ -227,12 +227,12 @@ def test_rows_are_reshuffled_every_epoch(float64, shuffle):
     assert np.array_equal(first, second) != shuffle
 
 
-@pytest.mark.parametrize("n, split, n_train", [(10, 0.25, 7), (20, 0.7, 6), (7, 0.5, 3),
-                                               (100, 0.45, 55)])
-def test_validation_split_rounds_the_training_rows_down_as_keras(n, split, n_train):
-    """Keras 3 (array_slicing.train_validation_split): split_at = floor(n * (1 - split)).
-
-    20 * (1 - 0.7) is 6.000000000000001 in floating point: rounding up would train on 7.
+@pytest.mark.parametrize("n, split, n_train", [(10, 0.25, 8), (20, 0.7, 6), (7, 0.5, 4),
+                                               (100, 0.45, 55), (9, 0.2, 8)])
+def test_validation_split_rounds_the_training_rows_up(n, split, n_train):
+    """n_train = ceil(n * (1 - split)), the lessons' rule; a whole number stays whole:
+    20 * (1 - 0.7) is 6.000000000000001 in floating point, and 6 rows train.
+    (Keras 3 rounds down: array_slicing.train_validation_split takes floor.)
     """
     x, y = blobs(n)
     model = net()
