@@ -568,9 +568,10 @@ def _check_backend(model, owner):
     if p is None:
         return
     xp = backend.namespace(p)
-    if xp is backend.xp() and p.dtype == backend.float_dtype(xp):
+    name = getattr(xp, "__name__", "numpy").split(".")[0]  # by name: cupy's may be a submodule
+    if name == backend.get_backend() and p.dtype == backend.float_dtype(xp):
         return
-    have = f"{getattr(xp, '__name__', 'numpy').split('.')[0]} / {str(p.dtype).split('.')[-1]}"
+    have = f"{name} / {str(p.dtype).split('.')[-1]}"
     now = f"{backend.get_backend()} / {backend.get_dtype()}"
     raise ValueError(
         f"{owner}: the model's weights are {have} arrays, but the current backend and dtype "
