@@ -125,6 +125,7 @@ def test_a_python_function_rate_saves_the_rest_and_says_so(tmp_path):
     assert loaded.loss is None and loaded.optimizer is None  # compile again after loading
 
 
+@pytest.mark.filterwarnings("ignore:compile. the loss CategoricalCrossentropy.. reads")
 def test_compile_settings_round_trip_for_every_loss_and_optimizer(tmp_path):
     for loss, opt in [(tn.losses.BinaryCrossentropy(from_logits=True), tn.optimizers.RMSprop(0.01)),
                       (tn.losses.CategoricalCrossentropy(), tn.optimizers.Adagrad(0.02)),
@@ -223,3 +224,40 @@ def test_a_seed_the_constructor_takes_is_one_the_loader_reads(tmp_path):
     assert tn.load_model(tmp_path / "big-seed.npz").seed == 2**64 - 1
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64 - 1\]"):
         tn.Sequential([Dense(2, input_dim=3)], seed=2**64)
+
+
+def test_shared_shuffle_seeds_and_same_init_resume_too(tmp_path, float64):
+    """tn.sweep gives copies of one seed one order (_set_shuffle_seeds): kept in the file."""
+    x, y = _data()
+    models = []
+    for _ in range(2):
+        model = _trainable(_optimizers()["sgd-momentum"], scheduled=False, n_models=3)
+        model._set_shuffle_seeds([5, 5, 6])
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        models.append(model)
+    continued, first = models
+    continued.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "sweep.npz")
+    resumed = tn.load_model(tmp_path / "sweep.npz")
+    assert resumed._shuffle_seeds == (5, 5, 6)
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_version_1_file_still_loads_without_training_state(tmp_path):
+    import json
+
+    model = _model()
+    model.fit(np.ones((4, 3)), np.arange(4) % 2, epochs=1, verbose=0)
+    config = tn.saving._config(model)  # what version 1 wrote: no "training" entry
+    config["version"] = 1
+    weights = model.get_weights()
+    text = json.dumps(config)
+    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    np.savez(tmp_path / "v1.npz", config=np.array(text),
+             digest=np.array(tn.saving._digest(text, weights)), **arrays)
+    loaded = tn.load_model(tmp_path / "v1.npz")
+    assert loaded.optimizer.iterations == 0 and loaded.optimizer._slots is None
+    for a, b in zip(weights, loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
