@@ -429,3 +429,29 @@ def test_csv_logger_refuses_to_append_rows_the_header_does_not_name(tmp_path):
     with pytest.raises(ValueError, match=r"has the columns \['epoch', 'loss'\]"):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[tn.callbacks.CSVLogger(path, append=True)])
     assert path.read_text() == "epoch,loss\n0,1.5\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_csv_logger_append_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "log.csv"
+    os.mkfifo(fifo)
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import tinynet as tn
+        from conftest import blobs
+        x, y = blobs(16)
+        model = tn.Sequential([tn.layers.Dense(4, activation="softmax", input_dim=2)], seed=0)
+        model.compile("sgd", loss="sparse_categorical_crossentropy")
+        try:
+            model.fit(x, y, verbose=0, callbacks=[tn.callbacks.CSVLogger({str(fifo)!r},
+                                                                         append=True)])
+        except ValueError as exc:
+            print(exc)
+    """)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60).stdout
+    except subprocess.TimeoutExpired:
+        pytest.fail("CSVLogger(append=True) on a FIFO blocked for 60 s")
+    assert "is not a regular file (it is a FIFO" in out, out

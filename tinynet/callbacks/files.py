@@ -140,8 +140,11 @@ class CSVLogger(Callback):
     def on_train_begin(self):
         before = ""
         if self.append and os.path.exists(self.filename):
-            with open(self.filename, encoding="utf-8", newline="") as f:
-                before = f.read()
+            try:  # not a FIFO or a device: it could block or never end
+                with _files.open_regular(self.filename, "CSVLogger") as f:
+                    before = f.read().decode("utf-8")
+            except _files.NotRegularFile as exc:
+                raise ValueError(f"CSVLogger: {self.filename!r} {exc}") from None
             if before and not before.endswith("\n"):
                 before += "\n"
         self._text = before
