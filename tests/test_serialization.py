@@ -239,7 +239,7 @@ def test_shared_shuffle_seeds_and_same_init_resume_too(tmp_path, float64):
     continued.fit(x, y, epochs=2, batch_size=8, verbose=0)
     first.save(tmp_path / "sweep.npz")
     resumed = tn.load_model(tmp_path / "sweep.npz")
-    assert resumed._shuffle_seeds == (5, 5, 6)
+    assert resumed.batch_orders.seeds == (5, 5, 6)
     resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
     for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

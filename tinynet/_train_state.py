@@ -49,8 +49,9 @@ def collect(model, compiled):
                      "slots": slots is not None}
         for i, named in enumerate(slots or []):
             arrays += [(f"slot_{i:03d}_{name}", named[name]) for name in sorted(named)]
-    streams = [[int(seed), _stream_state(rng)] for seed, rng in model._shuffle_rngs.items()]
-    seeds = list(model._shuffle_seeds)
+    orders = model.batch_orders
+    streams = [[int(seed), _stream_state(rng)] for seed, rng in orders.generators.items()]
+    seeds = list(orders.seeds)
     default = [model.seed if model.same_init else model.seed + k for k in range(model.n_models)]
     shuffle = {"seeds": None if seeds == default else seeds, "streams": streams}
     return {"optimizer": optimizer, "shuffle": shuffle}, arrays
@@ -142,7 +143,7 @@ def restore(model, training, slots):
     if shuffle["seeds"] is not None:
         model._set_shuffle_seeds(shuffle["seeds"])
     for seed, state in shuffle["streams"]:
-        model._shuffle_rngs[seed].bit_generator.state = {
+        model.batch_orders.generators[seed].bit_generator.state = {
             "bit_generator": "PCG64", "state": {"state": state["state"], "inc": state["inc"]},
             "has_uint32": state["has_uint32"], "uinteger": state["uinteger"]}
     saved = training["optimizer"]
