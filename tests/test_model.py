@@ -245,8 +245,8 @@ def test_validation_split_rounds_the_training_rows_up(n, split, n_train):
 
 @pytest.mark.parametrize("activation, loss", [
     ("relu", "categorical_crossentropy"), (None, "sparse_categorical_crossentropy"),
-    ("sigmoid", "categorical_crossentropy"), (None, "binary_crossentropy"),
-    ("softmax", "binary_crossentropy")])
+    ("tanh", "categorical_crossentropy"), (None, "binary_crossentropy"),
+    ("relu", "binary_crossentropy")])
 def test_a_loss_on_probabilities_after_an_output_that_gives_none_warns(activation, loss):
     model = tn.Sequential([Dense(3, activation=activation, input_dim=2)], seed=0)
     with pytest.warns(UserWarning, match=r"reads probabilities \(from_logits=False\)"):
@@ -255,6 +255,7 @@ def test_a_loss_on_probabilities_after_an_output_that_gives_none_warns(activatio
 
 @pytest.mark.parametrize("activation, loss", [
     ("softmax", "categorical_crossentropy"), ("sigmoid", "binary_crossentropy"),
+    ("softmax", "binary_crossentropy"), ("sigmoid", "categorical_crossentropy"),
     (None, tn.losses.CategoricalCrossentropy(from_logits=True)), ("relu", "mse")])
 def test_a_loss_that_fits_its_output_does_not_warn(activation, loss):
     model = tn.Sequential([Dense(3, activation=activation, input_dim=2)], seed=0)

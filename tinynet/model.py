@@ -512,29 +512,26 @@ def _check_backend(model, owner):
 
 
 def _warn_if_loss_wants_probabilities(layers, loss):
-    """UserWarning when ``loss`` reads probabilities but the output layer gives other
-    numbers: the categorical losses need a softmax, the binary one a sigmoid. Other
-    outputs (negative, or rows not summing to 1) are renormalised and clipped by the
-    loss, so training stalls or blows up for a reason that is not the learning rate."""
+    """UserWarning when a cross-entropy on probabilities (from_logits=False) follows an
+    output that can leave [0, 1] (linear, ReLU, tanh, ...): the loss clips such outputs
+    to [1e-7, 1 - 1e-7] (the categorical one renormalises rows first), so training
+    stalls or blows up for a reason that is not the learning rate. A softmax or a
+    sigmoid output passes."""
     if not layers or getattr(loss, "from_logits", True):
         return
-    if isinstance(loss, losses.CategoricalCrossentropy):
-        wanted = Softmax
-    elif isinstance(loss, losses.BinaryCrossentropy):
-        wanted = Sigmoid
-    else:
+    if not isinstance(loss, (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)):
         return
     last = layers[-1]
     act = getattr(last, "activation", last)
-    if isinstance(act, wanted):
+    if isinstance(act, (Softmax, Sigmoid)):
         return
-    name = wanted.__name__.lower()
+    name = "softmax" if isinstance(loss, losses.CategoricalCrossentropy) else "sigmoid"
     warnings.warn(
         f"compile: the loss {loss!r} reads probabilities (from_logits=False), but the output "
-        f"layer {last!r} (layer {len(layers) - 1}) applies {type(act).__name__.lower()}, so "
-        "its outputs are not probabilities: the loss renormalises and clips them to "
-        "[1e-7, 1 - 1e-7], and a run that fails then looks like a learning-rate problem. "
-        f"Give the last layer activation='{name}', or use the loss with from_logits=True.",
+        f"layer {last!r} (layer {len(layers) - 1}) applies {type(act).__name__.lower()}, "
+        "whose outputs can fall outside [0, 1]: the loss clips them to [1e-7, 1 - 1e-7], "
+        "and a run that fails then looks like a learning-rate problem. Give the last layer "
+        f"activation='{name}', or use the loss with from_logits=True.",
         UserWarning, stacklevel=3)
 
 
