@@ -228,7 +228,7 @@ def test_rows_are_reshuffled_every_epoch(float64, shuffle):
 
 
 @pytest.mark.parametrize("n, split, n_train", [(10, 0.25, 8), (20, 0.7, 6), (7, 0.5, 4),
-                                               (100, 0.45, 55), (9, 0.2, 8)])
+                                               (100, 0.45, 55), (12, 0.3, 9)])
 def test_validation_split_rounds_the_training_rows_up(n, split, n_train):
     """n_train = ceil(n * (1 - split)), the lessons' rule; a whole number stays whole:
     20 * (1 - 0.7) is 6.000000000000001 in floating point, and 6 rows train.
