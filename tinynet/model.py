@@ -220,7 +220,8 @@ class Sequential:
         if not self.layers:
             raise ValueError(f"{owner}: the model has no layers yet; add some with "
                              "model.add(layer).")
-        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
+        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True,
+                               copy=False)  # read only: every caller copies it to the device
         if not self.built:
             self.build(x.shape[1])
         _check_backend(self, owner)
