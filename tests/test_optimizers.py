@@ -352,3 +352,36 @@ def test_bad_weight_decay_and_convention():
         optimizers.SGD(weight_decay=-1e-4)
     with pytest.raises(ValueError, match="convention.*pytorch, keras"):
         optimizers.Adam(convention="tensorflow")
+
+
+def test_rmsprop_keras_momentum_applies_each_rate_before_the_buffer(float64):
+    """Keras: b <- mu b + lr_t g / sqrt(v + eps), p <- p - b. Past increments keep the
+    rates they were taken at, so the order only shows when the rate changes."""
+    rates = [0.1, 0.02, 0.3]
+    opt = optimizers.RMSprop(lambda step: rates[step], rho=0.9, momentum=0.5, epsilon=1e-7,
+                             convention="keras")
+    got = _run(opt)
+    p, v, b = P0.copy(), np.zeros(3), np.zeros(3)
+    for lr, g in zip(rates, G):
+        v = 0.9 * v + 0.1 * g * g
+        b = 0.5 * b + lr * g / np.sqrt(v + 1e-7)
+        p = p - b
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+
+
+def test_per_copy_rates_follow_every_change(float64):
+    """K = 2 rates: a new learning_rate, or a new lr_scale, applies at the next update
+    (the per-copy rate array built for the parameters must not be a stale one)."""
+    opt = optimizers.SGD([0.1, 0.2])
+    p = tb.to_device(np.ones((2, 3)))
+    g = tb.to_device(np.ones((2, 3)))
+    expected = np.ones((2, 3))
+    for change in (None, {"lr_scale": np.array([1.0, 0.5])}, {"learning_rate": [0.3, 0.05]},
+                   {"lr_scale": 2.0}):
+        if change:
+            for name, value in change.items():
+                setattr(opt, name, value)
+        lr = np.broadcast_to(np.asarray(opt.current_learning_rate), (2,))
+        opt.apply([p], [g])
+        expected = expected - lr[:, None]
+        np.testing.assert_allclose(tb.to_numpy(p), expected, rtol=1e-12)

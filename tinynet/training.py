@@ -27,7 +27,8 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     """Train ``model`` on (x, y) and return a History.
 
     epochs, batch_size: positive ints. validation_split: fraction in [0, 1) held
-    out from the end of the data before any shuffling (Keras); with
+    out from the end of the data before any shuffling (Keras), the first
+    ceil(n * (1 - validation_split)) rows training (Keras 3 takes the floor); with
     validation_split_mode="random" the held-out rows are drawn at random from
     the model's seed instead (one split for every stacked copy: the one a
     single model seeded ``model.seed`` holds out; every copy's shuffle stream
@@ -156,7 +157,13 @@ def _check_shuffle(shuffle):
 def _check_callbacks(callbacks):
     from tinynet.callbacks import Callback
 
-    callbacks = list(callbacks) if callbacks is not None else []
+    if isinstance(callbacks, Callback):  # one callback, as Keras accepts it
+        callbacks = [callbacks]
+    try:
+        callbacks = list(callbacks) if callbacks is not None else []
+    except TypeError:
+        raise TypeError(f"fit: callbacks must be a list of tinynet.callbacks.Callback "
+                        f"objects, got {callbacks!r}.") from None
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(
@@ -174,7 +181,9 @@ def _split(model, x, y, split, mode, validation_data):
     if split == 0.0:
         return x, y, None, None
     n = x.shape[0]
-    n_train = int(math.ceil(n * (1.0 - split)))  # Keras's split point
+    # the training rows, rounded up (a whole number stays whole: 20 x (1 - 0.7) is
+    # 6.000000000000001 in floating point). Keras 3 rounds down instead
+    n_train = int(math.ceil(round(n * (1.0 - split), 9)))
     if n_train <= 0 or n_train >= n:
         raise ValueError(
             f"fit: validation_split={split} leaves {n_train} training and {n - n_train} "

@@ -167,7 +167,7 @@ def _reproduce(args):
 def _demo(args):
     from tinynet.apps import demo
 
-    rates = demo.parse_rates(args.rates)  # before anything slow: bad rates fail at once
+    rates = demo.parse_rates(args.rates, unique=True)  # bad rates fail before anything slow
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
     if args.save is not None:

@@ -28,6 +28,7 @@ def check_threads(threads_per_worker, executor):
 
 
 def check_rates(learning_rates):
+    _checks.numbers_only(learning_rates, "learning_rates", _OWNER)  # not "0.1" nor [True]
     try:
         rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:

@@ -1,5 +1,6 @@
 """The optimisers' argument checks: rates, epsilon, and pointers from torch.optim's names."""
 
+import inspect
 import math
 import numbers
 
@@ -46,6 +47,21 @@ def _check_rate(value, owner, inner=False):
     raise TypeError(
         f"{owner}: learning_rate must be a float, a schedule or one per model, got {value!r}.{hint}"
     )
+
+
+def _refuse_both_rates(cls, learning_rate, lr):
+    """TypeError when both learning_rate (other than its default) and torch's lr are given.
+
+    One of the two would be ignored: SGD(learning_rate=0.1, lr=0.2) must not quietly
+    train at 0.2. (Passing the default value explicitly beside lr cannot be told apart
+    from leaving it out.)
+    """
+    default = inspect.signature(cls.__init__).parameters["learning_rate"].default
+    is_default = (isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool)
+                  and learning_rate == default)
+    if not is_default:
+        raise TypeError(f"{cls.__name__}: got learning_rate={learning_rate!r} and lr={lr!r}; "
+                        "give one of them (lr is torch's name for learning_rate).")
 
 
 def _describe(value):
