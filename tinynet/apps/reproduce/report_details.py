@@ -1,0 +1,340 @@
+"""The detailed sections of REPORT.md (Q1-Q3, the causes, the data set), and Numbers.
+
+Numbers looks values up in the summary dict by what they are (a rate's row
+of one kind of run, the diagnostics at init) and hands them to the sentence
+functions of sentences.py; each section function returns its lines.
+"""
+
+import math
+
+import numpy as np
+
+from tinynet.apps.reproduce import sentences as say
+from tinynet.apps.reproduce.setup import GOOD, HE, HIGH, LOW, POST_VARIANT, SCALINGS, SWAPS, leaky
+
+
+def fmt(v, digits=3):
+    """A number with `digits` significant digits, or n/a for None/NaN/inf."""
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) \
+        else f"{v:.{digits}g}"
+
+
+def layers_text(values, digits=2):
+    return " / ".join(fmt(v, digits) for v in values)
+
+
+def share_text(values, digits=2):
+    return " / ".join("n/a" if v is None else f"{v:.{digits}f}" for v in values)
+
+
+class Numbers:
+    """The summary dict, looked up by meaning: rows per (scaling, rate, kind, variant)."""
+
+    def __init__(self, summary):
+        self.summary = summary
+        self.cfg, self.data = summary["config"], summary["data"]
+        self.diag = summary["diagnostics"]
+        self.rows = {(r["scaling"], r["kind"], r["init"], r["activation"], r["learning_rate"]): r
+                     for r in summary["rates"]}
+        self.per_epoch = self.data["updates_per_epoch"]
+        self.updates = self.cfg["epochs"] * self.per_epoch
+
+    def row(self, scaling, rate, kind="post", variant=POST_VARIANT):
+        return self.rows[(scaling, kind, *variant, rate)]
+
+    def has(self, scaling, rate, kind="post", variant=POST_VARIANT):
+        return (scaling, kind, *variant, rate) in self.rows
+
+    def init(self, scaling, variant=POST_VARIANT):
+        return self.diag["init"][f"{scaling}/{'/'.join(variant)}"]
+
+    @staticmethod
+    def outcomes_text(r):
+        parts = [(r["fit"], "fit"), (r["diverged"], "went NaN/inf"),
+                 (r["dead_layer"], "ended with a dead layer"),
+                 (r["at_clip"], "stuck at the clip"), (r["one_class"], "predict one class"),
+                 (r["partial"], "partial")]
+        return ", ".join(f"{k} {w}" for k, w in parts if k)
+
+    @staticmethod
+    def commonest_layer(r):
+        counts = r["death_layers"]
+        return int(np.argmax(counts)) + 1 if any(counts) else "n/a"
+
+    def half(self, scaling):
+        return [r for r in self.cfg["post_rates"] if self.row(scaling, r)["success_rate"] >= 0.5]
+
+    # --- the sentences, with their numbers looked up ---------------------------------
+    def window(self):
+        return say.window_sentence(self.half("raw"), self.half("standardised"),
+                                   self.cfg["epochs"])
+
+    def horizon_low(self):
+        rate = self.cfg["raw_horizon_rates"][0]
+        r = self.row("raw", rate, "horizon")
+        return say.horizon_low_sentence(
+            rate, r["fit_at_post_budget"], r["fit"], r["seeds"], self.cfg["epochs"],
+            self.cfg["long_epochs"], self.per_epoch,
+            self.diag["escape"]["raw"]["lr_times_epochs"], LOW)
+
+    def horizon_window(self):
+        rate = self.cfg["standardised_horizon_rates"][0]
+        r, hi = self.row("standardised", rate, "horizon"), self.row("standardised", HIGH)
+        return say.horizon_window_sentence(
+            rate, r["fit_at_post_budget"], r["fit"], r["seeds"], self.cfg["epochs"],
+            self.cfg["long_epochs"], hi["dead_layer"], hi["seeds"] - hi["fit"], HIGH)
+
+    def swap_sentence(self):
+        rate = self.cfg["swap_rates"][0]
+        fits = {s: self.row(s, rate)["fit"] for s in SCALINGS}
+        fits.update({s: self.row(s, rate, "swap")["fit"] for s in SWAPS})
+        return say.scale_swap_sentence(rate, fits, self.cfg["seeds"])
+
+    def kill_sentence(self):
+        return say.step_signal_sentence(
+            HIGH, GOOD, self.row("raw", HIGH)["median_shift_ratio"],
+            self.row("raw", GOOD)["median_shift_ratio"], self.init("raw")["activation_rms"])
+
+    def warmup_counts(self):
+        rates = self.cfg["warmup_rates"]
+        plain = [self.row("raw", r) for r in rates]
+        warm = [self.row("raw", r, "warmup") for r in rates]
+        return rates, plain, warm
+
+    def warmup_sentence(self):
+        rates, plain, warm = self.warmup_counts()
+        return say.warmup_sentence(
+            rates, sum(r["dead_layer"] for r in plain), sum(r["dead_layer"] for r in warm),
+            sum(r["fit"] for r in plain), sum(r["fit"] for r in warm),
+            sum(r["seeds"] for r in plain), self.cfg["warmup_epochs"] * self.per_epoch)
+
+    def leaky_sentence(self):
+        rate, slopes = self.cfg["leaky_rates"][0], self.cfg["leaky_slopes"]
+        fits = [self.row("raw", rate, "variant", leaky(a))["fit"] for a in slopes]
+        relu = self.row("raw", rate)
+        return say.leaky_sentence(rate, slopes, fits, self.cfg["seeds"], relu["fit"],
+                                  relu["seeds"])
+
+    def initial_dead_sentence(self):
+        return say.initial_dead_sentence(
+            self.init("raw")["dead"], self.init("raw", HE)["dead"],
+            self.row("raw", GOOD, "variant", HE)["fit"], self.cfg["seeds"], GOOD)
+
+    def init_sentence(self):
+        rates = self.cfg["variant_rates"]
+        return say.init_sentence(
+            rates, [self.row("raw", r, "variant", HE)["fit"] for r in rates],
+            [self.row("standardised", r, "variant", HE)["fit"] for r in rates],
+            [self.row("raw", r)["fit"] for r in rates],
+            [self.row("standardised", r)["fit"] for r in rates], self.cfg["seeds"])
+
+
+# --- Q1, too low ----------------------------------------------------------------------
+def q1_low_section(nums):
+    cfg, ini = nums.cfg, nums.init("raw")
+    pr = nums.diag["post"]["raw"]
+    esc = nums.diag["escape"]["raw"]
+    low_lines = []
+    for rate in (LOW, 0.01):
+        r = nums.row("raw", rate)
+        low_lines.append("- " + say.low_rate_sentence(
+            rate, r["one_class"], r["seeds"], cfg["epochs"], nums.updates,
+            r["median_output_spread"], r["max_share_gap"]).capitalize())
+    lo = f"{LOW:g}"
+    need = ", ".join(f"{r}: {fmt(v)}" for r, v in esc["updates_needed"].items())
+    return [
+        f"## Q1, too low ({lo})", "",
+        f"- Initial loss: median {fmt(ini['loss'], 5)} against ln 4 = {ini['chance']:.5f}: the "
+        "network starts as a uniform guess.",
+        "- Activation rms at init, input then layers 1-4 (median over seeds): "
+        f"{fmt(ini['input_rms'])} -> {layers_text(ini['activation_rms'][:4])}. ||dL/dW|| for "
+        f"layers 1-5 = {layers_text(ini['kernel_grad'])}, against ||dL/db5|| = "
+        f"{fmt(ini['bias_grad'][-1])} for the output bias.",
+        *low_lines,
+        f"- After {cfg['epochs']} epochs at {lo}: relative change of the kernels, layers 1-5: "
+        f"{layers_text(pr[lo]['kernel_relative'])}; change of the biases: "
+        f"{layers_text(pr[lo]['bias_change'])}. Class shares of the training part: "
+        f"{share_text(nums.data['class_shares'])}.",
+        "- " + nums.horizon_low(),
+        f"- Updates each post rate needs to leave the plateau at that pace: {need} "
+        f"({esc['copies']} raw runs left it; this run gives each {nums.updates}).", "",
+    ]
+
+
+# --- Q1, too high ---------------------------------------------------------------------
+def _timing_table(nums, scaling):
+    lines = ["| rate | inputs | failed | died before fitting | fitted, then lost it | never "
+             "fitted, all alive | first dead layer (1/2/3/4) | median death epoch |",
+             "|---:|---|---:|---:|---:|---:|---|---:|"]
+    for rate in (0.4, HIGH):
+        r = nums.row(scaling, rate)
+        lines.append(f"| {rate:g} | {scaling} | {r['seeds'] - r['fit']} | {r['died_before_fit']} "
+                     f"| {r['fitted_then_lost']} | {r['never_fit_alive']} | "
+                     f"{'/'.join(str(k) for k in r['death_layers'])} | "
+                     f"{fmt(r['median_death_epoch'])} |")
+    return lines
+
+
+def q1_high_section(nums):
+    timing = []
+    for rate in (0.4, HIGH):
+        r = nums.row("raw", rate)
+        timing.append("- " + say.failure_timing_sentence(
+            rate, r["died_before_fit"], r["fitted_then_lost"], r["never_fit_alive"],
+            r["seeds"] - r["fit"], r["median_death_epoch"] or math.nan,
+            nums.commonest_layer(r)))
+    k4, k5 = nums.row("raw", 0.4), nums.row("raw", HIGH)
+    return [
+        f"## Q1, too high ({HIGH:g}): is it overshooting?", "",
+        "When did each failed run fail? A layer dies when every unit in it is off for every "
+        "training point (counted at init, after each of the first 10 epochs, then every 5 to "
+        "50, every 20 to 200, every 50 after); a run fitted when its validation accuracy "
+        f"passed {nums.cfg['threshold']:g} at some epoch.", "",
+        *_timing_table(nums, "raw"), *_timing_table(nums, "standardised")[2:], "",
+        *timing,
+        "- " + say.compare_counts("0.4", k4["fit"], k4["seeds"], f"{HIGH:g}", k5["fit"],
+                                  k5["seeds"]),
+        *_curvature_lines(nums), *_clip_lines(nums), "",
+    ]
+
+
+def _curvature_lines(nums):
+    ini, trc = nums.init("raw"), nums.diag["trace"]["raw"]
+    g = nums.row("raw", GOOD)
+    lines = [
+        "- Curvature. Sharpness (largest Hessian eigenvalue of the training loss on the first "
+        f"{nums.cfg['trace_points']} training points) at init: median {fmt(ini['sharpness'])} "
+        f"(residual at most {fmt(ini['sharpness_error'], 2)}; the epoch-0 values of one seed "
+        f"agree across rates to {fmt(trc['epoch0_spread'], 2)}; the largest residual during "
+        f"training {fmt(trc['max_error'], 2)}). Gradient descent on a quadratic is stable only "
+        f"while lr < 2/sharpness. Peak sharpness of the first {g.get('traced', 0)} seeds of "
+        "each rate (checked every 5 epochs to 50, then every 25) against 2/lr:", "",
+        "| rate | 2/lr | peak sharpness per run (outcome) | crossed and fit | crossed and "
+        "failed | stayed below and failed |", "|---:|---:|---|---:|---:|---:|"]
+    for rate in (GOOD, 0.4, HIGH):
+        x = nums.row("raw", rate)
+        runs = ", ".join(f"{fmt(p)} ({o})" for p, o in zip(x["peaks"], x["peak_outcomes"]))
+        lines.append(f"| {rate:g} | {2.0 / rate:g} | {runs} | {x['crossed_and_fit']} | "
+                     f"{x['crossed_and_failed']} | {x['below_and_failed']} |")
+    lines.append("")
+    if g["crossed_and_fit"]:
+        lines.append(f"- At {GOOD:g}, {g['crossed_and_fit']} of {g['traced']} traced runs went "
+                     "above 2/lr and still fit: crossing 2/lr does not by itself make a run "
+                     "fail, so it does not separate the failures at 0.4 and 0.5.")
+    else:
+        lines.append(f"- At {GOOD:g} no traced run went above 2/lr, so this run cannot tell "
+                     "whether crossing it separates failure from success.")
+    return lines
+
+
+def _clip_lines(nums):
+    pairs = [(r, nums.row("raw", r, "exact"), nums.row("raw", r)) for r in nums.cfg["exact_rates"]]
+    counts = "; ".join(f"{r:g}: {say.count_ci(a['fit'], a['seeds'])} fit "
+                       f"({nums.outcomes_text(a)}) against {say.count_ci(b['fit'], b['seeds'])} "
+                       "clipped" for r, a, b in pairs)
+    differ = any(say.distinguishable(a["fit"], a["seeds"], b["fit"], b["seeds"])
+                 for _, a, b in pairs)
+    verdict = ("The counts differ beyond their intervals: the clip matters here." if differ else
+               "The intervals overlap: removing the clip does not measurably change how often "
+               "the rate fits, so the clip is not shown to cause the failures.")
+    return ["- Is the loss's clip the cause? The same raw runs with the exact cross-entropy "
+            f"(`probabilities=\"exact\"`, no clip): {counts}. {verdict}"]
+
+
+# --- what kills the units ---------------------------------------------------------------
+def causes_section(nums):
+    rates, plain, warm = nums.warmup_counts()
+    lines = ["## What kills the units", "",
+             "How far the first epoch moves each unit's input, in units of how much that input "
+             "varies across the training points (median over units and seeds; above 1 the "
+             "unit's whole range can be pushed below zero), hidden layers 1-4:", "",
+             "| rate | inputs | layer 1 | layer 2 | layer 3 | layer 4 |", "|---:|---|---:|---:|"
+             "---:|---:|"]
+    for scaling in SCALINGS:
+        for rate in (GOOD, 0.4, HIGH):
+            ratio = nums.row(scaling, rate)["median_shift_ratio"]
+            lines.append(f"| {rate:g} | {scaling} | " + " | ".join(fmt(v, 2) for v in ratio)
+                         + " |")
+    warm_rows = "; ".join(
+        f"{r:g}: dead layer {p['dead_layer']} -> {w['dead_layer']}, fit {p['fit']} -> "
+        f"{w['fit']}, first-epoch shift in layer 4 {fmt(p['median_shift_ratio'][3], 2)} -> "
+        f"{fmt(w['median_shift_ratio'][3], 2)}" for r, p, w in zip(rates, plain, warm))
+    pr = nums.diag["post"]["raw"]
+    return lines + [
+        "", "- " + nums.kill_sentence(),
+        "- " + nums.warmup_sentence() + f" Per rate (plain -> warm-up): {warm_rows}.",
+        "- " + nums.leaky_sentence(),
+        f"- Dead units, layers 1-4, median over seeds, raw: at init "
+        f"{share_text(pr[f'{HIGH:g}']['dead_init'])}; after the first epoch at {HIGH:g}: "
+        f"{share_text(pr[f'{HIGH:g}']['dead_epoch1'])} (at {GOOD:g}: "
+        f"{share_text(pr[f'{GOOD:g}']['dead_epoch1'])}); at the end at {HIGH:g}: "
+        f"{share_text(pr[f'{HIGH:g}']['dead_end'])} (at {GOOD:g}: "
+        f"{share_text(pr[f'{GOOD:g}']['dead_end'])}). `dead_units.png` shows them over the "
+        "epochs.", "",
+    ]
+
+
+# --- Q2 ---------------------------------------------------------------------------------
+def q2_section(nums):
+    ini, std = nums.init("raw"), nums.init("standardised")
+    esc = nums.diag["escape"]
+    fits = "; ".join(f"{r:g}: {say.count_ci(nums.row('raw', r)['fit'], nums.cfg['seeds'])} / "
+                     f"{say.count_ci(nums.row('standardised', r)['fit'], nums.cfg['seeds'])}"
+                     for r in nums.cfg["post_rates"])
+    return [
+        "## Q2, standardised inputs: three causes, separated", "",
+        f"- {nums.window()} Fit, raw / standardised: {fits}.",
+        "- Scale or centring: " + nums.swap_sentence(),
+        "- The budget: " + nums.horizon_window(),
+        "- The initialisation: " + nums.init_sentence(),
+        f"- Why the post's init suffers: input rms {nums.data['raw_rms']:.1f} (raw) against 1.0; "
+        f"at init the signal reaching layer 4 is {fmt(ini['activation_rms'][3])} (raw) against "
+        f"{fmt(std['activation_rms'][3])}, the first kernel's gradient "
+        f"{fmt(ini['kernel_grad'][0])} against {fmt(std['kernel_grad'][0])}. Leaving the "
+        f"plateau takes lr x epochs = {fmt(esc['standardised']['lr_times_epochs'])} "
+        f"standardised ({esc['standardised']['copies']} runs) against "
+        f"{fmt(esc['raw']['lr_times_epochs'])} raw.", "",
+    ]
+
+
+# --- Q3 ---------------------------------------------------------------------------------
+def q3_section(nums):
+    dead_init = "; ".join(f"{s} {'/'.join(v)}: {share_text(nums.init(s, v)['dead'])}"
+                          for s in SCALINGS for v in (POST_VARIANT, HE))
+    revival = [say.revival_sentence(r, nums.row("raw", r)["revived_runs"],
+                                    nums.row("raw", r)["runs_without_dead_layer"])
+               for r in (GOOD, HIGH)]
+    end = "; ".join(f"{s} at {r:g}: {share_text(nums.diag['post'][s][f'{r:g}']['dead_end'])}"
+                    for s in SCALINGS for r in (GOOD, HIGH))
+    return [
+        "## Q3, negative weights and inputs: dead units", "",
+        "- " + nums.initial_dead_sentence(),
+        f"- Dead units per layer (1-4) at init, median over seeds: {dead_init}.",
+        *("- " + line for line in revival),
+        f"- At the end, median per layer: {end}.", "",
+    ]
+
+
+# --- the data set ---------------------------------------------------------------------
+def data_section(nums):
+    kinds = sorted({r["kind"] for r in nums.summary["rates"] if r["kind"].startswith("samples=")},
+                   key=lambda k: int(k.split("=")[1]))
+    if not kinds:
+        return []
+    rates = nums.cfg["post_rates"]
+    lines = ["## How the answer depends on the data set", "",
+             f"The post used 10 samples; this run's main data set ({nums.data['n_samples']} "
+             "points) is an assumption. The same raw runs on other sizes (with 10 points the "
+             "validation set is 2 points, so the training accuracy is shown too):", "",
+             "| points | updates/epoch | " + " | ".join(f"fit at {r:g}" for r in rates)
+             + " | median train acc |", "|---:|---:|" + "---|" * len(rates) + "---|"]
+    for kind in [None] + kinds:
+        n = nums.data["n_samples"] if kind is None else int(kind.split("=")[1])
+        n_train = int(math.ceil(n * (1.0 - nums.cfg["validation_split"])))
+        per_epoch = -(-n_train // nums.cfg["batch_size"])
+        rows = [nums.row("raw", r, kind or "post") for r in rates]
+        lines.append(f"| {n} | {per_epoch} | "
+                     + " | ".join(say.count_ci(x["fit"], x["seeds"]) for x in rows) + " | "
+                     + " / ".join(fmt(x["median_train_accuracy"], 2) for x in rows) + " |")
+    return lines + ["", "Fewer points give fewer updates per epoch, so the post's answer need "
+                    "not carry over to a different data set.", ""]
