@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import tinynet as tn
-from tinynet import _files
+from tinynet import _checks, _files
 from tinynet.apps.reproduce.figures import (
     figure_curves,
     figure_dead_units,
@@ -70,8 +70,8 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     rate. loss: default the clipped sparse categorical cross-entropy. epochs:
     default cfg.epochs. warmup_epochs > 0: the rate rises linearly from 0 over
     that many epochs (tn.schedules.Warmup), then stays. Returns a dict of host
-    arrays shaped (epochs, R, S) or (R, S, ...), and "model", a stacked model
-    holding every copy's final weights.
+    arrays shaped (epochs, R, S) or (R, S, ...); "final_weights" holds every
+    copy's final weights (get_weights() order, a leading copy axis).
     """
     epochs = cfg.epochs if epochs is None else epochs
     rates, n = list(rates), len(rates) * n_seeds
@@ -163,7 +163,7 @@ def _outcomes(result, record, x, y, n_train, n_seeds, variant, cfg, loss):
     dead_checks = np.asarray(record.dead, dtype=np.float64)  # (C, n, L)
     timing = death_timing(dead_checks, np.asarray(record.at_epochs), escape.reshape(-1))
     return {
-        "model": model, "curves": curves, "final_val_accuracy": final, "diverged": div,
+        "final_weights": record.final, "curves": curves, "final_val_accuracy": final, "diverged": div,
         "diverged_epoch": result.diverged_epoch.astype(np.float64), "success": success,
         "outcome": classify_runs(success, div, measured, can_die=variant[1] == "relu"),
         "escape_epoch": escape, "dead_init": grid_of(dead_checks[0]), "dead_checks": dead_checks.reshape((-1, r_n, n_seeds, dead_checks.shape[-1])),
@@ -192,33 +192,32 @@ def _trace_result(trace, result, out, epochs):
     return {"epochs": at, "values": values, "errors": errors, "peak": peak, "seeds": t_n}
 
 
-def init_diagnostics(x, y, n_train, n_seeds, variant, cfg, with_sharpness=True):
-    """Diagnostics at initialisation over the seeds: loss, gradients, dead units, sharpness."""
+def init_diagnostics(x, y, n_train, n_seeds, variant):
+    """Diagnostics at initialisation over the seeds: loss, gradients, dead units.
+
+    (The sharpness at init is the first check of the post runs' SharpnessTrace.)
+    """
     model = tn.Sequential(post_layers(*variant), seed=0, n_models=max(n_seeds, 2))
     model.set_weights(seed_weights(range(model.n_models), variant))
     model.compile("sgd", loss=CLIPPED)
     xt, yt = x[:n_train], y[:n_train]
-    out = {"loss": dg.initial_loss_check(model, xt, yt),
-           "norms": dg.layer_gradient_norms(model, xt, yt),
-           "dead": dg.dead_relu_fraction(model, xt), "sharpness": np.full(model.n_models, np.nan),
-           "sharpness_error": np.full(model.n_models, np.nan)}
-    if with_sharpness:  # on the points the trace uses, so the two agree at epoch 0
-        m = min(n_train, cfg.trace_points)
-        out["sharpness"], out["sharpness_error"] = dg.sharpness(
-            model, x[:m], y[:m], iters=cfg.sharpness_iters, tol=cfg.sharpness_tol,
-            return_error=True)
-    return out
+    return {"loss": dg.initial_loss_check(model, xt, yt),
+            "norms": dg.layer_gradient_norms(model, xt, yt),
+            "dead": dg.dead_relu_fraction(model, xt)}
 
 
 # --- the whole run -----------------------------------------------------------------
 def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, quick=False,
-        progress=True, echo=print, samples=None):
+        progress=True, echo=print, samples=None, workers=None):
     """Run the whole experiment and write every output into ``out_dir``.
 
-    seeds: seeds per cell (default 20; the grid uses min(3, seeds)). epochs:
+    seeds: seeds per cell (default 20; the grid uses min(2, seeds)). epochs:
     default 200 (the longer budget: 5x). backend: "numpy", "cupy" or None (keep
     the current one). quick: a seconds-long run on small data (for tests).
     samples: data set size (default 1000; more samples, more updates per epoch).
+    workers: processes that train sweeps side by side (default: 2 on a CPU
+    with at least 2 cores, else 1; always 1 on a GPU). Every sweep gives the
+    same numbers in any process, so the count changes the time only.
     progress: a progress bar on stderr when it is a terminal, else one line per
     sweep through echo (so a redirected log gets a line per sweep, not a bar's
     every redraw); False: nothing. echo: where lines go (print). Returns the
@@ -229,28 +228,18 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick, samples=samples)
     if backend is not None:
         tn.set_backend(backend)
+    workers = _workers(workers)
     out_dir = prepare_out(out_dir)
     echo(f"tinynet reproduce: writing into {os.path.abspath(out_dir)}")
     data, y, n_train = make_data(cfg)
-    todo = jobs(cfg)
-    bar = _bar(sum(job.epochs for job in todo), progress)
-    runs, seconds = {}, {}
-    try:
-        for i, job in enumerate(todo):
-            _announce(bar, echo if progress and bar is None else None, i, len(todo), job)
-            t_job = time.perf_counter()
-            runs[job.key] = _train_job(job, data, y, n_train, cfg, bar)
-            seconds[f"{job.scaling} {job.kind} {'/'.join(job.variant)}"] = \
-                time.perf_counter() - t_job
-        t_train = time.perf_counter() - t0
-        inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v, cfg,
-                                          with_sharpness=v == POST_VARIANT)
-                 for s in SCALINGS for v in (POST_VARIANT, HE)}
-    finally:
-        if bar is not None:
-            bar.close()
+    runs, seconds = train_all(jobs(cfg), data, y, n_train, cfg, workers, progress, echo)
+    t_train = time.perf_counter() - t0
+    t_init = time.perf_counter()
+    inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v)
+             for s in SCALINGS for v in (POST_VARIANT, HE)}
     summary = summarise(cfg, data, y, n_train, runs, inits)
-    summary["timing"] = {"training_s": t_train, "per_sweep_s": seconds}
+    summary["timing"] = {"training_s": t_train, "workers": workers, "per_sweep_s": seconds,
+                         "init_and_summary_s": time.perf_counter() - t_init}
     files = write_outputs(out_dir, cfg, data, y, runs, summary, t0)
     for name in files:
         echo(f"  wrote {os.path.join(out_dir, name)}")
@@ -259,21 +248,91 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     return summary
 
 
-def _train_job(job: Job, data, y, n_train, cfg, bar):
+def _workers(workers):
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1)
+        return 1 if tn.get_backend() != "numpy" else min(2, cores)
+    return _checks.positive_int(workers, "workers", "reproduce")
+
+
+def _cost(job):
+    return len(job.rates) * job.seeds * job.epochs * (3 if job.kind == "post" else 1)
+
+
+def train_all(todo, data, y, n_train, cfg, workers, progress, echo):
+    """Every job's run dict by job.key, and the seconds each took; `workers` processes.
+
+    With more than one worker the jobs go, costliest first, to a pool of fresh
+    ("spawn") processes, each limited to one BLAS thread; each job is one tn.sweep
+    of its own seeds, so its numbers do not depend on where it ran.
+    """
+    bar = _bar(sum(job.epochs for job in todo), progress)
+    say = echo if progress and bar is None else None
+    runs, seconds = {}, {}
+    try:
+        if workers == 1:
+            for i, job in enumerate(todo):
+                _announce(bar, say, i, len(todo), job)
+                runs[job.key], seconds[_name(job)] = _timed_job(job, data, y, n_train, cfg, bar)
+            return runs, seconds
+        runs, seconds = _train_in_pool(todo, data, y, n_train, cfg, workers, bar, say)
+        return runs, seconds
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _train_in_pool(todo, data, y, n_train, cfg, workers, bar, say):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    runs, seconds = {}, {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup,
+                             initargs=(tn.get_backend(), tn.get_dtype())) as pool:
+        futures = {pool.submit(_timed_job, job, data, y, n_train, cfg, None): job
+                   for job in sorted(todo, key=_cost, reverse=True)}
+        try:
+            for i, future in enumerate(as_completed(futures)):
+                job = futures[future]
+                runs[job.key], seconds[_name(job)] = future.result()
+                _announce(bar, say, i, len(todo), job)
+                if bar is not None:
+                    bar.update(job.epochs)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return {job.key: runs[job.key] for job in todo}, seconds
+
+
+def _worker_setup(backend, dtype):
+    tn.set_backend(backend)
+    tn.set_dtype(dtype)
+    tn.set_threads(1)
+
+
+def _name(job):
+    return f"{job.scaling} {job.kind} {'/'.join(job.variant)}"
+
+
+def _timed_job(job: Job, data, y, n_train, cfg, bar):
+    t = time.perf_counter()
     x, y_job, n_job = data[job.scaling], y, n_train
     if job.kind.startswith("samples="):
         other, y_job, n_job = make_data(cfg, int(job.kind.split("=")[1]))
         x = other[job.scaling]
     exact = tn.losses.SparseCategoricalCrossentropy(probabilities="exact")
-    return train(x, y_job, n_job, job.rates, job.seeds, job.variant, cfg, bar,
-                 trace_seeds=cfg.trace_seeds if job.kind == "post" else 0,
-                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
-                 warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0)
+    out = train(x, y_job, n_job, job.rates, job.seeds, job.variant, cfg, bar,
+                trace_seeds=cfg.trace_seeds if job.kind == "post" else 0,
+                loss=exact if job.kind == "exact" else None, epochs=job.epochs,
+                warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0)
+    return out, time.perf_counter() - t
 
 
 def _announce(bar, echo, i, n_jobs, job):
-    what = (f"{job.scaling} {job.kind} {'/'.join(job.variant)}: {len(job.rates)} rates x "
-            f"{job.seeds} seeds x {job.epochs} epochs")
+    what = (f"{_name(job)}: {len(job.rates)} rates x {job.seeds} seeds x {job.epochs} epochs")
     if bar is not None:
         bar.set_description(f"{job.scaling} {job.kind}")
     elif echo is not None:

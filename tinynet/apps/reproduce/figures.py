@@ -11,7 +11,7 @@ from tinynet.metrics import run_quartiles
 def copy_model(run, k):
     """A single Sequential holding copy k of a run's stacked model."""
     single = tn.Sequential(post_layers(*run["variant"]), seed=0)
-    single.set_weights([w[k] for w in run["model"].get_weights()])
+    single.set_weights([w[k] for w in run["final_weights"]])
     return single
 
 

@@ -204,6 +204,7 @@ def _curvature_lines(nums):
     lines = [
         "- Curvature. Sharpness (largest Hessian eigenvalue of the training loss on the first "
         f"{nums.cfg['trace_points']} training points) at init: median {fmt(ini['sharpness'])} "
+        f"over the traced seeds "
         f"(residual at most {fmt(ini['sharpness_error'], 2)}; the epoch-0 values of one seed "
         f"agree across rates to {fmt(trc['epoch0_spread'], 2)}; the largest residual during "
         f"training {fmt(trc['max_error'], 2)}). Gradient descent on a quadratic is stable only "

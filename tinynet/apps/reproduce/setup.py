@@ -43,7 +43,7 @@ class Config:
     long_epochs: int = 1000  # the longer budget, where a verdict could change with it
     n_samples: int = 1000
     grid_rates: tuple = tuple(float(r) for r in np.geomspace(1e-4, 2.0, 10))
-    grid_seeds: int = 3
+    grid_seeds: int = 2
     variant_rates: tuple = (0.1, 0.5)  # He against the post's init, raw and standardised
     leaky_slopes: tuple = (0.2, 0.01)
     leaky_rates: tuple = (0.5,)

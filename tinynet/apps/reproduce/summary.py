@@ -164,8 +164,11 @@ def escape_constant(run_list):
     return _med(values), len(values)
 
 
-def _init_summary(d):
+def _init_summary(d, trace):
+    """At init: loss, signal and gradient per layer, dead units; sharpness from the trace."""
     n = d["norms"]
+    sharp = None if trace is None else trace["values"][0].reshape(-1)
+    error = None if trace is None else trace["errors"][0].reshape(-1)
     return {
         "loss": _f(_med(d["loss"]["loss"])), "chance": d["loss"]["chance"],
         "input_rms": n["input_rms"],
@@ -173,9 +176,9 @@ def _init_summary(d):
         "kernel_grad": _list(_med(n["kernel_grad"], axis=0)),
         "bias_grad": _list(_med(n["bias_grad"], axis=0)),
         "dead": _list(_med(d["dead"]["dead"], axis=0)),
-        "sharpness": _f(_med(d["sharpness"])),
-        "sharpness_error": _f(np.nanmax(d["sharpness_error"]))
-        if np.any(np.isfinite(d["sharpness_error"])) else None,
+        "sharpness": None if sharp is None else _f(_med(sharp)),
+        "sharpness_error": _f(np.nanmax(error))
+        if error is not None and np.any(np.isfinite(error)) else None,
     }
 
 
@@ -221,7 +224,12 @@ def summarise(cfg, data, y, n_train, runs, inits):
         rows.extend(rate_rows(scaling, kind, run, cfg))
     raw = data["raw"]
     upe = int(math.ceil(n_train / cfg.batch_size))
-    diag = {"init": {f"{s}/{'/'.join(v)}": _init_summary(d) for (s, v), d in inits.items()},
+    def trace_of(scaling, variant):
+        run = runs.get((scaling, "post", variant))
+        return None if run is None else run["trace"]
+
+    diag = {"init": {f"{s}/{'/'.join(v)}": _init_summary(d, trace_of(s, v))
+                     for (s, v), d in inits.items()},
             "escape": {}, "post": {}, "trace": {}}
     for scaling in SCALINGS:
         post = runs[(scaling, "post", POST_VARIANT)]
