@@ -21,12 +21,16 @@ def test_far_apart_counts_are_reported_as_a_difference():
 
 
 def test_failure_timing_follows_which_kind_is_more_common():
-    died = say.failure_timing_sentence(0.5, 12, 2, 1, 15, 3.0, 4)
-    assert "not overshooting" in died and "12 of 15" in died and "layer 4" in died
-    assert "epoch 3" in died and "only 2 fitted and then lost it" in died
+    died = say.failure_timing_sentence(0.5, 12, 2, 1, 15, 3.0, 4, 0.25)
+    assert died.startswith("Most failures at 0.5 died than overshot") and "12 of 15" in died
+    assert "layer 4" in died and "epoch 3" in died and "2 fitted and then lost it" in died
+    assert "near chance (median validation accuracy 0.25" in died
+    later = say.failure_timing_sentence(0.5, 7, 5, 3, 15, 17.5, 4, 0.6)
+    assert later.startswith("More failures at 0.5 died than overshot")
+    assert "learned part of the task" in later
     lost = say.failure_timing_sentence(0.5, 2, 12, 1, 15, 3.0, 4)
     assert "look like overshooting" in lost and "12 fitted and then lost it" in lost
-    assert "not overshooting" not in lost
+    assert "died than overshot" not in lost
     even = say.failure_timing_sentence(0.5, 3, 3, 0, 6, 2.0, 3)
     assert "split evenly" in even
     assert "nothing to time" in say.failure_timing_sentence(0.5, 0, 0, 0, 0, math.nan, "n/a")

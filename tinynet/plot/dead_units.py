@@ -12,7 +12,7 @@ def draw_dead_units(axes, epochs, dead, rates, title=None):
     the share of dead units (tn.diagnostics.dead_relu_fraction) of layer l for
     rate r and seed s; rates (R,). axes: L matplotlib axes. Each line is the
     median over the seeds, with its 25-75% band; the dots mark the share of
-    seeds whose whole layer is dead (share 1), the absorbing state.
+    seeds whose whole layer is dead (share 1), the absorbing state, where any is.
     """
     dead = np.asarray(dead, dtype=np.float64)
     epochs = np.asarray(epochs, dtype=np.float64)
@@ -30,7 +30,8 @@ def draw_dead_units(axes, epochs, dead, rates, title=None):
             ax.plot(epochs, mid, color=color, linewidth=1.4, label=f"lr {rate:g}")
             ax.fill_between(epochs, lo, hi, color=color, alpha=0.15, linewidth=0)
             whole = np.mean(share >= 1.0, axis=-1)
-            ax.plot(epochs, whole, ".", color=color, markersize=3)
+            some = whole > 0  # no dots along zero, where they would hide the lines
+            ax.plot(epochs[some], whole[some], ".", color=color, markersize=3)
         ax.set_xscale("symlog", linthresh=10.0)
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"{title + ': ' if title else ''}layer {layer + 1}", fontsize=9)

@@ -72,7 +72,7 @@ def summary_paragraph(summary):
             + say.failure_timing_sentence(HIGH, hi["died_before_fit"], hi["fitted_then_lost"],
                                           hi["never_fit_alive"], failed,
                                           _or_nan(hi["median_death_epoch"]),
-                                          nums.commonest_layer(hi))
+                                          nums.commonest_layer(hi), hi["median_val_acc_at_death"])
             + " " + nums.horizon_low() + " " + nums.horizon_window())
 
 

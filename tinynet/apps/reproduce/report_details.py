@@ -117,8 +117,8 @@ class Numbers:
 
     def initial_dead_sentence(self):
         return say.initial_dead_sentence(
-            self.init("raw")["dead"], self.init("raw", HE)["dead"],
-            self.row("raw", GOOD, "variant", HE)["fit"], self.cfg["seeds"], GOOD)
+            self.init("raw")["dead"], self.init("standardised", HE)["dead"],
+            self.row("standardised", GOOD, "variant", HE)["fit"], self.cfg["seeds"], GOOD)
 
     def init_sentence(self):
         rates = self.cfg["variant_rates"]
@@ -182,7 +182,7 @@ def q1_high_section(nums):
         timing.append("- " + say.failure_timing_sentence(
             rate, r["died_before_fit"], r["fitted_then_lost"], r["never_fit_alive"],
             r["seeds"] - r["fit"], r["median_death_epoch"] or math.nan,
-            nums.commonest_layer(r)))
+            nums.commonest_layer(r), r["median_val_acc_at_death"]))
     k4, k5 = nums.row("raw", 0.4), nums.row("raw", HIGH)
     return [
         f"## Q1, too high ({HIGH:g}): is it overshooting?", "",

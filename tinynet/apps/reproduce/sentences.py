@@ -86,21 +86,33 @@ def horizon_low_sentence(rate, fit_short, fit_long, seeds, epochs, long_epochs,
 
 # --- Q1, too high ------------------------------------------------------------------------
 def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_alive,
-                            failed, median_death_epoch, death_layer):
-    """Did the failures at `rate` overshoot a minimum (fit, then lost it) or die first?"""
+                            failed, median_death_epoch, death_layer, val_acc_at_death=None):
+    """Did the failures at `rate` overshoot a minimum (fit, then lost it) or die first?
+
+    val_acc_at_death: the median validation accuracy of the runs that died
+    before fitting, at the check where their layer was found dead.
+    """
     if failed == 0:
         return f"At {rate:g} no run failed, so there is nothing to time."
+    where = ""
+    if val_acc_at_death is not None:
+        where = (f", while they were still near chance (median validation accuracy "
+                 f"{val_acc_at_death:.2f} then) and no minimum had been reached to overshoot"
+                 if val_acc_at_death < 0.4 else
+                 f", after they had learned part of the task (median validation accuracy "
+                 f"{val_acc_at_death:.2f} then)")
     died = (f"{died_before_fit} of {failed} failed runs lost a whole hidden layer (most often "
             f"layer {death_layer}, median by epoch {median_death_epoch:g}) before they ever "
-            "fitted" if died_before_fit else "no failed run lost a whole layer before fitting")
+            f"fitted{where}" if died_before_fit else
+            "no failed run lost a whole layer before fitting")
     lost = f"{fitted_then_lost} fitted and then lost it"
-    rest = f", {never_fit_alive} never fitted with every layer alive" if never_fit_alive else ""
+    rest = f"; {never_fit_alive} never fitted with every layer alive" if never_fit_alive else ""
+    most = "Most" if 2 * max(died_before_fit, fitted_then_lost) > failed else "More"
     if died_before_fit > fitted_then_lost:
-        return (f"Most failures at {rate:g} are not overshooting a minimum: {died}, while the "
-                f"network was still on its starting plateau and no minimum had been reached to "
-                f"overshoot; only {lost}, the pattern overshooting would leave{rest}.")
+        return (f"{most} failures at {rate:g} died than overshot: {died}; {lost}, the pattern "
+                f"overshooting would leave{rest}.")
     if fitted_then_lost > died_before_fit:
-        return (f"Most failures at {rate:g} look like overshooting: {lost} (they reached a "
+        return (f"{most} failures at {rate:g} look like overshooting: {lost} (they reached a "
                 f"good fit, then the steps threw them out of it); {died}{rest}.")
     if died_before_fit == 0:
         return (f"At {rate:g} none of the {failed} failed runs lost a layer before fitting or "
@@ -124,8 +136,8 @@ def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms):
         head = (f"Rate-sized steps are as large as the signal they act on: in the first epoch at "
                 f"{high:g} the input of a layer-{layer} unit moves by {r_hi:.2g} times its spread "
                 f"across the points ({r_good:.2g} at {good:g}), because {size}. A shift that "
-                "large pushes a unit's whole input range below zero, and the unit is dead for "
-                "every point.")
+                "large can push a unit's whole input range below zero, and then the unit is dead "
+                "for every point.")
     else:
         head = (f"The first epoch's steps stay smaller than the signal here: at {high:g} a "
                 f"layer-{layer} unit's input moves by {r_hi:.2g} times its spread ({r_good:.2g} "
@@ -248,11 +260,12 @@ def initial_dead_sentence(dead_post, dead_he, he_fit, runs, good):
             "their inputs are ReLU outputs, never negative, so these are killed by negative "
             "weights, not by negative inputs.")
     if 2 * he_fit > runs:
-        return (head + f" He initialisation has similar shares ({he_share}) and still fits "
-                f"{count_ci(he_fit, runs)} at {good:g}: those initial deaths do not decide the "
-                "outcome.")
-    return head + (f" He initialisation ({he_share}) fits only {count_ci(he_fit, runs)} at "
-                   f"{good:g}, so this run cannot say they do not matter.")
+        return (head + f" He initialisation on standardised inputs has similar shares "
+                f"({he_share}) and still fits {count_ci(he_fit, runs)} at {good:g}: those "
+                "initial deaths do not decide the outcome.")
+    return head + (f" He initialisation on standardised inputs ({he_share}) fits only "
+                   f"{count_ci(he_fit, runs)} at {good:g}, so this run cannot say they do not "
+                   "matter.")
 
 
 def revival_sentence(rate, revived, alive_runs):

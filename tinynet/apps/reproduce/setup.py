@@ -48,7 +48,7 @@ class Config:
     leaky_slopes: tuple = (0.2, 0.01)
     leaky_rates: tuple = (0.5,)
     warmup_rates: tuple = (0.4, 0.5)  # the ablation of the early steps
-    warmup_epochs: int = 5
+    warmup_epochs: int = 20  # spans the escape from the plateau at 0.4-0.5 (lr x epochs ~ 8)
     exact_rates: tuple = (0.5,)
     swap_rates: tuple = (0.1,)
     raw_horizon_rates: tuple = (0.01,)
@@ -57,11 +57,11 @@ class Config:
     batch_size: int = 64
     validation_split: float = 0.2
     threshold: float = 0.9
-    sharpness_iters: int = 300  # at init, from a fixed start: until the quotient settles
+    sharpness_iters: int = 150  # at init, from a fixed start: until the quotient settles
     sharpness_tol: float = 1e-5  # relative change of the Rayleigh quotient that ends it
     trace_seeds: int = 4
     trace_points: int = 256
-    trace_iters: int = 30  # per later check, warm-started
+    trace_iters: int = 20  # per later check, warm-started
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 

@@ -70,7 +70,18 @@ def _failure_timing(run, i):
         "max_death_epoch": _f(np.max(death[dead_failed])) if np.any(dead_failed) else None,
         "death_layers": [int(np.sum(layer[dead_failed] == j)) for j in range(1, 5)],
         "median_fit_epoch_of_lost": _f(_med(escape[lost])) if np.any(lost) else None,
+        "median_val_acc_at_death": _val_acc_at(run, i, death, failed & before),
     }
+
+
+def _val_acc_at(run, i, epochs, mask):
+    """Median validation accuracy of the runs in mask at their epoch in epochs (1 = the first)."""
+    if not np.any(mask):
+        return None
+    val = run["curves"]["val_accuracy"][:, i]  # (E, S)
+    seeds = np.flatnonzero(mask)
+    at = np.clip(epochs[seeds].astype(int) - 1, 0, val.shape[0] - 1)
+    return _f(_med(val[at, seeds]))
 
 
 def _output_shape(run, i):
