@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinynet.apps.reproduce import experiment as reproduce
-from tinynet.apps.reproduce import measures, setup
+from tinynet.apps.reproduce import measures, runner, setup
 from tinynet.apps.reproduce import report as reproduce_report
 from tinynet.lab import diagnostics as dg
 
@@ -20,14 +20,20 @@ FILES = ("regions.png", "curves.png", "success.png", "dead_units.png", "sharpnes
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
+    (out / "results.json").write_text("previous")  # replaced by the run
+    (out / "notes.txt").write_text("mine")  # kept
     lines = []
-    summary = reproduce.run(out, quick=True, progress=False, echo=lines.append)
+    # pytest captures stderr (not a terminal): progress comes as one line per sweep
+    summary = reproduce.run(out, quick=True, progress=True, echo=lines.append)
     return out, summary, lines
 
 
 def test_quick_run_writes_every_file_and_nothing_else(quick_run):
     out, _, lines = quick_run
-    assert sorted(os.listdir(out)) == sorted(FILES)  # no temporary files left behind
+    # no temporary files left behind; the previous results.json replaced, other files kept
+    assert sorted(os.listdir(out)) == sorted(FILES + ("notes.txt",))
+    assert json.loads((out / "results.json").read_text())["timing"]["total_s"] > 0
+    assert (out / "notes.txt").read_text() == "mine"
     assert str(out) in lines[0]
     for name in FILES:
         if name.endswith(".png"):
@@ -196,17 +202,6 @@ def test_an_interrupted_run_leaves_the_previous_run_intact(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == ["out"]
 
 
-def test_a_complete_run_replaces_the_previous_files_and_keeps_others(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "results.json").write_text("previous")
-    (out / "notes.txt").write_text("mine")
-    reproduce.run(out, quick=True, progress=False, echo=lambda line: None)
-    assert sorted(os.listdir(out)) == sorted(FILES + ("notes.txt",))
-    assert json.loads((out / "results.json").read_text())["timing"]["total_s"] > 0
-    assert (out / "notes.txt").read_text() == "mine"
-
-
 def test_report_is_rebuilt_from_results_json_alone(quick_run):
     out, _, _ = quick_run
     data = json.loads((out / "results.json").read_text())
@@ -330,16 +325,15 @@ def test_progress_bar_only_on_a_terminal():
         def isatty(self):
             return True
 
-    assert reproduce._bar(10, True, stream=io.StringIO()) is None  # a redirected log
-    assert reproduce._bar(10, False, stream=Terminal()) is None
-    bar = reproduce._bar(10, True, stream=Terminal())
+    assert runner.progress_bar(10, True, stream=io.StringIO()) is None  # a redirected log
+    assert runner.progress_bar(10, False, stream=Terminal()) is None
+    bar = runner.progress_bar(10, True, stream=Terminal())
     assert bar is not None
     bar.close()
 
 
-def test_redirected_run_prints_one_line_per_sweep(tmp_path):
-    lines = []
-    reproduce.run(tmp_path / "out", quick=True, progress=True, echo=lines.append, workers=1)
+def test_redirected_run_prints_one_line_per_sweep(quick_run):
+    _, _, lines = quick_run
     n_jobs = len(setup.jobs(setup.Config.make(quick=True)))
     assert sum(line.lstrip().startswith("[") for line in lines) == n_jobs
 
@@ -366,8 +360,8 @@ def test_sweeps_in_worker_processes_give_the_same_numbers():
     cfg = setup.Config.make(quick=True)
     data, y, n_train = setup.make_data(cfg)
     todo = [job for job in setup.jobs(cfg) if job.kind in ("warmup", "swap")]
-    alone, _ = reproduce.train_all(todo, data, y, n_train, cfg, 1, False, None)
-    pooled, _ = reproduce.train_all(todo, data, y, n_train, cfg, 2, False, None)
+    alone, _ = runner.train_all(reproduce.train_job, todo, data, y, n_train, cfg, 1, False, None)
+    pooled, _ = runner.train_all(reproduce.train_job, todo, data, y, n_train, cfg, 2, False, None)
     assert list(alone) == list(pooled) == [job.key for job in todo]
     for key in alone:
         for name in ("final_val_accuracy", "escape_epoch", "death_epoch", "shift_ratio"):

@@ -17,14 +17,13 @@ alone, so ``report(json.load(...))`` rebuilds it from results.json).
 
 import json
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 
 import tinynet as tn
-from tinynet import _checks, _files
+from tinynet import _files
 from tinynet.apps.reproduce.figures import (
     figure_curves,
     figure_dead_units,
@@ -40,12 +39,12 @@ from tinynet.apps.reproduce.measures import (
 )
 from tinynet.apps.reproduce.records import Record, SharpnessTrace, trace_epochs
 from tinynet.apps.reproduce.report import report, results_csv
+from tinynet.apps.reproduce.runner import train_all, workers_for
 from tinynet.apps.reproduce.setup import (
     HE,
     POST_VARIANT,
     SCALINGS,
     Config,
-    Job,
     check_epochs,
     jobs,
     make_data,
@@ -163,10 +162,12 @@ def _outcomes(result, record, x, y, n_train, n_seeds, variant, cfg, loss):
     dead_checks = np.asarray(record.dead, dtype=np.float64)  # (C, n, L)
     timing = death_timing(dead_checks, np.asarray(record.at_epochs), escape.reshape(-1))
     return {
-        "final_weights": record.final, "curves": curves, "final_val_accuracy": final, "diverged": div,
+        "final_weights": record.final, "curves": curves, "final_val_accuracy": final,
+        "diverged": div,
         "diverged_epoch": result.diverged_epoch.astype(np.float64), "success": success,
         "outcome": classify_runs(success, div, measured, can_die=variant[1] == "relu"),
-        "escape_epoch": escape, "dead_init": grid_of(dead_checks[0]), "dead_checks": dead_checks.reshape((-1, r_n, n_seeds, dead_checks.shape[-1])),
+        "escape_epoch": escape, "dead_init": grid_of(dead_checks[0]),
+        "dead_checks": dead_checks.reshape((-1, r_n, n_seeds, dead_checks.shape[-1])),
         "death_epoch": grid_of(timing["epoch"]), "death_layer": grid_of(timing["layer"]),
         "kernel_relative": grid_of(change["kernel_relative"]),
         "bias_change": grid_of(change["bias_change"]),
@@ -228,11 +229,12 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick, samples=samples)
     if backend is not None:
         tn.set_backend(backend)
-    workers = _workers(workers)
+    workers = workers_for(workers)
     out_dir = prepare_out(out_dir)
     echo(f"tinynet reproduce: writing into {os.path.abspath(out_dir)}")
     data, y, n_train = make_data(cfg)
-    runs, seconds = train_all(jobs(cfg), data, y, n_train, cfg, workers, progress, echo)
+    runs, seconds = train_all(train_job, jobs(cfg), data, y, n_train, cfg, workers, progress,
+                              echo)
     t_train = time.perf_counter() - t0
     t_init = time.perf_counter()
     inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v)
@@ -248,76 +250,8 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     return summary
 
 
-def _workers(workers):
-    if workers is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-            (os.cpu_count() or 1)
-        return 1 if tn.get_backend() != "numpy" else min(2, cores)
-    return _checks.positive_int(workers, "workers", "reproduce")
-
-
-def _cost(job):
-    return len(job.rates) * job.seeds * job.epochs * (3 if job.kind == "post" else 1)
-
-
-def train_all(todo, data, y, n_train, cfg, workers, progress, echo):
-    """Every job's run dict by job.key, and the seconds each took; `workers` processes.
-
-    With more than one worker the jobs go, costliest first, to a pool of fresh
-    ("spawn") processes, each limited to one BLAS thread; each job is one tn.sweep
-    of its own seeds, so its numbers do not depend on where it ran.
-    """
-    bar = _bar(sum(job.epochs for job in todo), progress)
-    say = echo if progress and bar is None else None
-    runs, seconds = {}, {}
-    try:
-        if workers == 1:
-            for i, job in enumerate(todo):
-                _announce(bar, say, i, len(todo), job)
-                runs[job.key], seconds[_name(job)] = _timed_job(job, data, y, n_train, cfg, bar)
-            return runs, seconds
-        runs, seconds = _train_in_pool(todo, data, y, n_train, cfg, workers, bar, say)
-        return runs, seconds
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _train_in_pool(todo, data, y, n_train, cfg, workers, bar, say):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    runs, seconds = {}, {}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup,
-                             initargs=(tn.get_backend(), tn.get_dtype())) as pool:
-        futures = {pool.submit(_timed_job, job, data, y, n_train, cfg, None): job
-                   for job in sorted(todo, key=_cost, reverse=True)}
-        try:
-            for i, future in enumerate(as_completed(futures)):
-                job = futures[future]
-                runs[job.key], seconds[_name(job)] = future.result()
-                _announce(bar, say, i, len(todo), job)
-                if bar is not None:
-                    bar.update(job.epochs)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return {job.key: runs[job.key] for job in todo}, seconds
-
-
-def _worker_setup(backend, dtype):
-    tn.set_backend(backend)
-    tn.set_dtype(dtype)
-    tn.set_threads(1)
-
-
-def _name(job):
-    return f"{job.scaling} {job.kind} {'/'.join(job.variant)}"
-
-
-def _timed_job(job: Job, data, y, n_train, cfg, bar):
+def train_job(job, data, y, n_train, cfg, bar):
+    """One job of setup.jobs, trained: (its run dict, the seconds it took)."""
     t = time.perf_counter()
     x, y_job, n_job = data[job.scaling], y, n_train
     if job.kind.startswith("samples="):
@@ -329,24 +263,6 @@ def _timed_job(job: Job, data, y, n_train, cfg, bar):
                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
                 warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0)
     return out, time.perf_counter() - t
-
-
-def _announce(bar, echo, i, n_jobs, job):
-    what = (f"{_name(job)}: {len(job.rates)} rates x {job.seeds} seeds x {job.epochs} epochs")
-    if bar is not None:
-        bar.set_description(f"{job.scaling} {job.kind}")
-    elif echo is not None:
-        echo(f"  [{i + 1}/{n_jobs}] {what}")
-
-
-def _bar(total, enabled, stream=None):
-    """A tqdm bar on stderr, only when it is a terminal (None otherwise)."""
-    stream = sys.stderr if stream is None else stream
-    if not enabled or not getattr(stream, "isatty", lambda: False)():
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="epoch", leave=False, dynamic_ncols=True, file=stream)
 
 
 # --- outputs -------------------------------------------------------------------------

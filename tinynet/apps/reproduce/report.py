@@ -2,23 +2,21 @@
 
 ``report(summary)`` needs only the summary dict, so ``report(json.load(...))``
 rebuilds REPORT.md from results.json. The explaining sentences are in
-sentences.py, computed from the numbers this module looks up; the longer
-sections (Q1-Q3 in detail) are in report_details.py.
+sentences.py, computed from the numbers that numbers.Numbers looks up; the
+longer sections (Q1-Q3 in detail) are in report_details.py.
 """
 
 import math
 
 from tinynet.apps.reproduce import sentences as say
+from tinynet.apps.reproduce.numbers import Numbers, fmt, share_text
 from tinynet.apps.reproduce.report_details import (
-    Numbers,
     causes_section,
     data_section,
-    fmt,
     q1_high_section,
     q1_low_section,
     q2_section,
     q3_section,
-    share_text,
 )
 from tinynet.apps.reproduce.setup import GOOD, HIGH, LOW, ONE_CLASS, SCALINGS
 from tinynet.apps.reproduce.tables import CSV_FIELDS, results_csv
@@ -176,7 +174,7 @@ def _left_out(nums):
         "- Larger data sets (more updates per epoch): the longer budget tests the same thing "
         "(more updates) without changing the data.",
         "- Standardised LeakyReLU, and the ablations at rates other than those listed: each "
-        f"cell costs as much as one of the post's, and the default run is kept near half a "
+        "cell costs as much as one of the post's, and the default run is kept near half a "
         "minute.", "",
     ]
 

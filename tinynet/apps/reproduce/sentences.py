@@ -183,7 +183,8 @@ def window_sentence(raw, standardised, epochs):
     """Which post rates fit for at least half of the seeds, raw against standardised."""
     at = f"after {epochs} epochs"
     if not standardised and not raw:
-        return f"{at.capitalize()} no rate fits for at least half of the seeds, raw or standardised."
+        return (f"{at.capitalize()} no rate fits for at least half of the seeds, raw or "
+                "standardised.")
     if not standardised:
         return (f"{at.capitalize()}, raw, {rates_text(raw)} fit for at least half of the seeds; "
                 "standardised, no rate does.")
