@@ -37,7 +37,7 @@ from tinynet.apps.reproduce.measures import (
     first_epoch_shift,
     output_measures,
 )
-from tinynet.apps.reproduce.records import Record, SharpnessTrace, trace_epochs
+from tinynet.apps.reproduce.records import PathRecord, Record, SharpnessTrace, trace_epochs
 from tinynet.apps.reproduce.report import report, results_csv
 from tinynet.apps.reproduce.runner import train_all, workers_for
 from tinynet.apps.reproduce.setup import (
@@ -60,7 +60,7 @@ CLIPPED = "sparse_categorical_crossentropy"  # Keras's clipped cross-entropy on 
 
 # --- training: one job = one tn.sweep -------------------------------------------------
 def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, loss=None,
-          epochs=None, warmup_epochs=0):
+          epochs=None, warmup_epochs=0, path_every=0):
     """Train len(rates) x n_seeds copies with ``tn.sweep`` (copy k = r * S + s: rate-major).
 
     Seed s starts every rate from the same weights and shuffles its batches as
@@ -68,7 +68,9 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     alone. trace_seeds > 0 also tracks the sharpness of that many seeds per
     rate. loss: default the clipped sparse categorical cross-entropy. epochs:
     default cfg.epochs. warmup_epochs > 0: the rate rises linearly from 0 over
-    that many epochs (tn.schedules.Warmup), then stays. Returns a dict of host
+    that many epochs (tn.schedules.Warmup), then stays. path_every > 0 keeps
+    every copy's weights every path_every epochs ("path" (T, R, S, P), flat as
+    tn.callbacks.WeightPath; "path_epochs" (T,)). Returns a dict of host
     arrays shaped (epochs, R, S) or (R, S, ...); "final_weights" holds every
     copy's final weights (get_weights() order, a leading copy axis).
     """
@@ -81,12 +83,18 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
                              trace_seeds)
     if trace is not None:
         callbacks.append(trace)
+    path = PathRecord(n, epochs, path_every) if path_every else None
+    if path is not None:
+        callbacks.append(path)
     result = _sweep(x, y, rates, n_seeds, variant, cfg, epochs, loss, callbacks,
                     warmup_epochs * _updates_per_epoch(n_train, cfg))
     out = {"rates": rates, "variant": variant, "n_copies": n, "epochs": epochs,
            "init_weights": record.init, "check_epochs": np.asarray(record.at_epochs)}
     out.update(_outcomes(result, record, x, y, n_train, n_seeds, variant, cfg, loss))
     out["trace"] = None if trace is None else _trace_result(trace, result, out, epochs)
+    if path is not None:
+        out["path"] = path.path.reshape((len(path.epochs), len(rates), n_seeds, -1))
+        out["path_epochs"] = np.asarray(path.epochs)
     return out
 
 
@@ -261,7 +269,8 @@ def train_job(job, data, y, n_train, cfg, bar):
     out = train(x, y_job, n_job, job.rates, job.seeds, job.variant, cfg, bar,
                 trace_seeds=cfg.trace_seeds if job.kind == "post" else 0,
                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
-                warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0)
+                warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0,
+                path_every=cfg.path_every if job.key == ("raw", "post", POST_VARIANT) else 0)
     return out, time.perf_counter() - t
 
 

@@ -10,7 +10,17 @@ import math
 import numpy as np
 
 from tinynet.apps.reproduce import sentences as say
-from tinynet.apps.reproduce.setup import GOOD, HE, HIGH, LOW, POST_VARIANT, SCALINGS, SWAPS, leaky
+from tinynet.apps.reproduce.setup import (
+    GOOD,
+    HE,
+    HIGH,
+    LOW,
+    POST_VARIANT,
+    SCALINGS,
+    SWAPS,
+    check_epochs,
+    leaky,
+)
 
 
 def fmt(v, digits=3):
@@ -38,6 +48,7 @@ class Numbers:
                      for r in summary["rates"]}
         self.per_epoch = self.data["updates_per_epoch"]
         self.updates = self.cfg["epochs"] * self.per_epoch
+        self.check_epochs = check_epochs(self.cfg["epochs"])
 
     def row(self, scaling, rate, kind="post", variant=POST_VARIANT):
         return self.rows[(scaling, kind, *variant, rate)]
@@ -116,9 +127,10 @@ class Numbers:
                                   relu["seeds"])
 
     def initial_dead_sentence(self):
+        rate = self.cfg["variant_rates"][-1]
         return say.initial_dead_sentence(
             self.init("raw")["dead"], self.init("standardised", HE)["dead"],
-            self.row("standardised", GOOD, "variant", HE)["fit"], self.cfg["seeds"], GOOD)
+            self.row("standardised", rate, "variant", HE)["fit"], self.cfg["seeds"], rate)
 
     def init_sentence(self):
         rates = self.cfg["variant_rates"]

@@ -132,3 +132,35 @@ def trace_epochs(epochs):
     """Every 5th epoch up to 50, then every 25th, and the last."""
     at = set(range(5, min(epochs, 50) + 1, 5)) | set(range(75, epochs + 1, 25)) | {epochs}
     return sorted(at)
+
+
+class PathRecord(tn.callbacks.Callback):
+    """Every copy's parameters, flattened, at init and after every `every`-th epoch.
+
+    ``path`` (T, n, P): the get_weights() arrays of copy k raveled and
+    concatenated (kernel_1, bias_1, ...), stored under the copy's sweep-wide
+    index (as Record), for tn.diagnostics.loss_surface; ``epochs`` (T,) the
+    epoch of each snapshot (0 = init).
+    """
+
+    def __init__(self, n_copies, epochs, every):
+        self.n = n_copies
+        self.epochs = [0] + list(range(every, epochs + 1, every))
+        if self.epochs[-1] != epochs:
+            self.epochs.append(epochs)
+        self.row = {e: i for i, e in enumerate(self.epochs)}
+        self.path = None
+
+    def _take(self, epoch):
+        flat = np.concatenate([per_copy(self.model, w).reshape(len(self.copies), -1)
+                               for w in self.model.get_weights()], axis=-1)
+        if self.path is None:
+            self.path = np.zeros((len(self.epochs), self.n, flat.shape[-1]), dtype=np.float64)
+        self.path[self.row[epoch], self.copies] = flat
+
+    def on_train_begin(self):
+        self._take(0)
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch + 1 in self.row:
+            self._take(epoch + 1)

@@ -68,9 +68,9 @@ def q1_high_section(nums):
     return [
         f"## Q1, too high ({HIGH:g}): is it overshooting?", "",
         "When did each failed run fail? A layer dies when every unit in it is off for every "
-        "training point (counted at init, after each of the first 10 epochs, then every 5 to "
-        "50, every 20 to 200, every 50 after); a run fitted when its validation accuracy "
-        f"passed {nums.cfg['threshold']:g} at some epoch.", "",
+        "training point (counted at init and after epochs "
+        f"{', '.join(str(e) for e in nums.check_epochs)}); a run fitted when its validation "
+        f"accuracy passed {nums.cfg['threshold']:g} at some epoch.", "",
         *_timing_table(nums, "raw"), *_timing_table(nums, "standardised")[2:], "",
         *timing,
         "- " + say.compare_counts("0.4", k4["fit"], k4["seeds"], f"{HIGH:g}", k5["fit"],

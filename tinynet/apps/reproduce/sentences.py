@@ -250,7 +250,7 @@ def init_sentence(rates, he_raw, he_std, post_raw, post_std, runs):
 
 
 # --- Q3 -----------------------------------------------------------------------------------
-def initial_dead_sentence(dead_post, dead_he, he_fit, runs, good):
+def initial_dead_sentence(dead_post, dead_he, he_fit, runs, rate):
     """Units dead at init in layers 2-4: killed by negative weights; do they matter?"""
     deep = max(dead_post[1:]) if len(dead_post) > 1 else 0.0
     if deep <= 0:
@@ -262,10 +262,10 @@ def initial_dead_sentence(dead_post, dead_he, he_fit, runs, good):
             "weights, not by negative inputs.")
     if 2 * he_fit > runs:
         return (head + f" He initialisation on standardised inputs has similar shares "
-                f"({he_share}) and still fits {count_ci(he_fit, runs)} at {good:g}: those "
+                f"({he_share}) and still fits {count_ci(he_fit, runs)} at {rate:g}: those "
                 "initial deaths do not decide the outcome.")
     return head + (f" He initialisation on standardised inputs ({he_share}) fits only "
-                   f"{count_ci(he_fit, runs)} at {good:g}, so this run cannot say they do not "
+                   f"{count_ci(he_fit, runs)} at {rate:g}, so this run cannot say they do not "
                    "matter.")
 
 

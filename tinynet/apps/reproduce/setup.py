@@ -44,7 +44,7 @@ class Config:
     n_samples: int = 1000
     grid_rates: tuple = tuple(float(r) for r in np.geomspace(1e-4, 2.0, 10))
     grid_seeds: int = 2
-    variant_rates: tuple = (0.1, 0.5)  # He against the post's init, raw and standardised
+    variant_rates: tuple = (0.5,)  # He against the post's init, raw and standardised
     leaky_slopes: tuple = (0.2, 0.01)
     leaky_rates: tuple = (0.5,)
     warmup_rates: tuple = (0.4, 0.5)  # the ablation of the early steps
@@ -62,6 +62,7 @@ class Config:
     trace_seeds: int = 4
     trace_points: int = 256
     trace_iters: int = 20  # per later check, warm-started
+    path_every: int = 5  # epochs between the weight snapshots of the loss-surface paths
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 
@@ -71,7 +72,7 @@ class Config:
         cfg = cls()
         if quick:
             cfg = cls(seeds=2, epochs=4, long_epochs=8, n_samples=256,
-                      grid_rates=(1e-3, 1e-1, 1.0), grid_seeds=1, warmup_epochs=1,
+                      grid_rates=(1e-3, 1e-1, 1.0), grid_seeds=1, warmup_epochs=1, path_every=1,
                       sharpness_iters=150, trace_seeds=1, trace_points=64, trace_iters=5)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
@@ -168,10 +169,12 @@ def seed_weights(seeds, variant):
     return [np.stack(ws) for ws in zip(*per_seed)]
 
 
+CHECKS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 70, 100, 150, 200)
+
+
 def check_epochs(epochs):
-    """The epochs after which the dead units are counted: every one to 10, then sparser."""
-    at = set(range(1, min(epochs, 10) + 1)) | set(range(15, min(epochs, 50) + 1, 5))
-    at |= set(range(60, min(epochs, 200) + 1, 20)) | set(range(250, epochs + 1, 50))
+    """The epochs after which the dead units are counted: CHECKS, then every 100th, the last."""
+    at = {e for e in CHECKS if e <= epochs} | set(range(300, epochs + 1, 100))
     return sorted(at | {epochs})
 
 
