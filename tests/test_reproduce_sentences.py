@@ -75,6 +75,8 @@ def test_warmup_sentence_says_whether_the_early_steps_kill():
     assert "14 of 40" in kills and "1 of 40" in kills
     same = say.warmup_sentence((0.4, 0.5), 14, 12, 15, 17, 40, 65)
     assert "does not show" in same and "kills them" not in same
+    assert "Fewer layers die with the warm-up, but the intervals overlap" in same
+    assert "More layers die" in say.warmup_sentence((0.4, 0.5), 12, 14, 15, 17, 40, 65)
     worse = say.warmup_sentence((0.4, 0.5), 1, 14, 30, 15, 40, 65)
     assert "not the cause" in worse
 

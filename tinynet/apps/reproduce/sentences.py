@@ -159,8 +159,11 @@ def warmup_sentence(rates, dead_plain, dead_warm, fit_plain, fit_warm, runs, war
                 "early rate-sized steps are what kills them.")
     if more_often(dead_warm, runs, dead_plain, runs):
         return test + " The warm-up kills more layers, so the early steps are not the cause."
-    return (test + " The intervals overlap, so this run does not show that the early steps "
-            "are what kills the units.")
+    trend = ("fewer layers die with the warm-up" if dead_warm < dead_plain else
+             "more layers die with the warm-up" if dead_warm > dead_plain else
+             "as many layers die with the warm-up")
+    return (test + f" {trend.capitalize()}, but the intervals overlap, so at {runs} runs this "
+            "does not show that the early steps are what kills the units.")
 
 
 def leaky_sentence(rate, slopes, fits, runs, relu_fit, relu_runs):
