@@ -135,3 +135,13 @@ def test_revival_sentence_follows_the_count():
     assert "7 of 19" in back and "absorbing" in back
     assert "does not show dead units coming back" in say.revival_sentence(0.1, 0, 19)
     assert "every run ended with a dead layer" in say.revival_sentence(0.5, 0, 0)
+
+
+def test_overshoot_sentence_follows_the_shares():
+    short = say.overshoot_sentence(0.5, 0.1, [30, 200, 0.6], [10, 200, 0.2], [5, 100, 0.5],
+                                   [80, 100, 1.4], [20, 190, 0.9], 128)
+    assert "mostly does not overshoot" in short and "30 of 200 steps (15%)" in short
+    assert "5 of 100 steps (5%) taken before the layer died" in short
+    past = say.overshoot_sentence(0.5, 0.1, [150, 200, 1.6], [10, 200, 0.2], [60, 100, 1.5],
+                                  [80, 100, 1.4], [20, 190, 0.9], 128)
+    assert "does overshoot" in past and "mostly does not" not in past

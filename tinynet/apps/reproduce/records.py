@@ -164,3 +164,35 @@ class PathRecord(tn.callbacks.Callback):
     def on_epoch_end(self, epoch, logs):
         if epoch + 1 in self.row:
             self._take(epoch + 1)
+
+
+class OvershootRecord(tn.callbacks.Callback):
+    """Where each copy's next step lands along its own line, at init and after chosen epochs.
+
+    At each epoch of at_epochs (0 = before training) it calls
+    ``tn.diagnostics.step_overshoot`` on the fixed batch (x, y): the loss along
+    theta - t lr g, t in [0, 2], for every copy at its own rate, and keeps
+    t_min (C, n), the t of the line's minimum (t_min < 1: the step lands past
+    it), and ratio = 1 / t_min, stored under each copy's sweep-wide index.
+    """
+
+    def __init__(self, n_copies, x, y, at_epochs, points=21):
+        self.x, self.y, self.points = x, y, points
+        self.at_epochs = [0] + [e for e in at_epochs if e > 0]
+        self.row = {e: i for i, e in enumerate(self.at_epochs)}
+        shape = (len(self.at_epochs), n_copies)
+        self.t_min, self.ratio = np.full(shape, np.nan), np.full(shape, np.nan)
+
+    def _take(self, epoch):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = dg.step_overshoot(self.model, self.x, self.y, points=self.points)
+        self.t_min[self.row[epoch], self.copies] = np.atleast_1d(found["t_min"])
+        self.ratio[self.row[epoch], self.copies] = np.atleast_1d(found["ratio"])
+
+    def on_train_begin(self):
+        self._take(0)
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch + 1 in self.row:
+            self._take(epoch + 1)

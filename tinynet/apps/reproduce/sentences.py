@@ -120,6 +120,41 @@ def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_a
     return f"At {rate:g} the failures split evenly: {died}; {lost}{rest}."
 
 
+def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_fit,
+                       after_good, points):
+    """Is `rate` overshooting? Answered from counts of measured steps.
+
+    Each count is [steps past the line's minimum, steps measured, median 1/t_min]. A step theta -> theta - lr g overshoots along its own line when the loss
+    along theta - t lr g is smallest at some t_min < 1 (tn.diagnostics.step_overshoot).
+    """
+    def share(c):
+        return f"{c[0]} of {c[1]} steps" + (f" ({c[0] / c[1]:.0%})" if c[1] else "")
+
+    head = (f"Measured directly, along each step's own line (the loss on {points} training "
+            "points along theta - t lr g, t in [0, 2], where t = 1 is the step taken): before "
+            f"the runs fitted, {share(before_fit)} at {rate:g} land past the line's minimum, "
+            f"against {share(before_good)} at {good:g}")
+    died = (f"; in the runs that lost a layer before fitting, {share(before_death)} taken "
+            "before the layer died" if before_death[1] else "")
+    after = (f". After fitting, {share(after_fit)} at {rate:g} and {share(after_good)} at "
+             f"{good:g} overshoot" if after_fit[1] else "")
+    ratio = before_fit[2]
+    size = "" if ratio is None else (f" (median lr x curvature along the step, 1/t_min: "
+                                     f"{ratio:.2g}; 1 lands on the minimum, 2 climbs back to "
+                                     "the start)")
+    text = head + died + after + size + "."
+    hi_share = before_fit[0] / before_fit[1] if before_fit[1] else 0.0
+    death_share = before_death[0] / before_death[1] if before_death[1] else 0.0
+    if before_fit[1] and hi_share < 0.5 and death_share < 0.5:
+        return (text + f" So before it fits, {rate:g} mostly does not overshoot: its steps stop "
+                "short of the minimum along their line, and the layers that die, die without "
+                "an overshoot.")
+    if before_fit[1]:
+        return (text + f" So {rate:g} does overshoot: most of its steps before fitting land "
+                "past the minimum along their line.")
+    return text + " No step was measured before fitting."
+
+
 def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms):
     """What kills the units: steps as large as the signal they act on.
 

@@ -91,6 +91,35 @@ def _output_shape(run, i):
             "max_share_gap": _f(np.nanmax(gap))}
 
 
+def _overshoot_counts(run, i):
+    """Steps that land past their line's minimum (t_min < 1), before and after each run fitted.
+
+    From run["overshoot"] (records.OvershootRecord): "before_fit" counts the
+    measurements taken before the run first fitted (all of a run that never
+    did), "after_fit" the others, "before_death" those of the runs that lost a
+    layer before fitting, taken before the check that found it dead. Each is
+    [overshooting steps, measured steps, median 1 / t_min].
+    """
+    found = run.get("overshoot")
+    if found is None:
+        return {}
+    at = np.asarray(found["epochs"], dtype=np.float64)[:, None]  # (C, 1)
+    t_min, ratio = found["t_min"][:, i], found["ratio"][:, i]  # (C, S)
+    escape, death = run["escape_epoch"][i][None], run["death_epoch"][i][None]
+    defined = np.isfinite(t_min)
+    before_fit = ~(at >= escape)  # a NaN escape (never fitted) compares False
+    died_first = np.isfinite(death) & ~(escape < death)
+
+    def count(mask):
+        pick = defined & mask
+        return [int(np.sum(pick & (t_min < 1.0))), int(np.sum(pick)),
+                _f(_med(ratio[pick])) if np.any(pick) else None]
+
+    return {"overshoot_before_fit": count(before_fit), "overshoot_after_fit": count(~before_fit),
+            "overshoot_before_death": count(died_first & (at < death)),
+            "overshoot_at_init": count(at == 0)}
+
+
 def _revival(run, i):
     """Runs with no dead layer at the end in which some layer ends with fewer dead units than
     it started with: a dead unit came back (the layers below it changed what it receives)."""
@@ -154,6 +183,7 @@ def rate_rows(scaling, kind, run, cfg):
             "dead_2to4_failed": _f(_med(np.mean(hidden[failed], axis=1)))
             if np.any(failed) else None,
             **_failure_timing(run, i), **_output_shape(run, i), **_revival(run, i),
+            **_overshoot_counts(run, i),
         }
         if run["trace"] is not None:
             row.update(_trace_counts(run["trace"], i, rate, out, fit))
