@@ -124,8 +124,10 @@ def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_
                        after_good, points):
     """Is `rate` overshooting? Answered from counts of measured steps.
 
-    Each count is [steps past the line's minimum, steps measured, median 1/t_min]. A step theta -> theta - lr g overshoots along its own line when the loss
-    along theta - t lr g is smallest at some t_min < 1 (tn.diagnostics.step_overshoot).
+    Each count is [steps past the line's minimum, steps measured, median
+    1/t_min]. A step theta -> theta - lr g overshoots along its own line when
+    the loss along theta - t lr g is smallest at some t_min < 1
+    (tn.diagnostics.step_overshoot).
     """
     def share(c):
         return f"{c[0]} of {c[1]} steps" + (f" ({c[0] / c[1]:.0%})" if c[1] else "")
