@@ -7,15 +7,18 @@ frozen (``model.freeze``) and training stops when every copy is done.
 
 base (Callback, the monitor shared by the deciding ones), stopping
 (EarlyStopping, TerminateOnNaN, StopOnDivergence), rates (LearningRateScheduler,
-ReduceLROnPlateau), files (ModelCheckpoint, CSVLogger), telemetry (UpdateStats).
+ReduceLROnPlateau), files (ModelCheckpoint, CSVLogger), telemetry (UpdateStats),
+paths (WeightPath).
 """
 
 from tinynet.callbacks.base import Callback
 from tinynet.callbacks.files import CSVLogger, ModelCheckpoint
+from tinynet.callbacks.paths import WeightPath
 from tinynet.callbacks.rates import LearningRateScheduler, ReduceLROnPlateau
 from tinynet.callbacks.stopping import EarlyStopping, StopOnDivergence, TerminateOnNaN
 from tinynet.callbacks.telemetry import UpdateStats
 from tinynet.metrics import infer_mode
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint",
-           "ReduceLROnPlateau", "StopOnDivergence", "TerminateOnNaN", "UpdateStats", "infer_mode"]
+           "ReduceLROnPlateau", "StopOnDivergence", "TerminateOnNaN", "UpdateStats", "WeightPath",
+           "infer_mode"]

@@ -15,6 +15,10 @@ the per-model values carry a leading axis of K.
     top_eigenvalue         the power iteration behind sharpness, for any Hessian-vector product
     loss_oscillation       does a loss curve zig-zag or grow?
     parameter_change       how far each layer's weights moved from a starting point
+    step_overshoot         the loss along an update's line: does the step land past its minimum?
+    overshoot_summary      how many such steps overshoot, per rate and per phase (overshoot.py)
+    OvershootTrace         a callback taking step_overshoot during fit, every few updates
+    loss_surface           the loss over a plane through training paths (landscape.py)
 """
 
 import math
@@ -33,17 +37,23 @@ from tinynet.lab._probe import (
 )
 from tinynet.lab.curvature import sharpness, stability_bound, top_eigenvalue
 from tinynet.lab.gradcheck import gradient_check
+from tinynet.lab.landscape import loss_surface
+from tinynet.lab.overshoot import OvershootTrace, overshoot_summary, step_overshoot
 
 __all__ = [
+    "OvershootTrace",
     "dead_relu_fraction",
     "gradient_check",
     "initial_loss_check",
     "layer_gradient_norms",
     "loss_oscillation",
+    "loss_surface",
+    "overshoot_summary",
     "parameter_change",
     "prediction_histogram",
     "sharpness",
     "stability_bound",
+    "step_overshoot",
     "top_eigenvalue",
 ]
 

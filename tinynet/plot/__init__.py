@@ -7,8 +7,10 @@ LRFinderResult, a model's predictions) and never import the tools that made them
 """
 
 from tinynet.plot import regions, sweep
+from tinynet.plot.landscape import loss_surface
 from tinynet.plot.range_test import lr_find
 from tinynet.plot.runs import histories, history, update_ratios
 from tinynet.plot.schedule import schedules
 
-__all__ = ["histories", "history", "lr_find", "regions", "schedules", "sweep", "update_ratios"]
+__all__ = ["histories", "history", "loss_surface", "lr_find", "regions", "schedules", "sweep",
+           "update_ratios"]
