@@ -60,7 +60,7 @@ CLIPPED = "sparse_categorical_crossentropy"  # Keras's clipped cross-entropy on 
 
 # --- training: one job = one tn.sweep -------------------------------------------------
 def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, loss=None,
-          epochs=None, warmup_epochs=0, path_every=0):
+          epochs=None, warmup_epochs=0, with_path=False):
     """Train len(rates) x n_seeds copies with ``tn.sweep`` (copy k = r * S + s: rate-major).
 
     Seed s starts every rate from the same weights and shuffles its batches as
@@ -68,9 +68,10 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     alone. trace_seeds > 0 also tracks the sharpness of that many seeds per
     rate. loss: default the clipped sparse categorical cross-entropy. epochs:
     default cfg.epochs. warmup_epochs > 0: the rate rises linearly from 0 over
-    that many epochs (tn.schedules.Warmup), then stays. path_every > 0 keeps
-    every copy's weights every path_every epochs ("path" (T, R, S, P), flat as
-    tn.callbacks.WeightPath; "path_epochs" (T,)). Returns a dict of host
+    that many epochs (tn.schedules.Warmup), then stays. with_path: keep every
+    copy's weights at init and after each epoch of setup.check_epochs ("path"
+    (T, R, S, P), flat as tn.callbacks.WeightPath; "path_epochs" (T,)).
+    Returns a dict of host
     arrays shaped (epochs, R, S) or (R, S, ...); "final_weights" holds every
     copy's final weights (get_weights() order, a leading copy axis).
     """
@@ -83,7 +84,7 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
                              trace_seeds)
     if trace is not None:
         callbacks.append(trace)
-    path = PathRecord(n, epochs, path_every) if path_every else None
+    path = PathRecord(n, check_epochs(epochs)) if with_path else None
     if path is not None:
         callbacks.append(path)
     result = _sweep(x, y, rates, n_seeds, variant, cfg, epochs, loss, callbacks,
@@ -270,7 +271,7 @@ def train_job(job, data, y, n_train, cfg, bar):
                 trace_seeds=cfg.trace_seeds if job.kind == "post" else 0,
                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
                 warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0,
-                path_every=cfg.path_every if job.key == ("raw", "post", POST_VARIANT) else 0)
+                with_path=job.key == ("raw", "post", POST_VARIANT))
     return out, time.perf_counter() - t
 
 

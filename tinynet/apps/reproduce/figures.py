@@ -239,3 +239,44 @@ def figure_sharpness(post, cfg):
     axes[0].set_ylabel("sharpness")
     axes[0].legend(fontsize=8)
     return fig
+
+
+def loss_surfaces(run, x, y, cfg):
+    """The loss over a PCA plane through one seed's path at GOOD, HIGH and LOW, raw inputs.
+
+    The seed is the typical "died before fitting" run at HIGH (else the first
+    failure there, else seed 0), so the three panels share its start and batch
+    order. Each is ``tn.diagnostics.loss_surface`` on the first trace_points
+    training points, its plane the first two principal directions of that
+    path. Returns (seed, [(rate, label, surface dict)]).
+    """
+    panels = panel_choices(run)
+    high = [s for rate, s, label in panels if rate == HIGH]
+    seed = high[0] if high else 0
+    model = tn.Sequential(post_layers(*run["variant"]), seed=0)
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    m = min(len(y), cfg.trace_points)
+    out = []
+    for rate, label in ((GOOD, "good"), (HIGH, "too high"), (LOW, "too low")):
+        i = run["rates"].index(rate)
+        path = list(run["path"][:, i, seed])
+        with np.errstate(all="ignore"):
+            surface = tn.diagnostics.loss_surface(model, x[:m], y[:m], {f"lr {rate:g}": path},
+                                                  resolution=25)
+        out.append((rate, label, surface))
+    return seed, out
+
+
+def figure_loss_surface(run, seed, surfaces, cfg):
+    """Three panels of tn.plot.loss_surface: the path of seed `seed` at each rate."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(15.0, 4.6), dpi=90, layout="constrained")
+    axes = fig.subplots(1, len(surfaces))
+    for ax, (rate, label, surface) in zip(axes, surfaces):
+        i = run["rates"].index(rate)
+        tn.plot.loss_surface(surface, ax=ax, title=f"lr = {rate:g} ({label}), seed {seed}: "
+                             f"ends '{run['outcome'][i, seed]}'")
+    fig.suptitle(f"training loss over the plane of each path's first two principal directions "
+                 f"(first {cfg.trace_points} training points; o start, * end)", fontsize=10)
+    return fig

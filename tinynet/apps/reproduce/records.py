@@ -135,7 +135,7 @@ def trace_epochs(epochs):
 
 
 class PathRecord(tn.callbacks.Callback):
-    """Every copy's parameters, flattened, at init and after every `every`-th epoch.
+    """Every copy's parameters, flattened, at init and after each epoch of at_epochs.
 
     ``path`` (T, n, P): the get_weights() arrays of copy k raveled and
     concatenated (kernel_1, bias_1, ...), stored under the copy's sweep-wide
@@ -143,11 +143,9 @@ class PathRecord(tn.callbacks.Callback):
     epoch of each snapshot (0 = init).
     """
 
-    def __init__(self, n_copies, epochs, every):
+    def __init__(self, n_copies, at_epochs):
         self.n = n_copies
-        self.epochs = [0] + list(range(every, epochs + 1, every))
-        if self.epochs[-1] != epochs:
-            self.epochs.append(epochs)
+        self.epochs = [0] + [e for e in at_epochs if e > 0]
         self.row = {e: i for i, e in enumerate(self.epochs)}
         self.path = None
 

@@ -62,7 +62,6 @@ class Config:
     trace_seeds: int = 4
     trace_points: int = 256
     trace_iters: int = 20  # per later check, warm-started
-    path_every: int = 5  # epochs between the weight snapshots of the loss-surface paths
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 
@@ -72,7 +71,7 @@ class Config:
         cfg = cls()
         if quick:
             cfg = cls(seeds=2, epochs=4, long_epochs=8, n_samples=256,
-                      grid_rates=(1e-3, 1e-1, 1.0), grid_seeds=1, warmup_epochs=1, path_every=1,
+                      grid_rates=(1e-3, 1e-1, 1.0), grid_seeds=1, warmup_epochs=1,
                       sharpness_iters=150, trace_seeds=1, trace_points=64, trace_iters=5)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
