@@ -368,3 +368,13 @@ def test_sweeps_in_worker_processes_give_the_same_numbers():
             np.testing.assert_array_equal(alone[key][name], pooled[key][name])
         for a, b in zip(alone[key]["final_weights"], pooled[key]["final_weights"]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_idle_machine_estimate_deals_the_sweeps_to_the_workers():
+    timing = {"workers": 2, "per_sweep": {name: {"cpu_s": cpu, "wall_s": 0.0}
+                                          for name, cpu in zip("abcd", (5.0, 4.0, 3.0, 3.0))}}
+    # longest first to the first free worker: [5, 3] and [4, 3] -> the last ends at 8
+    est = reproduce.cpu_estimate(timing, 2.0)
+    assert est == {"cpu_s": 17.0, "idle_machine_estimate_s": 10.0}
+    timing["workers"] = 1
+    assert reproduce.cpu_estimate(timing, 17.0)["idle_machine_estimate_s"] == 17.0

@@ -234,7 +234,7 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     dict results.json holds. Raises ValueError, tn.BackendError or OSError on
     bad input, before training.
     """
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick, samples=samples)
     if backend is not None:
         tn.set_backend(backend)
@@ -249,7 +249,7 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v)
              for s in SCALINGS for v in (POST_VARIANT, HE)}
     summary = summarise(cfg, data, y, n_train, runs, inits)
-    summary["timing"] = {"training_s": t_train, "workers": workers, "per_sweep_s": seconds,
+    summary["timing"] = {"training_s": t_train, "workers": workers, "per_sweep": seconds,
                          "init_and_summary_s": time.perf_counter() - t_init}
     files = write_outputs(out_dir, cfg, data, y, runs, summary, t0)
     for name in files:
@@ -259,9 +259,28 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     return summary
 
 
+def cpu_estimate(timing, main_cpu_s):
+    """The run's CPU seconds, and the wall time they make on an idle machine.
+
+    main_cpu_s: CPU seconds of this process so far. With one worker the sweeps
+    ran here, so the estimate is main_cpu_s; with W workers each sweep's CPU
+    seconds are dealt, longest first, to whichever worker is free first (as
+    the pool does), and the estimate is main_cpu_s plus the last worker's end.
+    A busy machine stretches the wall time; the CPU seconds stay.
+    """
+    sweeps = sorted((t["cpu_s"] for t in timing["per_sweep"].values()), reverse=True)
+    workers = timing["workers"]
+    if workers == 1:
+        return {"cpu_s": main_cpu_s, "idle_machine_estimate_s": main_cpu_s}
+    ends = [0.0] * workers
+    for cpu in sweeps:
+        ends[ends.index(min(ends))] += cpu
+    return {"cpu_s": main_cpu_s + sum(sweeps), "idle_machine_estimate_s": main_cpu_s + max(ends)}
+
+
 def train_job(job, data, y, n_train, cfg, bar):
-    """One job of setup.jobs, trained: (its run dict, the seconds it took)."""
-    t = time.perf_counter()
+    """One job of setup.jobs, trained: (its run dict, {"wall_s", "cpu_s"} it took)."""
+    t, cpu = time.perf_counter(), time.process_time()
     x, y_job, n_job = data[job.scaling], y, n_train
     if job.kind.startswith("samples="):
         other, y_job, n_job = make_data(cfg, int(job.kind.split("=")[1]))
@@ -272,7 +291,7 @@ def train_job(job, data, y, n_train, cfg, bar):
                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
                 warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0,
                 with_path=job.key == ("raw", "post", POST_VARIANT))
-    return out, time.perf_counter() - t
+    return out, {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu}
 
 
 # --- outputs -------------------------------------------------------------------------
@@ -303,6 +322,7 @@ def write_outputs(out_dir, cfg, data, y, runs, summary, t0):
         save("sharpness.png", figure_sharpness(post, cfg))
         write("results.csv", results_csv(runs))
         summary["timing"]["total_s"] = time.perf_counter() - t0
+        summary["timing"].update(cpu_estimate(summary["timing"], time.process_time() - cpu0))
         write("results.json", json.dumps(summary, indent=1) + "\n")
         write("REPORT.md", report(summary))
     return written

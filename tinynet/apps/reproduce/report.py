@@ -111,7 +111,9 @@ def _figures(nums):
         "![Sharpness of every traced run against 2/lr](sharpness.png)", "",
         f"Every number below was computed by this run (tinynet {env['tinynet']}, backend "
         f"{env['backend']}, {env['dtype']}, {t['total_s']:.0f} s in all, {t['training_s']:.0f} s"
-        " of it training); per-run numbers are in `results.csv` and `results.json`.", "",
+        f" of it training, in {t['workers']} {'process' if t['workers'] == 1 else 'processes'}; "
+        f"{t['cpu_s']:.0f} CPU seconds, about {t['idle_machine_estimate_s']:.0f} s on an idle "
+        "machine); per-run numbers are in `results.csv` and `results.json`.", "",
     ]
 
 

@@ -26,9 +26,9 @@ def _cost(job):
 
 
 def train_all(train_job, todo, data, y, n_train, cfg, workers, progress, echo):
-    """Every job's run dict by job.key, and the seconds each took; `workers` processes.
+    """Every job's run dict by job.key, and the time each took; `workers` processes.
 
-    train_job(job, data, y, n_train, cfg, bar) -> (run dict, seconds): a
+    train_job(job, data, y, n_train, cfg, bar) -> (run dict, its timing): a
     module-level function (the pool sends it to the workers by name).
 
     With more than one worker the jobs go, costliest first, to a pool of fresh
