@@ -251,7 +251,7 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     summary = summarise(cfg, data, y, n_train, runs, inits)
     summary["timing"] = {"training_s": t_train, "workers": workers, "per_sweep": seconds,
                          "init_and_summary_s": time.perf_counter() - t_init}
-    files = write_outputs(out_dir, cfg, data, y, runs, summary, t0)
+    files = write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0)
     for name in files:
         echo(f"  wrote {os.path.join(out_dir, name)}")
     echo(f"tinynet reproduce: done in {summary['timing']['total_s']:.1f} s; "
@@ -295,14 +295,14 @@ def train_job(job, data, y, n_train, cfg, bar):
 
 
 # --- outputs -------------------------------------------------------------------------
-def write_outputs(out_dir, cfg, data, y, runs, summary, t0):
+def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=0.0):
     """Figures, results.csv, results.json and REPORT.md, moved into out_dir together.
 
     Everything is written into a fresh temporary folder inside out_dir first
     (``_files.staged_files``) and moved in only once every file exists, so a run
     interrupted while writing (Ctrl-C) leaves the previous run's files exactly as
     they were, never a mix of new figures and an old report. Other files in
-    out_dir are kept.
+    out_dir are kept. t0, cpu0: perf_counter() and process_time() at the start.
     """
     post = {s: runs[(s, "post", POST_VARIANT)] for s in SCALINGS}
     written = []
