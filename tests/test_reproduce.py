@@ -376,5 +376,8 @@ def test_idle_machine_estimate_deals_the_sweeps_to_the_workers():
     # longest first to the first free worker: [5, 3] and [4, 3] -> the last ends at 8
     est = reproduce.cpu_estimate(timing, 2.0)
     assert est == {"cpu_s": 17.0, "idle_machine_estimate_s": 10.0}
+    # 2 s of start-up in the workers beyond their sweeps: 1 s more for each
+    est = reproduce.cpu_estimate(timing, 2.0, children_cpu_s=17.0)
+    assert est == {"cpu_s": 19.0, "idle_machine_estimate_s": 11.0}
     timing["workers"] = 1
     assert reproduce.cpu_estimate(timing, 17.0)["idle_machine_estimate_s"] == 17.0

@@ -234,7 +234,7 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     dict results.json holds. Raises ValueError, tn.BackendError or OSError on
     bad input, before training.
     """
-    t0, cpu0 = time.perf_counter(), time.process_time()
+    t0, cpu0 = time.perf_counter(), (time.process_time(), _children_cpu_s())
     cfg = Config.make(seeds=seeds, epochs=epochs, quick=quick, samples=samples)
     if backend is not None:
         tn.set_backend(backend)
@@ -259,23 +259,36 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     return summary
 
 
-def cpu_estimate(timing, main_cpu_s):
+def _children_cpu_s():
+    """CPU seconds (user + system) of the finished child processes (the workers)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_estimate(timing, main_cpu_s, children_cpu_s=0.0):
     """The run's CPU seconds, and the wall time they make on an idle machine.
 
-    main_cpu_s: CPU seconds of this process so far. With one worker the sweeps
-    ran here, so the estimate is main_cpu_s; with W workers each sweep's CPU
-    seconds are dealt, longest first, to whichever worker is free first (as
-    the pool does), and the estimate is main_cpu_s plus the last worker's end.
-    A busy machine stretches the wall time; the CPU seconds stay.
+    main_cpu_s: CPU seconds of this process so far; children_cpu_s: those of
+    its finished worker processes (start-up included). With one worker the
+    sweeps ran here, so the estimate is main_cpu_s; with W workers each
+    sweep's CPU seconds are dealt, longest first, to whichever worker is free
+    first (as the pool does), each worker's start-up (its CPU beyond its
+    sweeps, shared evenly) is added, and the estimate is main_cpu_s plus the
+    last worker's end. A busy machine stretches the wall time; the CPU seconds
+    stay (about: a busy machine also costs some CPU in cache misses).
     """
     sweeps = sorted((t["cpu_s"] for t in timing["per_sweep"].values()), reverse=True)
     workers = timing["workers"]
     if workers == 1:
         return {"cpu_s": main_cpu_s, "idle_machine_estimate_s": main_cpu_s}
-    ends = [0.0] * workers
+    start_up = max(children_cpu_s - sum(sweeps), 0.0) / workers
+    ends = [start_up] * workers
     for cpu in sweeps:
         ends[ends.index(min(ends))] += cpu
-    return {"cpu_s": main_cpu_s + sum(sweeps), "idle_machine_estimate_s": main_cpu_s + max(ends)}
+    total = main_cpu_s + max(children_cpu_s, sum(sweeps))
+    return {"cpu_s": total, "idle_machine_estimate_s": main_cpu_s + max(ends)}
 
 
 def train_job(job, data, y, n_train, cfg, bar):
@@ -295,14 +308,15 @@ def train_job(job, data, y, n_train, cfg, bar):
 
 
 # --- outputs -------------------------------------------------------------------------
-def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=0.0):
+def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=(0.0, 0.0)):
     """Figures, results.csv, results.json and REPORT.md, moved into out_dir together.
 
     Everything is written into a fresh temporary folder inside out_dir first
     (``_files.staged_files``) and moved in only once every file exists, so a run
     interrupted while writing (Ctrl-C) leaves the previous run's files exactly as
     they were, never a mix of new figures and an old report. Other files in
-    out_dir are kept. t0, cpu0: perf_counter() and process_time() at the start.
+    out_dir are kept. t0: perf_counter() at the start; cpu0: (process_time(), the
+    children's CPU seconds) at the start.
     """
     post = {s: runs[(s, "post", POST_VARIANT)] for s in SCALINGS}
     written = []
@@ -322,7 +336,8 @@ def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=0.0):
         save("sharpness.png", figure_sharpness(post, cfg))
         write("results.csv", results_csv(runs))
         summary["timing"]["total_s"] = time.perf_counter() - t0
-        summary["timing"].update(cpu_estimate(summary["timing"], time.process_time() - cpu0))
+        summary["timing"].update(cpu_estimate(summary["timing"], time.process_time() - cpu0[0],
+                                              _children_cpu_s() - cpu0[1]))
         write("results.json", json.dumps(summary, indent=1) + "\n")
         write("REPORT.md", report(summary))
     return written
