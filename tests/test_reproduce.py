@@ -14,7 +14,7 @@ from tinynet.lab import diagnostics as dg
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FILES = ("regions.png", "curves.png", "success.png", "dead_units.png", "sharpness.png",
-         "results.csv", "results.json", "REPORT.md")
+         "loss_surface.png", "results.csv", "results.json", "REPORT.md")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,8 @@ def test_report_starts_with_a_summary_with_the_figures_and_intervals(quick_run):
     text = (out / "REPORT.md").read_text()
     summary = text[:text.index("## Setup")]
     assert text.index("## Summary") < text.index("## What happened") < text.index("## Q1")
-    for fig in ("regions.png", "dead_units.png", "curves.png", "success.png", "sharpness.png"):
+    for fig in ("regions.png", "dead_units.png", "curves.png", "success.png", "sharpness.png",
+                "loss_surface.png"):
         assert f"]({fig})" in summary
     assert "95%" in summary and " of 2 [" in summary
 

@@ -145,3 +145,17 @@ def test_overshoot_sentence_follows_the_shares():
     past = say.overshoot_sentence(0.5, 0.1, [150, 200, 1.6], [10, 200, 0.2], [60, 100, 1.5],
                                   [80, 100, 1.4], [20, 190, 0.9], 128)
     assert "does overshoot" in past and "mostly does not" not in past
+
+
+def test_surface_sentence_follows_the_paths():
+    def path(length, turns):
+        return {"explained": [0.8, 0.15], "length": length, "turns_back": turns,
+                "segments": 19, "max_off_plane": 0.0}
+
+    still = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 0), "0.1": path(1.0, 0),
+                                                       "0.001": path(0.01, 0)})
+    assert "hardly left its start" in still and "never turns back" in still
+    assert "seed 3's path" in still and "0.1: 95%" in still
+    bounce = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 4), "0.1": path(1.0, 0),
+                                                        "0.001": path(0.5, 0)})
+    assert "turns back on itself 4 times" in bounce and "hardly left" not in bounce

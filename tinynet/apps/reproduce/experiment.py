@@ -27,9 +27,12 @@ from tinynet import _files
 from tinynet.apps.reproduce.figures import (
     figure_curves,
     figure_dead_units,
+    figure_loss_surface,
     figure_regions,
     figure_sharpness,
     figure_success,
+    loss_surfaces,
+    surface_summary,
 )
 from tinynet.apps.reproduce.measures import (
     classify_runs,
@@ -37,7 +40,13 @@ from tinynet.apps.reproduce.measures import (
     first_epoch_shift,
     output_measures,
 )
-from tinynet.apps.reproduce.records import PathRecord, Record, SharpnessTrace, trace_epochs
+from tinynet.apps.reproduce.records import (
+    OvershootRecord,
+    PathRecord,
+    Record,
+    SharpnessTrace,
+    trace_epochs,
+)
 from tinynet.apps.reproduce.report import report, results_csv
 from tinynet.apps.reproduce.runner import train_all, workers_for
 from tinynet.apps.reproduce.setup import (
@@ -60,7 +69,7 @@ CLIPPED = "sparse_categorical_crossentropy"  # Keras's clipped cross-entropy on 
 
 # --- training: one job = one tn.sweep -------------------------------------------------
 def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, loss=None,
-          epochs=None, warmup_epochs=0, with_path=False):
+          epochs=None, warmup_epochs=0, with_path=False, overshoot_points=0):
     """Train len(rates) x n_seeds copies with ``tn.sweep`` (copy k = r * S + s: rate-major).
 
     Seed s starts every rate from the same weights and shuffles its batches as
@@ -71,7 +80,9 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     that many epochs (tn.schedules.Warmup), then stays. with_path: keep every
     copy's weights at init and after each epoch of setup.check_epochs ("path"
     (T, R, S, P), flat as tn.callbacks.WeightPath; "path_epochs" (T,)).
-    Returns a dict of host
+    overshoot_points > 0: at the same epochs, where each copy's next step lands
+    along its own line on the first that many training points
+    (records.OvershootRecord; "overshoot"). Returns a dict of host
     arrays shaped (epochs, R, S) or (R, S, ...); "final_weights" holds every
     copy's final weights (get_weights() order, a leading copy axis).
     """
@@ -85,8 +96,9 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     if trace is not None:
         callbacks.append(trace)
     path = PathRecord(n, check_epochs(epochs)) if with_path else None
-    if path is not None:
-        callbacks.append(path)
+    m = min(n_train, overshoot_points)
+    overshoot = OvershootRecord(n, x[:m], y[:m], check_epochs(epochs)) if m else None
+    callbacks += [c for c in (path, overshoot) if c is not None]
     result = _sweep(x, y, rates, n_seeds, variant, cfg, epochs, loss, callbacks,
                     warmup_epochs * _updates_per_epoch(n_train, cfg))
     out = {"rates": rates, "variant": variant, "n_copies": n, "epochs": epochs,
@@ -96,6 +108,12 @@ def train(x, y, n_train, rates, n_seeds, variant, cfg, bar=None, trace_seeds=0, 
     if path is not None:
         out["path"] = path.path.reshape((len(path.epochs), len(rates), n_seeds, -1))
         out["path_epochs"] = np.asarray(path.epochs)
+    if overshoot is not None:
+        shape = (len(overshoot.at_epochs), len(rates), n_seeds)
+        out["overshoot"] = {"epochs": np.asarray(overshoot.at_epochs), "points": m,
+                            "t_min": overshoot.t_min.reshape(shape),
+                            "ratio": overshoot.ratio.reshape(shape),
+                            "climbs": overshoot.climbs.reshape(shape)}
     return out
 
 
@@ -248,10 +266,13 @@ def run(out_dir="tinynet-out/reproduce", seeds=None, epochs=None, backend=None, 
     t_init = time.perf_counter()
     inits = {(s, v): init_diagnostics(data[s], y, n_train, cfg.seeds, v)
              for s in SCALINGS for v in (POST_VARIANT, HE)}
+    raw_post = runs[("raw", "post", POST_VARIANT)]
+    seed, surfaces = loss_surfaces(raw_post, data["raw"], y, cfg)
     summary = summarise(cfg, data, y, n_train, runs, inits)
+    summary["diagnostics"]["surface"] = surface_summary(seed, surfaces)
     summary["timing"] = {"training_s": t_train, "workers": workers, "per_sweep": seconds,
                          "init_and_summary_s": time.perf_counter() - t_init}
-    files = write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0)
+    files = write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0, (seed, surfaces))
     for name in files:
         echo(f"  wrote {os.path.join(out_dir, name)}")
     echo(f"tinynet reproduce: done in {summary['timing']['total_s']:.1f} s; "
@@ -303,12 +324,13 @@ def train_job(job, data, y, n_train, cfg, bar):
                 trace_seeds=cfg.trace_seeds if job.kind == "post" else 0,
                 loss=exact if job.kind == "exact" else None, epochs=job.epochs,
                 warmup_epochs=cfg.warmup_epochs if job.kind == "warmup" else 0,
-                with_path=job.key == ("raw", "post", POST_VARIANT))
+                with_path=job.key == ("raw", "post", POST_VARIANT),
+                overshoot_points=cfg.overshoot_points if job.kind == "post" else 0)
     return out, {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu}
 
 
 # --- outputs -------------------------------------------------------------------------
-def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=(0.0, 0.0)):
+def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=(0.0, 0.0), surfaces=None):
     """Figures, results.csv, results.json and REPORT.md, moved into out_dir together.
 
     Everything is written into a fresh temporary folder inside out_dir first
@@ -316,7 +338,7 @@ def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=(0.0, 0.0)):
     interrupted while writing (Ctrl-C) leaves the previous run's files exactly as
     they were, never a mix of new figures and an old report. Other files in
     out_dir are kept. t0: perf_counter() at the start; cpu0: (process_time(), the
-    children's CPU seconds) at the start.
+    children's CPU seconds) at the start; surfaces: (seed, figures.loss_surfaces(...)).
     """
     post = {s: runs[(s, "post", POST_VARIANT)] for s in SCALINGS}
     written = []
@@ -334,6 +356,8 @@ def write_outputs(out_dir, cfg, data, y, runs, summary, t0, cpu0=(0.0, 0.0)):
         save("success.png", figure_success(runs, cfg))
         save("dead_units.png", figure_dead_units(post, cfg))
         save("sharpness.png", figure_sharpness(post, cfg))
+        if surfaces is not None:
+            save("loss_surface.png", figure_loss_surface(post["raw"], *surfaces, cfg))
         write("results.csv", results_csv(runs))
         summary["timing"]["total_s"] = time.perf_counter() - t0
         summary["timing"].update(cpu_estimate(summary["timing"], time.process_time() - cpu0[0],

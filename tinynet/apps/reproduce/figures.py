@@ -267,6 +267,24 @@ def loss_surfaces(run, x, y, cfg):
     return seed, out
 
 
+def surface_summary(seed, surfaces):
+    """JSON-ready numbers of the loss surfaces: how much of each path the plane holds, the
+    loss at its start and end, its length, and how often it turns back in the plane."""
+    out = {"seed": int(seed), "rates": {}}
+    for rate, label, surface in surfaces:
+        coords = np.asarray(surface["paths"][0])
+        steps = np.diff(coords, axis=0)
+        steps = steps[np.linalg.norm(steps, axis=1) > 0]
+        norms = np.linalg.norm(steps, axis=1)
+        cos = np.sum(steps[1:] * steps[:-1], axis=1) / np.maximum(norms[1:] * norms[:-1], 1e-300)
+        out["rates"][f"{rate:g}"] = {
+            "label": label, "explained": [float(v) for v in surface["explained_variance"]],
+            "length": float(np.sum(norms)), "turns_back": int(np.sum(cos < -0.5)),
+            "segments": int(max(len(norms) - 1, 0)),
+            "max_off_plane": float(np.max(surface["off_plane"][0]))}
+    return out
+
+
 def figure_loss_surface(run, seed, surfaces, cfg):
     """Three panels of tn.plot.loss_surface: the path of seed `seed` at each rate."""
     from matplotlib.figure import Figure

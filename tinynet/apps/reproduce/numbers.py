@@ -101,6 +101,13 @@ class Numbers:
         fits.update({s: self.row(s, rate, "swap")["fit"] for s in SWAPS})
         return say.scale_swap_sentence(rate, fits, self.cfg["seeds"])
 
+    def overshoot_sentence(self):
+        hi, good = self.row("raw", HIGH), self.row("raw", GOOD)
+        return say.overshoot_sentence(
+            HIGH, GOOD, hi["overshoot_before_fit"], good["overshoot_before_fit"],
+            hi["overshoot_before_death"], hi["overshoot_after_fit"], good["overshoot_after_fit"],
+            self.diag["overshoot"]["raw"]["points"])
+
     def kill_sentence(self):
         return say.step_signal_sentence(
             HIGH, GOOD, self.row("raw", HIGH)["median_shift_ratio"],

@@ -171,7 +171,8 @@ class OvershootRecord(tn.callbacks.Callback):
     ``tn.diagnostics.step_overshoot`` on the fixed batch (x, y): the loss along
     theta - t lr g, t in [0, 2], for every copy at its own rate, and keeps
     t_min (C, n), the t of the line's minimum (t_min < 1: the step lands past
-    it), and ratio = 1 / t_min, stored under each copy's sweep-wide index.
+    it), ratio = 1 / t_min and climbs (the step ends above its start), stored
+    under each copy's sweep-wide index.
     """
 
     def __init__(self, n_copies, x, y, at_epochs, points=21):
@@ -180,6 +181,7 @@ class OvershootRecord(tn.callbacks.Callback):
         self.row = {e: i for i, e in enumerate(self.at_epochs)}
         shape = (len(self.at_epochs), n_copies)
         self.t_min, self.ratio = np.full(shape, np.nan), np.full(shape, np.nan)
+        self.climbs = np.zeros(shape, dtype=bool)
 
     def _take(self, epoch):
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -187,6 +189,7 @@ class OvershootRecord(tn.callbacks.Callback):
             found = dg.step_overshoot(self.model, self.x, self.y, points=self.points)
         self.t_min[self.row[epoch], self.copies] = np.atleast_1d(found["t_min"])
         self.ratio[self.row[epoch], self.copies] = np.atleast_1d(found["ratio"])
+        self.climbs[self.row[epoch], self.copies] = np.atleast_1d(found["climbs"])
 
     def on_train_begin(self):
         self._take(0)

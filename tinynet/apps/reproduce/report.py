@@ -87,7 +87,8 @@ def _answers(nums):
         + say.low_rate_sentence(LOW, low["one_class"], low["seeds"], cfg["epochs"],
                                 nums.updates, low["median_output_spread"], low["max_share_gap"])
         + f" Too high: no run's loss became NaN or infinite ({hi['diverged']} diverged). "
-        + nums.kill_sentence() + " " + nums.warmup_sentence(),
+        + nums.overshoot_sentence() + " " + nums.kill_sentence() + " "
+        + nums.warmup_sentence(),
         "2. *Why does standardising change it?* " + nums.window() + " "
         + nums.swap_sentence() + " " + nums.horizon_window(),
         "3. *Do negative weights and inputs kill ReLUs?* "
@@ -109,6 +110,8 @@ def _figures(nums):
         "seeds](curves.png)", "",
         "![Share of seeds that fit against the rate, raw and standardised](success.png)", "",
         "![Sharpness of every traced run against 2/lr](sharpness.png)", "",
+        f"![The loss over a plane through one seed's path at {GOOD:g}, {HIGH:g} and {LOW:g}]"
+        "(loss_surface.png)", "",
         f"Every number below was computed by this run (tinynet {env['tinynet']}, backend "
         f"{env['backend']}, {env['dtype']}, {t['total_s']:.0f} s in all, {t['training_s']:.0f} s"
         f" of it training, in {t['workers']} {'process' if t['workers'] == 1 else 'processes'}; "

@@ -72,11 +72,33 @@ def q1_high_section(nums):
         f"{', '.join(str(e) for e in nums.check_epochs)}); a run fitted when its validation "
         f"accuracy passed {nums.cfg['threshold']:g} at some epoch.", "",
         *_timing_table(nums, "raw"), *_timing_table(nums, "standardised")[2:], "",
-        *timing,
+        *timing, "- " + nums.overshoot_sentence(), *_overshoot_table(nums),
         "- " + say.compare_counts("0.4", k4["fit"], k4["seeds"], f"{HIGH:g}", k5["fit"],
                                   k5["seeds"]),
-        *_curvature_lines(nums), *_clip_lines(nums), "",
+        *_curvature_lines(nums), *_clip_lines(nums),
+        "- " + say.surface_sentence(nums.diag["surface"]["seed"], HIGH, GOOD, LOW,
+                                    nums.diag["surface"]["rates"]), "",
     ]
+
+
+def _overshoot_table(nums):
+    """Steps past their line's minimum per phase (tn.diagnostics.overshoot_summary)."""
+    lines = ["", "Steps that land past the minimum along their own line, k of n measured steps "
+             "(median 1/t_min: lr x curvature along the step; 0.5 means the minimum lies at or "
+             "beyond twice the step), per phase of training (every copy measured at init and "
+             "after the dead-unit check epochs; steps of one run are not independent):", ""]
+    for scaling in SCALINGS:
+        found = nums.diag["overshoot"][scaling]
+        names = ["at init" if (a, b) == (0, 1) else f"epochs {a}-{b - 1}" if b is not None
+                 else f"epochs {a}+" for a, b in found["phases"]]
+        if scaling == SCALINGS[0]:
+            lines += ["| rate | inputs | " + " | ".join(names) + " |",
+                      "|---:|---|" + "---|" * len(names)]
+        for r, rate in enumerate(found["rates"]):
+            cells = [f"{found['overshoots'][p][r]} of {found['measured'][p][r]} "
+                     f"({fmt(found['median_ratio'][p][r], 2)})" for p in range(len(names))]
+            lines.append(f"| {rate:g} | {scaling} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _curvature_lines(nums):

@@ -141,9 +141,11 @@ def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_
     after = (f". After fitting, {share(after_fit)} at {rate:g} and {share(after_good)} at "
              f"{good:g} overshoot" if after_fit[1] else "")
     ratio = before_fit[2]
-    size = "" if ratio is None else (f" (median lr x curvature along the step, 1/t_min: "
-                                     f"{ratio:.2g}; 1 lands on the minimum, 2 climbs back to "
-                                     "the start)")
+    size = "" if ratio is None else (
+        " (median 1/t_min at most 0.5: the line's minimum lies at or beyond twice the step)"
+        if ratio <= 0.5 + 1e-9 else
+        f" (median 1/t_min, lr x curvature along the step: {ratio:.2g}; 1 lands on the "
+        "minimum, 2 climbs back to the start)")
     text = head + died + after + size + "."
     hi_share = before_fit[0] / before_fit[1] if before_fit[1] else 0.0
     death_share = before_death[0] / before_death[1] if before_death[1] else 0.0
@@ -320,3 +322,22 @@ def revival_sentence(rate, revived, alive_runs):
                 "layer is absorbing: it passes back no gradient, so nothing below it changes.")
     return (f"At {rate:g} no run ended with fewer dead units than it started with, so this run "
             "does not show dead units coming back.")
+
+
+def surface_sentence(seed, high, good, low, surfaces):
+    """What the loss-surface picture shows. surfaces[f"{rate:g}"]: figures.surface_summary."""
+    hi, g, lo = (surfaces[f"{r:g}"] for r in (high, good, low))
+    held = ", ".join(f"{r:g}: {sum(x['explained']):.0%}" for r, x in
+                     ((good, g), (high, hi), (low, lo)))
+    head = (f"`loss_surface.png` draws seed {seed}'s path at each rate on the loss over the "
+            f"plane of that path's first two principal directions, which hold this much of its "
+            f"movement: {held}. At {low:g} the path is {lo['length']:.2g} long in the plane "
+            f"against {g['length']:.2g} at {good:g}" + (": it has hardly left its start."
+                                                       if lo["length"] < 0.1 * g["length"]
+                                                       else "."))
+    if hi["turns_back"]:
+        return (head + f" At {high:g} the path turns back on itself {hi['turns_back']} times in "
+                f"{hi['segments'] + 1} steps between snapshots, as a bounce across a valley "
+                "would.")
+    return (head + f" At {high:g} the path never turns back between snapshots (the dead-unit "
+            "check epochs): no bounce across a valley shows at that resolution.")

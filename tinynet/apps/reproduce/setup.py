@@ -62,6 +62,7 @@ class Config:
     trace_seeds: int = 4
     trace_points: int = 256
     trace_iters: int = 20  # per later check, warm-started
+    overshoot_points: int = 128  # the fixed batch of the overshoot measure (post runs)
     data_seed: int = 0
     post_rates: tuple = field(default=POST_RATES)
 

@@ -120,6 +120,34 @@ def _overshoot_counts(run, i):
             "overshoot_at_init": count(at == 0)}
 
 
+OVERSHOOT_PHASES = ((0, 1), (1, 10), (10, 50), (50, None))  # epochs, start <= e < stop
+
+
+def overshoot_phases(run):
+    """tn.diagnostics.overshoot_summary of a run's measured steps, per rate and phase.
+
+    Each check of records.OvershootRecord becomes one stacked measurement (every
+    copy's step at its own rate); the phases are OVERSHOOT_PHASES (epochs).
+    Returns JSON-ready lists (P, R) under "overshoots", "measured", "climbs",
+    "median_ratio", with "rates" and "phases".
+    """
+    found = run["overshoot"]
+    rates = np.repeat(np.asarray(run["rates"], dtype=np.float64), found["t_min"].shape[2])
+    measurements = []
+    for c in range(found["t_min"].shape[0]):
+        t_min = found["t_min"][c].reshape(-1)
+        measurements.append({"t_min": t_min, "ratio": found["ratio"][c].reshape(-1),
+                             "overshoots": np.nan_to_num(t_min, nan=2.0) < 1.0,
+                             "climbs": found["climbs"][c].reshape(-1), "learning_rate": rates})
+    summary = tn.diagnostics.overshoot_summary(measurements, found["epochs"],
+                                               list(OVERSHOOT_PHASES))
+    return {"rates": _list(summary["rates"]), "phases": [list(p) for p in summary["phases"]],
+            "points": int(found["points"]),
+            **{key: np.asarray(summary[key]).tolist() for key in ("overshoots", "measured",
+                                                                  "climbs")},
+            "median_ratio": [_list(row) for row in summary["median_ratio"]]}
+
+
 def _revival(run, i):
     """Runs with no dead layer at the end in which some layer ends with fewer dead units than
     it started with: a dead unit came back (the layers below it changed what it receives)."""
@@ -277,6 +305,8 @@ def summarise(cfg, data, y, n_train, runs, inits):
         diag["escape"][scaling] = _escape_summary(cfg, runs, scaling, upe)
         diag["post"][scaling] = _post_per_rate(post)
         diag["trace"][scaling] = _trace_summary(post)
+        if post.get("overshoot") is not None:
+            diag.setdefault("overshoot", {})[scaling] = overshoot_phases(post)
     shares = np.bincount(np.asarray(y[:n_train]).astype(np.int64), minlength=4) / n_train
     return {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
