@@ -159,3 +159,7 @@ def test_surface_sentence_follows_the_paths():
     bounce = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 4), "0.1": path(1.0, 0),
                                                         "0.001": path(0.5, 0)})
     assert "turns back on itself 4 times" in bounce and "hardly left" not in bounce
+    assert "more back and forth" in bounce
+    noise = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 2), "0.1": path(1.0, 3),
+                                                       "0.001": path(0.5, 0)})
+    assert "the batches' noise" in noise

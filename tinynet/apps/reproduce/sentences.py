@@ -335,9 +335,13 @@ def surface_sentence(seed, high, good, low, surfaces):
             f"against {g['length']:.2g} at {good:g}" + (": it has hardly left its start."
                                                        if lo["length"] < 0.1 * g["length"]
                                                        else "."))
-    if hi["turns_back"]:
+    if hi["turns_back"] > g["turns_back"]:
         return (head + f" At {high:g} the path turns back on itself {hi['turns_back']} times in "
-                f"{hi['segments'] + 1} steps between snapshots, as a bounce across a valley "
-                "would.")
+                f"{hi['segments'] + 1} steps between snapshots, against {g['turns_back']} at "
+                f"{good:g}: more back and forth than the good rate's batches give.")
+    if hi["turns_back"]:
+        return (head + f" At {high:g} the path turns back {hi['turns_back']} times between "
+                f"snapshots, no more than at {good:g} ({g['turns_back']}): the batches' noise, "
+                "not a bounce across a valley.")
     return (head + f" At {high:g} the path never turns back between snapshots (the dead-unit "
             "check epochs): no bounce across a valley shows at that resolution.")
