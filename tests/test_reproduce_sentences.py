@@ -163,3 +163,14 @@ def test_surface_sentence_follows_the_paths():
     noise = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 2), "0.1": path(1.0, 3),
                                                        "0.001": path(0.5, 0)})
     assert "the batches' noise" in noise
+
+
+def test_summary_clauses_follow_the_numbers():
+    assert "not overshooting" in say.overshoot_short(0.5, [13, 331, 0.5])
+    assert "is overshooting" in say.overshoot_short(0.5, [300, 331, 1.5])
+    scale = say.q2_short(0.1, {"raw": 19, "standardised": 0, "centred": 19, "unit-scale": 0},
+                         20, 0.5, 0, 20)
+    assert "by shrinking the inputs, not by centring them" in scale and "helps instead" in scale
+    centring = say.q2_short(0.1, {"raw": 19, "standardised": 0, "centred": 0,
+                                  "unit-scale": 19}, 20, 0.5, 10, 11)
+    assert "by centring the inputs" in centring and "does not help either" in centring

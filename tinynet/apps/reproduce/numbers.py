@@ -108,6 +108,14 @@ class Numbers:
             hi["overshoot_before_death"], hi["overshoot_after_fit"], good["overshoot_after_fit"],
             self.diag["overshoot"]["raw"]["points"])
 
+    def q2_short(self):
+        rate, he_rate = self.cfg["swap_rates"][0], self.cfg["variant_rates"][-1]
+        fits = {s: self.row(s, rate)["fit"] for s in SCALINGS}
+        fits.update({s: self.row(s, rate, "swap")["fit"] for s in SWAPS})
+        return say.q2_short(rate, fits, self.cfg["seeds"], he_rate,
+                            self.row("raw", he_rate, "variant", HE)["fit"],
+                            self.row("standardised", he_rate, "variant", HE)["fit"])
+
     def kill_sentence(self):
         return say.step_signal_sentence(
             HIGH, GOOD, self.row("raw", HIGH)["median_shift_ratio"],

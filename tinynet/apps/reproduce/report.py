@@ -71,7 +71,8 @@ def summary_paragraph(summary):
                                           hi["never_fit_alive"], failed,
                                           _or_nan(hi["median_death_epoch"]),
                                           nums.commonest_layer(hi), hi["median_val_acc_at_death"])
-            + " " + nums.horizon_low() + " " + nums.horizon_window())
+            + " " + say.overshoot_short(HIGH, hi["overshoot_before_fit"])
+            + " " + nums.horizon_low() + " " + nums.horizon_window() + " " + nums.q2_short())
 
 
 def _answers(nums):

@@ -159,6 +159,38 @@ def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_
     return text + " No step was measured before fitting."
 
 
+def overshoot_short(rate, before_fit):
+    """One clause for the summary: how many steps at `rate` overshoot before fitting."""
+    k, n = before_fit[0], before_fit[1]
+    if not n:
+        return f"No step at {rate:g} was measured before fitting."
+    verdict = "so it is not overshooting then" if 2 * k < n else "so it is overshooting then"
+    return (f"Measured along each step's own line, {k} of {n} steps at {rate:g} ({k / n:.0%}) "
+            f"land past the minimum before the runs fit, {verdict}.")
+
+
+def q2_short(rate, fits, runs, he_rate, he_raw, he_std):
+    """One sentence for the summary: what standardising changes, by the scale swap and He."""
+    def same(a, b):
+        return not distinguishable(fits[a], runs, fits[b], runs)
+
+    if same("centred", "raw") and same("unit-scale", "standardised"):
+        cause = "by shrinking the inputs, not by centring them"
+    elif same("centred", "standardised") and same("unit-scale", "raw"):
+        cause = "by centring the inputs, not by shrinking them"
+    else:
+        cause = "by both shrinking and centring the inputs"
+    swap = (f"at {rate:g}: centred at the raw scale {fits['centred']} of {runs}, raw centre at "
+            f"unit scale {fits['unit-scale']} of {runs}")
+    he = (f"with He initialisation standardising helps instead ({he_rate:g}: raw {he_raw} of "
+          f"{runs}, standardised {he_std} of {runs})" if more_often(he_std, runs, he_raw, runs)
+          else f"with He initialisation it does not help either ({he_rate:g}: raw {he_raw}, "
+          f"standardised {he_std} of {runs})")
+    if same("raw", "standardised"):
+        return f"Standardising makes no measurable difference at {rate:g}; {he}."
+    return f"With the post's small weights standardising hurts {cause} ({swap}); {he}."
+
+
 def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms):
     """What kills the units: steps as large as the signal they act on.
 
