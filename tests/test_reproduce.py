@@ -382,3 +382,19 @@ def test_idle_machine_estimate_deals_the_sweeps_to_the_workers():
     assert est == {"cpu_s": 19.0, "idle_machine_estimate_s": 11.0}
     timing["workers"] = 1
     assert reproduce.cpu_estimate(timing, 17.0)["idle_machine_estimate_s"] == 17.0
+
+
+def test_readme_quick_start_fits_its_scaler_on_the_training_part_only():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Quick start"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = code[:code.index("model = tn.Sequential")]  # the data part only
+    scope = {}
+    exec(compile(code, "README Quick start", "exec"), scope)
+    x, n_train = scope["x"], 800  # fit's validation_split=0.2 holds out the last 200 rows
+    np.testing.assert_allclose(x[:n_train].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x[:n_train].std(axis=0), 1.0, rtol=1e-12)
+    assert np.abs(x.mean(axis=0)).max() > 1e-6  # the validation rows were not used to fit
