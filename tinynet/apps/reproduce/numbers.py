@@ -69,7 +69,7 @@ class Numbers:
 
     @staticmethod
     def commonest_layer(r):
-        counts = r["death_layers"]
+        counts = r["death_layers_before_fit"]
         return int(np.argmax(counts)) + 1 if any(counts) else "n/a"
 
     def half(self, scaling):

@@ -69,7 +69,7 @@ def summary_paragraph(summary):
             f"that fit: {fits}; standardised: {std_fits}. "
             + say.failure_timing_sentence(HIGH, hi["died_before_fit"], hi["fitted_then_lost"],
                                           hi["never_fit_alive"], failed,
-                                          _or_nan(hi["median_death_epoch"]),
+                                          _or_nan(hi["median_death_epoch_before_fit"]),
                                           nums.commonest_layer(hi), hi["median_val_acc_at_death"])
             + " " + say.overshoot_short(HIGH, hi["overshoot_before_fit"])
             + " " + nums.horizon_low() + " " + nums.horizon_window() + " " + nums.q2_short())

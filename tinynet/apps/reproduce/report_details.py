@@ -45,7 +45,7 @@ def q1_low_section(nums):
 # --- Q1, too high ---------------------------------------------------------------------
 def _timing_table(nums, scaling):
     lines = ["| rate | inputs | failed | died before fitting | fitted, then lost it | never "
-             "fitted, all alive | first dead layer (1/2/3/4) | median death epoch |",
+             "fitted, all alive | first dead layer (1/2/3/4) | median epoch it died |",
              "|---:|---|---:|---:|---:|---:|---|---:|"]
     for rate in (0.4, HIGH):
         r = nums.row(scaling, rate)
@@ -62,7 +62,7 @@ def q1_high_section(nums):
         r = nums.row("raw", rate)
         timing.append("- " + say.failure_timing_sentence(
             rate, r["died_before_fit"], r["fitted_then_lost"], r["never_fit_alive"],
-            r["seeds"] - r["fit"], r["median_death_epoch"] or math.nan,
+            r["seeds"] - r["fit"], r["median_death_epoch_before_fit"] or math.nan,
             nums.commonest_layer(r), r["median_val_acc_at_death"]))
     k4, k5 = nums.row("raw", 0.4), nums.row("raw", HIGH)
     return [

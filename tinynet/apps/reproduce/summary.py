@@ -69,6 +69,11 @@ def _failure_timing(run, i):
         "median_death_epoch": _f(_med(death[dead_failed])) if np.any(dead_failed) else None,
         "max_death_epoch": _f(np.max(death[dead_failed])) if np.any(dead_failed) else None,
         "death_layers": [int(np.sum(layer[dead_failed] == j)) for j in range(1, 5)],
+        # the same, of the runs that died before fitting (what the timing sentence is about)
+        "death_layers_before_fit": [int(np.sum(layer[failed & before] == j))
+                                    for j in range(1, 5)],
+        "median_death_epoch_before_fit": _f(_med(death[failed & before]))
+        if np.any(failed & before) else None,
         "median_fit_epoch_of_lost": _f(_med(escape[lost])) if np.any(lost) else None,
         "median_val_acc_at_death": _val_acc_at(run, i, death, failed & before),
     }
