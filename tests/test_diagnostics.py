@@ -72,7 +72,8 @@ def test_diagnostics_run_on_a_copy_never_on_the_live_layers(diagnostic):
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20, 2)), rng.integers(0, 4, 20)
     model = _post_net()
-    model.train_on_batch(x, y)
+    model.compile("sgd", loss="sparse_categorical_crossentropy", fused=False)
+    model.train_on_batch(x, y)  # the plain step: every layer's own caches are filled
     layers, acts = list(model.layers), [layer.activation for layer in model.layers]
     caches = [(layer._x, act._y) for layer, act in zip(layers, acts)]
     getattr(dg, diagnostic)(model, x, y)

@@ -194,6 +194,15 @@ Y = np.array([[0.5, 0.25, 0.0], [1.0, 0.0, 0.0]])  # soft labels not summing to 
 P = np.array([[0.4, 0.4, 0.2], [1e-9, 0.5, 0.5 - 1e-9]])  # the 1e-9 is under the clip
 
 
+def _softmax_head(loss):
+    """fused.SoftmaxCrossEntropy after a forward on z = log P (softmax(z) = P: rows sum to 1)."""
+    from tinynet import fused
+
+    head = fused.SoftmaxCrossEntropy(loss)
+    head.forward(tn.backend.to_device(np.log(P)), tn.backend.to_device(Y))
+    return head
+
+
 def test_clip_mode_hand_worked(float64):
     loss = losses.CategoricalCrossentropy()  # probabilities="clip", Keras
     value = loss(Y, P)
@@ -202,8 +211,10 @@ def test_clip_mode_hand_worked(float64):
     # grad = (u - sum(u q)) / N; row 1 is clipped on its true class: no gradient at all
     np.testing.assert_allclose(tn.backend.to_numpy(loss.backward()),
                                [[-0.25, 0.0625, 0.375], [0.0, 0.0, 0.0]], atol=1e-15)
-    loss.softmax_value(tn.backend.to_device(Y), tn.backend.to_device(P))
-    np.testing.assert_allclose(tn.backend.to_numpy(loss.softmax_backward()),
+    # through a softmax (the fused step's head, fed z = log P so that softmax(z) = P):
+    # (p sum(v) - v) / N with v = y where p is not clipped
+    head = _softmax_head(loss)
+    np.testing.assert_allclose(tn.backend.to_numpy(head.backward()),
                                [[-0.1, 0.025, 0.075], [0.0, 0.0, 0.0]], atol=1e-15)
 
 
@@ -215,8 +226,8 @@ def test_exact_mode_hand_worked(float64):
     np.testing.assert_allclose(tn.backend.to_numpy(loss.backward()),
                                [[-0.625, -0.3125, 0.0], [-5e8, 0.0, 0.0]], rtol=1e-12)
     # through a softmax: (p sum(y) - y) / N
-    loss.softmax_value(tn.backend.to_device(Y), tn.backend.to_device(P))
-    np.testing.assert_allclose(tn.backend.to_numpy(loss.softmax_backward()),
+    head = _softmax_head(loss)
+    np.testing.assert_allclose(tn.backend.to_numpy(head.backward()),
                                [[-0.1, 0.025, 0.075], [(1e-9 - 1) / 2, 0.25, (0.5 - 1e-9) / 2]],
                                rtol=1e-12, atol=1e-15)
     assert losses.SparseCategoricalCrossentropy(probabilities="exact")(

@@ -226,15 +226,6 @@ def test_weight_decay_on_stacked_and_frozen_copies(float64):
     np.testing.assert_allclose(stacked, [single, single], rtol=1e-14)
 
 
-def test_folded_rate_only_for_exactly_p_minus_lr_g(float64):
-    like = tb.to_device(np.zeros((4, 2)))
-    assert optimizers.SGD(0.1).folded_rate(like)[0] == 0.1
-    assert optimizers.SGD(0.1, convention="keras").folded_rate(like)[0] == 0.1
-    assert optimizers.SGD(0.1, weight_decay=1e-3).folded_rate(like) is None
-    assert optimizers.SGD(0.1, weight_decay=1e-3, convention="keras").folded_rate(like) is None
-    assert optimizers.SGD(0.1, momentum=0.9, convention="keras").folded_rate(like) is None
-
-
 def test_model_training_applies_weight_decay(float64):
     """One train_on_batch: SGD with weight decay = SGD without, minus lr * wd * w."""
     import tinynet as tn

@@ -44,7 +44,7 @@ def test_update_stats_match_the_norms_worked_out_by_hand(float64, n_models, make
     stats = h.update_stats
     assert stats["layers"] == ["0: Dense(5)", "1: Dense(4)"]
     assert stats["step"].tolist() == [1, 2, 3, 4, 5, 6]
-    twin = _net(n_models, make(), fused=False)  # the plain step: grads hold dL/dW
+    twin = _net(n_models, make())  # the same (fused) step, with train_on_batch
     want = np.concatenate([_by_hand(twin, x, y, 16), _by_hand(twin, x, y, 16)])
     for j, key in enumerate(("grad_norm", "update_norm", "weight_norm")):
         np.testing.assert_allclose(stats[key], want[:, :, j], rtol=1e-10)
@@ -59,7 +59,7 @@ def test_plain_sgd_ratio_is_lr_times_grad_over_weight(float64):
     np.testing.assert_allclose(s["ratio"], 0.1 * s["grad_norm"] / s["weight_norm"], rtol=1e-10)
 
 
-def test_it_does_not_change_the_run_and_puts_the_fused_step_back(float64):
+def test_it_does_not_change_the_run_nor_the_step(float64):
     x, y = blobs(48)
     plain, watched = _net(), _net()
     step = watched.train_function

@@ -6,6 +6,24 @@ the learning rate does to training.
                            tn.layers.Dense(4, activation="softmax")], seed=0)
     model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
     history = model.fit(x, y, epochs=20, batch_size=64)
+
+The house, from the ground up (each floor imports only the floors below it;
+the import-linter contracts in setup.cfg and tests/test_house.py hold it so):
+
+  kernels    backend, threads, ops: arrays and their namespace; CPU threads
+             layers/, losses, optimizers/, schedules/, initializers: the maths,
+               each with one forward and one backward (or one update)
+             shuffling, stats: batch orders per copy; statistics over runs
+  files      saving, _model_schema, _files: the model file format, atomic writes
+  engine     model (Sequential: build, compile, forward, backward, train_step),
+             training (the loop behind fit), history, callbacks/, metrics,
+             data, datasets/
+             fused: the fast sibling of Sequential.train_step, the only module
+               that knows a shortcut exists (compile picks it; tests/test_fused.py
+               holds it equal to the plain step)
+  tools      lab/: sweeps, lr_find, diagnostics, gradcheck: they run the engine
+  figures    plot/: they read results, never run a tool
+  commands   apps/: the CLI, the demo, reproduce (reached only from __main__)
 """
 
 from tinynet import (
@@ -20,6 +38,7 @@ from tinynet import (
     optimizers,
     plot,
     schedules,
+    stats,
     threads,
 )
 from tinynet.backend import (
@@ -73,6 +92,7 @@ __all__ = [
     "set_backend",
     "set_dtype",
     "set_threads",
+    "stats",
     "threads",
     "get_threads",
     "sweep",

@@ -58,8 +58,12 @@ def choice(value, name, owner, options):
 
 
 def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=False,
-               empty=False):
+               empty=False, copy=True):
     """A NumPy copy of ``value`` (never a view of the caller's data), checked.
+
+    copy=False: a read-only view of the caller's array when it already has the
+    right dtype (a copy otherwise), for callers that only read it and copy it
+    on to the device anyway (fit, predict): the data are not held twice.
 
     ndim: an int or a tuple of allowed ranks. dtype: None keeps numbers as they
     are (bool becomes float); "float" casts to float64. finite: refuse NaN/inf
@@ -80,7 +84,11 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: {name} must hold numbers, got dtype {arr.dtype}.")
     to_float = arr.dtype.kind == "b" or dtype == "float"
-    arr = np.array(arr, dtype=np.float64 if to_float else None, copy=True)  # ours, not theirs
+    if copy:
+        arr = np.array(arr, dtype=np.float64 if to_float else None, copy=True)  # ours, not theirs
+    else:
+        arr = np.asarray(arr, dtype=np.float64 if to_float else None).view()
+        arr.flags.writeable = False  # a view of theirs: nothing may write through it
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:

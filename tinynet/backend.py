@@ -12,15 +12,14 @@ three namespaces:
 Random numbers are always drawn on the host with ``numpy.random.Generator`` and
 then moved to the backend, so one seed gives the same weights on every backend.
 
-CPU threads: see tinynet/threads.py (``set_threads``, ``get_threads``).
+CPU threads: see tinynet/threads.py (``set_threads``, ``get_threads``); ``fit``
+chooses them when training starts, copying an array never does.
 """
 
 import importlib
 import os
 
 import numpy as np
-
-from tinynet import threads
 
 BACKENDS = ("numpy", "cupy", "array_api_strict")
 DTYPES = ("float32", "float64")
@@ -124,12 +123,6 @@ def xp():
     return _state["xp"]
 
 
-def float_dtype(namespace=None):
-    """The current float dtype as an object of ``namespace`` (default: current)."""
-    namespace = namespace or _state["xp"]
-    return getattr(namespace, _state["dtype"])
-
-
 _XP_BY_TYPE = {}  # array type -> its namespace: a training step asks many times
 
 
@@ -155,9 +148,7 @@ def to_device(a, dtype=None, namespace=None):
 
     dtype: None keeps integer/bool arrays as they are and converts floats to the
     current float dtype; otherwise a dtype name such as "float64" or "int64".
-    It applies the default thread count (see tinynet.threads) at most every RECHECK_S.
     """
-    threads.follow_load()
     ns = namespace or _state["xp"]
     host = np.asarray(a)
     if dtype is None:

@@ -4,30 +4,35 @@
 backward, update. This module is its sibling, as torch.optim keeps
 ``_multi_tensor_sgd`` beside ``_single_tensor_sgd``: ``compile`` picks one
 once (``model.train_function``), ``fit`` calls it, and tests/test_fused.py
-holds the two equal for every loss, optimiser, dtype and stack. Each shortcut
-gives the plain step's numbers (up to rounding):
+holds the two equal for every loss, optimiser, dtype and stack. This is the
+only module that knows a shortcut exists; it keeps its own buffers (each
+Dense's input and its ReLU masks) and writes nothing of another
+class but what that class's contract makes public: ``layer.grads``, which
+holds dL/dθ of the last batch after a fused step as after a plain one. The
+update is ``optimizer.apply(params, grads)``, the plain step's.
 
-- softmax output + categorical cross-entropy on probabilities: the loss hands
-  dL/dz = (q sum_c v_c - v) / N to the Dense below the softmax
-  (CategoricalCrossentropy.softmax_backward), skipping the softmax's Jacobian;
-- an update that is exactly p <- p - lr * g (plain SGD): lr multiplies
-  dL/d(output), and back-propagation, linear in it, yields the steps lr * g
-  directly (Optimizer.folded_rate / apply_folded);
-- in place: Dense adds its bias to its fresh z = x @ W and lets its
-  activation overwrite z (ReLU, Softmax), and gradients the step owns are
-  multiplied in place by the ReLU derivative;
+The shortcuts, each giving the plain step's numbers up to rounding:
+
+- ``SoftmaxCrossEntropy``: a softmax output under categorical cross-entropy on
+  probabilities is one piece (Deep Learning from Scratch's ``SoftmaxWithLoss``)
+  whose backward hands dL/dz = (p sum_c v_c - v) / N straight to the Dense
+  below, skipping the softmax's Jacobian;
+- in place: a Dense adds its bias to its fresh z = x @ W and lets its ReLU or
+  softmax overwrite z, and the gradient the step owns is multiplied in place
+  by the ReLU derivative;
 - ReLU's derivative kept as a float mask m = [z > 0] for arrays of at least
   MASK_FROM elements (y = z * m in place: the fewest passes), else read off
   the output as sign(y) (the fewest calls); both are 0 at z = 0 exactly;
-- W^T: for one model a view kept while W is the same array (updates are in
-  place), for a (K, in, out) stack a C-ordered copy, which NumPy multiplies
-  about twice as fast as the transposed view;
+- W^T as a view, never a copy (NumPy 2.4 with OpenBLAS multiplies a (K, in,
+  out) stack's transposed view faster than a C-ordered copy, which costs a pass);
 - grad_b = 1^T g, one BLAS call, where a sum over the sample axis of a
   (K, N, units) stack is several times slower;
 - no grad_x for the lowest trainable layer, and nothing below it.
 
 It applies to models built only of tinynet's own layer classes; any other
-layer keeps the plain step, whose backward the fused step cannot know.
+layer keeps the plain step, whose backward the fused step cannot know. Layers
+other than Dense and its ReLU/softmax run through their own forward and
+backward.
 
 One place where the two differ beyond rounding: categorical cross-entropy with
 probabilities="exact" when a softmax probability underflows to 0 (or nearly):
@@ -42,15 +47,14 @@ MASK_FROM = 4096
 _KNOWN = (Dense, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh)
 
 
-def make_step(model):
-    """A FusedStep for ``model`` (compiled), or None where only the plain step applies."""
-    layers = model.layers
+def make_step(layers, loss, optimizer, metric_fns):
+    """A FusedStep for these (built or not) layers, or None where only the plain step applies."""
     if not all(type(layer) in _KNOWN for layer in layers) or Dense not in map(type, layers):
         return None
-    return FusedStep(model)
+    return FusedStep(layers, loss, optimizer, metric_fns)
 
 
-def softmax_head(layers, loss):
+def has_softmax_head(layers, loss):
     """True when the output is softmax(z) and the loss categorical CE on probabilities."""
     categorical = (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy)
     if type(loss) not in categorical or loss.from_logits:
@@ -60,139 +64,148 @@ def softmax_head(layers, loss):
 
 
 class FusedStep:
-    """model.train_step's update with the shortcuts above; call it as step(x, y).
+    """model.train_step with the shortcuts above; call it as step(x, y).
 
-    The plan is made once, from the model's layers and loss at compile:
-    forward: (function, layer) bottom to top; backward: (function, layer,
-    need_grad_x) top to bottom, ending at the lowest Dense (the layers below
-    it have no parameters, and it needs no grad_x). Returns (loss, [metric
-    values], rate used), as train_step does.
+    The plan is made once, from the layers and loss at compile: one piece per
+    layer (a _FusedDense for each Dense, the layer itself otherwise), the
+    softmax head split off the top where there is one. Backward runs top to
+    bottom and ends at the lowest Dense (the layers below it have no
+    parameters, and it needs no grad_x). Returns (loss, [metric values],
+    rate used), as train_step does.
     """
 
-    def __init__(self, model):
-        self.model = model
-        layers = model.layers
-        self.softmax_head = softmax_head(layers, model.loss)
-        self.head = layers[-1] if self.softmax_head and type(layers[-1]) is Dense else None
-        self.forward = [(_dense_forward if type(layer) is Dense else _layer_forward, layer)
-                        for layer in layers]
+    def __init__(self, layers, loss, optimizer, metric_fns):
+        self.layers, self.loss, self.optimizer = layers, loss, optimizer
+        self.metric_fns = metric_fns
+        self.head = SoftmaxCrossEntropy(loss) if has_softmax_head(layers, loss) else None
+        self.head_owns_z = self.head is not None and type(layers[-1]) is Dense
+        below_head = layers[:-1] if type(layers[-1]) is Softmax and self.head else layers
         lowest = min(i for i, layer in enumerate(layers) if type(layer) is Dense)
-        top = len(layers) - 1 if self.softmax_head else len(layers)
-        self.backward = [(_BACKWARD.get(type(layers[i]), _layer_backward), layers[i], i > lowest)
-                         for i in range(top - 1, lowest - 1, -1)]
-        self.head_needs_grad_x = len(layers) - 1 > lowest
-        self._kernel_t = {}
+        self.pieces = []
+        for i, layer in enumerate(below_head):
+            if type(layer) is Dense:
+                is_head = self.head is not None and i == len(layers) - 1
+                layer = _FusedDense(layer, need_grad_x=i > lowest, activate=not is_head)
+            self.pieces.append(layer)
+        self.lowest = lowest
 
     def __call__(self, x, y):
-        model = self.model
-        loss_fn, optimizer = model.loss, model.optimizer
         out = x
-        for forward, layer in self.forward:
-            out = forward(layer, out)
-        loss = loss_fn.softmax_value(y, out) if self.softmax_head else loss_fn.value(y, out)
-        values = [fn(y, out) for fn in model._metric_fns]
-        folded = optimizer.folded_rate(out)
-        if self.softmax_head:
-            grad = loss_fn.softmax_backward(1.0 if folded is None else folded[1])
-            if self.head is not None:  # dL/dz of the softmax goes into its Dense layer
-                grad = self._linear_backward(self.head, grad, self.head_needs_grad_x)
+        for piece in self.pieces:
+            out = piece.forward(out, training=True)
+        if self.head is not None:
+            loss = self.head.forward(out, y, overwrite=self.head_owns_z)
+            out = self.head.p
         else:
-            grad = loss_fn.backward()
-            grad = grad if folded is None else grad * folded[1]
-        for backward, layer, need_grad_x in self.backward:
-            grad = backward(self, layer, grad, need_grad_x)
-        if folded is None:
-            return loss, values, optimizer.apply(model._params, model.grads())
-        return loss, values, optimizer.apply_folded(model._params, model.grads(), folded[0])
+            loss = self.loss.value(y, out)
+        values = [fn(y, out) for fn in self.metric_fns]
+        grad = self.head.backward() if self.head is not None else self.loss.backward()
+        for piece in reversed(self.pieces[self.lowest:]):
+            grad = piece.backward(grad)
+        params = [p for layer in self.layers for p in layer.params.values()]
+        grads = [g for layer in self.layers for g in layer.grads.values()]
+        return loss, values, self.optimizer.apply(params, grads)
 
-    def _linear_backward(self, dense, g, need_grad_x):
-        """Dense's backward from g = dL/dz: grad_W = x^T g, grad_b = 1^T g, grad_x = g W^T."""
-        xp, x = backend.namespace(g), dense._x
+
+class SoftmaxCrossEntropy:
+    """p = softmax(z) and L = CategoricalCrossentropy(p) as one piece (SoftmaxWithLoss).
+
+    forward(z, y): p_nc = exp(z_nc - max_c z_n) / sum_c' exp(z_nc' - max_c z_n), then
+      "clip":  L = -(1/N) sum_n sum_c y_nc log clip(p_nc, 1e-7, 1 - 1e-7)
+      "exact": L = -(1/N) sum_n sum_c y_nc log p_nc   (0 log 0 counted as 0)
+    The loss's renormalisation q = p / sum_c p is skipped: softmax rows sum to 1.
+    backward(): dL/dz = (p sum_c v_c - v) / N, with v = y where p is not clipped
+    and 0 where it is (v = y throughout with "exact"): the chain rule through
+    the clip and the softmax Jacobian, in a few passes over (K, N, C) where the
+    loss's backward and then Softmax.backward take a dozen. For one-hot y with
+    nothing clipped it is Deep Learning from Scratch's (p - y) / N.
+    """
+
+    def __init__(self, loss):
+        self.loss = loss  # its mode is read at every step: it may be set after compile
+
+    def forward(self, z, y, overwrite=False):
+        """The mean loss (0-d, or (K,)); overwrite=True lets the softmax work in z."""
+        xp = backend.namespace(z)
+        if overwrite:
+            z -= ops.row_max(z)
+        else:
+            z = z - ops.row_max(z)
+        p = xp.exp(z)
+        p /= ops.row_sum(p)
+        if self.loss.exact:
+            self.v = y
+            log_p = ops.log_where(y, p)
+        else:
+            clipped = xp.minimum(xp.maximum(p, losses.EPSILON), 1.0 - losses.EPSILON)
+            self.v = xp.where(clipped == p, y, 0.0)
+            log_p = xp.log(clipped)
+        self.p = p
+        return xp.sum(y * log_p, axis=(-2, -1)) * (-1.0 / p.shape[-2])
+
+    def backward(self):
+        """dL/dz = (p sum_c v_c - v) / N, a new array."""
+        p, v = self.p, self.v
+        grad = p * ops.row_sum(v)
+        grad -= v
+        grad *= 1.0 / p.shape[-2]
+        return grad
+
+
+class _FusedDense:
+    """Dense's forward and backward in place, its input and ReLU mask kept here.
+
+    forward: z = x @ W (a new array) += b, then the activation on z: ReLU in
+    place, none when a SoftmaxCrossEntropy head takes z, else the activation
+    layer's own forward. backward from grad_y: g = act'(z) * grad_y (in place
+    for ReLU), grad_W = x^T g, grad_b = 1^T g, grad_x = g W^T (summed over K
+    copies that share an x of shape (N, in)).
+    """
+
+    def __init__(self, dense, need_grad_x, activate=True):
+        self.dense, self.need_grad_x = dense, need_grad_x
+        act = dense.activation if activate else None
+        self.relu = type(act) is ReLU
+        self.activation = None if type(act) is Linear else act
+        self.x = self.mask = self.y = None
+
+    def forward(self, x, training=True):
+        dense = self.dense
+        self.x = x
+        z = x @ dense.params["kernel"]  # a new array: the bias goes in in place
+        if dense.use_bias:
+            b = dense.params["bias"]
+            z += b if b.ndim == 1 else b[..., None, :]  # (K, units) -> (K, 1, units)
+        if self.relu:
+            return self._relu(z)
+        return z if self.activation is None else self.activation.forward(z, training)
+
+    def _relu(self, z):
+        """y = max(z, 0) on z: y = z * [z > 0] in place from MASK_FROM elements, else kept."""
+        xp = backend.namespace(z)
+        if z.size < MASK_FROM:
+            self.mask, self.y = None, xp.maximum(z, 0.0)
+            return self.y
+        self.mask, self.y = xp.astype(z > 0.0, z.dtype), None
+        z *= self.mask
+        return z
+
+    def backward(self, grad_y):
+        dense, x = self.dense, self.x
+        xp = backend.namespace(grad_y)
+        if self.relu:  # grad_y is the step's own: dy/dz = the mask, or sign(y) (y >= 0)
+            grad_y *= self.mask if self.mask is not None else xp.sign(self.y)
+            g = grad_y
+        else:
+            g = grad_y if self.activation is None else self.activation.backward(grad_y)
         # .T is the standard transpose of a matrix, cheaper than matrix_transpose
         dense.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
         if dense.use_bias:
             dense.grads["bias"] = ops.ones_vector(xp, g.shape[-2], g.dtype) @ g
-        if not need_grad_x:
+        if not self.need_grad_x:
             return None
-        grad_x = g @ self._transposed(dense, xp)
+        w = dense.params["kernel"]
+        grad_x = g @ (w.T if w.ndim == 2 else xp.matrix_transpose(w))
         if grad_x.ndim > x.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
-
-    def _transposed(self, dense, xp):
-        """W^T: a kept view for one model, a C-ordered copy (made every step) for a stack.
-
-        The copy flattens each W^T, which every backend does in C order. Views
-        are kept per layer object: a deep copy of the model looks up its own
-        layers and makes views of its own kernels (a copied view would be a
-        snapshot that no longer follows the in-place updates).
-        """
-        w = dense.params["kernel"]
-        if w.ndim == 3:
-            k, n_in, n_out = w.shape
-            w_t = xp.reshape(xp.matrix_transpose(w), (k, n_out * n_in))
-            return xp.reshape(w_t, (k, n_out, n_in))
-        kept = self._kernel_t.get(id(dense))
-        if kept is None or kept[0] is not w:
-            kept = self._kernel_t[id(dense)] = (w, w.T)
-        return kept[1]
-
-
-# --- forward: z = x @ W + b made in place, the activation on a z it may overwrite --
-def _dense_forward(dense, x):
-    dense._x = x
-    z = x @ dense.params["kernel"]  # a new array: the bias goes in in place
-    if dense.use_bias:
-        b = dense.params["bias"]
-        z += b if b.ndim == 1 else b[..., None, :]  # (K, units) -> (K, 1, units)
-    act = dense.activation
-    return _ACTIVATION_FORWARD.get(type(act), _layer_forward)(act, z)
-
-
-def _layer_forward(layer, x):
-    if type(layer) is ReLU:  # a layer of its own: x is not ours to overwrite
-        layer._mask = None
-    return layer.forward(x, training=True)
-
-
-def _relu_forward_(relu, z):
-    """y = max(z, 0) on a z the caller owns: the float mask [z > 0] from MASK_FROM elements.
-
-    There y = z * m in place (relu(-inf) is then nan); below, ReLU.forward.
-    """
-    if z.size < MASK_FROM:
-        relu._mask = None
-        return relu.forward(z, training=True)
-    relu._mask, relu._y = backend.namespace(z).astype(z > 0.0, z.dtype), None
-    z *= relu._mask
-    return z
-
-
-def _softmax_forward_(softmax, z):
-    """Softmax.forward on a z the caller owns: shifted in place, one temporary fewer."""
-    z -= ops.row_max(z)
-    e = backend.namespace(z).exp(z)
-    e /= ops.row_sum(e)
-    softmax._y = e  # what Softmax.backward reads
-    return e
-
-
-# --- backward: on a gradient the step owns ------------------------------------------
-def _relu_backward_(step, relu, grad_y, need_grad_x=True):
-    """grad_y *= dy/dx in place: the float mask, or sign(y) (0 or 1, as y >= 0)."""
-    grad_y *= relu._mask if relu._mask is not None else backend.namespace(grad_y).sign(relu._y)
-    return grad_y
-
-
-def _dense_backward(step, dense, grad_y, need_grad_x):
-    act = dense.activation
-    g = _relu_backward_(step, act, grad_y) if type(act) is ReLU else act.backward(grad_y)
-    return step._linear_backward(dense, g, need_grad_x)
-
-
-def _layer_backward(step, layer, grad_y, need_grad_x):
-    return layer.backward(grad_y)
-
-
-_ACTIVATION_FORWARD = {ReLU: _relu_forward_, Softmax: _softmax_forward_}
-_BACKWARD = {Dense: _dense_backward, ReLU: _relu_backward_}

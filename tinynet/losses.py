@@ -10,14 +10,12 @@ the 1/N included. The model calls the device-side ``value`` instead, which
 skips the host copy and the re-encoding of targets.
 """
 
-import math
 import warnings
 
 import numpy as np
 
 from tinynet import _checks, backend
-from tinynet.backend import namespace
-from tinynet.ops import row_sum
+from tinynet.ops import log_where
 
 EPSILON = 1e-7  # Keras's clipping constant for probabilities
 SUM_TOLERANCE = 1e-5  # a one-hot/soft-label row may sum to 1 within float32 rounding
@@ -111,8 +109,8 @@ class CategoricalCrossentropy(Loss):
       jax backends) do this. So a softmax that puts less than 1e-7 on the true
       class gets no gradient from that row: training can stall "at the clip".
     - "exact": no renormalisation and no clip, L = -mean_n sum_c y log y_pred,
-      grad = -y / (N * y_pred). With a softmax output the fused step gives
-      dL/dz = (p sum_c y - y) / N exactly, the log-softmax gradient that
+      grad = -y / (N * y_pred). Through a softmax output, p = softmax(z), the
+      chain rule gives dL/dz = (p sum_c y - y) / N exactly, the log-softmax gradient that
       PyTorch and tf.keras (which takes the logits behind a softmax) use. The
       value is computed from log(p), so a p that underflows to exactly 0 on a
       true class gives an infinite loss (from_logits=True keeps it finite).
@@ -179,78 +177,45 @@ class CategoricalCrossentropy(Loss):
             )
         return y
 
+    # --- one entry per direction, one branch per mode, its formulas beside it -------
     def value(self, y, y_pred):
+        """The mean loss, one number per model; caches what backward needs."""
         xp = backend.namespace(y_pred)
         self._y, self._y_pred = y, y_pred
         if self.from_logits:
+            # log p = z - logsumexp(z), the row maximum taken out first
             shifted = y_pred - xp.max(y_pred, axis=-1, keepdims=True)
             log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
             self._p = xp.exp(log_p)
         elif self.exact:
-            self._s, self._q, self._q_clipped = 1.0, y_pred, y_pred
-            log_p = _log_where(xp, y, y_pred)
+            # log p as given (0 log 0 = 0)
+            log_p = log_where(y, y_pred)
         else:
+            # q = p / sum_c p, log clip(q, 1e-7, 1 - 1e-7)
             self._s = xp.sum(y_pred, axis=-1, keepdims=True)
             self._q = y_pred / self._s
-            self._q_clipped = xp.clip(self._q, EPSILON, 1.0 - EPSILON)
-            log_p = xp.log(self._q_clipped)
+            log_p = xp.log(xp.clip(self._q, EPSILON, 1.0 - EPSILON))
+        # L = -(1/N) sum_n sum_c y_nc log p_nc
         return xp.mean(-xp.sum(y * log_p, axis=-1), axis=-1)
 
     def backward(self):
+        """dL/d(y_pred), the 1/N included, for the batch of the last ``value``."""
         xp = backend.namespace(self._y_pred)
         y, n = self._y, self._y_pred.shape[-2]
         if self.from_logits:
+            # dL/dz = (softmax(z) sum_c y_c - y) / N
             return (self._p * xp.sum(y, axis=-1, keepdims=True) - y) / n
-        if self.exact:  # -y / p, and 0 where y == 0 (even where p == 0)
+        if self.exact:
+            # dL/dp = -y / (N p), and 0 where y == 0 (even where p == 0)
             p = self._y_pred
             return xp.where(y != 0, -y / xp.where(y != 0, p, 1.0), 0.0) / n
+        # "clip": with u = -y / q inside the clip and 0 outside it (the clip has
+        # slope 0 there), the chain rule through q = p / s, s = sum_c p_c, gives
+        #   dL/dp_c = (u_c - sum_k u_k q_k) / (s N)
         q = self._q
         inside = (q >= EPSILON) & (q <= 1.0 - EPSILON)
         u = xp.where(inside, -y / xp.clip(q, EPSILON, 1.0), 0.0)
         return (u - xp.sum(u * q, axis=-1, keepdims=True)) / (self._s * n)
-
-    def softmax_value(self, y, p):
-        """value(y, p) for p = softmax(z), whose rows sum to 1 already (to rounding).
-
-        L = -(1/N) sum_n sum_c y_nc log clip(p_nc) ("clip"), or log p_nc
-        ("exact"): the renormalisation of value() is skipped and the double sum
-        is one reduction. Caches what softmax_backward (and backward) need.
-        """
-        xp = namespace(p)
-        self._y, self._y_pred, self._q, self._s = y, p, p, 1.0
-        if self.exact:
-            self._q_clipped = p
-            log_p = _log_where(xp, y, p)
-        else:
-            self._q_clipped = xp.minimum(xp.maximum(p, EPSILON), 1.0 - EPSILON)  # 2 ufuncs
-            log_p = xp.log(self._q_clipped)
-        return xp.sum(y * log_p, axis=(-2, -1)) * (-1.0 / p.shape[-2])
-
-    def softmax_backward(self, scale=1.0):
-        """scale * dL/dz when y_pred = softmax(z): the softmax Jacobian folded in.
-
-        With v = y where q was not clipped and 0 where it was (v = y throughout
-        with probabilities="exact"), the chain rule through q = p / sum_c p_c
-        and the softmax gives exactly
-            dL/dz = (q * sum_c v_c - v) / N,
-        which is (p - y) / N for one-hot y when nothing is clipped: a few passes
-        over (K, N, C) where backward() and then Softmax.backward take a dozen.
-        Valid after value() or softmax_value() on a softmax output with
-        from_logits=False.
-        scale: a float, or an array that broadcasts against (K, 1, 1).
-        """
-        xp = namespace(self._q)
-        q, n = self._q, self._q.shape[-2]
-        v = self._y if self.exact else self._y * xp.astype(self._q_clipped == q, q.dtype)
-        grad = q * row_sum(v)
-        grad -= v
-        grad *= scale / n
-        return grad
-
-
-def _log_where(xp, y, p):
-    """log p where y != 0, and 0 where y == 0 (so 0 * log 0 counts as 0, not NaN)."""
-    return xp.where(y != 0, xp.log(xp.where(y != 0, p, 1.0)), 0.0)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -353,7 +318,3 @@ def get(identifier):
 def serialize(loss):
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
-
-def chance_level(num_classes):
-    """ln(C): the cross-entropy of a uniform guess over C classes."""
-    return math.log(num_classes)

@@ -1,5 +1,6 @@
 """Metrics: accuracy (binary and categorical), MAE and MSE on the device, ROC-AUC on
-the host, and the Wilson interval of a count ("k of n seeds").
+the host. The statistics over runs (``wilson_interval``, ``run_quartiles``) live
+in tinynet.stats and are re-exported here, as ``tn.metrics.*`` has always named them.
 
 The device metrics take encoded targets y (N, C) and predictions (N, C) or
 (K, N, C) and return the mean over samples: a 0-d array or shape (K,).
@@ -8,6 +9,11 @@ The device metrics take encoded targets y (N, C) and predictions (N, C) or
 import numpy as np
 
 from tinynet import _checks, backend, losses
+from tinynet.stats import run_quartiles, wilson_interval
+
+__all__ = ["binary_accuracy", "binary_accuracy_logits", "categorical_accuracy", "infer_mode",
+           "mean_absolute_error", "mean_squared_error", "resolve", "roc_auc", "run_quartiles",
+           "wilson_interval"]
 
 
 def infer_mode(monitor):
@@ -74,69 +80,6 @@ def roc_auc(y_true, y_score):
     ranks[order] = np.repeat(avg, counts)
     u = np.sum(ranks[y == 1]) - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
-
-
-def wilson_interval(k, n, z=1.959964):
-    """(lo, hi): the Wilson score interval for k successes out of n trials (95% by default).
-
-    With p = k / n:
-        centre = (p + z^2 / (2n)) / (1 + z^2 / n)
-        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
-    and (lo, hi) = (centre - half, centre + half), exactly 0 when k == 0 and
-    exactly 1 when k == n (Wilson 1927; statsmodels' proportion_confint with
-    method="wilson"). Unlike p +- z sqrt(p (1 - p) / n) it stays inside [0, 1]
-    and is not empty at k = 0 or k = n: 0 of 10 seeds is (0, 0.278).
-    k, n: ints (or arrays of them, broadcast) with 0 <= k <= n; n == 0 gives (0, 1).
-    Returns floats, or float64 arrays for array input.
-    """
-    k_arr, n_arr = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    if np.any(k_arr < 0) or np.any(k_arr > n_arr) or np.any(k_arr != np.round(k_arr)):
-        raise ValueError(f"wilson_interval: k must be an integer count with 0 <= k <= n, got "
-                         f"k={k!r}, n={n!r}.")
-    z = float(z)
-    safe = np.maximum(n_arr, 1.0)
-    p = k_arr / safe
-    denom = 1.0 + z * z / safe
-    centre = (p + z * z / (2.0 * safe)) / denom
-    half = z / denom * np.sqrt(p * (1.0 - p) / safe + z * z / (4.0 * safe * safe))
-    lo = np.where(k_arr == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    hi = np.where(k_arr == n_arr, 1.0, np.clip(centre + half, 0.0, 1.0))
-    lo, hi = np.where(n_arr == 0, 0.0, lo), np.where(n_arr == 0, 1.0, hi)
-    if lo.ndim == 0:
-        return float(lo), float(hi)
-    return lo, hi
-
-
-def run_quartiles(values, mode="min", axis=-1):
-    """(q25, median, q75) over ``axis`` of runs, every run counted: NaN and inf are the worst.
-
-    A run whose value is NaN or infinite (it went non-finite, or was frozen
-    after that) counts as +inf for mode="min" (losses) and -inf for mode="max"
-    (accuracies), so a median is over all runs, never over the survivors only:
-    when more than half of the runs are non-finite the median is +-inf.
-    Linear interpolation as numpy.percentile, except that interpolating
-    towards an infinite neighbour gives that infinity (numpy gives NaN).
-    Returns three float64 arrays (or floats for 1-D input).
-    """
-    if mode not in ("min", "max"):
-        raise ValueError(f"run_quartiles: mode must be 'min' or 'max', got {mode!r}.")
-    worst = np.inf if mode == "min" else -np.inf
-    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
-    v = np.sort(np.where(np.isfinite(v), v, worst), axis=-1)
-    n = v.shape[-1]
-    out = []
-    for q in (0.25, 0.5, 0.75):
-        pos = q * (n - 1)
-        lo, hi = int(np.floor(pos)), int(np.ceil(pos))
-        t = pos - lo
-        a, b = v[..., lo], v[..., hi]
-        with np.errstate(invalid="ignore"):
-            mid = a + (b - a) * t if t > 0 else a.copy()
-        if t > 0:
-            mid = np.where(np.isneginf(a), a, mid)
-            mid = np.where(np.isposinf(b), b, mid)
-        out.append(float(mid) if np.ndim(mid) == 0 else mid)
-    return tuple(out)
 
 
 def resolve(name, loss):

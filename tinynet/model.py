@@ -15,6 +15,7 @@ import numpy as np
 from tinynet import _checks, _files, backend, losses, metrics, optimizers, saving
 from tinynet.fused import make_step as make_fused_step
 from tinynet.layers import Layer, Sigmoid, Softmax, from_config
+from tinynet.shuffling import BatchOrders
 
 _DEFAULT_METRICS = ("accuracy",)
 _OPTIMIZER_OWNER = weakref.WeakKeyDictionary()  # optimizer -> weakref to the model using it
@@ -57,7 +58,6 @@ class Sequential:
         self.train_function = None  # compile: train_step or its fused sibling
         self.stop_training = False
         self.frozen = None
-        self._params = []
         self._set_shuffle_seeds([self.seed if self.same_init else self.seed + k
                                  for k in range(self.n_models)])
         first = getattr(layers[0], "declared_input_dim", None) if layers else None
@@ -102,45 +102,25 @@ class Sequential:
         self.build(self.input_dim)  # the new layer's draws follow the others', as at init
         for layer_, params in zip(self.layers, kept):
             layer_.params = params  # the old layers keep their (maybe trained) weights
-        self._params = self.params
         if self.train_function is not None:  # compiled: the step sees the new layer
             self._choose_step()
 
     # --- shuffling ----------------------------------------------------------------
     def _set_shuffle_seeds(self, seeds):
-        """Give copy k the batch order of a single model seeded ``seeds[k]``.
-
-        Copies with the same seed share one generator, so they share the order
-        (tn.sweep gives all rates of one seed that seed's order). The stream of
-        seed s is ``numpy.random.default_rng((s, 1))``, as a single model's.
-        """
-        seeds = [_checks.nonneg_int(s, "shuffle seed", "Sequential") for s in seeds]
+        """Give copy k the batch order of a single model seeded ``seeds[k]`` (tinynet.shuffling)."""
         if len(seeds) != self.n_models:
             raise ValueError(f"Sequential: {len(seeds)} shuffle seeds for {self.n_models} "
                              "copies; give one per copy.")
-        self._shuffle_seeds = tuple(seeds)
-        self._shuffle_rngs = {s: np.random.default_rng((s, 1)) for s in dict.fromkeys(seeds)}
+        self.batch_orders = BatchOrders(seeds)
 
     @property
     def _shuffle_rng(self):
         """The generator of copy 0 (the model's seed): a single model's, or the shared order."""
-        return self._shuffle_rngs[self._shuffle_seeds[0]]
+        return self.batch_orders.first
 
     @_shuffle_rng.setter
     def _shuffle_rng(self, rng):
-        self._shuffle_rngs[self._shuffle_seeds[0]] = rng
-
-    def _permutations(self, n, shared=False):
-        """This epoch's order of n rows: (n,) when every copy shares it, else (K, n).
-
-        Every distinct shuffle seed draws once, so copy k's stream advances
-        exactly as its single model's would. shared=True: only copy 0's
-        generator draws, and every copy gets that order.
-        """
-        if shared or len(self._shuffle_rngs) == 1:
-            return self._shuffle_rng.permutation(n)
-        drawn = {s: rng.permutation(n) for s, rng in self._shuffle_rngs.items()}
-        return np.stack([drawn[s] for s in self._shuffle_seeds])
+        self.batch_orders.first = rng
 
     # --- building ---------------------------------------------------------------
     @property
@@ -170,7 +150,6 @@ class Sequential:
                     "Check input_dim or the previous layer."
                 )
             width = layer.build(width, rngs, self.stacked)
-        self._params = [p for layer in self.layers for p in layer.params.values()]
         self.output_dim = width
 
     @property
@@ -201,20 +180,14 @@ class Sequential:
                 f"compile: the optimizer has {n_rates} learning rates but the model stacks "
                 f"{self.n_models} copies; give one rate per copy or a single rate."
             )
-        if metrics is _DEFAULT_METRICS and isinstance(loss, losses.MeanSquaredError):
-            metrics = ()
-        if metrics is None:  # Keras accepts None for no metrics
-            metrics = ()
-        if isinstance(metrics, str):
-            metrics = (metrics,)
-        resolved = [_metric(name, loss) for name in metrics]
+        resolved = _resolve_metrics(metrics, loss)
         if self.optimizer is not None and self.optimizer is not optimizer:
             _OPTIMIZER_OWNER.pop(self.optimizer, None)  # the old one is free for another model
         _OPTIMIZER_OWNER[optimizer] = weakref.ref(self)
         self.loss, self.optimizer = loss, optimizer
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
-        self._warn_output_and_loss()
+        _warn_if_probabilities_meet_logits(self.layers, loss)
         self._fused = bool(fused)
         self._choose_step()
         return self
@@ -224,34 +197,24 @@ class Sequential:
 
         Made once for the layers and loss at hand: compile and add call it.
         """
-        step = make_fused_step(self) if self._fused else None
+        step = None
+        if self._fused:
+            step = make_fused_step(self.layers, self.loss, self.optimizer, self._metric_fns)
         self.train_function = step or self.train_step
 
-    def _warn_output_and_loss(self):
-        """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras)."""
-        if not self.layers or not getattr(self.loss, "from_logits", False):
-            return
-        last = self.layers[-1]
-        act = getattr(last, "activation", last)
-        if isinstance(act, Softmax) or (isinstance(act, Sigmoid) and
-                                         isinstance(self.loss, losses.BinaryCrossentropy)):
-            name = type(act).__name__.lower()
-            warnings.warn(
-                f"compile: the loss {self.loss!r} has from_logits=True, but the output layer "
-                f"{last!r} (layer {len(self.layers) - 1}) applies {name}, so its outputs are "
-                "probabilities already, not logits. Drop the output activation, or use "
-                "from_logits=False.", UserWarning, stacklevel=3)
-
-    def _require_compiled(self, owner):
+    def require_compiled(self, owner):
+        """ValueError naming ``owner`` (the caller, e.g. "fit") unless compile was called."""
         if self.loss is None:
             raise ValueError(f"{owner}: call model.compile(optimizer=..., loss=...) first.")
 
     # --- data -------------------------------------------------------------------
-    def _check_x(self, x, owner):
+    def check_inputs(self, x, owner):
+        """x as a checked float NumPy array (N, input_dim); builds the model on first use."""
         if not self.layers:
             raise ValueError(f"{owner}: the model has no layers yet; add some with "
                              "model.add(layer).")
-        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
+        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True,
+                               copy=False)  # read only: every caller copies it to the device
         if not self.built:
             self.build(x.shape[1])
         if x.shape[1] != self.input_dim:
@@ -261,9 +224,9 @@ class Sequential:
             )
         return x
 
-    def _check_xy(self, x, y, owner):
+    def check_data(self, x, y, owner):
         """Host-checked (x, encoded y) as NumPy arrays; builds the model if needed."""
-        x = self._check_x(x, owner)
+        x = self.check_inputs(x, owner)
         y = self.loss.encode(y, self.output_dim, owner)
         if x.shape[0] != y.shape[0]:
             raise ValueError(
@@ -315,7 +278,7 @@ class Sequential:
 
     def predict(self, x, batch_size=None):
         """Outputs for x as a NumPy array: (N, out), or (K, N, out) when stacked."""
-        x = self._check_x(x, "predict")
+        x = self.check_inputs(x, "predict")
         chunks = [backend.to_numpy(self.forward(xb, training=False))
                   for xb in self._chunks(backend.to_device(x), x.shape[0], batch_size)]
         return np.concatenate(chunks, axis=-2)
@@ -327,8 +290,8 @@ class Sequential:
         in compile order, or the loss alone when there are no metrics. (Keras
         defaults to False; tinynet's evaluate has always returned the dict.)
         """
-        self._require_compiled("evaluate")
-        x, y = self._check_xy(x, y, "evaluate")
+        self.require_compiled("evaluate")
+        x, y = self.check_data(x, y, "evaluate")
         values = self.evaluate_device(backend.to_device(x), backend.to_device(y), batch_size)
         result = {key: backend.to_float(v) for key, v in values.items()}
         if verbose:
@@ -356,13 +319,13 @@ class Sequential:
         training=True runs the layers in training mode (they cache what backward
         needs); tinynet has no layer that behaves differently, so the values match.
         """
-        x = self._check_x(x, "Sequential.__call__")
+        x = self.check_inputs(x, "Sequential.__call__")
         return backend.to_numpy(self.forward(backend.to_device(x), training=bool(training)))
 
     def train_on_batch(self, x, y):
         """One update on (x, y); returns the batch loss before the update (Keras)."""
-        self._require_compiled("train_on_batch")
-        x, y = self._check_xy(x, y, "train_on_batch")
+        self.require_compiled("train_on_batch")
+        x, y = self.check_data(x, y, "train_on_batch")
         loss, _, _ = self.train_function(backend.to_device(x), backend.to_device(y))
         return backend.to_float(loss)
 
@@ -396,7 +359,6 @@ class Sequential:
                     f"{want}, got {w.shape}."
                 )
             layer.params[name] = backend.to_device(w.astype(np.float64))
-        self._params = self.params
 
     def freeze(self, mask):
         """Stop updating the stacked copies where ``mask`` (bool, K) is True."""
@@ -434,24 +396,8 @@ class Sequential:
         Returns None, as Keras does. Stacked models count every copy in the
         total and say how much is one copy's.
         """
-        if print_fn is None:
-            print_fn = print
-        lines = [f"Sequential(n_models={self.n_models}, seed={self.seed})"]
-        width = self.input_dim
-        for i, layer in enumerate(self.layers):
-            count = sum(_size(p) for p in layer.params.values())
-            width = layer.output_dim(width) if width is not None else None
-            out = "?" if width is None else width
-            lines.append(f"  {i:2d}  {layer!r:40s} output: {out!s:6s} params: {count}")
-        if not self.built:
-            lines.append("  not built yet: parameters are created once the input width is "
-                         "known (input_dim on the first layer, or the first fit/predict)")
-        else:
-            total = self.count_params()
-            per_copy = f" ({total // self.n_models} per copy)" if self.stacked else ""
-            lines.append(f"  total parameters: {total}{per_copy}")
-        for line in lines:
-            print_fn(line)
+        for line in _summary_lines(self):
+            (print_fn or print)(line)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -507,8 +453,54 @@ def _check_new_layer(layer, owner, layers):
         raise ValueError(f"{owner}: the same layer object {layer!r} appears twice in the model.")
 
 
+def _summary_lines(model):
+    """summary's table: a header, one line per layer, the parameter count."""
+    lines = [f"Sequential(n_models={model.n_models}, seed={model.seed})"]
+    width = model.input_dim
+    for i, layer in enumerate(model.layers):
+        count = sum(_size(p) for p in layer.params.values())
+        width = layer.output_dim(width) if width is not None else None
+        out = "?" if width is None else width
+        lines.append(f"  {i:2d}  {layer!r:40s} output: {out!s:6s} params: {count}")
+    if not model.built:
+        lines.append("  not built yet: parameters are created once the input width is "
+                     "known (input_dim on the first layer, or the first fit/predict)")
+    else:
+        total = model.count_params()
+        per_copy = f" ({total // model.n_models} per copy)" if model.stacked else ""
+        lines.append(f"  total parameters: {total}{per_copy}")
+    return lines
+
+
 def _size(array):
     return int(np.prod(array.shape))
+
+
+def _warn_if_probabilities_meet_logits(layers, loss):
+    """UserWarning when a from_logits loss follows a softmax or sigmoid output (Keras)."""
+    if not layers or not getattr(loss, "from_logits", False):
+        return
+    last = layers[-1]
+    act = getattr(last, "activation", last)
+    if isinstance(act, Softmax) or (isinstance(act, Sigmoid) and
+                                     isinstance(loss, losses.BinaryCrossentropy)):
+        name = type(act).__name__.lower()
+        warnings.warn(
+            f"compile: the loss {loss!r} has from_logits=True, but the output layer "
+            f"{last!r} (layer {len(layers) - 1}) applies {name}, so its outputs are "
+            "probabilities already, not logits. Drop the output activation, or use "
+            "from_logits=False.", UserWarning, stacklevel=3)
+
+
+def _resolve_metrics(metrics, loss):
+    """[(name, function)] for compile's metrics: names, one name, None or the default."""
+    if metrics is _DEFAULT_METRICS and isinstance(loss, losses.MeanSquaredError):
+        metrics = ()
+    if metrics is None:  # Keras accepts None for no metrics
+        metrics = ()
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    return [_metric(name, loss) for name in metrics]
 
 
 def _metric(name, loss):

@@ -22,6 +22,12 @@ def softmax(x):
     return e
 
 
+def log_where(y, p):
+    """log p where y != 0, and 0 where y == 0 (so 0 * log 0 counts as 0, not NaN)."""
+    xp = namespace(p)
+    return xp.where(y != 0, xp.log(xp.where(y != 0, p, 1.0)), 0.0)
+
+
 # --- reductions over a short last axis ------------------------------------------
 # NumPy reduces the last axis one row at a time, which dominates when rows are
 # short and many: for a (256, 64, 4) stack of class scores xp.sum takes ~270 us

@@ -3,9 +3,9 @@
 ``set_threads(n)`` limits the thread pools of the array library (NumPy's BLAS,
 and any OpenMP pool loaded) to n threads through threadpoolctl;
 ``get_threads()`` says what is in effect. Without a choice (or after
-``set_threads(None)``) tinynet decides by the load of the machine, when it
-first places an array (builds a model) and again when a later ``fit`` starts
-(at most every RECHECK_S = 5 s): other programs running -> one thread per
+``set_threads(None)``) tinynet decides by the load of the machine when a
+``fit`` starts (``follow_load``, at most every RECHECK_S = 5 s; ``tn.sweep``
+trains through fit): other programs running -> one thread per
 free core, at least 1 (a busy 2-core machine: 1 thread); an idle machine -> the
 library's own setting (OpenBLAS: one thread per core). Why: tinynet's networks
 are small, and BLAS splits even a 128 x 784 x 256 product over every core; when
@@ -37,7 +37,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 # limiter: threadpoolctl's record of the library's own limits (to restore them);
 # auto: the count follows the load (no choice made); n: tinynet's limit now (None: none);
-# next_check: when to_device looks at the load again
+# next_check: when the next fit looks at the load again
 _threads = {"limiter": None, "auto": True, "n": None, "next_check": 0.0}
 
 
@@ -176,7 +176,7 @@ def _limit(n):
 
 
 def _apply_default_threads():
-    """Follow the load (to_device's hook); a failure leaves the library's own setting."""
+    """Follow the load (fit's hook); a failure leaves the library's own setting."""
     _threads["next_check"] = time.monotonic() + RECHECK_S
     try:
         fixed, n = _env_threads()

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from tinynet import _checks, backend, losses
+from tinynet import _checks, backend, losses, threads
 from tinynet.history import grew_past
 
 GROWTH_FACTOR = 4.0  # default: "grew" = 4x past the best loss and above the start
@@ -50,64 +50,99 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     DivergenceWarning, and training goes on. To stop on growth, pass
     ``tn.callbacks.StopOnDivergence``. Nothing is raised.
     """
-    from tinynet.history import History
+    model.require_compiled("fit")
+    settings = _check_settings(epochs, batch_size, validation_split, validation_split_mode,
+                               growth_factor, shuffle, verbose, callbacks)
+    data = _device_data(model, x, y, settings, validation_data)
+    threads.follow_load()  # the thread count is chosen here, where training starts
+    history, observer = _begin(model, data, settings)
+    for epoch in range(settings.epochs):
+        _train_epoch(model, data, settings, history, observer, epoch)
+        if model.stop_training:
+            break
+    for cb in settings.callbacks:
+        cb.on_train_end()
+    history.finish()
+    return history
 
-    model._require_compiled("fit")
-    epochs = _checks.positive_int(epochs, "epochs", "fit")
-    batch_size = _checks.positive_int(batch_size, "batch_size", "fit")
-    split = _checks.real(validation_split, "validation_split", "fit", low=0.0, high=1.0,
-                         high_open=True)
-    _checks.choice(validation_split_mode, "validation_split_mode", "fit", ("tail", "random"))
-    factor = _checks.real(growth_factor, "growth_factor", "fit", low=1.0, low_open=True)
-    shuffle = _check_shuffle(shuffle)
+
+class _Settings:
+    """fit's arguments, checked: what every step of the loop reads."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _check_settings(epochs, batch_size, split, split_mode, growth_factor, shuffle, verbose,
+                    callbacks):
+    """Every argument of fit checked, with a ValueError/TypeError naming it."""
     if verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}.")
-    callbacks = _check_callbacks(callbacks)
+    return _Settings(
+        epochs=_checks.positive_int(epochs, "epochs", "fit"),
+        batch_size=_checks.positive_int(batch_size, "batch_size", "fit"),
+        split=_checks.real(split, "validation_split", "fit", low=0.0, high=1.0,
+                           high_open=True),
+        split_mode=_checks.choice(split_mode, "validation_split_mode", "fit",
+                                  ("tail", "random")),
+        factor=_checks.real(growth_factor, "growth_factor", "fit", low=1.0, low_open=True),
+        shuffle=_check_shuffle(shuffle), verbose=verbose,
+        callbacks=_check_callbacks(callbacks))
 
-    x, y = model._check_xy(x, y, "fit")
-    x, y, x_val, y_val = _split(model, x, y, split, validation_split_mode, validation_data)
-    x_dev, y_dev = backend.to_device(x), backend.to_device(y)
+
+def _device_data(model, x, y, settings, validation_data):
+    """(x_dev, y_dev, (x_val, y_val) on the device or None): checked, split, copied once."""
+    x, y = model.check_data(x, y, "fit")  # x: a read-only view when the data are float64
+    x, y, x_val, y_val = _split(model, x, y, settings.split, settings.split_mode,
+                                validation_data)
     val = None if x_val is None else (backend.to_device(x_val), backend.to_device(y_val))
+    # the one working-dtype copy: every batch is gathered from it (no shuffled copies)
+    return backend.to_device(x), backend.to_device(y), val
 
-    xp = backend.namespace(x_dev)
-    n = x.shape[0]
+
+def _begin(model, data, settings):
+    """A fresh History and observer (with the loss at initialisation); callbacks told."""
+    from tinynet.history import History
+
+    x_dev, y_dev, _ = data
     history = History(model.n_models)
     model.history = history
     model.stop_training = False
     model.frozen = None
     model.optimizer.frozen = None
-    initial = model.evaluate_device(x_dev, y_dev, batch_size=batch_size)["loss"]
-    observer = _Observer(model, history, factor, backend.to_numpy(initial))
-    for cb in callbacks:
+    initial = model.evaluate_device(x_dev, y_dev, batch_size=settings.batch_size)["loss"]
+    observer = _Observer(model, history, settings.factor, backend.to_numpy(initial))
+    for cb in settings.callbacks:
         cb.set_model(model)
         cb.on_train_begin()
-    for epoch in range(epochs):
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch)
-        order = model._permutations(n, shared=shuffle == "shared") if shuffle else None
-        xs, ys = (x_dev, y_dev) if order is None else _take(xp, x_dev, y_dev, order)
-        # a run that overflows is a result: the observer reports it once, with the
-        # epoch and the rate, instead of NumPy warning at every product on the way
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logs, step_lrs, step_losses = _run_epoch(model, xs, ys, n, batch_size, callbacks,
-                                                     verbose, epoch, epochs)
-        if val is not None:
-            for key, value in model.evaluate_device(*val, batch_size=None).items():
-                logs["val_" + key] = backend.to_float(value)
-        logs["lr"] = step_lrs[-1]
-        history.add_steps(step_lrs, step_losses)
-        history.append_epoch(epoch, logs)
-        if verbose == 2 or (verbose == 1 and not _has_tqdm()):
-            print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs), file=sys.stdout)
-        observer.check(epoch, logs["loss"], logs["lr"])
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    for cb in callbacks:
-        cb.on_train_end()
-    history.finish()
-    return history
+    return history, observer
+
+
+def _train_epoch(model, data, settings, history, observer, epoch):
+    """One epoch: shuffle, every update, validation, the logs recorded and observed."""
+    x_dev, y_dev, val = data
+    for cb in settings.callbacks:
+        cb.on_epoch_begin(epoch)
+    n, shuffle = x_dev.shape[0], settings.shuffle
+    order = model.batch_orders.draw(n, shared=shuffle == "shared") if shuffle else None
+    # a run that overflows is a result: the observer reports it once, with the
+    # epoch and the rate, instead of NumPy warning at every product on the way
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logs, step_lrs, step_losses = _run_epoch(model, (x_dev, y_dev), order, n,
+                                                 settings.batch_size,
+                                                 settings.callbacks, settings.verbose, epoch,
+                                                 settings.epochs)
+    if val is not None:
+        for key, value in model.evaluate_device(*val, batch_size=None).items():
+            logs["val_" + key] = backend.to_float(value)
+    logs["lr"] = step_lrs[-1]
+    history.add_steps(step_lrs, step_losses)
+    history.append_epoch(epoch, logs)
+    if settings.verbose == 2 or (settings.verbose == 1 and not _has_tqdm()):
+        print(f"Epoch {epoch + 1}/{settings.epochs} - " + _format_logs(logs), file=sys.stdout)
+    observer.check(epoch, logs["loss"], logs["lr"])
+    for cb in settings.callbacks:
+        cb.on_epoch_end(epoch, logs)
 
 
 def _check_shuffle(shuffle):
@@ -134,7 +169,7 @@ def _split(model, x, y, split, mode, validation_data):
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("fit: validation_data must be a pair (x_val, y_val).")
-        x_val, y_val = model._check_xy(*validation_data, "fit (validation_data)")
+        x_val, y_val = model.check_data(*validation_data, "fit (validation_data)")
         return x, y, x_val, y_val
     if split == 0.0:
         return x, y, None, None
@@ -146,14 +181,14 @@ def _split(model, x, y, split, mode, validation_data):
             f"validation rows out of {n}; both must be at least 1."
         )
     if mode == "random":  # every stream draws (see fit); copy 0's split is used
-        order = model._permutations(n)
+        order = model.batch_orders.draw(n)
         order = order if order.ndim == 1 else order[0]
         x, y = x[order], y[order]
     elif _is_classification(model) and _single_class(y[n_train:]):
         warnings.warn(
             f"fit: the validation split (the last {n - n_train} rows, as Keras takes it) holds a "
             "single class; the data are probably sorted by label. Shuffle them first or pass "
-            "validation_split_mode='random'.", UserWarning, stacklevel=3)
+            "validation_split_mode='random'.", UserWarning, stacklevel=5)
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
 
@@ -167,9 +202,10 @@ def _single_class(y):
 
 
 def _take(xp, x, y, order):
-    """Rows of x and y in ``order``: (n,) gives (n, in); (K, n) gives (K, n, in), one
-    gather over the flattened orders (xp.take wants 1-D indices)."""
-    idx = xp.asarray(order.reshape(-1))
+    """Rows of x and y in ``order``: (b,) gives (b, in); (K, b) gives (K, b, in), one
+    gather over the flattened orders (xp.take wants 1-D indices). fit gathers each
+    batch on its own, so no shuffled copy of the data is ever made."""
+    idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
     if order.ndim == 1:
         return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
     shape = order.shape
@@ -177,13 +213,17 @@ def _take(xp, x, y, order):
             xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
 
 
-def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
+def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epochs):
     """Every update of one epoch; returns (logs, per-step rates, per-step losses).
+
+    data: the device arrays (x, y); order: None (rows in order), (n,) or (K, n)
+    this epoch's row order: batch i is gathered from ``order[..., i*B:(i+1)*B]``.
 
     The per-batch loss and metrics stay on the device and are read once, at the
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
     """
-    xp = backend.namespace(xs)
+    x, y = data
+    xp = backend.namespace(x)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
@@ -191,7 +231,9 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        loss, values, lr = model.train_function(xs[..., start:stop, :], ys[..., start:stop, :])
+        xb, yb = ((x[start:stop], y[start:stop]) if order is None
+                  else _take(xp, x, y, order[..., start:stop]))
+        loss, values, lr = model.train_function(xb, yb)
         for column, value in zip(columns, (loss, *values)):
             column.append(value)
         sizes.append(stop - start)
@@ -293,7 +335,7 @@ class _Observer:
                    f"{lrs[0]:.4g}.")
         warnings.warn(msg + " Training goes on (recorded in history.grew); to stop on this, "
                       "pass callbacks=[tn.callbacks.StopOnDivergence()].", DivergenceWarning,
-                      stacklevel=5)
+                      stacklevel=6)
 
     def _end(self, epoch, loss, lrs, bad):
         model, history = self.model, self.history
@@ -315,7 +357,7 @@ class _Observer:
                    f"(best so far {self.best[0]:.4g}) at learning rate {lrs[0]:.4g}. "
                    "The learning rate is the likely cause: try a smaller one. Training stopped: "
                    "nothing more can happen to a non-finite loss.")
-        warnings.warn(msg, DivergenceWarning, stacklevel=5)
+        warnings.warn(msg, DivergenceWarning, stacklevel=6)
 
 
 def _some(which):

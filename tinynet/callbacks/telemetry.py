@@ -25,11 +25,9 @@ class UpdateStats(Callback):
     each quantity as a float64 array (T, L), or (T, L, K) for K stacked copies,
     "step": the update numbers (T,)}. ``tn.plot.update_ratios(history)`` draws it.
 
-    It measures on the plain training step (``model.train_step``), where
-    ``layer.grads`` holds dL/dW for every optimiser; the fused step computes the
-    same numbers (tests/test_fused.py) but may keep lr * dL/dW there. So the run
-    is a little slower and identical otherwise. The norms stay on the device and
-    are read once per epoch.
+    It reads ``layer.grads``, which holds dL/dW of the last batch after every
+    training step, and changes nothing of the run. The norms stay on the device
+    and are read once per epoch.
     """
 
     wants_batches = True
@@ -39,7 +37,6 @@ class UpdateStats(Callback):
 
     def on_train_begin(self):
         model = self.model
-        self._saved_step, model.train_function = model.train_function, model.train_step
         self._layers = [(i, layer) for i, layer in enumerate(model.layers)
                         if "kernel" in layer.params]
         self.names = [f"{i}: {type(layer).__name__}({layer.params['kernel'].shape[-1]})"
@@ -66,7 +63,6 @@ class UpdateStats(Callback):
 
     def on_train_end(self):
         self.on_epoch_end(None, None)  # a stop inside an epoch leaves rows to read
-        self.model.train_function = self._saved_step
         if not self._host:
             return
         data = np.stack([v for _, v in self._host])  # (T, L, 3[, K])

@@ -59,10 +59,10 @@ def sharpness(model, x, y, iters=20, seed=0, eps=1e-5, tol=1e-6, start=None,
     compare, and enough iterations, make that likely). Gradient descent with
     rate lr is stable on the local quadratic only if lr < 2 / sharpness.
     """
-    model._require_compiled("sharpness")
+    model.require_compiled("sharpness")
     iters = _checks.positive_int(iters, "iters", "sharpness")
     eps = _checks.real(eps, "eps", "sharpness", low=0.0, low_open=True)
-    x, y = model._check_xy(x, y, "sharpness")
+    x, y = model.check_data(x, y, "sharpness")
     stacked = model.stacked
     model = _copy(model)
     slots = [(layer, name) for layer in model.layers for name in layer.params]

@@ -70,8 +70,8 @@ def initial_loss_check(model, x, y):
     Returns {"loss": float or (K,), "chance": ln(C), "ratio": loss / ln(C),
     "num_classes": C}.
     """
-    model._require_compiled("initial_loss_check")
-    x, y = model._check_xy(x, y, "initial_loss_check")
+    model.require_compiled("initial_loss_check")
+    x, y = model.check_data(x, y, "initial_loss_check")
     out = model.forward(backend.to_device(x), training=False)
     loss = backend.to_float(model.loss.value(backend.to_device(y), out))
     c = int(model.output_dim)
@@ -92,8 +92,8 @@ def layer_gradient_norms(model, x, y):
     Returns {"layers": [names], "kernel_grad", "bias_grad", "kernel_norm",
     "activation_rms": (L,) or (K, L) arrays, "input_rms": float, "loss"}.
     """
-    model._require_compiled("layer_gradient_norms")
-    x, y = model._check_xy(x, y, "layer_gradient_norms")
+    model.require_compiled("layer_gradient_norms")
+    x, y = model.check_data(x, y, "layer_gradient_norms")
     stacked = model.stacked
     model = _copy(model)
     x_dev, y_dev = backend.to_device(x), backend.to_device(y)
@@ -129,7 +129,7 @@ def prediction_histogram(model, x):
     Returns {"counts": int (C,) or (K, C), "fractions": counts / N,
     "max_fraction": largest fraction, "n_predicted": classes with a count > 0}.
     """
-    x = model._check_x(x, "prediction_histogram")
+    x = model.check_inputs(x, "prediction_histogram")
     out = np.asarray(backend.to_numpy(model.forward(backend.to_device(x), training=False)))
     c = out.shape[-1]
     labels = (out[..., 0] > 0.5).astype(np.int64) if c == 1 else np.argmax(out, axis=-1)
@@ -157,7 +157,7 @@ def dead_relu_fraction(model, x):
     Returns {"layers": [names], "kind": ["ReLU" | "LeakyReLU"],
     "dead": (L,) or (K, L), "inactive": (L,) or (K, L)}.
     """
-    x = model._check_x(x, "dead_relu_fraction")
+    x = model.check_inputs(x, "dead_relu_fraction")
     stacked = model.stacked
     names, kinds, dead, inactive = [], [], [], []
     for i, layer, out in _trace(model, backend.to_device(x)):

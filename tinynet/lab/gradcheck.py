@@ -121,8 +121,8 @@ def gradient_check(model, x, y, h=1e-6):
     With stacked models the loss is summed over copies (each copy's gradient
     is its own loss's gradient). Below 1e-6: the gradients are right.
     """
-    model._require_compiled("gradient_check")
-    x, y = model._check_xy(x, y, "gradient_check")
+    model.require_compiled("gradient_check")
+    x, y = model.check_data(x, y, "gradient_check")
     xd, yd = _dev(x), _dev(y)
     trainable = [layer for layer in model.layers if layer.params]
     saved_grads = [dict(layer.grads) for layer in trainable]

@@ -48,12 +48,12 @@ def loss_surface(model, x, y, paths, directions="pca", resolution=25, margin=0.2
     d1 and d2, "directions": (2, P), "center": (P,), "kind": directions}.
     """
     owner = "loss_surface"
-    model._require_compiled(owner)
+    model.require_compiled(owner)
     if model.stacked:
         raise ValueError(f"{owner}: give a single (unstacked) model, got one stacking "
                          f"{model.n_models} copies; build Sequential(..., n_models=1) with "
                          "the same layers.")
-    x, y = model._check_xy(x, y, owner)
+    x, y = model.check_data(x, y, owner)
     resolution = _checks.positive_int(resolution, "resolution", owner)
     if resolution < 2:
         raise ValueError(f"{owner}: resolution must be >= 2, got {resolution}.")

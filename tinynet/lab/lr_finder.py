@@ -81,7 +81,7 @@ def lr_find(model, x, y, start_lr=1e-7, end_lr=10.0, num_steps=100, batch_size=3
     rng = None if seed is None else np.random.default_rng(
         _checks.nonneg_int(seed, "seed", owner))
 
-    x, y = model._check_xy(x, y, owner)
+    x, y = model.check_data(x, y, owner)
     rates = sweep_rates(start_lr, end_lr, num_steps, mode)
     saved = _save(model)
     try:
@@ -126,7 +126,6 @@ def _restore(model, saved):
         for name in layer.params:
             host = next(hosts)
             layer.params[name] = backend.to_device(host, dtype=host.dtype.name)
-    model._params = model.params
     model.optimizer.set_state(saved["optimizer"])
     model._shuffle_rng.bit_generator.state = saved["rng"]
 

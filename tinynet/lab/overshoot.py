@@ -54,8 +54,8 @@ def step_overshoot(model, x, y, learning_rate=None, points=41):
       not finite gets NaN for t_min and ratio, and overshoots False.
     """
     owner = "step_overshoot"
-    model._require_compiled(owner)
-    x, y = model._check_xy(x, y, owner)
+    model.require_compiled(owner)
+    x, y = model.check_data(x, y, owner)
     points = _checks.positive_int(points, "points", owner)
     if points < 5 or points % 2 == 0:
         raise ValueError(f"{owner}: points must be an odd integer >= 5 (so t = 1 is on the "

@@ -14,7 +14,6 @@ class Dense(Layer):
       grad_W = x^T @ g (summed over samples), grad_b = 1^T g = sum_n g,
       grad_x = g @ W^T (summed over the K copies when they all read the same x
       of shape (N, in)).
-    The fused step (tinynet.fused) computes the same in place and faster.
 
     units: output width. activation: None (linear) or a name such as "relu".
     kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.

@@ -94,8 +94,11 @@ class Optimizer:
         lr = self.rate(self.iterations - 1)
         wd, decoupled = self.weight_decay, self.decoupled_weight_decay
         frozen = self.frozen is not None and bool(np.any(self.frozen))
+        by_rank = {}  # K rates: shaped once per parameter rank, (K, 1) or (K, 1, 1)
         for p, g, slots in zip(params, grads, self._slots):
-            lr_p = self._device_rate(lr, p)
+            lr_p = lr if isinstance(lr, float) else by_rank.get(p.ndim)
+            if lr_p is None:
+                lr_p = by_rank[p.ndim] = self._device_rate(lr, p)
             if wd != 0.0 and not decoupled:
                 g = g + wd * p  # L2: the rule sees g + wd * p (a new array; grads stay)
             step = self._step(g, slots, lr_p)
@@ -104,26 +107,6 @@ class Optimizer:
             if frozen:
                 step = _mask_frozen(step, self.frozen, p)
             p -= step
-        return lr
-
-    # --- the update folded into back-propagation -----------------------------
-    def folded_rate(self, like):
-        """(lr, lr_dev) when the next update is exactly p <- p - lr * g, else None.
-
-        Back-propagation is linear in dL/d(output): a model that multiplies that
-        by lr_dev (lr shaped to broadcast against ``like``, the output) gets every
-        layer's grads as lr * g, the steps themselves, and finishes with
-        ``apply_folded``. lr then scales one (N, C) array instead of every kernel.
-        Only plain SGD without weight decay qualifies; the other rules need g itself.
-        """
-        return None
-
-    def apply_folded(self, params, steps, lr):
-        """p <- p - step for the steps lr * g that folded_rate led to; returns lr."""
-        self.iterations += 1
-        frozen = self.frozen is not None and bool(np.any(self.frozen))
-        for p, step in zip(params, steps):
-            p -= _mask_frozen(step, self.frozen, p) if frozen else step
         return lr
 
     def _new_slots(self, p):

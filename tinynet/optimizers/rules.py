@@ -40,12 +40,6 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0.")
         self.nesterov = bool(nesterov)
 
-    def folded_rate(self, like):
-        if self.momentum != 0.0 or self.weight_decay != 0.0:
-            return None  # not exactly p <- p - lr * g
-        lr = self.rate(self.iterations)
-        return lr, self._device_rate(lr, like)
-
     def _new_slots(self, p):
         if self.momentum == 0.0:
             return {}
