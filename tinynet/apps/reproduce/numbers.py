@@ -123,7 +123,7 @@ class Numbers:
 
     def warmup_counts(self):
         rates = self.cfg["warmup_rates"]
-        plain = [self.row("raw", r) for r in rates]
+        plain = [self.row("raw", r, "plain") for r in rates]
         warm = [self.row("raw", r, "warmup") for r in rates]
         return rates, plain, warm
 
@@ -137,8 +137,8 @@ class Numbers:
     def leaky_sentence(self):
         rate, slopes = self.cfg["leaky_rates"][0], self.cfg["leaky_slopes"]
         fits = [self.row("raw", rate, "variant", leaky(a))["fit"] for a in slopes]
-        relu = self.row("raw", rate)
-        return say.leaky_sentence(rate, slopes, fits, self.cfg["seeds"], relu["fit"],
+        relu = self.row("raw", rate, "plain")
+        return say.leaky_sentence(rate, slopes, fits, self.cfg["ablation_seeds"], relu["fit"],
                                   relu["seeds"])
 
     def initial_dead_sentence(self):

@@ -49,6 +49,7 @@ class Config:
     leaky_rates: tuple = (0.5,)
     warmup_rates: tuple = (0.4, 0.5)  # the ablation of the early steps
     warmup_epochs: int = 20  # spans the escape from the plateau at 0.4-0.5 (lr x epochs ~ 8)
+    ablation_seeds: int = 40  # the warm-up, LeakyReLU and their plain ReLU control
     exact_rates: tuple = (0.5,)
     swap_rates: tuple = (0.1,)
     raw_horizon_rates: tuple = (0.01,)
@@ -71,12 +72,13 @@ class Config:
         """The default run, or the seconds-long --quick one; the others override."""
         cfg = cls()
         if quick:
-            cfg = cls(seeds=2, epochs=4, long_epochs=8, n_samples=256,
+            cfg = cls(seeds=2, epochs=4, long_epochs=8, n_samples=256, ablation_seeds=3,
                       grid_rates=(1e-3, 1e-1, 1.0), grid_seeds=1, warmup_epochs=1,
                       sharpness_iters=150, trace_seeds=1, trace_points=64, trace_iters=5)
         if seeds is not None:
             cfg.seeds = _checks.positive_int(seeds, "seeds", "reproduce")
             cfg.grid_seeds = min(cfg.grid_seeds, cfg.seeds)
+            cfg.ablation_seeds = 2 * cfg.seeds
         if epochs is not None:
             cfg.epochs = _checks.positive_int(epochs, "epochs", "reproduce")
             cfg.long_epochs = 5 * cfg.epochs
@@ -92,7 +94,8 @@ class Job:
     """One tn.sweep of the run: which inputs, network, rates, seeds, budget and loss.
 
     kind: "post" (the post's rates), "grid", "variant" (another init or
-    activation), "exact" (the unclipped loss), "warmup" (a linear warm-up over
+    activation), "plain" (the post's network with more seeds: the control of
+    the warm-up and LeakyReLU runs), "exact" (the unclipped loss), "warmup" (a linear warm-up over
     the first warmup_epochs), "swap" (Q2's scale swap), "horizon" (the longer
     budget) or "samples=N" (another data set size).
     """
@@ -115,8 +118,11 @@ def jobs(cfg):
     out = [Job(sc, "post", main, cfg.post_rates, s, e) for sc in SCALINGS]
     out += [Job(sc, "grid", main, cfg.grid_rates, cfg.grid_seeds, e) for sc in SCALINGS]
     out += [Job(sc, "variant", HE, cfg.variant_rates, s, e) for sc in SCALINGS]
-    out += [Job("raw", "variant", leaky(a), cfg.leaky_rates, s, e) for a in cfg.leaky_slopes]
-    out += [Job("raw", "warmup", main, cfg.warmup_rates, s, e),
+    a_s = cfg.ablation_seeds
+    out += [Job("raw", "variant", leaky(a), cfg.leaky_rates, a_s, e) for a in cfg.leaky_slopes]
+    plain_rates = tuple(sorted(set(cfg.warmup_rates) | set(cfg.leaky_rates)))
+    out += [Job("raw", "plain", main, plain_rates, a_s, e),
+            Job("raw", "warmup", main, cfg.warmup_rates, a_s, e),
             Job("raw", "exact", main, cfg.exact_rates, s, e)]
     out += [Job(sc, "swap", main, cfg.swap_rates, s, e) for sc in SWAPS]
     out += [Job("raw", "horizon", main, cfg.raw_horizon_rates, s, cfg.long_epochs),
