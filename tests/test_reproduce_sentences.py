@@ -70,15 +70,15 @@ def test_step_signal_sentence_follows_the_ratio():
 
 
 def test_warmup_sentence_says_whether_the_early_steps_kill():
-    kills = say.warmup_sentence((0.4, 0.5), 14, 1, 15, 30, 40, 65)
-    assert "early rate-sized steps are what kills them" in kills and "65 updates" in kills
-    assert "14 of 40" in kills and "1 of 40" in kills
-    same = say.warmup_sentence((0.4, 0.5), 14, 12, 15, 17, 40, 65)
-    assert "does not show" in same and "kills them" not in same
-    assert "Fewer layers die with the warm-up, but the intervals overlap" in same
-    assert "More layers die" in say.warmup_sentence((0.4, 0.5), 12, 14, 15, 17, 40, 65)
-    worse = say.warmup_sentence((0.4, 0.5), 1, 14, 30, 15, 40, 65)
-    assert "not the cause" in worse
+    kills = say.warmup_sentence([0.4, 0.5], [5, 15], [4, 4], [22, 9], [24, 9], 40, 260)
+    assert "At 0.5 smaller early steps keep the layers alive" in kills and "260 updates" in kills
+    assert "yet no more of them fit" in kills and "0.5: dead layers 15 of 40" in kills
+    helps = say.warmup_sentence([0.4, 0.5], [5, 15], [4, 4], [22, 5], [24, 30], 40, 260)
+    assert "and more of those runs fit" in helps
+    same = say.warmup_sentence([0.4, 0.5], [7, 7], [6, 6], [15, 15], [17, 17], 40, 260)
+    assert "does not show" in same and "Fewer layers die" in same and "keep the" not in same
+    worse = say.warmup_sentence([0.4, 0.5], [1, 1], [14, 14], [30, 30], [15, 15], 40, 260)
+    assert "No fewer layers die" in worse
 
 
 def test_leaky_sentence_follows_the_slopes():

@@ -130,9 +130,9 @@ class Numbers:
     def warmup_sentence(self):
         rates, plain, warm = self.warmup_counts()
         return say.warmup_sentence(
-            rates, sum(r["dead_layer"] for r in plain), sum(r["dead_layer"] for r in warm),
-            sum(r["fit"] for r in plain), sum(r["fit"] for r in warm),
-            sum(r["seeds"] for r in plain), self.cfg["warmup_epochs"] * self.per_epoch)
+            list(rates), [r["dead_layer"] for r in plain], [r["dead_layer"] for r in warm],
+            [r["fit"] for r in plain], [r["fit"] for r in warm], plain[0]["seeds"],
+            self.cfg["warmup_epochs"] * self.per_epoch)
 
     def leaky_sentence(self):
         rate, slopes = self.cfg["leaky_rates"][0], self.cfg["leaky_slopes"]

@@ -160,13 +160,13 @@ def causes_section(nums):
             lines.append(f"| {rate:g} | {scaling} | " + " | ".join(fmt(v, 2) for v in ratio)
                          + " |")
     warm_rows = "; ".join(
-        f"{r:g}: dead layer {p['dead_layer']} -> {w['dead_layer']}, fit {p['fit']} -> "
-        f"{w['fit']}, first-epoch shift in layer 4 {fmt(p['median_shift_ratio'][3], 2)} -> "
-        f"{fmt(w['median_shift_ratio'][3], 2)}" for r, p, w in zip(rates, plain, warm))
+        f"{r:g}: {fmt(p['median_shift_ratio'][3], 2)} -> {fmt(w['median_shift_ratio'][3], 2)}"
+        for r, p, w in zip(rates, plain, warm))
     pr = nums.diag["post"]["raw"]
     return lines + [
         "", "- " + nums.kill_sentence(),
-        "- " + nums.warmup_sentence() + f" Per rate (plain -> warm-up): {warm_rows}.",
+        "- " + nums.warmup_sentence() + " How far the first epoch moves a layer-4 unit's input "
+        f"(against its spread), plain -> warm-up: {warm_rows}.",
         "- " + nums.leaky_sentence(),
         f"- Dead units, layers 1-4, median over seeds, raw: at init "
         f"{share_text(pr[f'{HIGH:g}']['dead_init'])}; after the first epoch at {HIGH:g}: "

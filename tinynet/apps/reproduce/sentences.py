@@ -217,24 +217,30 @@ def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms):
 
 
 def warmup_sentence(rates, dead_plain, dead_warm, fit_plain, fit_warm, runs, warmup_updates):
-    """The ablation that changes only the early step size: a linear warm-up."""
-    names = "/".join(f"{r:g}" for r in rates)
-    counts = (f"dead layers at {names}: {count_ci(dead_plain, runs)} plain against "
-              f"{count_ci(dead_warm, runs)} with the warm-up; fits {count_ci(fit_plain, runs)} "
-              f"against {count_ci(fit_warm, runs)}")
+    """The ablation that changes only the early step size: a linear warm-up, rate by rate.
+
+    dead_*, fit_*: per rate, the runs that ended with a dead layer / fitted, of
+    `runs` each, plain and with the warm-up.
+    """
+    counts = "; ".join(
+        f"{r:g}: dead layers {count_ci(dp, runs)} plain against {count_ci(dw, runs)} with the "
+        f"warm-up, fits {fp} against {fw}"
+        for r, dp, dw, fp, fw in zip(rates, dead_plain, dead_warm, fit_plain, fit_warm))
     test = (f"The test that changes only the early steps: the same runs (same seeds, weights "
             f"and batches) with the rate raised linearly from 0 over the first {warmup_updates} "
-            f"updates, the same rate afterwards. {counts[0].upper() + counts[1:]}.")
-    if more_often(dead_plain, runs, dead_warm, runs):
-        return (test + " Smaller early steps keep the layers alive, beyond the intervals: the "
-                "early rate-sized steps are what kills them.")
-    if more_often(dead_warm, runs, dead_plain, runs):
-        return test + " The warm-up kills more layers, so the early steps are not the cause."
-    trend = ("fewer layers die with the warm-up" if dead_warm < dead_plain else
-             "more layers die with the warm-up" if dead_warm > dead_plain else
-             "as many layers die with the warm-up")
-    return (test + f" {trend.capitalize()}, but the intervals overlap, so at {runs} runs this "
-            "does not show that the early steps are what kills the units.")
+            f"updates, the same rate afterwards. {counts}.")
+    kept = [r for r, dp, dw in zip(rates, dead_plain, dead_warm) if more_often(dp, runs, dw, runs)]
+    if not kept:
+        fewer = sum(dead_warm) < sum(dead_plain)
+        return (test + f" {'Fewer' if fewer else 'No fewer'} layers die with the warm-up, but at "
+                f"no rate beyond the intervals, so at {runs} runs per rate this does not show "
+                "that the early steps are what kills the units.")
+    i = [rates.index(r) for r in kept]
+    helped = any(more_often(fit_warm[j], runs, fit_plain[j], runs) for j in i)
+    fits = ("and more of those runs fit" if helped else
+            "yet no more of them fit: a layer kept alive does not make the rate work")
+    return (test + f" At {rates_text(kept)} smaller early steps keep the layers alive, beyond the "
+            f"intervals: the early rate-sized steps are what kills them there, {fits}.")
 
 
 def leaky_sentence(rate, slopes, fits, runs, relu_fit, relu_runs):
