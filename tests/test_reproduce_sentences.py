@@ -174,3 +174,11 @@ def test_summary_clauses_follow_the_numbers():
     centring = say.q2_short(0.1, {"raw": 19, "standardised": 0, "centred": 0,
                                   "unit-scale": 19}, 20, 0.5, 10, 11)
     assert "by centring the inputs" in centring and "does not help either" in centring
+
+
+def test_kill_short_follows_the_ablations():
+    both = say.kill_short(0.5, 15, 4, 9, 9, 40, (0.2, 0.01), (25, 24))
+    assert "from 15 to 4 of 40" in both and "but no more runs fit" in both
+    assert "units that can come back help" in both
+    neither = say.kill_short(0.5, 8, 7, 9, 10, 40, (0.2, 0.01), (11, 10))
+    assert "does not measurably change" in neither and "does not fit measurably more" in neither

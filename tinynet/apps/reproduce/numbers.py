@@ -108,6 +108,14 @@ class Numbers:
             hi["overshoot_before_death"], hi["overshoot_after_fit"], good["overshoot_after_fit"],
             self.diag["overshoot"]["raw"]["points"])
 
+    def kill_short(self):
+        rate = self.cfg["leaky_rates"][0]
+        plain, warm = self.row("raw", rate, "plain"), self.row("raw", rate, "warmup")
+        fits = [self.row("raw", rate, "variant", leaky(a))["fit"]
+                for a in self.cfg["leaky_slopes"]]
+        return say.kill_short(rate, plain["dead_layer"], warm["dead_layer"], plain["fit"],
+                              warm["fit"], plain["seeds"], self.cfg["leaky_slopes"], fits)
+
     def q2_short(self):
         rate, he_rate = self.cfg["swap_rates"][0], self.cfg["variant_rates"][-1]
         fits = {s: self.row(s, rate)["fit"] for s in SCALINGS}

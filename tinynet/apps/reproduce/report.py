@@ -71,7 +71,7 @@ def summary_paragraph(summary):
                                           hi["never_fit_alive"], failed,
                                           _or_nan(hi["median_death_epoch_before_fit"]),
                                           nums.commonest_layer(hi), hi["median_val_acc_at_death"])
-            + " " + say.overshoot_short(HIGH, hi["overshoot_before_fit"])
+            + " " + say.overshoot_short(HIGH, hi["overshoot_before_fit"]) + " " + nums.kill_short()
             + " " + nums.horizon_low() + " " + nums.horizon_window() + " " + nums.q2_short())
 
 

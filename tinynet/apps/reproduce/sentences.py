@@ -169,6 +169,25 @@ def overshoot_short(rate, before_fit):
             f"land past the minimum before the runs fit, {verdict}.")
 
 
+def kill_short(rate, dead_plain, dead_warm, fit_plain, fit_warm, runs, slopes, leaky_fits):
+    """One sentence for the summary: what the warm-up and LeakyReLU runs say at `rate`."""
+    if more_often(dead_plain, runs, dead_warm, runs):
+        warm = (f"a warm-up over the early steps cuts the runs with a dead layer at {rate:g} from "
+                f"{dead_plain} to {dead_warm} of {runs}, so the early rate-sized steps kill them, "
+                + (f"and more runs fit ({fit_plain} -> {fit_warm})" if
+                   more_often(fit_warm, runs, fit_plain, runs) else
+                   f"but no more runs fit ({fit_plain} -> {fit_warm})"))
+    else:
+        warm = (f"a warm-up over the early steps does not measurably change the runs with a dead "
+                f"layer at {rate:g} ({dead_plain} -> {dead_warm} of {runs})")
+    helped = [a for a, k in zip(slopes, leaky_fits) if more_often(k, runs, fit_plain, runs)]
+    leak = ", ".join(f"slope {a:g}: {k}" for a, k in zip(slopes, leaky_fits))
+    units = (f"units that can come back help: LeakyReLU fits {leak} of {runs} against "
+             f"{fit_plain} with ReLU" if helped else
+             f"LeakyReLU does not fit measurably more ({leak} of {runs} against {fit_plain})")
+    return f"What kills the units: {warm}; {units}."
+
+
 def q2_short(rate, fits, runs, he_rate, he_raw, he_std):
     """One sentence for the summary: what standardising changes, by the scale swap and He."""
     def same(a, b):
