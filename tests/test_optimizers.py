@@ -7,7 +7,7 @@ import pytest
 from conftest import apply_steps
 
 from tinynet import backend as tb
-from tinynet import optimizers
+from tinynet import optimizers, schedules
 
 G = [np.array([0.5, -1.0, 2.0]), np.array([-0.25, 0.5, 1.0]), np.array([1.0, 1.0, -3.0])]
 P0 = np.array([1.0, 2.0, -1.0])
@@ -385,3 +385,27 @@ def test_per_copy_rates_follow_every_change(float64):
         opt.apply([p], [g])
         expected = expected - lr[:, None]
         np.testing.assert_allclose(tb.to_numpy(p), expected, rtol=1e-12)
+
+
+def test_a_tinynet_schedule_is_checked_once_per_update(monkeypatch):
+    # the schedule checks its own value (Schedule.__call__); the optimiser does not
+    # check it again (issue 19: the rate was checked twice per step). A user's plain
+    # function is still checked, once, by the optimiser.
+    from tinynet import _checks
+
+    calls = []
+    real = _checks.rate_value
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_checks, "rate_value", counting)
+    opt = optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
+    p, g = np.ones(3), np.ones(3)
+    opt.apply([p], [g])
+    assert len(calls) == 1
+    calls.clear()
+    opt = optimizers.SGD(lambda step: 0.1 / (1 + step))
+    opt.apply([p], [g])
+    assert len(calls) == 1

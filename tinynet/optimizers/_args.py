@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from tinynet import _checks, backend
+from tinynet.schedules import Schedule
 
 _NO_PARAMS = ("tinynet optimisers do not take parameters: "
               "compile(optimizer={owner}(learning_rate=...)) gives them the model's")
@@ -71,9 +72,14 @@ def _describe(value):
 
 
 def _value_at(rate, step, owner):
-    """The rate a float or a schedule gives at ``step``, checked (see _checks.rate_value)."""
+    """The rate a float or a schedule gives at ``step``, checked (see _checks.rate_value).
+
+    A tn.schedules schedule checks its own value; a user's function is checked here.
+    """
     if isinstance(rate, float):
         return rate
+    if isinstance(rate, Schedule):
+        return rate(step)
     return _checks.rate_value(rate(step), step, owner, schedule=rate)
 
 
