@@ -14,7 +14,14 @@
 #     epoch, and the validation accuracy each schedule ends with;
 #   * a table, sorted by the final training loss, with each schedule's last and
 #     average rate, so you can see which property of the curve goes with a good
-#     result.
+#     result;
+#   * two controls for "the small steps at the end settle the weights": the
+#     fixed rate with only its last 10% of updates at lr0 / 100, and a fixed
+#     rate equal to the decaying schedules' average rate (the panel left free in
+#     02_schedules.png). If only the first beats the fixed rate, the small steps
+#     at the end are what helps, not the lower average rate;
+#   * which schedules are within the seed-to-seed spread of the best: where the
+#     order at the top changes from seed to seed, no winner is named.
 #
 # All eleven runs train at once as one stacked model (``n_models=11``,
 # ``same_init=True``), each copy with its own schedule; the experiment is
@@ -28,7 +35,7 @@
 """Lesson 2: a gallery of learning-rate schedules, drawn and then raced.
 
 Run:  python lessons/02_schedule_gallery.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 5 s on a 2-core CPU; --quick (two seeds instead of five) about 2 s.
+Time: about 6 s on a 2-core CPU; --quick (two seeds instead of five) about 2 s.
 """
 
 import sys
@@ -73,6 +80,17 @@ def make_schedules(lr0, total, steps_per_epoch):
     }
 
 
+def make_controls(lr0, total, mean_rate):
+    """The two controls: the fixed rate with only its last 10% at lr0 / 100, and a
+    fixed rate at ``mean_rate`` (the decaying schedules' average)."""
+    sch = tn.schedules
+    return {
+        "constant, last 10% low": sch.PiecewiseConstantDecay([int(0.9 * total)],
+                                                             [lr0, lr0 / 100]),
+        "constant at their mean": sch.Constant(mean_rate),
+    }
+
+
 def build(seed, n_models):
     return tn.Sequential([
         tn.layers.Dense(32, activation="relu", input_dim=2),
@@ -113,29 +131,42 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
     # be plotted ahead of time: the step axis is exactly what training will use.
     schedules = make_schedules(lr0, total, steps_per_epoch)
     names = list(schedules)
+    last_rate = np.array([schedules[k](total - 1) for k in names])
+    mean_rate = np.array([schedules[k].values(total).mean() for k in names])
+    # the schedules that keep a large average rate but end low: fast progress early
+    # with small steps late; the controls take their median average rate
+    const = names.index("constant")
+    big_low = [i for i in range(len(names)) if i != const and mean_rate[i] >= 0.4 * lr0
+               and last_rate[i] <= 0.02 * lr0]
+    controls = make_controls(lr0, total, float(np.median(mean_rate[big_low])))
+    every = {**schedules, **controls}
     fig, axes = _common.figure(3, 4, size=(3.4, 2.5), sharex=True)
-    for ax, name in zip(axes.flat, names, strict=False):  # one panel stays empty
+    for ax, name in zip(axes.flat, names, strict=False):
         tn.plot.schedules(schedules[name], total, labels=[name], ax=ax)
         ax.set_title(name, fontsize="medium")
+    tn.plot.schedules(list(controls.values()), total, labels=list(controls), ax=axes.flat[-1])
+    axes.flat[-1].set_title("the two controls", fontsize="medium")
+    for ax in axes.flat:
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.set_ylim(0.0, 1.05 * lr0)  # one scale for every panel
-        ax.get_legend().remove()
-    axes.flat[-1].axis("off")
+        if ax is not axes.flat[-1]:
+            ax.get_legend().remove()
+    axes.flat[-1].legend(fontsize="x-small")
     fig.supxlabel(f"update (step), {steps_per_epoch} per epoch")
     fig.supylabel("learning rate")
-    print(f"Eleven schedules over {total} updates ({epochs} epochs of {steps_per_epoch}), "
-          f"peak rate {lr0}:")
+    print(f"Eleven schedules and two controls over {total} updates ({epochs} epochs of "
+          f"{steps_per_epoch}), peak rate {lr0}:")
     paths = [_common.save(fig, out, "02_schedules.png")]
 
     # --- Step 3: train the same network with each schedule ----------------------
-    # One stacked model holds eleven copies with identical initial weights
-    # (same_init=True); they see the same batches in the same order, so the
-    # schedule is the only thing that differs between them.
-    loss_curves, final_loss, val_acc, val_loss = [], [], [], []
+    # One stacked model holds the eleven copies and the two controls with identical
+    # initial weights (same_init=True); they see the same batches in the same order,
+    # so the schedule is the only thing that differs between them.
+    loss_curves, final_all, val_acc, val_loss = [], [], [], []
     for seed in seeds:
-        model = build(seed, len(names))
-        model.compile(tn.optimizers.SGD([schedules[k] for k in names], momentum=0.9),
+        model = build(seed, len(every))
+        model.compile(tn.optimizers.SGD(list(every.values()), momentum=0.9),
                       loss="sparse_categorical_crossentropy")
         hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.2,
                          verbose=0)
@@ -143,15 +174,16 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
         # evaluating once at the end gives the loss of the weights we keep
         final = model.evaluate(x[:n_train], y[:n_train])
         loss_curves.append(np.array(hist.history["loss"]))
-        final_loss.append(final["loss"])
+        final_all.append(final["loss"])
         val_acc.append(hist.history["val_accuracy"][-1])
         val_loss.append(hist.history["val_loss"][-1])
-    final_loss = np.mean(final_loss, axis=0)
-    val_acc_all = np.array(val_acc)
+    final_all = np.array(final_all)                  # (seeds, schedules + controls)
+    control_loss = final_all[:, len(names):]
+    final_all = final_all[:, :len(names)]
+    final_loss = final_all.mean(axis=0)
+    val_acc_all = np.array(val_acc)[:, :len(names)]
     val_acc = val_acc_all.mean(axis=0)
-    val_loss = np.mean(val_loss, axis=0)
-    last_rate = np.array([schedules[k](total - 1) for k in names])
-    mean_rate = np.array([schedules[k].values(total).mean() for k in names])
+    val_loss = np.mean(val_loss, axis=0)[:len(names)]
 
     # --- Step 4: the table -----------------------------------------------------
     order = np.argsort(final_loss)
@@ -161,33 +193,32 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
     for i in order:
         print(f"  {names[i]:16s} {final_loss[i]:10.4f} {val_loss[i]:9.4f} {val_acc[i]:8.3f} "
               f"{last_rate[i]:10.2e} {mean_rate[i]:10.2e}")
-
-    const = names.index("constant")
     beat = [k for i, k in enumerate(names) if i != const and final_loss[i] < final_loss[const]]
     best = names[order[0]]
     print(f"\n{len(beat)} of {len(names) - 1} schedules end with a lower training loss than "
           f"the constant rate ({final_loss[const]:.4f}).")
-    if best != "constant":
+    # the top: every schedule not clearly worse than the lowest mean, paired by seed
+    top = [names[i] for i in order if _common.compare(final_all[:, order[0]], final_all[:, i]) == 0]
+    if len(top) > 1:
+        print(f"The lowest mean, {best} ({final_loss[order[0]]:.4f}), is not clearly below "
+              f"{', '.join(top[1:])} (within the seed-to-seed spread): the order at the top "
+              "changes with the seeds, so no single winner.")
+    elif best != "constant":
         print(f"The best, {best}, reaches {final_loss[order[0]]:.4f}: "
-              f"{final_loss[const] / final_loss[order[0]]:.1f}x lower than the constant rate.")
+              f"{final_loss[const] / final_loss[order[0]]:.1f}x lower than the constant rate, "
+              "and clearly below every other schedule (paired by seed).")
     # Which property of the curve goes with a low final loss? Rank correlations
     # (Spearman) between the loss and the last / the average rate.
     rho_last = _spearman(last_rate, final_loss)
     rho_mean = _spearman(mean_rate, final_loss)
     print(f"Rank correlation of the final loss with the last rate: {rho_last:+.2f}; with the "
           f"average rate: {rho_mean:+.2f} (negative: more of it, lower loss).")
-    # The schedules that keep a large average rate but end low: the shape that
-    # combines fast progress early with small, settling steps late.
-    big = [i for i in range(len(names)) if i != const and mean_rate[i] >= 0.4 * lr0]
-    big_low = [i for i in big if last_rate[i] <= 0.02 * lr0]
-    if big_low:
-        n_below = sum(final_loss[i] < final_loss[const] for i in big_low)
-        print(f"  {len(big_low)} schedules ({', '.join(names[i] for i in big_low)}) average "
-              f"{mean_rate[big_low].min():.3f} to {mean_rate[big_low].max():.3f}, about half "
-              f"the constant's rate, and end at or below {lr0 / 50:.0e}; {n_below} of them "
-              "end with a lower training loss than the constant rate"
-              + (": less rate in total, yet the small steps at the end settle the weights."
-                 if n_below == len(big_low) else "."))
+    n_below = sum(final_loss[i] < final_loss[const] for i in big_low)
+    print(f"  {len(big_low)} schedules ({', '.join(names[i] for i in big_low)}) average "
+          f"{mean_rate[big_low].min():.3f} to {mean_rate[big_low].max():.3f}, about half the "
+          f"constant's rate, and end at or below {lr0 / 50:.0e}; {n_below} of them end with a "
+          "lower training loss than the constant rate.")
+    settle = settling_control(final_all[:, const], control_loss, controls, len(seeds))
     slowest = names[int(np.argmin(mean_rate))]
     rank = int(np.flatnonzero(np.array(names)[order] == slowest)[0]) + 1
     print(f"  The schedule with the smallest average rate, {slowest} "
@@ -216,6 +247,21 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
     ax2.set_xlabel(f"validation accuracy (bar: mean, dots: {len(seeds)} seed(s))")
     ax2.invert_yaxis()
     paths.append(_common.save(fig, out, "02_training.png"))
+    # --- Step 6: the takeaway --------------------------------------------------------
+    plain = [f"{n_below} of the {len(big_low)} schedules that start high and end with small "
+             "steps finish with a lower training loss than the fixed rate.", settle["sentence"]]
+    if len(seeds) < 3:
+        plain.append(f"With {len(seeds)} seeds the order at the top cannot be judged: no winner "
+                     "is named.")
+    elif len(top) > 1:
+        plain.append(f"The best few ({', '.join(top)}) are within the seed-to-seed spread of "
+                     "each other, so none of them is the winner.")
+    else:
+        plain.append(f"{best} is clearly the best here, below every other schedule in the "
+                     "paired comparison.")
+    text = _common.takeaway(plain, stats=settle["stats"])
+    if len(seeds) < 3:
+        print("  " + _common.too_small(len(seeds), 3, 5, "the controls and the order at the top"))
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     return {
@@ -231,8 +277,53 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
         "n_end_low": len(big_low),
         "rank_corr_last_rate": rho_last,
         "rank_corr_mean_rate": rho_mean,
+        "top_group": top,
+        "takeaway": text,
+        "controls": {k: control_loss[:, j].tolist() for j, k in enumerate(controls)},
+        "constant_loss_seeds": final_all[:, const].tolist(),
+        "settling": settle,
+        "n_seeds": len(seeds),
         "figures": paths,
     }
+
+
+def settling_control(constant, control_loss, controls, n_seeds):
+    """Do the small steps at the end settle the weights, or does the lower average rate?
+
+    constant: the fixed rate's final loss per seed; control_loss (seeds, 2): the
+    fixed rate with its last 10% at lr0 / 100, and a fixed rate at the decaying
+    schedules' average. Each is compared with the fixed rate, paired by seed.
+    """
+    late, mean = control_loss[:, 0], control_loss[:, 1]
+    late_gap, mean_gap = _common.compare(late, constant), _common.compare(mean, constant)
+    name_late, name_mean = list(controls)
+    print(f"\nControls, final training loss against the constant rate's "
+          f"{np.median(constant):.4f} (medians, paired by seed): {name_late} "
+          f"{np.median(late):.4f}, lower in {_common.count(np.sum(late < constant), n_seeds)} "
+          f"seeds; {name_mean} {np.median(mean):.4f}, lower in "
+          f"{_common.count(np.sum(mean < constant), n_seeds)} seeds.")
+    if late_gap == 1 and mean_gap != 1:
+        sentence = ("Dropping the rate for only the last 10% of updates already beats the fixed "
+                    "rate, while a fixed rate at the schedules' lower average does not: the small "
+                    "steps at the end are what settles the weights.")
+    elif late_gap == 1:
+        sentence = ("Dropping the rate for only the last 10% beats the fixed rate, and so does a "
+                    "fixed rate at the schedules' lower average: the end helps, and so does the "
+                    "smaller average rate.")
+    elif mean_gap == 1:
+        sentence = ("A fixed rate at the schedules' lower average beats the fixed rate, and "
+                    "dropping the rate only at the end does not clearly: the lower average rate, "
+                    "not the end, is what helps here.")
+    else:
+        sentence = ("Neither control is clearly below the fixed rate (the gaps are within the "
+                    "seed-to-seed spread), so this run cannot say whether the small steps at the "
+                    "end or the lower average rate does the settling.")
+    stats = (f"{name_late} below constant in {_common.count(np.sum(late < constant), n_seeds)} "
+             f"seeds, median ratio {np.median(late / constant):.2f}; {name_mean} below in "
+             f"{_common.count(np.sum(mean < constant), n_seeds)}, median ratio "
+             f"{np.median(mean / constant):.2f}; paired t-test on log losses at 95%")
+    return {"late_drop_vs_constant": late_gap, "mean_rate_vs_constant": mean_gap,
+            "sentence": sentence, "stats": stats}
 
 
 def _spearman(a, b):

@@ -13,7 +13,8 @@
 #     whose validation accuracy is within one point of the best;
 #   * for each suggestion: how many times smaller or larger than the sweep's best
 #     it is, and the validation accuracy the sweep measured at that rate;
-#   * what each costs, counted in updates;
+#   * what each costs, counted in updates, and which rule is nearest in rate
+#     against which costs the least accuracy (not always the same one);
 #   * 05_range_test.png: the range-test curves, suggestions marked;
 #   * 05_finder_vs_sweep.png: the sweep's final validation loss against the rate,
 #     with the suggestions and the best rate drawn on it.
@@ -143,21 +144,49 @@ def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
         summary[name] = row
 
     # --- Step 4: what it adds up to ------------------------------------------------------
+    # Two ways to be "close": in rate (decades from the sweep's best) and in what the
+    # sweep measured there (accuracy points lost). They need not agree: a rate near
+    # the best can sit on the cliff edge where training already fails.
     worst = {rule: max(abs(np.log10(summary[p][rule]["factor"])) for p in problems)
              for rule in RULES}
+    cost = {rule: max(summary[p]["best_accuracy"] - summary[p][rule]["accuracy"]
+                      for p in problems) for rule in RULES}
+    where = {rule: max(problems, key=lambda p, r=rule: summary[p]["best_accuracy"]
+                       - summary[p][r]["accuracy"]) for rule in RULES}
     closest = min(RULES, key=lambda r: worst[r])
+    cheapest = min(RULES, key=lambda r: (cost[r], worst[r]))
+    worst_rule = max(RULES, key=lambda r: (cost[r], worst[r]))
     print("\nLargest distance from the sweep's best rate over both problems, in decades: "
-          + ", ".join(f"{r} {worst[r]:.2f}" for r in RULES) + f". Closest: {closest}.")
+          + ", ".join(f"{r} {worst[r]:.2f}" for r in RULES) + "; largest accuracy cost, in "
+          "points: " + ", ".join(f"{r} {100 * cost[r]:.1f} ({where[r]})" for r in RULES) + ".")
+    costly = cost[closest] > 0.01  # outside the one-point band of the best accuracy
+    if closest == cheapest or not costly:
+        verdict_rate = (f"{closest} lands nearest the sweep's best rate and costs "
+                        f"{100 * cost[closest]:.1f} points at most, within the one-point band "
+                        f"of the best" + ("." if closest == cheapest else
+                                          f" (as {cheapest}: {100 * cost[cheapest]:.1f})."))
+    else:
+        verdict_rate = (f"{closest} lands nearest the sweep's best rate, but there it costs "
+                        f"{100 * cost[closest]:.1f} points on the {where[closest]}: near in rate "
+                        f"is not near in result. {cheapest} costs the least "
+                        f"({100 * cost[cheapest]:.1f} points at most).")
+    verdict_worst = (f"The steepest-descent rule, the one the blog post behind this lesson "
+                     f"gives, did worst: it costs {100 * cost['steepest']:.1f} points on the "
+                     f"{where['steepest']}." if worst_rule == "steepest" else
+                     f"The worst rule here is {worst_rule} ({100 * cost[worst_rule]:.1f} points "
+                     f"on the {where[worst_rule]}); the steepest-slope rule costs "
+                     f"{100 * cost['steepest']:.1f}.")
+    print(verdict_rate)
+    print(verdict_worst)
     below = all(summary[p]["valley"]["factor"] < 1 for p in problems)
     if below:
         print("The valley rule lands below the best rate on both problems: it picks a point "
               "on the falling slope of the curve, a cautious choice.")
-    lost = max(summary[p]["best_accuracy"] - summary[p]["valley"]["accuracy"] for p in problems)
     share = max(n_find * summary[p]["cost_updates"]["range_test"] / summary[p]["cost_updates"]
                 ["sweep"] for p in problems)
-    print(f"Following the valley suggestion costs at most {100 * lost:.1f} points of validation "
-          f"accuracy against the best rate of the sweep; the range test of all {n_find} "
-          f"initialisations costs at most {100 * share:.1f}% of the sweep's updates.")
+    print(f"Following the valley suggestion costs at most {100 * cost['valley']:.1f} points of "
+          f"validation accuracy against the best rate of the sweep; the range test of all "
+          f"{n_find} initialisations costs at most {100 * share:.1f}% of the sweep's updates.")
 
     # --- Step 5: figures --------------------------------------------------------------
     fig, axes = _common.figure(1, 2, size=(6.0, 4.2))
@@ -183,10 +212,26 @@ def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
         ax.set_title(f"{name}: sweep, {len(seeds)} seeds x {epochs} epochs")
         ax.legend(fontsize="x-small")
     paths.append(_common.save(fig, out, "05_finder_vs_sweep.png"))
+
+    # --- Step 6: the takeaway -------------------------------------------------------------
+    plain = [f"One short range test ({100 * share:.1f}% of a sweep's updates) already points "
+             f"to a usable rate: following {cheapest} costs at most {100 * cost[cheapest]:.1f} "
+             "points of accuracy.", verdict_worst]
+    if closest != cheapest and costly:
+        plain.append(f"The suggestion nearest the best rate ({closest}) is not the safest one: "
+                     "judge a rule by what training at it gives, not by the distance.")
+    text = _common.takeaway(plain, stats=f"{len(seeds)} seeds per swept rate, {n_find} "
+                            f"initialisations in the range test; accuracy cost = best median "
+                            f"validation accuracy minus the median at the nearest swept rate")
+    if quick:
+        print("  This quick sweep has 2 rates per decade and 2 seeds: a cost of a point or two "
+              "is within its resolution; the full run (4 per decade, 3 seeds) is needed to "
+              "rank rules that close.")
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
-    summary["figures"] = paths
-    summary["max_decades_from_best"] = worst
+    summary.update(figures=paths, max_decades_from_best=worst, accuracy_cost=cost,
+                   closest_in_rate=closest, cheapest_in_accuracy=cheapest,
+                   worst_rule=worst_rule, closest_costs_accuracy=bool(costly), takeaway=text)
     return summary
 
 

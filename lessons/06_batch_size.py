@@ -17,9 +17,11 @@
 #     spread over seeds), how many runs went NaN/inf (with a 95% interval) or
 #     grew past 4x their best loss and trained on, and how many updates each
 #     batch size gets in its 20 epochs;
+#   * the control for "fewer updates cannot cover the same ground": batch 512
+#     at the fixed rate given as many updates as batch 16 gets (30x the epochs);
 #   * every comparison checked against the seed-to-seed spread (a paired
 #     t-test over seeds): where the gap is within the noise, the lesson says
-#     it cannot tell;
+#     it cannot tell, and a run with too few seeds says it is too small to judge;
 #   * 06_batch_size.png: final loss (band: seeds) and validation accuracy
 #     against batch size;
 #   * 06_largest_batch.png: the largest batch's four runs, epoch by epoch.
@@ -32,6 +34,9 @@
 # run at the full rate throughout it pays in epochs; the 15-epoch control
 # separates that cost from whatever the gentle start itself does.
 #
+# The output opens with the takeaway in plain words; the table and the
+# comparisons behind it follow.
+#
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
 # under the last cell and are saved as PNG files too).
@@ -40,7 +45,8 @@
 """Lesson 6: batch size and the learning rate go together.
 
 Run:  python lessons/06_batch_size.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 10-15 s on a 2-core CPU; --quick (two seeds instead of five) about 5 s.
+Time: about 30-60 s on a 2-core CPU; --quick (two seeds instead of five; the
+equal-updates control with one seed and batch 32's updates) about 8 s.
 """
 
 import sys
@@ -61,15 +67,12 @@ from _common import compare, count  # noqa: E402
 VARIANTS = ("fixed rate", "linear scaling", "scaling + warm-up", "scaled, 15 epochs")
 
 
-def build(seed):
+def build(seed, n_models=4):  # the four VARIANTS, stacked
     return tn.Sequential([
         tn.layers.Dense(64, activation="relu", input_dim=2),
         tn.layers.Dense(64, activation="relu"),
         tn.layers.Dense(3, activation="softmax"),
-    ], seed=seed, n_models=len(VARIANTS), same_init=True)
-
-
-# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
+    ], seed=seed, n_models=n_models, same_init=True)
 
 
 # %% [markdown]
@@ -78,9 +81,10 @@ def build(seed):
 # `main` runs these steps; the comments in the code say why each is there:
 # 1. the problem, the base rate and the batch sizes
 # 2. train each batch size four ways at once
-# 3. the table
-# 4. what the table says: the fixed rate, non-finite runs, the linear rule, warm-up
-# 5. figures
+# 3. the control: batch 512 with as many updates as batch 16
+# 4. what the numbers say, the takeaway first
+# 5. the table and the comparisons behind it
+# 6. figures
 
 # %%
 def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
@@ -91,34 +95,87 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     x, y = tn.datasets.make_spirals(3000, n_classes=3, noise=0.25, turns=1.25, seed=0)
     x = tn.data.StandardScaler().fit_transform(x)
     n_train = int(np.ceil(0.8 * len(x)))
-    base_batch, base_lr, epochs, warmup_epochs = 32, 0.05, 20, 5
-    full_epochs = epochs - warmup_epochs  # epochs the warm-up run spends at the full rate
-    batches = [16, 32, 64, 128, 256, 512]
+    setup = {"base_batch": 32, "base_lr": 0.05, "epochs": 20, "warmup_epochs": 5,
+             "batches": [16, 32, 64, 128, 256, 512], "n_train": n_train}
     seeds = [0, 1] if quick else [0, 1, 2, 3, 4]
-    n = len(seeds)
-    # with two seeds a "clear" gap is a rough check: say so next to every verdict
-    caveat = (f" (only {n} seeds: too few to be sure; the full run uses 5)" if n < 3 else "")
-    print(f"SGD(momentum=0.9), {n_train} training rows, {epochs} epochs, base rate {base_lr} "
-          f"at batch {base_batch}, {n} seeds.")
+    print(f"SGD(momentum=0.9), {n_train} training rows, {setup['epochs']} epochs, base rate "
+          f"{setup['base_lr']} at batch {setup['base_batch']}, {len(seeds)} seeds.")
 
     # --- Step 2: train each batch size four ways at once ------------------------------
-    # For one batch size the variants are copies of one stacked model with
-    # identical initial weights and batch order (same_init=True), so within a
-    # seed they differ by the schedule alone. The warm-up spends its first 5
-    # epochs below the full rate, so it has only 15 epochs at that rate; the
-    # fourth copy is its control: the scaled rate for 15 epochs and then rate 0
-    # (its weights stay those of epoch 15), as many full-rate epochs as the
-    # warm-up run and no warm-up. Training observes: only a NaN/inf loss would
-    # end a copy; a loss that grows past 4x its best is recorded and trains on.
-    shape = (n, len(batches), len(VARIANTS))
+    grid = train_grid(x, y, seeds, setup)
+
+    # --- Step 3: the control: batch 512 with as many updates as batch 16 --------------
+    # A fixed rate at batch 512 makes 30x fewer updates than at batch 16 in the same
+    # epochs. Give it those updates back (30x the epochs, far more computing) and
+    # see whether the gap closes: if it does, the missing updates were the cause.
+    # (--quick: one seed, and batch 32's updates rather than batch 16's, half the cost)
+    control = equal_updates(x, y, seeds[:1] if quick else seeds, setup,
+                            like_batch=setup["base_batch"] if quick else setup["batches"][0])
+
+    # --- Step 4: what the numbers say, the takeaway first -----------------------------
+    verdicts = judge(grid, control, setup, len(seeds))
+    plain = takeaway_sentences(verdicts, setup, len(seeds))
+    print("\nIn short:\n" + "\n".join(f"  {sentence}" for sentence in plain))
+
+    # --- Step 5: the table and the comparisons behind it ------------------------------
+    print_details(grid, control, verdicts, setup, len(seeds))
+
+    # --- Step 6: figures --------------------------------------------------------------------
+    paths = plot(grid, control, setup, seeds, out)
+    _common.takeaway(plain, stats=verdicts["stats"])
+    small = _common.too_small(len(seeds), 3, 5, "any of these gaps against the seed spread")
+    if small:
+        print("  " + small)
+    print(f"Done in {time.perf_counter() - t0:.1f} s.")
+
+    return {
+        "batch_sizes": setup["batches"],
+        "final_loss": {v: grid["loss_med"][:, j].tolist() for j, v in enumerate(VARIANTS)},
+        "val_accuracy": {v: grid["acc_med"][:, j].tolist() for j, v in enumerate(VARIANTS)},
+        "final_loss_seeds": {v: grid["final_loss"][:, :, j].tolist()
+                             for j, v in enumerate(VARIANTS)},
+        "n_nonfinite": {v: grid["n_bad"][:, j].tolist() for j, v in enumerate(VARIANTS)},
+        "n_grew": {v: grid["n_grew"][:, j].tolist() for j, v in enumerate(VARIANTS)},
+        "equal_updates": control,
+        **{k: verdicts[k] for k in ("largest_batch_kept", "linear_largest_loss_ratio",
+                                    "linear_largest_accuracy_drop", "linear_largest_clearly_worse",
+                                    "warmup_vs_scaling", "warmup_vs_control",
+                                    "control_vs_scaling", "judged", "fixed_gap",
+                                    "updates_gap")},
+        "takeaway": plain,
+        "n_seeds": len(seeds),
+        "figures": paths,
+    }
+
+
+# %% [markdown]
+# ## The pieces
+#
+# Training (`train_grid`, `equal_updates`), the judgement (`judge`), its words
+# (`takeaway_sentences`, `print_details`) and the figures (`plot`).
+
+# %%
+def train_grid(x, y, seeds, setup):
+    """Every batch size, four variants stacked per seed: final losses and accuracies.
+
+    For one batch size the variants are copies of one stacked model with identical
+    initial weights and batch order (same_init=True), so within a seed they differ
+    by the schedule alone. The warm-up spends its first epochs below the full rate;
+    the fourth copy is its control: the scaled rate for as many full-rate epochs and
+    then rate 0 (its weights stay those of that epoch). Training observes: only a
+    NaN/inf loss ends a copy; a loss that grows past 4x its best trains on.
+    """
+    batches, epochs = setup["batches"], setup["epochs"]
+    full_epochs = epochs - setup["warmup_epochs"]
+    shape = (len(seeds), len(batches), len(VARIANTS))
     final_loss, val_acc = np.zeros(shape), np.zeros(shape)
     nonfinite, grew = np.zeros(shape, bool), np.zeros(shape, bool)
     curves = {}
     for b, batch in enumerate(batches):
-        steps_per_epoch = int(np.ceil(n_train / batch))
-        scaled = base_lr * batch / base_batch
-        rates = [tn.schedules.Constant(base_lr), tn.schedules.Constant(scaled),
-                 tn.schedules.Warmup(scaled, warmup_epochs * steps_per_epoch),
+        steps_per_epoch = int(np.ceil(setup["n_train"] / batch))
+        scaled = setup["base_lr"] * batch / setup["base_batch"]
+        rates = [tn.schedules.Constant(setup["base_lr"]), tn.schedules.Constant(scaled),
+                 tn.schedules.Warmup(scaled, setup["warmup_epochs"] * steps_per_epoch),
                  tn.schedules.PiecewiseConstantDecay([full_epochs * steps_per_epoch - 1],
                                                      [scaled, 0.0])]
         for s, seed in enumerate(seeds):
@@ -137,43 +194,40 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
                 curves = {"loss": np.array(hist.history["loss"]),
                           "val_accuracy": np.array(hist.history["val_accuracy"]),
                           "lr": hist.steps["lr"]}
-    loss_med = np.median(final_loss, axis=0)  # (batches, variants)
-    acc_med = np.median(val_acc, axis=0)
-    n_bad, n_grew = nonfinite.sum(axis=0), grew.sum(axis=0)
+    return {"final_loss": final_loss, "val_acc": val_acc, "curves": curves,
+            "loss_med": np.median(final_loss, axis=0), "acc_med": np.median(val_acc, axis=0),
+            "n_bad": nonfinite.sum(axis=0), "n_grew": grew.sum(axis=0)}
 
-    # --- Step 3: the table ----------------------------------------------------------------
-    print(f"\nFinal training loss and validation accuracy, medians of {n} seeds "
-          f"(\"{VARIANTS[3]}\": the scaled rate for {full_epochs} epochs, then stopped)")
-    print(f"  {'batch':>5s} {'updates':>7s} {'scaled lr':>9s}   "
-          + "  ".join(f"{v:>18s}" for v in VARIANTS))
-    for b, batch in enumerate(batches):
-        updates = epochs * int(np.ceil(n_train / batch))
-        cells = [f"{_num(loss_med[b, j]):>7s} {acc_med[b, j]:6.3f}" for j in range(len(VARIANTS))]
-        print(f"  {batch:5d} {updates:7d} {base_lr * batch / base_batch:9.3g}   "
-              + "  ".join(f"{c:>18s}" for c in cells))
 
-    # --- Step 4: what the table says --------------------------------------------------------
-    ref = batches.index(base_batch)
-    big = len(batches) - 1
-    verdict = {1: "clearly lower than", -1: "clearly higher than", 0: "not clearly different from"}
-    fixed_gap = compare(final_loss[:, ref, 0], final_loss[:, big, 0])
-    print(f"\nFixed rate: from batch {batches[0]} to {batches[-1]} the final training loss goes "
-          f"from {loss_med[0, 0]:.3f} to {loss_med[big, 0]:.3f} and the validation accuracy "
-          f"from {acc_med[0, 0]:.3f} to {acc_med[big, 0]:.3f}. Batch {base_batch}'s final loss "
-          f"is {verdict[fixed_gap]} batch {batches[-1]}'s (paired by seed; clear means "
-          f"larger than the seed-to-seed spread){caveat}.")
-    if fixed_gap == 1:
-        print(f"  {batches[-1] // batches[0]}x fewer updates of the same length cannot cover "
-              "the same ground.")
+def equal_updates(x, y, seeds, setup, like_batch):
+    """The largest batch at the fixed rate, trained for as many updates as the smallest.
 
-    # Non-finite runs, counted over every batch size: the old stopping rule
-    # (4x the best loss) called some of these runs diverged; with training
-    # continued the count is what it is.
-    total = n * len(batches)
-    print(f"\nRuns whose loss went NaN or inf, over all {len(batches)} batch sizes x {n} seeds: "
-          + "; ".join(f"{v} {count(n_bad[:, j].sum(), total)}" for j, v in enumerate(VARIANTS))
-          + ". Runs whose loss grew past 4x its best at some epoch and trained on: "
-          + "; ".join(f"{v} {int(n_grew[:, j].sum())}" for j, v in enumerate(VARIANTS)) + ".")
+    Same network, seeds and training rows; the epochs grow by the ratio of updates per
+    epoch (the last batch of an epoch is partial, so a little under the batch ratio).
+    The validation rows are scored once at the end.
+    """
+    small, large, n = like_batch, setup["batches"][-1], setup["n_train"]
+    updates = setup["epochs"] * int(np.ceil(n / small))
+    epochs = updates // int(np.ceil(n / large))
+    loss, acc = [], []
+    for seed in seeds:
+        model = build(seed, n_models=1)
+        model.compile(tn.optimizers.SGD(setup["base_lr"], momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", tn.DivergenceWarning)
+            hist = model.fit(x[:n], y[:n], epochs=epochs, batch_size=large, verbose=0)
+        loss.append(float(hist.history["loss"][-1]))
+        acc.append(float(model.evaluate(x[n:], y[n:])["accuracy"]))
+    return {"batch": large, "epochs": epochs, "updates": updates, "like_batch": small,
+            "loss": loss, "val_accuracy": acc, "n_seeds": len(seeds)}
+
+
+def judge(grid, control, setup, n):
+    """Every comparison the lesson states, paired by seed (compare: +1 a lower, -1 higher)."""
+    batches, final_loss = setup["batches"], grid["final_loss"]
+    loss_med, acc_med, n_bad = grid["loss_med"], grid["acc_med"], grid["n_bad"]
+    ref, big = batches.index(setup["base_batch"]), len(batches) - 1
 
     def kept(j):
         """The largest batch whose median accuracy stays within 1 point of batch 32's."""
@@ -181,88 +235,141 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
               if b >= ref and acc_med[b, j] >= acc_med[ref, j] - 0.01 and n_bad[b, j] == 0]
         return max(ok) if ok else None
 
-    keeps = {v: kept(j) for j, v in enumerate(VARIANTS)}
-    print("Largest batch whose median validation accuracy stays within one point of batch "
-          f"{base_batch}'s: " + ", ".join(f"{v} {keeps[v]}" for v in VARIANTS) + ".")
-
-    # The linear rule at the largest batch: does it blow up, or train worse?
-    lin_gap = compare(final_loss[:, ref, 1], final_loss[:, big, 1])
-    lin_ratio = loss_med[big, 1] / loss_med[ref, 1]
-    lin_drop = acc_med[ref, 1] - acc_med[big, 1]
-    blew = int(n_bad[big, 1])
-    print(f"Linear scaling at batch {batches[-1]} (rate {base_lr * batches[-1] / base_batch:.3g}): "
-          f"{count(blew, n)} seeds went non-finite; the final training loss is "
-          f"{lin_ratio:.1f}x batch {base_batch}'s (median {_num(loss_med[big, 1])}, seeds "
-          f"{_range(final_loss[:, big, 1])}, against {_range(final_loss[:, ref, 1])}) and the "
-          f"validation accuracy {100 * lin_drop:.1f} points lower ({acc_med[big, 1]:.3f} "
-          f"against {acc_med[ref, 1]:.3f}).")
-    if blew == 0 and lin_gap == 1:
-        print(f"  So with training continued the large scaled rate does not blow up: it trains "
-              f"worse, by more than the seed-to-seed spread{caveat}.")
-    elif blew == 0:
-        print(f"  No run blew up, and the loss at batch {batches[-1]} is not clearly worse than at "
-              f"{base_batch}: the gap is within the seed-to-seed spread{caveat}.")
-
-    # Warm-up, batch by batch, against two references: linear scaling (same 20
-    # epochs, but 5 more of them at the full rate) and the 15-epoch control
-    # (the same number of full-rate epochs, no warm-up). Losing to the first
-    # and not to the second means the warm-up's cost is the epochs it uses.
-    print(f"\nWarm-up ({warmup_epochs} of {epochs} epochs), final training loss against "
-          "linear scaling (20 epochs at the full rate) and against the control "
-          f"({full_epochs} epochs at the full rate, no warm-up):")
-    vs_scaling, vs_control, control_vs_scaling = {}, {}, {}
+    m, like = control["n_seeds"], batches.index(control["like_batch"])
+    v = {"judged": n >= 3, "fixed_gap": compare(final_loss[:, ref, 0], final_loss[:, big, 0]),
+         "fixed_ratio": loss_med[big, 0] / loss_med[ref, 0],
+         # equal updates: the long batch-512 run against batch 16 at 20 epochs (same seeds)
+         "updates_gap": compare(control["loss"], final_loss[:m, like, 0]) if m >= 3 else 0,
+         "updates_ratio": float(np.median(control["loss"]) / np.median(final_loss[:m, like, 0])),
+         "largest_batch_kept": {name: kept(j) for j, name in enumerate(VARIANTS)},
+         "linear_largest_loss_ratio": float(loss_med[big, 1] / loss_med[ref, 1]),
+         "linear_largest_accuracy_drop": float(acc_med[ref, 1] - acc_med[big, 1]),
+         "linear_gap": compare(final_loss[:, ref, 1], final_loss[:, big, 1]),
+         "linear_blew": int(n_bad[big, 1]), "n_nonfinite_total": int(n_bad.sum()),
+         "accuracy_at_second_largest": (float(acc_med[big - 1, 0]), float(acc_med[big - 1, 1])),
+         "warmup_vs_scaling": {}, "warmup_vs_control": {}, "control_vs_scaling": {}}
+    v["linear_largest_clearly_worse"] = v["linear_gap"] == 1
+    v["like_batch"] = control["like_batch"]
     for b in range(ref + 1, len(batches)):
-        vs_scaling[batches[b]] = compare(final_loss[:, b, 2], final_loss[:, b, 1])
-        vs_control[batches[b]] = compare(final_loss[:, b, 2], final_loss[:, b, 3])
-        control_vs_scaling[batches[b]] = compare(final_loss[:, b, 3], final_loss[:, b, 1])
-        print(f"  batch {batches[b]:3d}: warm-up {_num(loss_med[b, 2])}, "
-              f"{verdict[vs_scaling[batches[b]]]} scaling {_num(loss_med[b, 1])} and "
-              f"{verdict[vs_control[batches[b]]]} the control {_num(loss_med[b, 3])}")
-    tally = {name: {w: [bt for bt, c in d.items() if c == k] for k, w in
-                    ((1, "better"), (-1, "worse"), (0, "unclear"))}
-             for name, d in (("scaling", vs_scaling), ("control", vs_control))}
-    for name, what in (("scaling", "linear scaling for all 20 epochs"),
-                       ("control", f"the same {full_epochs} full-rate epochs without warm-up")):
-        t = tally[name]
-        print(f"  Against {what}: the warm-up is clearly better at batch "
-              f"{_list(t['better'])}, clearly worse at {_list(t['worse'])}, and within the "
-              f"seed-to-seed spread (cannot tell) at {_list(t['unclear'])}{caveat}.")
-    # Is a loss to linear scaling the ramp's doing or the lost epochs'? Remove the
-    # ramp and keep the lost epochs (the control): if the control loses too, the
-    # epochs explain it; if only the warm-up loses, the ramp itself costs.
-    for bt in tally["scaling"]["worse"]:
-        if control_vs_scaling[bt] == -1 and vs_control[bt] == 0:
-            why = ("the control (no ramp, the same 15 full-rate epochs) loses to it as well "
-                   "and is not clearly different from the warm-up: the cost is the epochs "
-                   "spent below the full rate, not the ramp")
-        elif vs_control[bt] == -1:
-            why = "it is also clearly worse than the control, so the ramp itself costs here"
-        else:
-            why = ("the control is not clearly worse than linear scaling, so this run cannot "
-                   "say whether the ramp or the lost epochs cost")
-        print(f"  Batch {bt}: the warm-up loses to linear scaling; {why}{caveat}.")
-    unclear = all(not t["better"] and not t["worse"] for t in tally.values())
-    if unclear:
-        print(f"  With {n} seeds every warm-up difference is within the seed-to-seed spread: "
-              "this run cannot tell whether the warm-up helps or hurts at any batch size"
-              + ("" if n >= 3 else f"{caveat}") + ".")
-    elif not tally["scaling"]["better"] and not tally["control"]["better"]:
-        print("  Nowhere did the warm-up clearly help.")
-    if int(n_bad[:, 1].sum()) == 0:
-        print(f"  What the run does show: without warm-up no batch size went non-finite "
-              f"({count(0, total)} runs), so here the warm-up is not needed to keep training "
-              "finite; " + ("the largest scaled rate trains clearly worse instead."
-                            if lin_gap == 1 else "whether the largest scaled rate trains "
-                            "worse, this run cannot tell."))
+        v["warmup_vs_scaling"][batches[b]] = compare(final_loss[:, b, 2], final_loss[:, b, 1])
+        v["warmup_vs_control"][batches[b]] = compare(final_loss[:, b, 2], final_loss[:, b, 3])
+        v["control_vs_scaling"][batches[b]] = compare(final_loss[:, b, 3], final_loss[:, b, 1])
+    total = n * len(batches)
+    v["stats"] = (f"{n} seeds, paired t-test on log losses at 95%; NaN/inf runs "
+                  f"{count(v['n_nonfinite_total'], total * len(VARIANTS))}; batch "
+                  f"{batches[-1]} / {setup['base_batch']} final loss, fixed rate "
+                  f"{v['fixed_ratio']:.1f}x, linear scaling {v['linear_largest_loss_ratio']:.1f}x; "
+                  f"equal-updates control {m} seed(s), loss {v['updates_ratio']:.2f}x batch "
+                  f"{control['like_batch']}'s")
+    return v
 
-    # --- Step 5: figures ----------------------------------------------------------------------
+
+def takeaway_sentences(v, setup, n):
+    """Two or three sentences in plain words, chosen by the numbers (and the seed count)."""
+    batches, big = setup["batches"], setup["batches"][-1]
+    judged = v["judged"]
+    s1 = (f"With the rate kept fixed, batch {big} ends {v['fixed_ratio']:.0f}x above batch "
+          f"{setup['base_batch']}'s training loss in the same epochs")
+    if not judged:
+        s1 += " (too few seeds here to judge whether that is more than seed noise)."
+    elif v["fixed_gap"] == 1:
+        s1 += ", by more than the seed-to-seed spread."
+    else:
+        s1 += ", but that is within the seed-to-seed spread."
+    ratio, like = v["updates_ratio"], v["like_batch"]
+    if v["updates_gap"] == 1 or (not judged and ratio < 1):
+        s1 += (f" Given as many updates as batch {like}, it ends {1 / ratio:.1f}x below "
+               f"batch {like}'s loss: it was short of updates, and with them its size "
+               "does not hold it back")
+    elif v["updates_gap"] == -1 or (not judged and ratio >= 1):
+        s1 += (f" Given as many updates as batch {like}, it still ends {ratio:.1f}x above "
+               f"it: more than the number of updates is at work")
+    else:
+        s1 += (f" Given as many updates as batch {like}, it ends within the seed spread of "
+               "it: the missing updates account for the gap")
+    s1 += "" if judged else " (one seed: too small to judge)"
+    s1 += "."
+    fixed, scaled = v["accuracy_at_second_largest"]
+    second = batches[-2]
+    s2 = (f"Scaling the rate with the batch gives most of the accuracy back at batch {second} "
+          f"({scaled:.3f} against {fixed:.3f} with the rate fixed)" if scaled > fixed + 0.05 else
+          f"Scaling the rate with the batch does not give the accuracy back at batch {second} "
+          f"({scaled:.3f} against {fixed:.3f} with the rate fixed)")
+    s2 += (f"; at batch {big} the scaled rate ({setup['base_lr'] * big / setup['base_batch']:g}) "
+           f"ends {v['linear_largest_loss_ratio']:.0f}x above batch {setup['base_batch']}'s loss"
+           + ("" if not judged else ", by more than the seed spread" if v["linear_gap"] == 1
+              else ", within the seed spread")
+           + (", and no run went NaN/inf." if v["n_nonfinite_total"] == 0 else
+              f", and {v['n_nonfinite_total']} run(s) went NaN/inf."))
+    results = list(v["warmup_vs_scaling"].values()) + list(v["warmup_vs_control"].values())
+    if not judged:
+        s3 = "Whether a warm-up helps: too few seeds in this run to judge."
+    elif not any(results):
+        s3 = (f"Whether a warm-up helps, {n} seeds cannot tell: "
+              "every difference is within the seed-to-seed spread.")
+    else:
+        better = sorted({b for d in ("warmup_vs_scaling", "warmup_vs_control")
+                         for b, c in v[d].items() if c == 1})
+        worse = sorted({b for d in ("warmup_vs_scaling", "warmup_vs_control")
+                        for b, c in v[d].items() if c == -1})
+        s3 = (f"The warm-up clearly helps at batch {_list(better)} and clearly hurts at "
+              f"{_list(worse)}; elsewhere the seeds cannot tell.")
+    return [s1, s2, s3]
+
+
+def print_details(grid, control, v, setup, n):
+    """The table and the comparisons behind the takeaway."""
+    batches, epochs = setup["batches"], setup["epochs"]
+    loss_med, acc_med = grid["loss_med"], grid["acc_med"]
+    full_epochs = epochs - setup["warmup_epochs"]
+    print(f"\nThe details. Final training loss and validation accuracy, medians of {n} seeds "
+          f"(\"{VARIANTS[3]}\": the scaled rate for {full_epochs} epochs, then stopped)")
+    print(f"  {'batch':>5s} {'updates':>7s} {'scaled lr':>9s}   "
+          + "  ".join(f"{name:>18s}" for name in VARIANTS))
+    for b, batch in enumerate(batches):
+        updates = epochs * int(np.ceil(setup["n_train"] / batch))
+        cells = [f"{_num(loss_med[b, j]):>7s} {acc_med[b, j]:6.3f}" for j in range(len(VARIANTS))]
+        print(f"  {batch:5d} {updates:7d} {setup['base_lr'] * batch / setup['base_batch']:9.3g}"
+              "   " + "  ".join(f"{c:>18s}" for c in cells))
+    print(f"  Equal-updates control: batch {control['batch']} at the fixed rate for "
+          f"{control['epochs']} epochs "
+          f"({control['updates']} updates, as many as batch {control['like_batch']}): loss "
+          f"{_range(control['loss'])}, validation accuracy {_range(control['val_accuracy'])} "
+          f"({control['n_seeds']} seed(s)).")
+    word = {1: "clearly below", -1: "clearly above", 0: "within the spread of"}
+    print("  Warm-up, final training loss, against linear scaling (20 epochs at the full rate) "
+          f"and against the control ({full_epochs} full-rate epochs, no warm-up)"
+          + ("" if v["judged"] else ", without verdicts (too few seeds to judge)") + ":")
+    for batch in v["warmup_vs_scaling"]:
+        b = batches.index(batch)
+        if v["judged"]:
+            print(f"    batch {batch:3d}: warm-up {_num(loss_med[b, 2])}, "
+                  f"{word[v['warmup_vs_scaling'][batch]]} scaling {_num(loss_med[b, 1])} and "
+                  f"{word[v['warmup_vs_control'][batch]]} the control {_num(loss_med[b, 3])}")
+        else:
+            print(f"    batch {batch:3d}: warm-up {_num(loss_med[b, 2])}, scaling "
+                  f"{_num(loss_med[b, 1])}, the control {_num(loss_med[b, 3])}")
+    n_grew = grid["n_grew"]
+    print("  Runs whose loss grew past 4x its best and trained on: "
+          + "; ".join(f"{name} {int(n_grew[:, j].sum())}" for j, name in enumerate(VARIANTS))
+          + ".")
+
+
+def plot(grid, control, setup, seeds, out):
+    batches, n = setup["batches"], len(seeds)
+    loss_med, acc_med, final_loss = grid["loss_med"], grid["acc_med"], grid["final_loss"]
     fig, (ax1, ax2) = _common.figure(1, 2, size=(5.5, 4.2))
-    for j, v in enumerate(VARIANTS):
+    for j, name in enumerate(VARIANTS):
         shown = np.where(np.isfinite(loss_med[:, j]), loss_med[:, j], np.nan)
-        ax1.plot(batches, shown, "o-", label=v, color=f"C{j}")
+        ax1.plot(batches, shown, "o-", label=name, color=f"C{j}")
         lo, hi = final_loss[:, :, j].min(axis=0), final_loss[:, :, j].max(axis=0)
         ax1.fill_between(batches, lo, hi, color=f"C{j}", alpha=0.12)
-        ax2.plot(batches, acc_med[:, j], "o-", label=v, color=f"C{j}")
+        ax2.plot(batches, acc_med[:, j], "o-", label=name, color=f"C{j}")
+    label = f"fixed rate, {control['updates']} updates"
+    ax1.plot([control["batch"]] * control["n_seeds"], control["loss"], "k*", markersize=9,
+             label=label)
+    ax2.plot([control["batch"]] * control["n_seeds"], control["val_accuracy"], "k*",
+             markersize=9, label=label)
     for ax in (ax1, ax2):
         ax.set_xscale("log", base=2)
         ax.set_xticks(batches, [str(b) for b in batches])
@@ -273,11 +380,12 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     ax1.set_ylabel(f"final training loss (median, band: {n} seeds)")
     ax2.set_ylabel("validation accuracy (median; non-finite = 0)")
     paths = [_common.save(fig, out, "06_batch_size.png")]
+    curves = grid["curves"]
     fig, (ax1, ax2) = _common.figure(1, 2, size=(5.5, 4.2))
     ep = np.arange(1, len(curves["loss"]) + 1)
-    for j, v in enumerate(VARIANTS):
-        ax1.plot(ep, curves["loss"][:, j], label=v)
-        ax2.plot(np.arange(1, curves["lr"].shape[0] + 1), curves["lr"][:, j], label=v)
+    for j, name in enumerate(VARIANTS):
+        ax1.plot(ep, curves["loss"][:, j], label=name)
+        ax2.plot(np.arange(1, curves["lr"].shape[0] + 1), curves["lr"][:, j], label=name)
     ax1.set_yscale("log")
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("training loss")
@@ -285,27 +393,10 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     ax1.legend(fontsize="small")
     ax2.set_xlabel("update")
     ax2.set_ylabel("learning rate")
-    ax2.set_title(f"{curves['lr'].shape[0]} updates in {epochs} epochs")
+    ax2.set_title(f"{curves['lr'].shape[0]} updates in {setup['epochs']} epochs")
     ax2.legend(fontsize="small")
     paths.append(_common.save(fig, out, "06_largest_batch.png"))
-    print(f"Done in {time.perf_counter() - t0:.1f} s.")
-
-    return {
-        "batch_sizes": batches,
-        "final_loss": {v: loss_med[:, j].tolist() for j, v in enumerate(VARIANTS)},
-        "val_accuracy": {v: acc_med[:, j].tolist() for j, v in enumerate(VARIANTS)},
-        "final_loss_seeds": {v: final_loss[:, :, j].tolist() for j, v in enumerate(VARIANTS)},
-        "n_nonfinite": {v: n_bad[:, j].tolist() for j, v in enumerate(VARIANTS)},
-        "n_grew": {v: n_grew[:, j].tolist() for j, v in enumerate(VARIANTS)},
-        "largest_batch_kept": keeps,
-        "linear_largest_loss_ratio": float(lin_ratio),
-        "linear_largest_accuracy_drop": float(lin_drop),
-        "linear_largest_clearly_worse": lin_gap == 1,
-        "warmup_vs_scaling": vs_scaling, "warmup_vs_control": vs_control,
-        "control_vs_scaling": control_vs_scaling,
-        "n_seeds": n,
-        "figures": paths,
-    }
+    return paths
 
 
 def _num(v):

@@ -14,7 +14,8 @@
 # restore_best_weights=True) stops each copy, its best epoch, the validation loss
 # of the restored weights against the weights of the last epoch it trained, the
 # epochs it did not have to run, and the loss and accuracy on a separate test
-# set of 800 points for the restored weights against those after all 600 epochs.
+# set of 800 points for the restored weights against those after all 600 epochs
+# (each judged on its own: a lower loss need not mean more right answers).
 # A last step tries other patiences.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
@@ -38,7 +39,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
-from _common import compare, count  # noqa: E402
+from _common import clear, compare, count  # noqa: E402
 
 # %%
 LR, BATCH, WIDTH = 0.3, 16, 64
@@ -53,9 +54,6 @@ def build(n_models):
     ], seed=0, n_models=n_models)
     model.compile(tn.optimizers.SGD(LR), loss="sparse_categorical_crossentropy")
     return model
-
-
-# two-sided 95% points of Student's t for n - 1 = 1, 2, ... degrees of freedom
 
 
 def stop_epochs(history, epochs_run):
@@ -141,14 +139,32 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
           f" vs {t_full.mean():.3f} after {max_epochs} epochs; accuracy {a_es.mean():.3f} vs "
           f"{a_full.mean():.3f}")
     t_es, t_full = t_es.reshape(k), t_full.reshape(k)
+    a_es, a_full = a_es.reshape(k), a_full.reshape(k)
     better = int(np.sum(t_es < t_full))
     gap = compare(t_es, t_full)
-    verdict = {1: "clearly better (by more than the seed-to-seed spread)",
-               -1: "clearly worse", 0: "not clearly different (within the seed-to-seed "
-               "spread: this run cannot tell)"}[gap]
-    print(f"  the restored weights have the lower test loss in {count(better, k)} seeds")
-    print(f"  -> the early-stopped weights are {verdict} on unseen data, for "
-          f"{1 - saved.sum() / (k * max_epochs):.0%} of the training time.")
+    # the loss and the accuracy can disagree: a lower loss can come from less
+    # confident wrong answers alone, so the accuracy is judged on its own
+    acc_gap = clear(a_es - a_full)
+    more_right = int(np.sum(a_es > a_full))
+    word = {1: "clearly lower", -1: "clearly higher", 0: "not clearly different (within the "
+            "seed-to-seed spread)"}
+    acc_word = {1: "clearly higher", -1: "clearly lower", 0: "not clearly different (within "
+                "the seed-to-seed spread)"}
+    print(f"  the restored weights have the lower test loss in {count(better, k)} seeds "
+          f"({word[gap]}) and the higher test accuracy in {count(more_right, k)} "
+          f"({acc_word[acc_gap]}), for {1 - saved.sum() / (k * max_epochs):.0%} of the "
+          "training time.")
+    if gap == 1 and acc_gap == 1:
+        unseen = "better on unseen points in loss and in accuracy"
+    elif gap == 1:
+        unseen = ("better on unseen points in loss only: the accuracy is not clearly higher, "
+                  "so what improves is the probability put on the true class, not how many "
+                  "are right")
+    elif acc_gap == 1:
+        unseen = "more often right on unseen points, though the test loss is not clearly lower"
+    else:
+        unseen = "not clearly better on unseen points in loss or accuracy"
+    print(f"  -> the early-stopped weights are {unseen}.")
 
     # --- Step 4: patience is a trade. Too little and a noisy bump in the
     # validation loss ends training before the minimum; more costs epochs.
@@ -240,6 +256,19 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
     ax_r.legend(loc="upper right", fontsize="small")
     figures.append(_common.save(fig_p, out, "patience.png"))
 
+    # --- Step 6: the takeaway.
+    plain = [f"Stopping when the validation loss stopped improving ran "
+             f"{1 - saved.sum() / (k * max_epochs):.0%} of the {max_epochs}-epoch budget, and "
+             f"the restored weights are {unseen}.",
+             f"A patience of {enough} epochs is enough here"
+             + (f"; less stops before the validation minimum (mean stop epoch "
+                f"{sweep[min(sweep)]['mean_stop_epoch']:.0f} at patience {min(sweep)}, best "
+                f"epochs {best_es.min()}..{best_es.max()}) and ends with a higher test loss."
+                if clearly_worse and min(clearly_worse) < enough else ".")]
+    text = _common.takeaway(plain, stats=(
+        f"{k} seeds; restored vs {max_epochs} epochs: lower test loss in {count(better, k)}, "
+        f"higher test accuracy in {count(more_right, k)}; paired t-tests at 95%"))
+
     return {
         "max_epochs": max_epochs,
         "patience": patience,
@@ -260,6 +289,11 @@ def main(out_dir="outputs/07_early_stopping", quick=False, backend="numpy"):
         "test_loss_restored_all": t_es.tolist(),
         "test_loss_full_all": t_full.tolist(),
         "restored_clearly_better": gap == 1,
+        "test_accuracy_restored_all": a_es.tolist(),
+        "test_accuracy_full_all": a_full.tolist(),
+        "accuracy_verdict": acc_gap,
+        "loss_verdict": gap,
+        "takeaway": text,
         "patience_sweep": sweep,
         "patience_best": best_p,
         "patience_enough": enough,

@@ -275,7 +275,23 @@ def main(out_dir="outputs/09_initial_loss", quick=False, backend="numpy"):
     ax2.legend(fontsize="small")
     figures.append(_common.save(fig2, out, "first_epoch_and_shuffled.png"))
 
+    # --- Step 8: the takeaway.
     healthy = "healthy: scaled x, He + small last layer"
+    far = [name for name, k in kinds.items() if k == "far above"]
+    below_c = [name for name, k in kinds.items() if k == "far below"]
+    n_seeds = len(np.atleast_1d(initial[healthy]))
+    sentences = [f"A healthy classifier starts at ln(C) = {chance:.2f} "
+                 f"({np.median(initial[healthy]) / chance:.2f}x here); {len(far)} broken set-up(s) "
+                 f"start far above it and {len(below_c)} far below, so the first loss catches "
+                 "them before any training.",
+                 "It cannot catch shuffled labels: they start at ln(C) too"
+                 + (", and only the validation loss, which never goes below ln(C), gives them "
+                    "away." if below == 0 else ".")]
+    _common.takeaway(sentences, stats=(
+        f"initial loss / ln(C), medians over {n_seeds} seeds: "
+        + ", ".join(f"{name.split(':')[0]} {np.median(v) / chance:.2f}"
+                    for name, v in initial.items())
+        + f"; shuffled labels' validation below ln(C): {count(below, n_seeds)} seeds"))
     return {
         "chance": chance,
         "initial_loss": {name: float(np.median(v)) for name, v in initial.items()},

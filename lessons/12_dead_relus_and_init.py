@@ -214,6 +214,29 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
     ax3.set_title("who trains")
     figures.append(_common.save(fig2, out, "gradients_and_accuracy.png"))
 
+    # --- Step 7: the takeaway.
+    init_decides = rn_std["trained_ok"] == 0 and he_std["trained_ok"] == k
+    sentences = [(f"The initial weight scale decides whether this network trains: RandomNormal"
+                  f"(0.05) trained in none of the {k} seeds and He's in all of them, its "
+                  f"gradients {ratio:.0f}x larger at the first layer." if init_decides else
+                  f"RandomNormal(0.05) trained in {rn_std['trained_ok']} of {k} seeds and He in "
+                  f"{he_std['trained_ok']}: this run does not make the initial scale the whole "
+                  "story."),
+                 (f"Dead units are not the cause: He starts with {he_std['dead_init_all']:.0%} "
+                  "of them and trains, and a leaky ReLU (no unit can die) with the small "
+                  "initialisation fails in every seed."
+                  if leaky_std["trained_ok"] == 0 and he_std["trained_ok"] == k else
+                  f"Dead units are at most a small part of it: He starts with "
+                  f"{he_std['dead_init_all']:.0%} of them and trains, while a leaky ReLU (no unit "
+                  f"can die) rescues the small initialisation in only {leaky_std['trained_ok']} "
+                  f"of {k} seeds." if leaky_std["trained_ok"] < he_std["trained_ok"] else
+                  "A leaky ReLU rescues the small initialisation as often as He's start "
+                  "trains: here dead units do matter.")]
+    _common.takeaway(sentences, stats=(
+        f"seeds that trained, standardised inputs: RandomNormal(0.05) "
+        f"{_common.count(rn_std['trained_ok'], k)}, He {_common.count(he_std['trained_ok'], k)}, "
+        f"leaky ReLU + RandomNormal(0.05) {_common.count(leaky_std['trained_ok'], k)}"))
+
     def plain(r):
         return {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in r.items()}
 

@@ -17,12 +17,10 @@
 # four times (twice in --quick), with different seeds, and the contest is
 # replayed on each. A verdict is printed only when the count of tables one
 # side wins on has a 95% interval (Wilson) wholly above one half; otherwise the
-# lesson says it cannot tell. With one table per run the verdict flipped
-# between the quick and the full run: P(random better) sits near one half. With
-# four tables (full run) it no longer flips: the grid wins on rate x batch size
-# on 4 of 4 tables (P(random better) 31-46%) and random search wins on rate x
-# seed on 4 of 4 (54-63%): small margins, but on the same side for every seed.
-# The quick run's two tables can never clear the bar, and it says so.
+# lesson says it cannot tell. With one table per run the verdict can flip
+# between runs, because P(random better) sits near one half; the run prints the
+# probability per table and the count of tables each side wins. The quick run's
+# two tables can never clear the bar, and it says so.
 #
 # What you will see:
 #   * the table: final validation loss for every rate x batch size;
@@ -86,11 +84,14 @@ def grid(n, n_rates, n_batches, offset=None):
     return np.unique(ri), np.unique(bi)
 
 
-def compare(table, budgets, rng, n_repeats=1000, verbose=True):
-    """Grid (round values, every placement) against 1000 replayed random searches."""
+def compare(table, budgets, rng, show=None, n_repeats=1000):
+    """Grid (round values, every placement) against 1000 replayed random searches.
+
+    show: where the table's lines go (e.g. print); None: nowhere.
+    """
     n_rates, n_batches = table.shape
     rows = []
-    show = print if verbose else (lambda *a, **k: None)
+    show = show or (lambda *a, **k: None)
     show(f"  {'budget':>6s} {'grid, round':>11s} {'grid, any placement':>21s} "
           f"{'random: median (quartiles)':>28s} {'P(random better)':>16s} {'rates tried':>11s}")
     show(f"  {'':6s} {'values':>11s} {'median (worst..best)':>21s} {'':28s} "
@@ -120,6 +121,36 @@ def compare(table, budgets, rng, n_repeats=1000, verbose=True):
               f"{placed.min():.3f}) {q50:9.4f} ({q25:.4f}..{q75:.4f}) {p_round:7.2f} / "
               f"{p_any:.2f} {len(ri):5d} / {distinct:4.1f}")
     return rows
+
+
+def takeaway_sentences(rows, verdicts, win_tables, seed_axis_better, n_tables):
+    """Three plain sentences from the contest's numbers (and how many tables it had)."""
+    first, last = rows[0], rows[-1]
+    plain = [f"A bigger budget finds a better model either way: random search's median best "
+             f"loss goes from {first['random_median']:.3f} with {first['budget']} models to "
+             f"{last['random_median']:.3f} with {last['budget']}."
+             if last["random_median"] < first["random_median"] else
+             "A bigger budget did not find a better model here."]
+    ps = win_tables["rate x batch size"]
+    v = verdicts["rate x batch size"]
+    if v == "cannot tell":
+        side = ("the grid is ahead on every table" if max(ps) < 0.5 else
+                "random search is ahead on every table" if min(ps) > 0.5 else
+                "the tables disagree")
+        plain.append(f"Grid or random search on rate x batch size: random search wins "
+                     f"{min(ps):.0%} to {max(ps):.0%} of the replays; {side}, "
+                     + (f"but {n_tables} tables are too few to call it."
+                        if n_tables < 4 else "so neither wins."))
+    else:
+        plain.append(f"On rate x batch size {v} on every table ({min(ps):.0%} to {max(ps):.0%} "
+                     "of the replays go to random search): a small margin, on the same side "
+                     "for every seed.")
+    plain.append("When the second axis is pure noise (the seed), random search does better "
+                 "against the grid than on rate x batch size, on enough tables to say so."
+                 if seed_axis_better else
+                 "Whether a second axis of pure noise (the seed) helps random search, this run "
+                 "cannot tell.")
+    return plain
 
 
 def share(hits, n, what="tables"):
@@ -161,7 +192,8 @@ def axis_spreads(table):
 # 2. train every candidate once: one sweep per batch size
 # 3. grid search and random search at the same budget
 # 4. the same question when the second axis does not matter
-# 5. figures
+# 5. the takeaway, then the details
+# 6. figures
 
 # %%
 def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy"):
@@ -182,6 +214,10 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
           f"{epochs} epochs each, judged by the final validation loss; the table built "
           f"{n_tables} times, with seeds 0..{n_tables - 1}.")
 
+    # The details are collected while computing and printed after the takeaway.
+    details = []
+    say = details.append
+
     # --- Step 2: train every candidate once: one sweep per batch size ----------------------
     # (all seeds at once; tables[s] is the table of seed s)
     tables = np.empty((n_tables, len(rates), len(batches)))  # final validation loss
@@ -200,22 +236,22 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
                                    0.0)
     table = tables[0]
     best_cell = np.unravel_index(np.argmin(table), table.shape)
-    print(f"Best cell of the seed-0 table ({table.size} models): rate "
+    say(f"Best cell of the seed-0 table ({table.size} models): rate "
           f"{rates[best_cell[0]]:.3g}, batch {batches[best_cell[1]]}, validation loss "
           f"{table[best_cell]:.4f} (accuracy {table_acc[best_cell]:.3f}); the other seeds' "
           "best cells: " + ", ".join(
               f"rate {rates[i]:.3g}, batch {batches[jj]}"
               for i, jj in (np.unravel_index(np.argmin(t), t.shape) for t in tables[1:])) + ".")
     good = np.mean(table < 2 * table[best_cell])
-    print(f"Only {100 * good:.1f}% of the cells come within 2x of that loss: a narrow target.")
+    say(f"Only {100 * good:.1f}% of the cells come within 2x of that loss: a narrow target.")
 
     # --- Step 3: grid search and random search at the same budget --------------------------
     rng = np.random.default_rng(0)
     budgets = [2, 3, 4, 5] if quick else [2, 3, 4, 5, 6]
-    print(f"\nRate x batch size ({len(batches)} sizes, {batches[0]} to {batches[-1]}), "
+    say(f"\nRate x batch size ({len(batches)} sizes, {batches[0]} to {batches[-1]}), "
           "seed-0 table:")
-    rows = compare(table, budgets, rng)
-    rows_all = [rows] + [compare(t, budgets, rng, verbose=False) for t in tables[1:]]
+    rows = compare(table, budgets, rng, say)
+    rows_all = [rows] + [compare(t, budgets, rng) for t in tables[1:]]
     spreads = axis_spreads(table)
 
     # --- Step 4: the same question when the second axis does not matter ------------------
@@ -236,9 +272,9 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
                         res.final("val_loss"))
     seed_tables = [seed_all[:, t * n_seed_axis:(t + 1) * n_seed_axis] for t in range(n_tables)]
     seed_table = seed_tables[0]
-    print(f"\nRate x seed (batch 32, seeds 0..{n_seed_axis - 1}): the second axis is noise.")
-    rows_seed = compare(seed_table, budgets, rng)
-    rows_seed_all = [rows_seed] + [compare(t, budgets, rng, verbose=False)
+    say(f"\nRate x seed (batch 32, seeds 0..{n_seed_axis - 1}): the second axis is noise.")
+    rows_seed = compare(seed_table, budgets, rng, say)
+    rows_seed_all = [rows_seed] + [compare(t, budgets, rng)
                                    for t in seed_tables[1:]]
     spreads_seed = axis_spreads(seed_table)
     win, win_tables, verdicts = {}, {}, {}
@@ -246,15 +282,15 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
                               ("rate x seed", spreads_seed, rows_seed_all)):
         ps = [float(np.mean([r["p_random_beats_any_grid"] for r in rw])) for rw in rw_all]
         win_tables[label], win[label], verdicts[label] = ps, float(np.mean(ps)), verdict(ps)
-        print(f"{label}: the best loss spans {sp[0]:.1f} decades along the rate axis and "
+        say(f"{label}: the best loss spans {sp[0]:.1f} decades along the rate axis and "
               f"{sp[1]:.1f} along the other (seed-0 table); random search beats a grid (any "
               f"placement) in " + ", ".join(f"{100 * p_:.0f}%" for p_ in ps)
               + " of the replays on the tables of seeds 0.." + f"{n_tables - 1} (averaged over "
               f"the budgets); more than half on {share(sum(p_ > 0.5 for p_ in ps), n_tables)}.")
-    print(f"Rate x batch size: {verdicts['rate x batch size']}; rate x seed: "
+    say(f"Rate x batch size: {verdicts['rate x batch size']}; rate x seed: "
           f"{verdicts['rate x seed']}.")
     if "cannot tell" in verdicts.values():
-        print(f"'Cannot tell': a verdict needs the 95% interval for the number of tables won "
+        say(f"'Cannot tell': a verdict needs the 95% interval for the number of tables won "
               f"to lie above one half (at least 4 tables, all agreeing); with {n_tables} "
               "tables, or tables that disagree, one table's verdict would be its seed's, not "
               "the method's.")
@@ -262,22 +298,29 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
                                            win_tables["rate x batch size"], strict=True))
     seed_axis_better = clear_majority(better, n_tables)
     if seed_axis_better:
-        print(f"Random search does better against the grid when the second axis is noise, on "
+        say(f"Random search does better against the grid when the second axis is noise, on "
               f"{share(better, n_tables)}; that fits the textbook argument (it tries more "
               "distinct rates: see the last column), which this run does not test by itself.")
     else:
-        print(f"Random search does better against the grid on the rate x seed table than on "
+        say(f"Random search does better against the grid on the rate x seed table than on "
               f"the rate x batch one on {share(better, n_tables)}: this run cannot tell "
               "whether a second axis that is pure noise helps random search.")
     lucky = [r["budget"] for r in rows
              if r["grid_best"] < r["grid_placed_median"] and r["p_random_beats_round_grid"] < 0.5]
     if lucky:
-        print(f"Note the grid on round values (1e-4, 1e-3, ...) at budgets "
+        say(f"Note the grid on round values (1e-4, 1e-3, ...) at budgets "
               f"{', '.join(map(str, lucky))} of the seed-0 table: it does better than the "
               f"median placement of the same grid, and one of its lines falls close to that "
               f"table's best rate ({rates[best_cell[0]]:.3g}).")
 
-    # --- Step 5: figures ----------------------------------------------------------------------
+    # --- Step 5: the takeaway first, then the details ---------------------------------
+    plain = takeaway_sentences(rows, verdicts, win_tables, seed_axis_better, n_tables)
+    print("\nIn short:\n" + "\n".join(f"  {sentence}" for sentence in plain))
+    print("\nThe details.")
+    for line in details:
+        print(line)
+
+    # --- Step 6: figures ----------------------------------------------------------------------
     fig, ax = _common.figure(1, 1, size=(7.5, 5.0))
     shown = np.where(np.isfinite(table), table, np.nan)
     image = ax.pcolormesh(np.arange(len(batches) + 1), np.arange(len(rates) + 1),
@@ -321,9 +364,14 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
     axes[0].set_ylabel("best validation loss found")
     axes[0].legend(fontsize="small")
     paths.append(_common.save(fig, out, "15_budget.png"))
+    _common.takeaway(plain, stats=(
+        "P(random better) per table, averaged over the budgets: "
+        + "; ".join(f"{label} " + ", ".join(f"{100 * p_:.0f}%" for p_ in ps)
+                    for label, ps in win_tables.items())
+        + "; a verdict needs the Wilson 95% interval of tables won above one half"))
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
-    return {"rows": rows, "rows_seed_axis": rows_seed, "axis_spreads": spreads,
+    return {"rows": rows, "takeaway": plain, "rows_seed_axis": rows_seed, "axis_spreads": spreads,
             "axis_spreads_seed_axis": spreads_seed, "p_random_wins": win,
             "p_random_wins_per_table": win_tables, "verdicts": verdicts,
             "seed_axis_better": seed_axis_better, "tables": n_tables,

@@ -13,7 +13,8 @@
 #
 # What you will see, on two problems (the Q&A post's 10x10x10x10x4 network on
 # its four clusters, and a 64-64-10 network on the 8x8 handwritten digits), each
-# at a too-low, a good and a too-high rate of plain SGD, several seeds each:
+# at a low, a middle and a high rate of plain SGD, several seeds each, every rate
+# labelled by what it measurably did (how many seeds fit), not by a guess:
 #   * 17_ratios.png: the ratio per layer and per update, one panel per rate;
 #   * a table: the ratio in the first updates and in the last epoch, the final
 #     validation accuracy, and how many seeds fit, with its 95% interval;
@@ -57,7 +58,7 @@ def post_problem():
         hidden = [tn.layers.Dense(10, activation="relu", kernel_initializer=init,
                                   input_dim=2 if i == 0 else None) for i in range(4)]
         return hidden + [tn.layers.Dense(4, activation="softmax", kernel_initializer=init)]
-    return x, y, layers, {"too low": 0.001, "good": 0.1, "too high": 0.5}, 64
+    return x, y, layers, {"low": 0.001, "middle": 0.1, "high": 0.5}, 64
 
 
 def digits_problem():
@@ -69,7 +70,7 @@ def digits_problem():
         return [tn.layers.Dense(64, activation="relu", kernel_initializer="he_normal",
                                 input_dim=64),
                 tn.layers.Dense(10, activation="softmax")]
-    return x, y, layers, {"too low": 1e-4, "good": 0.1, "too high": 3.0}, 32
+    return x, y, layers, {"low": 1e-4, "middle": 0.1, "high": 3.0}, 32
 
 
 def train(problem, seeds, epochs):
@@ -84,6 +85,15 @@ def train(problem, seeds, epochs):
         runs[name] = {"lr": lr, "history": h, "ratio": h.update_stats["ratio"],
                       "val_accuracy": np.asarray(h.history["val_accuracy"][-1])}
     return runs
+
+
+def outcome(fits, n):
+    """The label a rate earns from its run: how many seeds reached FIT accuracy."""
+    if fits == n:
+        return f"fits ({fits} of {n} seeds)"
+    if fits == 0:
+        return f"fails (0 of {n} seeds fit)"
+    return f"fits {fits} of {n} seeds"
 
 
 def _log_distance(ratio, target):
@@ -133,10 +143,11 @@ def main(out_dir="outputs/17_update_to_weight_ratio", quick=False, backend="nump
             lo, hi = tn.metrics.wilson_interval(fits, len(seeds))
             summary[name] = {"lr": run["lr"], "early_ratio": early, "late_ratio": late,
                              "val_accuracy": float(np.median(run["val_accuracy"])),
-                             "fits": fits, "interval": (lo, hi)}
+                             "fits": fits, "interval": (lo, hi),
+                             "outcome": outcome(fits, len(seeds))}
             print(f"  {name:8s} {run['lr']:<7g} {early:10.1e}          {late:10.1e}"
                   f"                 {summary[name]['val_accuracy']:.3f}      "
-                  f"{fits}/{len(seeds)} [{lo:.2f}, {hi:.2f}]")
+                  f"{fits}/{len(seeds)} [{lo:.2f}, {hi:.2f}]: {summary[name]['outcome']}")
 
         # --- Step 3: the rule of thumb against the outcome. Which rate's early
         # ratio is nearest 1e-3 (on a log scale), and which rate fit the most
@@ -174,9 +185,56 @@ def main(out_dir="outputs/17_update_to_weight_ratio", quick=False, backend="nump
         # the updates (median over the seeds, quartile band), the rule at 1e-3.
         for ax, name in zip(axes[row], order):
             tn.plot.update_ratios(runs[name]["history"], reference=RULE, ax=ax,
-                                  title=f"{title}\n{name}: lr {runs[name]['lr']:g}")
+                                  title=f"{title}\nlr {runs[name]['lr']:g}: "
+                                        f"{summary[name]['outcome']}")
     result["figures"].append(_common.save(fig, out, "17_ratios.png"))
+    result["takeaway"] = takeaway(result["problems"], len(seeds))
     return result
+
+
+def takeaway(problems, n_seeds):
+    """Three sentences from the two problems' verdicts, the counts below them."""
+    grows = all(p["ratio_grows_with_rate"] for p in problems.values())
+    none_fit = [t for t, p in problems.items() if p["summary"][p["best"]]["fits"] == 0]
+    agree = [t for t, p in problems.items()
+             if p["nearest_rule"] == p["best"] and t not in none_fit]
+    differ = [t for t in problems if t not in agree and t not in none_fit]
+    stalled = [(t, n) for t, p in problems.items() for n in p["collapsed"]
+               if p["summary"][n]["val_accuracy"] < FIT]
+    plain = [("On both problems" if grows else "Not on every problem:") + " the first updates' "
+             "|update| / |W| grows with the rate (an update is the rate times the gradient), so "
+             "it tells the rates apart from the first update on; it does not say by itself "
+             "which one is bad."]
+    verdicts = []
+    if agree:
+        verdicts.append(f"picks the rate that trained best on the {_names(agree)}")
+    if differ:
+        verdicts.append(f"points at another rate than the best on the {_names(differ)}")
+    if none_fit:
+        verdicts.append(f"cannot be checked on the {_names(none_fit)}, where no rate fit a seed")
+    unsettled = [t for t in agree + differ if not problems[t]["best_is_clear"]]
+    plain.append(f"The {RULE:g} rule of thumb " + "; it ".join(verdicts)
+                 + (" (the seed counts' intervals overlap, so which rate is best is not "
+                    "settled)" if unsettled else "") + "."
+                 + (" Read the ratio as a warning light, not as a way to choose the rate."
+                    if differ else ""))
+    if stalled:
+        plain.append("Where the ratio collapses more than 100-fold and accuracy stays low ("
+                     + ", ".join(f"lr {problems[t]['summary'][n]['lr']:g} on the "
+                                 f"{t.split(',')[0]}" for t, n in stalled)
+                     + "), the updates stopped before the network learned.")
+    counts = "; ".join(f"{t.split(',')[0]}: " + ", ".join(
+        f"lr {s['lr']:g} {_common.count(s['fits'], n_seeds)}" for s in p["summary"].values())
+        for t, p in problems.items())
+    text = _common.takeaway(plain, stats=f"seeds reaching {FIT:.0%} validation accuracy: "
+                            + counts)
+    if n_seeds < 3:
+        print("  " + _common.too_small(n_seeds, 3, 5, "which rate fits most seeds"))
+    return text
+
+
+def _names(titles):
+    return " and the ".join(t.split(",")[0] for t in titles)
 
 
 # %% [markdown]

@@ -47,6 +47,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import count  # noqa: E402
 
 MOMENTUM, LR, DROP, BATCH = 0.9, 0.05, 0.1, 32
 
@@ -184,6 +185,26 @@ def main(out_dir="outputs/18_optimizer_conventions", quick=False, backend="numpy
     ax_loss.set(xlabel="update", ylabel="batch loss", yscale="log", title="training loss")
     ax_loss.legend()
     path = _common.save(fig, out, "18_conventions.png")
+
+    # --- Step 5: the takeaway.
+    same = gap < 1e-9
+    sentences = [("At a fixed rate the two conventions are the same run, to rounding." if same
+                  else f"Even at a fixed rate the conventions differ (loss gap {gap:.1e})."),
+                 f"After a tenfold cut they part: PyTorch's steps shrink at once ({pt:.2f}x), "
+                 f"Keras's only to {ke:.2f}x, so Keras moves {dist:.1f}x as far in the next 20 "
+                 "updates" + (f" and takes {min(catch)} to {max(catch)} updates to come within "
+                              "10% of PyTorch's steps." if catch else ".")]
+    judged = len(rows) >= 5
+    keras_lower = sum(d < 0 for d in diffs)
+    if min(diffs) < 0 < max(diffs):
+        sentences.append("Neither convention ends clearly lower: the sign of the loss "
+                         "difference changes between seeds.")
+    else:
+        sentences.append(f"Keras ends {'lower' if keras_lower else 'higher'} in every seed, but "
+                         + ("a seed count this small cannot make that a rule." if not judged
+                            else "that is a property of this run, not a rule."))
+    _common.takeaway(sentences, stats=(
+        f"{len(rows)} seeds; Keras's last-epoch loss lower in {count(keras_lower, len(rows))}"))
     return {"rows": rows, "cut": cut, "loss_gap_before": gap, "predicted_catch_up": predicted,
             "first_ratio_pytorch": pt, "first_ratio_keras": ke, "distance_ratio_20": dist,
             "figures": [path]}

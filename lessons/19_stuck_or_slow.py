@@ -50,6 +50,7 @@ from _common import count  # noqa: E402
 # narrow Gaussian dip at 0 (depth DIP, width WIDTH).
 BOWL, DEEP_AT, DIP, WIDTH = 0.05, 3.0, 0.3, 0.3
 RATES_1D = (0.05, 0.2, 0.5, 0.8, 1.0, 2.0, 5.0, 15.0, 25.0)
+FULL_SEEDS = 8  # seeds per rate of the network in the full run
 CENTERS = np.array([(-10.0, -10.0), (-10.0, 10.0), (10.0, -10.0), (10.0, 10.0)])
 
 
@@ -222,7 +223,7 @@ def plateau(quick):
     # --- Step 4: the network's plateau. Standardised blobs, as in lesson 12.
     # Each rate trains K seeds for the long budget; the short budget is its
     # first SHORT epochs, so "short" and "long" are one run read at two times.
-    k = 4 if quick else 8
+    k = 4 if quick else FULL_SEEDS
     rates = (0.1, 0.3) if quick else (0.03, 0.1, 0.3)
     short, long = 10, (150 if quick else 600)
     x, y = tn.datasets.make_blobs(1000, CENTERS, cluster_std=2.0, seed=0)
@@ -341,6 +342,73 @@ def draw(v, p, out):
     return [_common.save(fig, out, "19_stuck_or_slow.png")]
 
 
+def valley_sentence(steps, stuck_below, first_out, control_arrived):
+    """The takeaway's words on part 1, chosen by where the starts ended."""
+    if not stuck_below:
+        return (f"Below the stability bound some starts still left the narrow valley within "
+                f"{100 * steps} steps: on this curve a small rate is not simply stuck.")
+    way_out = (f"it takes lr >= {first_out:g} to get every start out" if first_out is not None
+               else "no rate of the grid gets every start out")
+    return ("A narrow valley holds every rate below 2 / f'' at its bottom: "
+            f"{100 * steps} steps end where {steps} did, and {way_out}. "
+            + ("The same small rate started past the barrier does arrive, so it is the valley "
+               "that holds it, not slowness." if control_arrived else
+               "The same small rate started past the barrier did not arrive either, so part of "
+               "it is plain slowness."))
+
+
+def plateau_sentence(flat, fell, short, long):
+    """The takeaway's words on the network, chosen by how many flat runs fell later.
+
+    "Slow, not stuck" only when the Wilson 95% lower bound of fell / flat is
+    above one half; none fell: this budget cannot tell; otherwise the share.
+    """
+    if flat == 0:
+        return (f"No run from small weights was flat at ln 4 after {short} epochs: this run has "
+                "no plateau to judge.")
+    lo, _ = tn.metrics.wilson_interval(fell, flat)
+    runs = (f"of the {flat} runs flat at ln 4 for their first {short} epochs, {fell} fell by "
+            f"epoch {long}")
+    if lo > 0.5:
+        return (f"A flat start from small weights was slow, not stuck: {runs}. Run longer "
+                "before you call it stuck.")
+    if fell == 0:
+        return (f"A flat start may be a minimum or a long plateau: {runs}, so on this budget it "
+                "cannot be told from a minimum.")
+    return (f"Some flat starts were only slow: {runs} ({fell / flat:.0%}); the others still sat "
+            f"at ln 4, and for them this budget cannot tell a plateau from a minimum.")
+
+
+def cause_sentence(he_flat, small_flat, grad_ratio, k):
+    """The takeaway's words on the control: does the plateau come with the small weights?"""
+    if he_flat < small_flat and grad_ratio > 1:
+        return (f"The plateau comes with the tiny initial weights: their first-layer gradient "
+                f"is {grad_ratio:.0f}x smaller than He's, and from He's start {he_flat} of {k} "
+                f"runs were flat against {small_flat} of {k}.")
+    return (f"From He's start {he_flat} of {k} runs were flat against {small_flat} of {k} from "
+            f"small weights (first-layer gradient ratio {grad_ratio:.1f}): this run does not "
+            "tie the plateau to the weights' scale.")
+
+
+def takeaway(v, said_v, p, said_p):
+    """Step 6's takeaway: print it; returns its text and whether the network verdict holds."""
+    flat, fell, k = said_p["flat_short"], said_p["fell_long"], p["k"]
+    plain = [valley_sentence(v["steps"], said_v["stuck_below_bound"], said_v["first_rate_out"],
+                             said_v["control_arrived"]),
+             plateau_sentence(flat, fell, p["short"], p["long"]),
+             cause_sentence(said_p["he_flat_short"], said_p["small_flat_short_lowest_rate"],
+                            said_p["grad_ratio_he"], k)]
+    stats = (f"flat after {p['short']} epochs {count(flat, said_p['n_runs'])} runs; of those, "
+             f"fell by epoch {p['long']} {count(fell, flat) if flat else 'none to count'}; "
+             f"He at lr {p['rates'][0]:g} flat {count(said_p['he_flat_short'], k)}")
+    text = _common.takeaway(plain, stats=stats)
+    supported = flat > 0 and tn.metrics.wilson_interval(fell, flat)[0] > 0.5
+    small = _common.too_small(k, FULL_SEEDS, FULL_SEEDS, "whether the flat runs were slow or stuck")
+    if small and not supported:
+        print("  " + small)
+    return text, supported
+
+
 def main(out_dir="outputs/19_stuck_or_slow", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     v = valleys(quick)
@@ -350,25 +418,13 @@ def main(out_dir="outputs/19_stuck_or_slow", quick=False, backend="numpy"):
 
     # --- Step 6: figures, and the takeaway: the two cases side by side.
     figures = draw(v, p, out)
-    lo, _ = tn.metrics.wilson_interval(said_p["fell_long"], said_p["flat_short"])
-    print("\nTakeaway:")
-    if said_v["stuck_below_bound"] and said_v["first_rate_out"] is not None:
-        print(f"  A small rate in a narrow valley stays there: {100 * v['steps']} steps do no "
-              f"better than {v['steps']}; it takes lr >= {said_v['first_rate_out']:g} to get out.")
-    print(f"  A network flat at ln 4 for its first {p['short']} epochs fell later in "
-          f"{said_p['fell_long']} of {said_p['flat_short']} runs: it was slow, not stuck. "
-          "Run longer before you call it stuck.")
-    print(f"  (stats: counts over seeds with Wilson 95% intervals above; lower bound of the "
-          f"'fell' share {lo:.0%}.)")
-    if lo <= 0.5:
-        print("  This run is too small to support the network verdict: its interval reaches "
-              "below one half. Run without --quick.")
+    text, supported = takeaway(v, said_v, p, said_p)
     return {
         "bound_shallow": v["bound_shallow"], "bound_deep": v["bound_deep"],
         "rows_1d": v["rows"], "n_starts": v["n_starts"], "steps": v["steps"],
         "control_long_gap": v["control_long_gap"], "control_short_gap": v["control_short_gap"],
         **said_v, **said_p, "short": p["short"], "long": p["long"], "seeds": p["k"],
-        "verdict_supported": bool(lo > 0.5), "figures": figures,
+        "verdict_supported": supported, "takeaway": text, "figures": figures,
     }
 
 

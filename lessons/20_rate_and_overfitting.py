@@ -44,6 +44,7 @@ from _common import clear, count  # noqa: E402
 
 # %%
 WIDTH, BATCH = 64, 16
+FULL_SEEDS = 6  # seeds per rate in the full run
 
 
 def layers():
@@ -89,7 +90,7 @@ def train_all(quick):
     x_train, y_train, x_val, y_val = X[:60], y[:60], X[60:], y[60:]
     rates = np.array([0.001, 0.01, 0.1, 0.3] if quick
                      else [0.001, 0.003, 0.01, 0.03, 0.1, 0.3])
-    seeds = tuple(range(4 if quick else 6))
+    seeds = tuple(range(4 if quick else FULL_SEEDS))
     epochs = 100 if quick else 300
     print(f"{len(x_train)} training and {len(x_val)} validation points; rates "
           f"{', '.join(f'{r:g}' for r in rates)}; {len(seeds)} seeds; SGD, batch {BATCH}, "
@@ -248,6 +249,65 @@ def draw(t, out):
     return [_common.save(fig, out, "20_rate_and_overfitting.png")]
 
 
+def budget_sentence(epochs, rates, small_underfits, large_overfits, steps_up):
+    """The takeaway's words on the fixed budget, chosen by the paired comparisons."""
+    small, large = f"lr {rates[0]:g}", f"lr {rates[-1]:g}"
+    fit = ((f"{small} underfits (its training loss stays high)" if small_underfits
+            else f"{small} does not clearly underfit")
+           + " and "
+           + (f"{large} overfits (the lowest training loss, yet a validation loss clearly above "
+              "the best rate's)" if large_overfits else f"{large} does not clearly overfit"))
+    grows = ("the gap between validation and training loss grows clearly at every step up the "
+             "rate grid" if steps_up and all(steps_up) else
+             f"the gap between validation and training loss grows clearly at {sum(steps_up)} of "
+             f"{len(steps_up)} steps up the rate grid")
+    return f"After {epochs} epochs {fit}; {grows}."
+
+
+def control_sentence(pairs):
+    """The takeaway's words on the control: does lr x epochs explain the gap?
+
+    pairs: per rate r with a rate 10 r on the grid, "ratio" (gap of r at the full
+    budget over gap of 10 r at a tenth of it), "gap_small" and "gap_big_full_budget".
+    """
+    if not pairs:
+        return "The grid has no rate 10x another, so this run cannot hold lr x epochs fixed."
+    close = [0.8 <= p["ratio"] <= 1.25 for p in pairs]
+    budget_matters = all(p["gap_big_full_budget"] > 1.25 * p["gap_small"] for p in pairs)
+    if all(close) and budget_matters:
+        return ("The rate sets how far training gets in the budget: a 10x smaller rate trained "
+                "10x longer lands within 25% of the same gap in every pair, while the larger "
+                "rate at the full budget goes further; so choose the rate together with the "
+                "number of epochs.")
+    if all(close):
+        return ("At equal lr x epochs the gaps agree within 25%, but the gap barely grows with "
+                "the budget either, so this run cannot tell the rate from how far training gets.")
+    far = [p["ratio"] for p, c in zip(pairs, close) if not c]
+    return (f"The rate matters beyond how far training gets: at equal lr x epochs the gaps agree "
+            f"within 25% in only {sum(close)} of {len(pairs)} pairs, and where they differ the "
+            f"larger rate's gap is {'smaller' if np.median(far) > 1 else 'larger'}.")
+
+
+def takeaway(t, fixed, control):
+    """Step 5's takeaway: print it; returns its text and whether every verdict holds."""
+    n_seeds = len(t["seeds"])
+    plain = [budget_sentence(t["epochs"], t["rates"], fixed["small_underfits"],
+                             fixed["large_overfits"], fixed["steps_up"]),
+             control_sentence(control["pairs"])]
+    stats = (f"{n_seeds} seeds per rate, paired by seed; 'clearly' = beyond the seed spread, a "
+             f"paired t-test at 95%; the largest rate's gap is wider than the smallest's in "
+             f"{count(fixed['gap_wider_seeds'], n_seeds)} seeds; pairs within 25%: "
+             f"{control['pairs_close']} of {len(control['pairs'])}")
+    text = _common.takeaway(plain, stats=stats)
+    lo, _ = tn.metrics.wilson_interval(fixed["gap_wider_seeds"], n_seeds)
+    supported = bool(lo > 0.5 and fixed["small_underfits"] and fixed["large_overfits"]
+                     and fixed["gap_grows"])
+    small = _common.too_small(n_seeds, FULL_SEEDS, FULL_SEEDS, "every verdict above")
+    if small and not supported:
+        print("  " + small)
+    return text, supported
+
+
 def main(out_dir="outputs/20_rate_and_overfitting", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
     t = train_all(quick)
@@ -259,34 +319,10 @@ def main(out_dir="outputs/20_rate_and_overfitting", quick=False, backend="numpy"
 
     # --- Step 5: figures, and the takeaway.
     figures = draw(t, out)
-    rates, n_seeds = t["rates"], len(t["seeds"])
-    print("\nTakeaway:")
-    print(f"  After {t['epochs']} epochs, "
-          + (f"lr {rates[0]:g} underfits (high training loss)" if fixed["small_underfits"]
-             else f"lr {rates[0]:g} does not clearly underfit")
-          + " and "
-          + (f"lr {rates[-1]:g} overfits (low training loss, high validation loss)."
-             if fixed["large_overfits"] else f"lr {rates[-1]:g} does not clearly overfit."))
-    if control["distance_explains"]:
-        print("  A 10x smaller rate trained 10x longer lands at the same gap: the rate decides "
-              "how far the run gets, so choose it together with the number of epochs.")
-    else:
-        print("  At equal lr x epochs the gaps still differ in some pairs: the rate matters "
-              "beyond how far the run gets.")
-    lo, _ = tn.metrics.wilson_interval(fixed["gap_wider_seeds"], n_seeds)
-    verdicts = (fixed["small_underfits"], fixed["large_overfits"], fixed["gap_grows"])
-    supported = lo > 0.5 and all(verdicts)
-    print(f"  (stats: {n_seeds} seeds per rate, paired by seed; 'clearly' = beyond the seed "
-          f"spread, a paired t-test at 95%; the largest rate's gap is wider than the "
-          f"smallest's in {count(fixed['gap_wider_seeds'], n_seeds)} seeds.)")
-    if not supported:
-        print(f"  This run ({n_seeds} seeds) is too small to support every verdict above: "
-              + ("the seed count's interval reaches below one half" if lo <= 0.5 else
-                 "some comparisons stay within the seed spread")
-              + ". Run without --quick for more seeds.")
-    return {**fixed, **control, "rates": rates.tolist(), "epochs": t["epochs"],
-            "seeds": n_seeds, "grew": t["grew"], "diverged": t["diverged"],
-            "verdict_supported": supported, "figures": figures}
+    text, supported = takeaway(t, fixed, control)
+    return {**fixed, **control, "rates": t["rates"].tolist(), "epochs": t["epochs"],
+            "seeds": len(t["seeds"]), "grew": t["grew"], "diverged": t["diverged"],
+            "verdict_supported": supported, "takeaway": text, "figures": figures}
 
 
 # %% [markdown]

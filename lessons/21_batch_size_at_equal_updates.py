@@ -50,6 +50,7 @@ from _common import clear, compare, count  # noqa: E402
 # %%
 N_TRAIN, SMALL, LARGE, MIDDLE = 512, 16, 512, 128
 LR, WARMUP_EPOCHS = 0.1, 5
+FULL_SEEDS = 8  # seeds in the full run
 
 
 def build(k, learning_rate):
@@ -240,9 +241,88 @@ def draw(runs, out, k):
     return [_common.save(fig, out, "21_batch_size.png")]
 
 
+def updates_sentence(epochs_verdict, updates_verdict, points_epochs, points_updates,
+                     halfwidth):
+    """The takeaway's words on batch 16 against 512: the batch, or the number of updates?
+
+    *_verdict: clear() of batch 16's minus batch 512's test accuracy at the same
+    epochs / the same updates; points_*: its median in points; halfwidth: the 95%
+    half-width of the equal-updates difference, in points.
+    """
+    if epochs_verdict != 1:
+        return (f"At the same epochs batch 16 is {points_epochs:+.1f} points against batch 512, "
+                + ("clearly behind" if epochs_verdict == -1 else "within the seed spread")
+                + ", so this run shows no small-batch advantage to explain.")
+    if updates_verdict == 1:
+        return (f"Part of the small batch's advantage is the batch itself: batch 16 beats batch "
+                f"512 by {points_epochs:.0f} points at the same epochs and stays clearly ahead, "
+                f"by {points_updates:.1f}, at the same number of updates.")
+    after = (f"batch 16 is {points_updates:.1f} points ahead" if points_updates > 0
+             else f"batch 512 is {-points_updates:.1f} points ahead")
+    after += (", clearly: batch 16's noisier gradients cost a little rather than help"
+              if updates_verdict == -1 else ", within the seed spread")
+    head = ("The small batch wins by taking more steps, not by its noisier gradients: batch 16 "
+            if halfwidth <= 2 else "Most of the small batch's lead comes from taking more "
+            "steps: batch 16 ")
+    return (head + f"beats batch 512 by {points_epochs:.0f} points at the same epochs, but at "
+            f"the same number of updates {after}"
+            + (f"; this run cannot rule out an effect of the batch itself of {halfwidth:.1f} "
+               "points" if halfwidth > 2 else "") + ".")
+
+
+def lost_cause(r, k):
+    """Why the scaled rate lost accuracy at one batch size, from the stability bound."""
+    where = f"at batch {r['batch']}, where the scaled rate lr {r['lr']:g}"
+    if r["cold_above_bound"] == k and r["warm_above_bound"] == k:
+        return (f"{where} is above the stability bound 2/sharpness ({r['bound_start']:.2f}) from "
+                "the start and still after the warm-up, so its steps overshoot either way")
+    if r["cold_above_bound"] > r["warm_above_bound"]:
+        return (f"{where} starts above the stability bound and the warm-up brings it below in "
+                f"{k - r['warm_above_bound']} of {k} seeds, yet the run still ends behind")
+    if r["cold_above_bound"] == 0:
+        return (f"{where} is below the stability bound ({r['bound_start']:.2f}), so instability "
+                "does not explain the loss; this run does not isolate what does")
+    return (f"{where} is above the stability bound in {r['cold_above_bound']} of {k} seeds at "
+            f"the start and {r['warm_above_bound']} after the warm-up")
+
+
+def scaling_sentence(rules, k):
+    """The takeaway's words on the linear scaling rule, one clause per batch size."""
+    def kept(r):  # which starts are not clearly below batch 16
+        starts = (("cold", r["cold_vs_small"]), ("warmed up", r["warm_vs_small"]))
+        return [name for name, verdict in starts if verdict != -1]
+    recovered = [f"batch {r['batch']} ({' and '.join(kept(r))})" for r in rules if kept(r)]
+    lost = [lost_cause(r, k) for r in rules if not kept(r)]
+    kept_words = ("Scaling the rate with the batch keeps batch 16's accuracy (not clearly below "
+                  "it, in the same epochs) at " + ", ".join(recovered) if recovered else
+                  "Scaling the rate with the batch does not keep batch 16's accuracy at any "
+                  "batch size tried")
+    return kept_words + ("; it loses it " + "; and ".join(lost) if lost else "") + "."
+
+
+def takeaway(found, rules, k):
+    """Step 5's takeaway: print it; returns its text and whether its verdict holds."""
+    plain = [updates_sentence(found["small_better_same_epochs"],
+                              found["small_better_same_updates"], found["points_same_epochs"],
+                              found["points_same_updates"],
+                              found["points_same_updates_halfwidth"]),
+             scaling_sentence(rules, k)]
+    stats = (f"{k} seeds, paired; 'clearly' = a paired t-test at 95% over seeds; batch 16 higher "
+             f"at equal updates in {count(found['small_higher_seeds'], k)} seeds, 95% half-width "
+             f"{found['points_same_updates_halfwidth']:.1f} points")
+    text = _common.takeaway(plain, stats=stats)
+    supported = (found["small_better_same_epochs"] != 0
+                 and found["points_same_updates_halfwidth"] <= 2)
+    small = _common.too_small(k, FULL_SEEDS, FULL_SEEDS,
+                              "the batch's own effect at equal updates")
+    if small and not supported:
+        print("  " + small)
+    return text, supported
+
+
 def main(out_dir="outputs/21_batch_size_at_equal_updates", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
-    k = 4 if quick else 8
+    k = 4 if quick else FULL_SEEDS
     epochs = 20 if quick else 30
 
     # --- Step 1: the data. Spirals need many updates to untangle, so the
@@ -270,39 +350,9 @@ def main(out_dir="outputs/21_batch_size_at_equal_updates", quick=False, backend=
 
     # --- Step 5: figures, and the takeaway.
     figures = draw(runs, out, k)
-    print("\nTakeaway:")
-    if found["small_better_same_epochs"] == 1 and found["small_better_same_updates"] != 1:
-        after = found["points_same_updates"]
-        print(f"  Batch 16 beat batch 512 by {found['points_same_epochs']:.0f} points at the same "
-              "epochs, but at the same number of updates "
-              + (f"it was {after:.1f} points ahead" if after > 0 else
-                 f"batch 512 was {-after:.1f} points ahead")
-              + ": the small batch won by taking more steps, not by being noisy.")
-    else:
-        print(f"  Batch 16 against batch 512: {found['points_same_epochs']:.1f} points at the "
-              f"same epochs, {found['points_same_updates']:.1f} at the same updates.")
-    def kept(r):  # which starts are not clearly below batch 16
-        starts = (("cold", r["cold_vs_small"]), ("warmed up", r["warm_vs_small"]))
-        return [name for name, verdict in starts if verdict != -1]
-    recovered = [f"batch {r['batch']} ({' and '.join(kept(r))})" for r in rules if kept(r)]
-    lost = [str(r["batch"]) for r in rules if not kept(r)]
-    print("  Scaling the rate with the batch "
-          + ("gives the accuracy back at " + ", ".join(recovered) if recovered
-             else "does not give the accuracy back")
-          + (f" but not at batch {', '.join(lost)}" if lost and recovered else "")
-          + ", in the same epochs as batch 16.")
-    print(f"  (stats: {k} seeds, paired; 'clearly' = a paired t-test at 95% over seeds; "
-          f"batch 16 higher at equal updates in {count(found['small_higher_seeds'], k)} seeds.)")
-    undecided = found["small_better_same_epochs"] == 0
-    wide = found["points_same_updates_halfwidth"] > 2
-    if undecided or wide:
-        print(f"  This run ({k} seeds) is too small to support the verdict: "
-              + ("even the equal-epochs difference stays within the seed spread."
-                 if undecided else "at equal updates it cannot rule out a difference of "
-                 f"{found['points_same_updates_halfwidth']:.1f} points.")
-              + " Run without --quick.")
+    text, supported = takeaway(found, rules, k)
     return {**found, "rules": rules, "seeds": k, "epochs": epochs,
-            "verdict_supported": not (undecided or wide), "figures": figures,
+            "verdict_supported": supported, "takeaway": text, "figures": figures,
             "updates": {name: r["updates"] for name, r in runs.items()},
             "test_acc_median": {name: float(np.median(r["test_acc"])) for name, r in runs.items()}}
 

@@ -51,6 +51,7 @@ from _common import clear, count  # noqa: E402
 PRETRAIN_LR, PRETRAIN_EPOCHS = 0.1, 30
 SMALL_LR, LARGE_LR = 0.03, 0.3
 PER_DIGIT, BATCH, EPOCHS = 10, 10, 40
+FULL_SEEDS = 8  # seeds in the full run
 SCHEDULES = ("constant", "warm-up only", "decay only", "warm-up + decay")
 
 
@@ -244,6 +245,10 @@ def say(runs, k):
             "small_kept_more_seeds": kept_more, "parts_at_large_rate": parts,
             "early_share_lost": float(early_share), "recipe_vs_constant_small": recipe,
             "recipe_new_vs_constant_small": learnt_verdict,
+            "small_old_acc": float(np.median(runs[small]["old_acc"])),
+            "large_old_acc": float(np.median(runs[large]["old_acc"])),
+            "moved_small": float(np.median(runs[small]["moved"][:, 0])),
+            "moved_large": float(np.median(runs[large]["moved"][:, 0])),
             "recipe_small_old_acc": float(np.median(runs[recipe_small]["old_acc"])),
             "recipe_large_old_acc": float(np.median(runs[recipe_large]["old_acc"]))}
 
@@ -298,9 +303,69 @@ def draw(runs, out):
     return [_common.save(fig, out, "22_fine_tuning.png")]
 
 
+def rate_sentence(said):
+    """The takeaway's words on the rate: does a large one lose what was learnt first?"""
+    kept = (f"at a constant lr {LARGE_LR:g} the network kept {said['large_old_acc']:.0%} of the "
+            f"old digits against {said['small_old_acc']:.0%} at lr {SMALL_LR:g}")
+    recipe = f"lr {SMALL_LR:g} with warm-up and decay kept {said['recipe_small_old_acc']:.0%}"
+    if said["rate_verdict"] == 1:
+        return ("Large steps carry the weights far from the pre-trained ones, and what they knew "
+                f"goes with them: {kept} (clearly less; the first layer moved "
+                f"{said['moved_large']:.0%} of its size against {said['moved_small']:.0%}), and "
+                f"{recipe}.")
+    return (kept[0].upper() + kept[1:]
+            + (", clearly more" if said["rate_verdict"] == -1 else ", within the seed spread")
+            + f", and {recipe}: this run does not show the large rate losing more.")
+
+
+def warmup_sentence(parts, early_share):
+    """The takeaway's words on the warm-up at the large rate, chosen by its verdict."""
+    warm, decay, window = parts["warm-up only"], parts["decay only"], EPOCHS // 10
+    early = (f"the constant lr {LARGE_LR:g} run loses {early_share:.0%} of what it loses in "
+             f"all in its first {window} epochs, the warm-up's length")
+    if warm["verdict"] == 1 and early_share > 0.5:
+        return (f"The damage is done by the first full-size steps: {early}, and at that rate a "
+                f"warm-up alone wins back {warm['points']:.0f} points while the decay alone "
+                + (f"wins back {decay['points']:.0f} too." if decay["verdict"] == 1 else
+                   f"keeps {decay['points']:+.0f} points, not clearly more."))
+    if warm["verdict"] == 1:
+        return (f"At lr {LARGE_LR:g} a warm-up alone wins back {warm['points']:.0f} points, though "
+                f"{early}: what it protects is not only the first steps.")
+    if warm["verdict"] == -1:
+        return (f"At lr {LARGE_LR:g} a warm-up alone keeps clearly less ({warm['points']:+.0f} "
+                "points) than the constant rate: here it does not protect the old task.")
+    return (f"At lr {LARGE_LR:g} a warm-up alone keeps {warm['points']:+.0f} points against the "
+            f"constant rate, within the seed spread ({early}): this run cannot tell what the "
+            "warm-up does.")
+
+
+def takeaway(said, k):
+    """Step 6's takeaway: print it; returns its text and whether the rate verdict holds."""
+    helps = said["pretraining_helps"]
+    plain = [rate_sentence(said), warmup_sentence(said["parts_at_large_rate"],
+                                                  said["early_share_lost"]),
+             "On the new digits pre-training "
+             + {1: "helped", -1: "hurt (from scratch did clearly better)",
+                0: "made no clear difference"}[helps]
+             + (" here: what the small rate protects is the old task, not the new one."
+                if helps != 1 else " here.")]
+    stats = (f"{k} seeds, each pre-trained once and fine-tuned from those weights; 'clearly' = "
+             f"a paired t-test at 95%; the small constant rate kept more of 0-4 in "
+             f"{count(said['small_kept_more_seeds'], k)} seeds")
+    text = _common.takeaway(plain, stats=stats)
+    supported = bool(tn.metrics.wilson_interval(said["small_kept_more_seeds"], k)[0] > 0.5)
+    undecided = ([] if supported else ["what the rate does"]) + (
+        ["what the warm-up does"] if said["parts_at_large_rate"]["warm-up only"]["verdict"] == 0
+        else [])
+    small = _common.too_small(k, FULL_SEEDS, FULL_SEEDS, " and ".join(undecided))
+    if small and undecided:
+        print("  " + small)
+    return text, supported
+
+
 def main(out_dir="outputs/22_fine_tuning", quick=False, backend="numpy"):
     out = _common.start(out_dir, backend)
-    k = 4 if quick else 8
+    k = 4 if quick else FULL_SEEDS
     data = tasks()
     pre = pretrain(data, k)
 
@@ -328,37 +393,12 @@ def main(out_dir="outputs/22_fine_tuning", quick=False, backend="numpy"):
 
     # --- Step 6: figures, and the takeaway.
     figures = draw(runs, out)
-    print("\nTakeaway:")
-    parts = said["parts_at_large_rate"]
-    print(f"  A 10x larger rate (lr {LARGE_LR:g}, constant) kept "
-          f"{np.median(first['old_acc']):.0%} of the old digits; lr {SMALL_LR:g} with warm-up and "
-          f"decay kept {said['recipe_small_old_acc']:.0%}"
-          + (": a large rate overwrites what was learnt first." if said["rate_verdict"] == 1
-             else "; this run does not show the large rate losing more."))
-    if (parts["warm-up only"]["verdict"] == 1 and parts["decay only"]["verdict"] != 1
-            and said["early_share_lost"] > 0.5):
-        print(f"  At the large rate a warm-up alone won back {parts['warm-up only']['points']:.0f} "
-              "points and the decay alone none clearly: the damage happens in the first "
-              "updates.")
-    print("  On the new digits pre-training "
-          + {1: "helped", -1: "did not help (from scratch did as well or better)",
-             0: "made no clear difference"}[said["pretraining_helps"]] + " here.")
-    print(f"  (stats: {k} seeds, each pre-trained once and fine-tuned from those weights; "
-          f"'clearly' = a paired t-test at 95%; the small rate kept more in "
-          f"{count(said['small_kept_more_seeds'], k)} seeds.)")
-    lo, _ = tn.metrics.wilson_interval(said["small_kept_more_seeds"], k)
-    if lo <= 0.5:
-        print(f"  This run ({k} seeds) is too small to support the verdict on its own: the seed "
-              "count's interval reaches below one half. Run without --quick.")
-    elif parts["warm-up only"]["verdict"] == 0:
-        print(f"  This run ({k} seeds) is too small to tell what the warm-up does: its "
-              f"{parts['warm-up only']['points']:+.0f} points stay within the seed spread. "
-              "Run without --quick.")
+    text, supported = takeaway(said, k)
     return {**said, "seeds": k, "pretrained_old_acc": float(np.median(pre["old_acc"])),
             "grad_ratio_new_over_old": pre["grad_ratio"],
             "old_acc": {n: float(np.median(r["old_acc"])) for n, r in runs.items()},
             "new_acc": {n: float(np.median(r["new_acc"])) for n, r in runs.items()},
-            "verdict_supported": bool(lo > 0.5), "figures": figures}
+            "verdict_supported": supported, "takeaway": text, "figures": figures}
 
 
 # %% [markdown]

@@ -172,3 +172,31 @@ def compare(a, b):
     order); clear() of d = ln a - ln b per seed.
     """
     return -clear(np.log(np.asarray(a, float)) - np.log(np.asarray(b, float)))
+
+
+# --- the closing takeaway ----------------------------------------------------------------
+def takeaway(plain, stats=""):
+    """Print a lesson's closing takeaway and return it as one string.
+
+    plain: two or three sentences in plain words, each chosen by the lesson from
+    its own numbers; stats: one line with the counts and intervals behind them,
+    printed below for those who want them.
+    """
+    lines = ["", "Takeaway:"] + [f"  {sentence}" for sentence in plain]
+    if stats:
+        lines.append(f"  (the numbers: {stats})")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def too_small(n_seeds, needed, full_seeds, what="its verdicts"):
+    """The warning a run too small for its verdict prints ('' when it is large enough).
+
+    n_seeds: the seeds this run has; needed: the fewest that can support the
+    verdict; full_seeds: how many the full run uses; what: what cannot be judged.
+    """
+    if n_seeds >= needed:
+        return ""
+    return (f"This run has {n_seeds} seed(s), too few to judge {what}; the full run "
+            f"(without --quick) uses {full_seeds}.")

@@ -206,3 +206,27 @@ def test_tinynet_backend_environment_variable_sets_the_default(name, ok):
         assert run.stdout.strip() == name
     else:
         assert run.returncode != 0 and "TINYNET_BACKEND='no_such'" in run.stderr
+
+
+@pytest.mark.parametrize("switch", [lambda: tn.set_dtype("float64"),
+                                    lambda: tn.set_backend("array_api_strict")],
+                         ids=["dtype", "backend"])
+def test_a_model_built_before_a_switch_says_how_to_move(tmp_path, switch):
+    """Its weights stay where they were made: fit/predict say so, and save + load moves it."""
+    if "array_api_strict" not in tn.available_backends():
+        pytest.skip("array_api_strict is not installed")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    model = tn.Sequential([tn.layers.Dense(2, input_dim=3)], seed=0)
+    model.compile(tn.optimizers.Adam(0.01), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    switch()
+    for call in (lambda: model.fit(x, y, epochs=1, verbose=0), lambda: model.predict(x),
+                 lambda: model.evaluate(x, y), lambda: model.train_on_batch(x, y)):
+        with pytest.raises(ValueError, match="model.save\\(path\\) then tn.load_model"):
+            call()
+    model_file = tmp_path / "m.npz"
+    model.save(model_file)
+    moved = tn.load_model(model_file)
+    moved.fit(x, y, epochs=1, verbose=0)
+    assert str(moved.params[0].dtype).endswith(tn.get_dtype())

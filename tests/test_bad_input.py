@@ -118,3 +118,63 @@ def test_non_numeric_x():
         _model().fit(np.array([["a", "b"]] * 20), Y, verbose=0)
     with pytest.raises(ValueError, match="x must be 2-D"):
         _model().predict(np.zeros(5))
+
+
+@pytest.mark.parametrize("x", [np.array([[1e200, 1.0], [2.0, 3.0]]),
+                               np.array([[3e19, 1.0], [2.0, 3.0]], dtype=np.float32)],
+                         ids=["float64", "float32"])
+def test_the_input_check_does_not_warn_about_its_own_overflow(x):
+    """sum(x^2) overflows for large finite x; the check must not leak a RuntimeWarning."""
+    import warnings
+
+    from tinynet import _checks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checked = _checks.host_array(x, "x", "fit")
+        with pytest.raises(ValueError, match="beyond the float32 range"):
+            _checks.host_array(np.array([[1e200, 1.0]]), "x", "fit", compute=True)
+    np.testing.assert_array_equal(checked, x)
+
+
+@pytest.mark.parametrize("make, word", [
+    (lambda: tn.optimizers.SGD(0.1, momentum=0.9, nesterov="no"), "nesterov"),
+    (lambda: tn.Sequential([Dense(2, input_dim=2)], same_init="no"), "same_init"),
+    (lambda: tn.callbacks.EarlyStopping(restore_best_weights="False"), "restore_best_weights"),
+    (lambda: tn.callbacks.ModelCheckpoint("m.npz", save_best_only=1), "save_best_only"),
+    (lambda: tn.callbacks.CSVLogger("log.csv", append="yes"), "append"),
+    (lambda: Dense(2, use_bias="no"), "use_bias"),
+    (lambda: tn.losses.BinaryCrossentropy(from_logits="False"), "from_logits"),
+    (lambda: tn.Sequential([Dense(2, input_dim=2)]).compile("sgd", "mse", fused="no"), "fused"),
+])
+def test_a_flag_given_as_text_or_number_is_refused(make, word):
+    """bool("no") is True: a flag must be True or False, not something truthy."""
+    with pytest.raises(TypeError, match=f"{word} must be True or False"):
+        make()
+
+
+def test_learning_rate_and_lr_together_are_refused():
+    with pytest.raises(TypeError, match=r"learning_rate=0.1 and lr=0.2; give one"):
+        tn.optimizers.SGD(learning_rate=0.1, lr=0.2)
+    with pytest.raises(TypeError, match="give one"):
+        tn.optimizers.AdamW([0.1, 0.2], lr=0.3)
+    assert tn.optimizers.SGD(lr=0.2).learning_rate == 0.2  # torch's name alone is fine
+    assert tn.optimizers.Adam(lr=0.2).learning_rate == 0.2
+
+
+@pytest.mark.parametrize("value", ["0.5", True, ["0.1", "0.2"], None])
+def test_a_scheduler_returning_something_else_than_numbers_is_refused(value):
+    x, y = blobs(16)
+    model = tn.Sequential([Dense(4, activation="softmax", input_dim=2)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    scheduler = tn.callbacks.LearningRateScheduler(lambda epoch: value)
+    with pytest.raises(ValueError, match=r"schedule\(epoch=0, lr\) must return a float"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[scheduler])
+
+
+@pytest.mark.parametrize("rates", ["0.1", [True], [0.1, "0.2"], np.array([True, False])])
+def test_sweep_refuses_rates_that_are_text_or_bools(rates):
+    x, y = blobs(16)
+    with pytest.raises(TypeError, match="learning_rates must hold numbers"):
+        tn.sweep(lambda: [Dense(4, activation="softmax")], x, y, rates, epochs=1,
+                 loss="sparse_categorical_crossentropy")

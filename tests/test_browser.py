@@ -146,9 +146,14 @@ def browser():
 def _open(browser, lab, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.set_default_timeout(60_000)
-    page.goto(f"{lab['base']}/lab/tree/{name}?token={TOKEN}")
+    # a workspace of its own (reset): JupyterLab would otherwise reopen the tabs of the
+    # previous page, and "Run All" or the kernel's "Idle" could be another notebook's
+    workspace = name.replace(".", "-")
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={TOKEN}")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()  # the kernel has started
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab")
+    assert tabs.count() == 1 and name in tabs.first.inner_text(), tabs.all_inner_texts()
     return page
 
 

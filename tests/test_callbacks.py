@@ -307,3 +307,103 @@ def test_plateau_in_fit_scales_a_schedule_object():
     want = np.array([schedule(step) for step in range(16)]) * scale
     np.testing.assert_allclose(history.steps["lr"], want, rtol=1e-12)
     assert model.optimizer.learning_rate is schedule
+
+
+# --- stacked = separate, on the weights, when the callbacks change the rates --------------
+def _stacked_and_separate(make_callback, k=3, epochs=4):
+    """Final weights of a K-copy stack and of the K single models seeded seed + k."""
+    x, y = blobs(48)
+    stack = small_model(n_models=k, lr=0.2)
+    history = stack.fit(x, y, epochs=epochs, batch_size=16, verbose=0,
+                        callbacks=[make_callback(None)])
+    singles = []
+    for i in range(k):
+        one = small_model(lr=0.2, seed=i)
+        one.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=[make_callback(i)])
+        singles.append(one.get_weights())
+    return stack.get_weights(), singles, history
+
+
+def _assert_stack_is_the_singles(stack, singles):
+    for j, w in enumerate(stack):
+        for i, single in enumerate(singles):
+            np.testing.assert_allclose(w[i], single[j], rtol=1e-12, atol=1e-15)
+
+
+def test_scheduler_per_copy_rates_move_the_weights_as_the_single_models(float64):
+    factors = np.array([1.0, 0.5, 0.1])
+
+    def make(i):
+        scale = factors if i is None else factors[i]
+        return LearningRateScheduler(lambda epoch: 0.2 * scale * 0.7 ** epoch)
+
+    stack, singles, _ = _stacked_and_separate(make)
+    _assert_stack_is_the_singles(stack, singles)
+
+
+def test_plateau_cuts_move_the_weights_as_the_single_models(float64):
+    """patience=0 and min_delta=0.15 on the training loss cut the copies at different
+    epochs, so each trains on at its own rate through lr_scale (a per-copy array)."""
+    def make(i):
+        return ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=0.15)
+
+    stack, singles, history = _stacked_and_separate(make, epochs=6)
+    cuts = np.array(history.records["ReduceLROnPlateau"]["cut"])
+    assert cuts[:-1].any() and not (cuts[:-1] == cuts[:-1, :1]).all()  # not all alike
+    _assert_stack_is_the_singles(stack, singles)
+
+
+# --- the callback contract: Keras's habits work ------------------------------------------
+class _Counts(tn.callbacks.Callback):
+    def __init__(self):
+        self.calls = []
+
+
+def test_an_override_of_a_batch_hook_is_called_without_wants_batches():
+    class Batches(_Counts):
+        def on_train_batch_end(self, batch, logs):
+            self.calls.append(("train_batch", batch))
+
+    class KerasBatches(_Counts):
+        def on_batch_end(self, batch, logs=None):  # Keras's older name
+            self.calls.append(("batch", batch))
+
+    class OptOut(Batches):
+        wants_batches = False  # said so itself: left alone
+
+    x, y = blobs(32)
+    callbacks = [Batches(), KerasBatches(), OptOut()]
+    small_model().fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=callbacks)
+    assert callbacks[0].calls == [("train_batch", 0), ("train_batch", 1)]
+    assert callbacks[1].calls == [("batch", 0), ("batch", 1)]
+    assert callbacks[2].calls == [] and not tn.callbacks.Callback.wants_batches
+
+
+def test_keras_hook_signatures_with_logs_work():
+    class Keras(_Counts):
+        def on_train_begin(self, logs):
+            self.calls.append(("train_begin", logs))
+
+        def on_epoch_begin(self, epoch, logs):
+            self.calls.append(("epoch_begin", epoch, logs))
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append(("epoch_end", epoch))
+
+        def on_train_end(self, logs):
+            self.calls.append(("train_end", logs))
+
+    x, y = blobs(32)
+    cb = Keras()
+    small_model().fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[cb])
+    assert cb.calls == [("train_begin", {}), ("epoch_begin", 0, {}), ("epoch_end", 0),
+                        ("epoch_begin", 1, {}), ("epoch_end", 1), ("train_end", {})]
+
+
+def test_one_callback_is_taken_as_a_list_of_one():
+    x, y = blobs(32)
+    history = small_model().fit(x, y, epochs=3, verbose=0, callbacks=ReduceLROnPlateau(
+        monitor="loss", patience=100))
+    assert len(history.records["ReduceLROnPlateau"]["lr"]) == 3
+    with pytest.raises(TypeError, match="callbacks must be a list of tinynet.callbacks"):
+        small_model().fit(x, y, verbose=0, callbacks=3)

@@ -67,6 +67,8 @@ def _bad(tmp_path):
         "non-numeric rate": ["demo", "--rates", "0.1,fast", "--save", str(tmp_path / "d.gif")],
         "negative rate": ["demo", "--rates", "-1", "--save", str(tmp_path / "d.gif")],
         "missing gif folder": ["demo", "--epochs", "1", "--save", str(tmp_path / "no" / "d.gif")],
+        "repeated rate": ["demo", "--rates", "0.1,0.1", "--save", str(tmp_path / "d.gif")],
+        "save below a file": ["demo", "--epochs", "1", "--save", str(a_file / "d.png")],
         "unknown lesson": ["lessons", "99"],
     }
 
@@ -140,3 +142,12 @@ def test_bad_threads_count_is_one_line_and_exit_2(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_reproduce", lambda args: 0)
     assert cli.main(["--threads", "0", "reproduce"]) == 2
     assert "set_threads: n must be a positive int" in capsys.readouterr().err
+
+
+def test_demo_save_below_a_file_and_repeated_rates_say_what_is_wrong(tmp_path, capsys):
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    assert cli.main(["demo", "--epochs", "1", "--save", str(a_file / "x.png")]) == 2
+    assert "which is a file, not a folder" in capsys.readouterr().err
+    assert cli.main(["demo", "--rates", "0.1,0.1", "--save", str(tmp_path / "d.gif")]) == 2
+    assert "holds 0.1 more than once" in capsys.readouterr().err

@@ -132,3 +132,71 @@ def test_restore_best_weights_restores_a_middle_epoch_not_the_last(n_models):
             got = final[k] if n_models > 1 else final
             np.testing.assert_array_equal(got, want)
         assert not np.array_equal(final, weights[-1][i])
+
+
+def test_patience_zero_stops_at_the_first_epoch_that_does_not_improve():
+    """Keras's default: an improving epoch never stops, whatever the patience."""
+    assert _drive(EarlyStopping(patience=0), [1.0, 0.9, 0.8, 0.7, 0.6]) is None
+    assert _drive(EarlyStopping(patience=0), [1.0, 0.9, 0.95, 0.7]) == 2
+    es = EarlyStopping(patience=0)
+    values = [np.array([1.0, 1.0]), np.array([0.9, 1.1]), np.array([0.8, 0.7])]
+    assert _drive(es, values, n_models=2) is None
+    assert es.model.frozen.tolist() == [False, True]
+
+
+def test_patience_zero_trains_every_epoch_while_the_loss_improves():
+    x, y = blobs(n=64, seed=0)
+    model = _model()
+    history = model.fit(x, y, epochs=6, batch_size=16, verbose=0,
+                        callbacks=[EarlyStopping(monitor="loss")])
+    assert np.all(np.diff(history.history["loss"]) < 0)  # it improved every epoch
+    assert len(history.epoch) == 6
+
+
+def test_min_delta_in_max_mode_asks_for_a_rise_of_more_than_min_delta():
+    """Mode max: an epoch improves when current > best + min_delta (Keras)."""
+    def run(values):
+        es = EarlyStopping(monitor="val_accuracy", mode="max", patience=1, min_delta=0.1)
+        model = _model()
+        model.history = tn.History()
+        es.set_model(model)
+        es.on_train_begin()
+        for epoch, value in enumerate(values):
+            es.on_epoch_end(epoch, {"val_accuracy": value})
+        return es.model.history.records["EarlyStopping"]["improved"]
+
+    # 0.5 -> 0.65 rises by 0.15 > 0.1: better; 0.7 rises by 0.05: not; 0.55 falls: not
+    assert run([0.5, 0.65, 0.7, 0.55]) == [True, True, False, False]
+
+
+def _nan_watch(n_models):
+    model = _model(n_models)
+    model.history = tn.History(n_models)
+    cb = TerminateOnNaN()
+    cb.set_model(model)
+    cb.on_train_begin()
+    return model, cb
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_terminate_on_nan_numbers_epochs_from_one(n_models):
+    """diverged_epoch counts as the log does: a NaN in the second epoch is epoch 2."""
+    model, cb = _nan_watch(n_models)
+    ok, bad = (1.0, np.nan) if n_models == 1 else (np.ones(3), np.array([1.0, np.nan, 1.0]))
+    cb.on_train_batch_end(0, {"loss": ok})
+    model.history.epoch.append(0)  # the first epoch ended; the second is in progress
+    cb.on_train_batch_end(0, {"loss": bad})
+    want = 2 if n_models == 1 else [-1, 2, -1]
+    assert np.array_equal(model.history.diverged_epoch, want)
+
+
+def test_terminate_on_nan_leaves_frozen_copies_as_they_were():
+    """A frozen copy's loss stays NaN; it is not handled again, its epoch is not moved."""
+    model, cb = _nan_watch(3)
+    cb.on_train_batch_end(0, {"loss": np.array([1.0, np.nan, 1.0])})  # epoch 1
+    model.history.epoch.append(0)
+    cb.on_train_batch_end(0, {"loss": np.array([1.0, np.nan, np.nan])})  # epoch 2
+    assert model.history.diverged_epoch.tolist() == [-1, 1, 2]
+    frozen = model.history.records["TerminateOnNaN"]["frozen"]
+    assert [f.tolist() for f in frozen] == [[False, True, False], [False, False, True]]
+    assert model.frozen.tolist() == [False, True, True] and not model.stop_training

@@ -161,3 +161,12 @@ def test_staged_files_move_in_together_or_not_at_all(tmp_path):
     assert [(tmp_path / n).read_text() for n in ("a.txt", "b.txt", "c.txt")] == [
         "new a", "old b", "new c"]
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt", "c.txt"]
+
+
+def test_writing_below_a_file_says_it_is_a_file(tmp_path):
+    from tinynet import _files
+
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        _files.write_text(a_file / "x.txt", "hello")

@@ -406,3 +406,52 @@ def test_readme_python_blocks_import_what_they_use():
     for block in blocks:
         if "tn." in block:
             assert "import tinynet as tn" in block, block[:200]
+
+
+def test_csv_logger_append_continues_the_epochs_and_keeps_the_columns(tmp_path):
+    path = tmp_path / "log.csv"
+    _model().fit(X, Y, epochs=2, validation_split=0.25, verbose=0,
+                 callbacks=[tn.callbacks.CSVLogger(path)])
+    header = _read_csv(path)[0]
+    # a resumed run without validation: same columns, its epochs go on from 2, NA for val_*
+    _model().fit(X, Y, epochs=2, verbose=0, callbacks=[tn.callbacks.CSVLogger(path, append=True)])
+    rows = _read_csv(path)
+    assert rows[0] == header and all(len(r) == len(header) for r in rows)
+    assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3"]
+    assert rows[-1][header.index("val_loss")] == "NA"
+
+
+def test_csv_logger_refuses_to_append_rows_the_header_does_not_name(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss\n0,1.5\n")
+    model = _model()
+    model.compile("sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(ValueError, match=r"has the columns \['epoch', 'loss'\]"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[tn.callbacks.CSVLogger(path, append=True)])
+    assert path.read_text() == "epoch,loss\n0,1.5\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_csv_logger_append_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "log.csv"
+    os.mkfifo(fifo)
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import tinynet as tn
+        from conftest import blobs
+        x, y = blobs(16)
+        model = tn.Sequential([tn.layers.Dense(4, activation="softmax", input_dim=2)], seed=0)
+        model.compile("sgd", loss="sparse_categorical_crossentropy")
+        try:
+            model.fit(x, y, verbose=0, callbacks=[tn.callbacks.CSVLogger({str(fifo)!r},
+                                                                         append=True)])
+        except ValueError as exc:
+            print(exc)
+    """)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60).stdout
+    except subprocess.TimeoutExpired:
+        pytest.fail("CSVLogger(append=True) on a FIFO blocked for 60 s")
+    assert "is not a regular file (it is a FIFO" in out, out

@@ -176,3 +176,27 @@ def test_first_layer_backward_returns_grad_x(float64, n_models):
         grad = layer.backward(grad)
     assert grad is not None and tuple(grad.shape) == (5, 3)
     assert relative_error(grad, numerical_gradient(f, x)) < 1e-6
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_leaky_relu_derivative_at_zero_is_the_slope(float64, fused):
+    """As torch's leaky_relu backward (x > 0 ? g : slope * g): at exactly 0, the slope."""
+    layer = LeakyReLU(0.1)
+    layer.forward(tb.to_device(np.array([[-1.0, 0.0, 2.0]])))
+    grad = tb.to_numpy(layer.backward(tb.to_device(np.ones((1, 3)))))
+    np.testing.assert_array_equal(grad, [[0.1, 0.1, 1.0]])
+    # in a model: zero kernel and bias put every unit of layer 0 at exactly 0, so the
+    # gradient reaching its bias is slope * (the gradient from above)
+    model = tn.Sequential([Dense(2, kernel_initializer="zeros", input_dim=1), LeakyReLU(0.1),
+                           Dense(1, kernel_initializer="ones", use_bias=False)], seed=0)
+    model.compile(tn.optimizers.SGD(1.0), loss="mse", fused=fused)
+    model.train_on_batch(np.array([[1.0]]), np.array([[1.0]]))  # dL/dy = 2 (0 - 1) = -2
+    np.testing.assert_allclose(model.get_weights()[1], [0.2, 0.2], rtol=1e-12)
+
+
+def test_an_unbuilt_dense_layer_says_how_to_build_it():
+    layer = Dense(3, input_dim=4)
+    with pytest.raises(ValueError, match=r"Dense\(3\).forward: the layer has no weights yet"):
+        layer.forward(tb.to_device(np.ones((2, 4))))
+    _build(layer, 4)
+    assert tb.to_numpy(layer.forward(tb.to_device(np.ones((2, 4))))).shape == (2, 3)

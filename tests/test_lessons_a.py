@@ -16,6 +16,7 @@ import pytest
 import tinynet as tn
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
 def load(stem):
@@ -64,6 +65,17 @@ def test_lesson07_restores_best_weights_and_stops_early(run):
     # the restored weights beat the full run on the test set seed by seed
     assert all(a < b for a, b in zip(r["test_loss_restored_all"], r["test_loss_full_all"],
                                      strict=True))
+    # the accuracy is judged on its own, and the words follow both verdicts
+    import numpy as np
+    from _common import clear, compare
+
+    a_es, a_full = np.array(r["test_accuracy_restored_all"]), np.array(r["test_accuracy_full_all"])
+    assert r["accuracy_verdict"] == clear(a_es - a_full)
+    assert r["loss_verdict"] == compare(r["test_loss_restored_all"], r["test_loss_full_all"])
+    if r["loss_verdict"] == 1 and r["accuracy_verdict"] != 1:
+        assert "in loss only" in r["takeaway"]
+    if r["accuracy_verdict"] == 1:
+        assert "accuracy" in r["takeaway"] and "loss only" not in r["takeaway"]
     # patience.png's title comes from the points: the smallest patience not clearly worse
     # than the best, every smaller one clearly worse (paired by seed), the best among them
     sweep, enough = r["patience_sweep"], r["patience_enough"]
@@ -154,17 +166,19 @@ def test_lesson13_sigmoid_vanishes_relu_does_not(run):
 
 
 def test_a_lesson_runs_quick_from_the_command_line(tmp_path):
+    # lesson 18 is the quickest: the command-line path (argument parsing, the
+    # -quick folder, the printed narrative and takeaway, the PNG) is what is tested
     root = LESSONS.parent
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     out = tmp_path / "cli"
     done = subprocess.run(
-        [sys.executable, str(LESSONS / "01_quadratic_bowl.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+        [sys.executable, str(LESSONS / "18_optimizer_conventions.py"), "--quick", "--out",
+         str(out)], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "2/lambda_max" in done.stdout
-    assert sorted(p.name for p in out.glob("*.png")) == ["loss_curves.png", "steps_vs_rate.png",
-                                                          "trajectories.png"]
+    assert "Before the cut the two conventions are one run" in done.stdout
+    assert "\nTakeaway:\n" in done.stdout and "(the numbers: 2 seeds" in done.stdout
+    assert sorted(p.name for p in out.glob("*.png")) == ["18_conventions.png"]
 
 
 def test_cli_rejects_an_unknown_backend(tmp_path):

@@ -6,12 +6,14 @@ that its figures were written.
 """
 
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
 def run_lesson(stem, tmp_path):
@@ -59,6 +61,19 @@ def test_02_schedule_gallery(tmp_path):
     assert r["n_end_low_beating_constant"] >= r["n_end_low"] - 1
     # decaying too early (inverse time, the smallest average rate) does worst
     assert loss["inverse time"] > loss["constant"]
+    # the controls for "the small steps at the end settle the weights": the verdict is
+    # the paired comparison of each with the constant rate, and the sentence follows it
+    from _common import compare
+
+    const, settle = r["constant_loss_seeds"], r["settling"]
+    late, mean = r["controls"]["constant, last 10% low"], r["controls"]["constant at their mean"]
+    assert settle["late_drop_vs_constant"] == compare(late, const)
+    assert settle["mean_rate_vs_constant"] == compare(mean, const)
+    if settle["late_drop_vs_constant"] != 1 and settle["mean_rate_vs_constant"] != 1:
+        assert "cannot say" in settle["sentence"]
+    # the lowest mean is one of the top group; a quick run names no winner
+    assert r["best"] == r["top_group"][0]
+    assert "cannot be judged" in r["takeaway"]
 
 
 def test_03_warmup(tmp_path):
@@ -73,6 +88,20 @@ def test_03_warmup(tmp_path):
     assert r["largest_safe_rate"]["linear warm-up"] > 2 * r["largest_safe_rate"]["cold start"]
     # the warmed-up run at that rate trained (its loss is that of a fitted model)
     assert r["val_loss"]["linear warm-up"][i] < 0.2
+    # the control for "the outputs start far from the targets": centring the targets
+    # removes most of the initial loss, yet at the probed rate every cold start still
+    # goes NaN/inf, so that distance is ruled out there
+    assert r["initial_loss"]["centred"] < 0.25 * r["initial_loss"]["raw"]
+    assert r["probe_rate"] in r["rescued_rates"]
+    assert r["centred_n_diverged_cold"][r["probe_rate"]] == n
+    assert r["probe_rate"] in r["cause"]["distance_not_enough_at"]
+    # the curvature: lr x sharpness above 2 (1 + m) at the start (raw and centred), below
+    # it after the warm-up's updates, and the verdict follows those numbers
+    c, lr_p, limit = r["cause"], r["probe_rate"], 2 * (1 + r["momentum"])
+    assert min(c["sharpness_start"].values()) * lr_p > 2 * limit
+    assert max(c["sharpness_after_warmup"].values()) * lr_p < limit
+    assert c["curved_at_start"] and c["flat_after_warmup"]
+    assert any("curvature" in line for line in c["takeaway"])
 
 
 def test_04_adaptive_optimizers(tmp_path):
@@ -90,13 +119,22 @@ def test_05_lr_range_test(tmp_path):
     r = run_lesson("05_lr_range_test", tmp_path)
     for problem in ("spirals", "digits"):
         row = r[problem]
-        # the closest rule (min_div_10) lands within a factor of 5 of the sweep's best rate
+        # min_div_10 lands within a factor of 5 of the sweep's best rate
         assert 1 / 5 < row["min_div_10"]["factor"] < 5, row
         # the valley rule is cautious: below the best, within a factor of 20, and the
         # sweep's accuracy there is within 3 points of the best
         assert 1 / 20 < row["valley"]["factor"] < 1, row
         assert row["valley"]["accuracy"] > row["best_accuracy"] - 0.03
         assert row["cost_updates"]["range_test"] * 50 < row["cost_updates"]["sweep"]
+    # the verdicts follow the numbers: nearest in rate (decades) and cheapest in accuracy
+    # are told apart; the worst rule is named, and the steepest-descent rule did worst
+    decades, cost = r["max_decades_from_best"], r["accuracy_cost"]
+    assert r["closest_in_rate"] == min(decades, key=decades.get)
+    assert cost[r["cheapest_in_accuracy"]] == min(cost.values())
+    assert r["worst_rule"] == "steepest" and cost["steepest"] > 0.2
+    assert "did worst" in r["takeaway"]
+    if r["closest_costs_accuracy"]:
+        assert "not the safest" in r["takeaway"]
 
 
 def test_06_batch_size(tmp_path):
@@ -126,6 +164,17 @@ def test_06_batch_size(tmp_path):
                                             strict=True)]
         if verdict != 0:
             assert all(g * verdict < 0 for g in gaps), (batch, verdict, gaps)
+    # the equal-updates control: batch 512 at the fixed rate with as many updates as
+    # batch 32 (quick; the full run: batch 16) closes the gap (the missing updates
+    # were the cause), and ends below batch 32 itself
+    control = r["equal_updates"]
+    assert control["updates"] == 20 * 75 and control["batch"] == 512
+    assert control["like_batch"] == 32
+    assert max(control["loss"]) < 0.2 * r["final_loss"]["fixed rate"][i512]
+    assert max(control["loss"]) < min(s[i32] for s in seeds["fixed rate"])
+    # two seeds are too few to judge: the quick run says so instead of a verdict
+    assert r["n_seeds"] == 2 and not r["judged"]
+    assert all("judge" in sentence for sentence in (r["takeaway"][0], r["takeaway"][2]))
 
 
 def test_08_reduce_on_plateau(tmp_path):
@@ -138,6 +187,17 @@ def test_08_reduce_on_plateau(tmp_path):
     # every initialisation was cut at least once, and its final rate is lower
     assert min(r["n_cuts"]) >= 1
     assert max(plateau["final_lr"]) < fixed["final_lr"][0]
+    # "jumping around the minimum", measured: over the last epochs the fixed rate's
+    # validation loss swings more, in every initialisation, than any run whose rate
+    # came down (the cause removed); the sentence follows the paired verdicts
+    from _common import compare
+
+    sw = r["swings"]
+    assert min(sw["fixed rate"]["swing"]) > 3 * max(sw["cosine"]["swing"] + sw["plateau"]["swing"])
+    for m in ("cosine", "plateau"):
+        assert r["calmer"][m] == compare(sw[m]["swing"], sw["fixed rate"]["swing"])
+    assert "jumps around the minimum" in r["takeaway"]
+    assert not r["judged"] and "too few initialisations to judge" in r["takeaway"]
 
 
 def test_14_snapshot_ensembles(tmp_path):
@@ -181,6 +241,10 @@ def test_15_grid_vs_random_search(tmp_path):
                     "the grid wins" if grid_clear else "cannot tell")
         assert r["verdicts"][label] == expected
     assert r["tables"] == 2 and set(r["verdicts"].values()) == {"cannot tell"}
+    # the takeaway comes first and says the quick run's two tables are too few
+    assert "too few to call it" in r["takeaway"][1]
+    assert ("random search's median best loss goes from" in r["takeaway"][0]) == (
+        medians[-1] < medians[0])
     assert not r["seed_axis_better"]
 
 

@@ -41,7 +41,7 @@ def test_lesson17_ratio_grows_with_the_rate_and_the_verdicts_follow_the_numbers(
     r = run("17_update_to_weight_ratio", tmp_path)
     for problem in r["problems"].values():
         s = problem["summary"]
-        early = [s[n]["early_ratio"] for n in ("too low", "good", "too high")]
+        early = [s[n]["early_ratio"] for n in ("low", "middle", "high")]
         # "early on the ratio grows with the rate" (plain SGD: update = lr * grad)
         assert problem["ratio_grows_with_rate"] and early == sorted(early)
         # the printed verdicts are what the numbers give
@@ -51,7 +51,40 @@ def test_lesson17_ratio_grows_with_the_rate_and_the_verdicts_follow_the_numbers(
         assert problem["nearest_rule"] == nearest
         for n in problem["collapsed"]:
             assert s[n]["late_ratio"] < s[n]["early_ratio"] / 100
-    # on the digits the too-high rate's updates collapse (the network stops learning)
+        # every rate is labelled by its measured outcome, not a typed-in "good"
+        for row in s.values():
+            assert f"{row['fits']} of" in row["outcome"]
+            assert row["outcome"].startswith("fails") == (row["fits"] == 0)
+    # on the digits the high rate's updates collapse (the network stops learning)
     digits = r["problems"]["digits, 64-64-10"]
-    assert "too high" in digits["collapsed"]
-    assert digits["summary"]["too high"]["val_accuracy"] < digits["summary"]["good"]["val_accuracy"]
+    assert "high" in digits["collapsed"]
+    assert digits["summary"]["high"]["val_accuracy"] < digits["summary"]["middle"]["val_accuracy"]
+    assert digits["summary"]["high"]["outcome"].startswith("fails")
+    assert "updates stopped before the network learned" in r["takeaway"]
+
+
+def test_takeaway_prints_the_sentences_then_the_numbers(capsys):
+    import sys
+
+    sys.path.insert(0, str(LESSONS))
+    import _common
+
+    text = _common.takeaway(["First plain sentence.", "Second one."], stats="3 of 5 [23%, 88%]")
+    printed = capsys.readouterr().out
+    assert printed.strip() == text.strip()
+    lines = text.strip().splitlines()
+    assert lines == ["Takeaway:", "  First plain sentence.", "  Second one.",
+                     "  (the numbers: 3 of 5 [23%, 88%])"]
+    assert "(the numbers" not in _common.takeaway(["Only words."])
+
+
+def test_too_small_speaks_only_below_the_seeds_a_verdict_needs():
+    import sys
+
+    sys.path.insert(0, str(LESSONS))
+    import _common
+
+    assert _common.too_small(5, 3, 5) == ""
+    assert _common.too_small(3, 3, 5) == ""
+    message = _common.too_small(2, 3, 5)
+    assert "2 seed(s)" in message and "uses 5" in message and "too few" in message

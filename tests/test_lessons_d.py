@@ -9,11 +9,15 @@ import tinynet as tn
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
 
-def run(stem, tmp_path):
+def load(stem):
     spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(out_dir=str(tmp_path / stem), quick=True)
+    return module
+
+
+def run(stem, tmp_path):
+    result = load(stem).main(out_dir=str(tmp_path / stem), quick=True)
     tn.set_backend("numpy")
     for path in result["figures"]:
         assert Path(path).is_file() and path.endswith(".png")
@@ -91,3 +95,65 @@ def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keep
     assert r["early_share_lost"] > 0.5  # most of the loss happens within the warm-up's length
     # the control: every run still learns the new digits far above chance (0.2)
     assert min(r["new_acc"].values()) > 0.7
+
+
+# --- the takeaways' words follow their numbers (fabricated numbers, no training) ---------
+def test_lesson19_says_slow_not_stuck_only_when_most_flat_runs_surely_fell():
+    lesson = load("19_stuck_or_slow")
+    assert "slow, not stuck" in lesson.plateau_sentence(6, 6, 10, 150)  # Wilson low 61%
+    for fell in (0, 3, 5):  # 5 of 6: Wilson low 44%, not above one half
+        assert "slow, not stuck" not in lesson.plateau_sentence(6, fell, 10, 150)
+    assert "cannot be told from a minimum" in lesson.plateau_sentence(6, 0, 10, 150)
+    assert "3 fell" in lesson.plateau_sentence(6, 3, 10, 150)
+    assert "no plateau" in lesson.plateau_sentence(0, 0, 10, 150)
+    assert "holds it, not slowness" in lesson.valley_sentence(300, True, 2.0, True)
+    assert "slowness" in lesson.valley_sentence(300, True, 2.0, False)
+    assert "holds" not in lesson.valley_sentence(300, False, 2.0, True)
+    assert "comes with the tiny" in lesson.cause_sentence(0, 4, 300.0, 4)
+    assert "does not tie" in lesson.cause_sentence(4, 4, 300.0, 4)
+
+
+def test_lesson20_says_the_rate_sets_the_distance_only_when_the_pairs_agree():
+    lesson = load("20_rate_and_overfitting")
+    agree = {"ratio": 1.0, "gap_small": 0.1, "gap_big_full_budget": 0.2}
+    flat = {"ratio": 1.0, "gap_small": 0.1, "gap_big_full_budget": 0.11}
+    differ = {"ratio": 1.6, "gap_small": 0.1, "gap_big_full_budget": 0.2}
+    assert "sets how far" in lesson.control_sentence([agree, agree])
+    assert "cannot tell" in lesson.control_sentence([agree, flat])
+    said = lesson.control_sentence([agree, differ])
+    assert "matters beyond" in said and "1 of 2" in said and "smaller" in said
+    rates = [0.001, 0.3]
+    said = lesson.budget_sentence(100, rates, False, True, [True, False])
+    assert "does not clearly underfit" in said and "0.3 overfits" in said and "1 of 2" in said
+
+
+def test_lesson21_says_more_steps_not_noise_only_when_the_updates_explain_it():
+    lesson = load("21_batch_size_at_equal_updates")
+    assert "not by its noisier gradients" in lesson.updates_sentence(1, 0, 44.0, -1.1, 1.2)
+    assert "cost a little" in lesson.updates_sentence(1, -1, 44.0, -0.2, 0.3)
+    assert "cost a little" not in lesson.updates_sentence(1, 0, 44.0, -1.1, 1.2)
+    wide = lesson.updates_sentence(1, 0, 44.0, 1.0, 5.0)
+    assert "not by" not in wide and "cannot rule out" in wide
+    assert "the batch itself" in lesson.updates_sentence(1, 1, 44.0, 6.0, 1.0)
+    assert "no small-batch advantage" in lesson.updates_sentence(0, 0, 1.0, 0.5, 1.0)
+    rule = {"batch": 512, "lr": 3.2, "bound_start": 1.4, "cold_vs_small": -1,
+            "warm_vs_small": -1}
+    above = lesson.scaling_sentence([{**rule, "cold_above_bound": 4, "warm_above_bound": 4}], 4)
+    assert "does not keep" in above and "overshoot" in above
+    below = lesson.scaling_sentence([{**rule, "cold_above_bound": 0, "warm_above_bound": 0}], 4)
+    assert "does not explain" in below and "overshoot" not in below
+
+
+def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less():
+    lesson = load("22_fine_tuning")
+    said = {"large_old_acc": 0.57, "small_old_acc": 0.96, "recipe_small_old_acc": 0.98,
+            "moved_large": 0.42, "moved_small": 0.18}
+    assert "what they knew goes with them" in lesson.rate_sentence({**said, "rate_verdict": 1})
+    unclear = lesson.rate_sentence({**said, "rate_verdict": 0})
+    assert "goes with them" not in unclear and "does not show" in unclear
+    parts = {"warm-up only": {"points": 18.0, "verdict": 1},
+             "decay only": {"points": 0.0, "verdict": 0}}
+    assert "first full-size steps" in lesson.warmup_sentence(parts, 0.74)
+    assert "first full-size steps" not in lesson.warmup_sentence(parts, 0.3)
+    parts["warm-up only"]["verdict"] = 0
+    assert "cannot tell" in lesson.warmup_sentence(parts, 0.74)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -106,7 +107,7 @@ def _mutations():
         ("input_dim a list", top(input_dim=[3])),
         ("unknown top-level key", top(extra=1)),
         ("missing top-level key", lambda c: c.pop("seed")),
-        ("other version", top(version=2)),
+        ("other version", top(version=3)),
         ("version a bool", top(version=True)),
         ("compile a string", top(compile="sgd")),
         ("compile unknown key", comp("callbacks", [])),
@@ -191,8 +192,9 @@ def test_a_compressed_entry_is_refused(tmp_path):
 
 def test_too_many_parameters_are_refused_from_the_config_alone(tmp_path):
     config, weights = _saved(tmp_path, n_models=1)
-    config["n_models"] = saving.MAX_PARAMETERS // 10
-    with pytest.raises(ValueError, match="parameters"):
+    config["n_models"] = saving.MAX_MODELS  # 10**5 copies of a 10**4 x 4 kernel: 4 * 10**9
+    config["input_dim"] = config["layers"][0]["config"]["input_dim"] = 10**4
+    with pytest.raises(ValueError, match=f"declares more than {saving.MAX_PARAMETERS} param"):
         tn.load_model(_write(tmp_path / "big.npz", config, weights))
 
 
@@ -279,3 +281,233 @@ def test_a_tiny_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_pat
     outcome, grew = _load_in_child(path)
     assert outcome.startswith("ValueError"), outcome
     assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
+
+
+# --- entries that share bytes, and paths that are not regular files -----------------------
+def _zip_sharing_one_blob(path, shared_names, blob, others):
+    """A zip whose entries ``shared_names`` all read the same stored ``blob``.
+
+    The local headers stand one after another; each one's extra field is long
+    enough to end exactly where the blob starts, so every entry's data is the
+    blob (zipfile checks names, sizes and CRCs, never that entries are disjoint).
+    ``others``: (name, bytes) entries written normally after the blob.
+    """
+    crc = zipfile.crc32(blob)
+    heads = [name.encode() for name in shared_names]
+    sizes = [30 + len(n) for n in heads]  # header i: 30 bytes and its name
+    blob_at = sum(sizes)
+    out, offsets, central = bytearray(), [], []
+    for i, name in enumerate(heads):
+        offsets.append(len(out))
+        extra = blob_at - (len(out) + sizes[i])
+        out += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, crc, len(blob),
+                           len(blob), len(name), extra)
+        out += name  # the extra field of this header is the headers after it
+    out += blob
+    entries = [(n, o, crc, len(blob)) for n, o in zip(heads, offsets)]
+    for name, data in others:
+        name = name.encode()
+        offsets.append(len(out))
+        entries.append((name, len(out), zipfile.crc32(data), len(data)))
+        out += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0,
+                           zipfile.crc32(data), len(data), len(data), len(name), 0)
+        out += name + data
+    start_dir = len(out)
+    for name, offset, crc_, size in entries:
+        central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 0, 0, 0,
+                                   crc_, size, size, len(name), 0, 0, 0, 0, 0, offset) + name)
+    directory = b"".join(central)
+    out += directory
+    out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
+                       len(directory), start_dir, 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _shared_blob_model(tmp_path, n_layers=24, width=256):
+    """A valid-digest model file of ``n_layers`` (width x width) kernels that share one blob."""
+    layers = [{"class_name": "Dense", "config": {"units": width, "use_bias": False}}
+              for _ in range(n_layers)]
+    config = {"format": "tinynet-model", "version": 1, "seed": 0, "n_models": 1,
+              "same_init": False, "input_dim": width, "compile": None, "layers": layers}
+    text = json.dumps(config)
+    kernel = np.full((width, width), 0.01)
+    weights = [kernel] * n_layers
+    others = [("config.npy", _npy(np.array(text))),
+              ("digest.npy", _npy(np.array(saving._digest(text, weights))))]
+    names = [f"weight_{i:03d}.npy" for i in range(n_layers)]
+    return _zip_sharing_one_blob(tmp_path / "shared.npz", names, _npy(kernel), others)
+
+
+def test_entries_that_share_their_bytes_are_refused_before_reading(tmp_path):
+    """24 kernels of 512 KiB read from one blob: 12 MiB declared by a 0.5 MiB file."""
+    path = _shared_blob_model(tmp_path)
+    with zipfile.ZipFile(path) as z:  # the crafted file is a zip zipfile reads in full
+        declared = sum(len(z.read(n)) for n in z.namelist())
+    assert declared > 20 * path.stat().st_size
+    with pytest.raises(ValueError, match="overlap"):
+        tn.load_model(path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_entries_that_share_their_bytes_cost_no_memory(tmp_path):
+    path = _shared_blob_model(tmp_path, n_layers=200, width=512)  # 2 MiB declaring 400 MiB
+    outcome, grew = _load_in_child(path)
+    assert outcome.startswith("ValueError") and "overlap" in outcome, outcome
+    assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
+
+
+_GUARDED_CHILD = textwrap.dedent("""
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))  # a bug fails, not OOMs
+    import tinynet as tn
+    try:
+        tn.load_model(sys.argv[1])
+        print("loaded")
+    except Exception as exc:
+        print(type(exc).__name__ + ": " + str(exc))
+""")
+
+
+def _load_guarded(path, timeout=60):
+    """load_model(path) in a child limited to 2 GiB and ``timeout`` s: what it printed."""
+    try:
+        return subprocess.run([sys.executable, "-c", _GUARDED_CHILD, str(path)],
+                              capture_output=True, text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"load_model({str(path)!r}) blocked for {timeout} s")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero") or not sys.platform.startswith("linux"),
+                    reason="needs /dev/zero and resource limits")
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_link_to_a_device_is_refused_before_reading(tmp_path, device):
+    link = tmp_path / "model.npz"
+    link.symlink_to(device)
+    out = _load_guarded(link)
+    assert out.startswith("ValueError") and "not a regular file" in out, out
+    with pytest.raises(ValueError, match="character device"):
+        tn.load_model(link)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not sys.platform.startswith("linux"),
+                    reason="needs os.mkfifo")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    """In a child with a timeout: on failure the open blocks, and the suite must not hang."""
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    out = _load_guarded(fifo, timeout=30)
+    assert out.startswith("ValueError") and "FIFO" in out, out
+
+
+def test_a_path_that_is_not_a_path_is_a_clear_type_error():
+    for bad in (None, 3, ["m.npz"]):
+        with pytest.raises(TypeError, match="load_model: path must be a file path"):
+            tn.load_model(bad)
+
+
+def _relu_only(n_models):
+    return {"format": "tinynet-model", "version": 1, "seed": 0, "n_models": n_models,
+            "same_init": False, "input_dim": 3, "compile": None,
+            "layers": [{"class_name": "ReLU", "config": {}}]}
+
+
+def test_n_models_is_bounded_on_its_own(tmp_path):
+    """A ReLU has no parameter, so the parameter limit cannot bound the copies."""
+    path = _write(tmp_path / "many.npz", _relu_only(10**7), [])
+    assert path.stat().st_size < 2048
+    out = _load_guarded(path)  # in a child limited to 2 GiB: 10**7 copies cost 2.9 GiB once
+    assert out.startswith("ValueError") and "has n_models 10000000; expected an integer" in out
+    with pytest.raises(ValueError, match=f"n_models must be at most {saving.MAX_MODELS}"):
+        tn.Sequential([tn.layers.ReLU()], n_models=saving.MAX_MODELS + 1)
+
+
+def test_the_most_copies_a_file_holds_cost_little_memory(tmp_path):
+    """Per-copy state is made when used: MAX_MODELS copies of a ReLU are a few bytes each."""
+    import tracemalloc
+
+    path = _write(tmp_path / "most.npz", _relu_only(saving.MAX_MODELS), [])
+    tracemalloc.start()
+    try:
+        model = tn.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model.n_models == saving.MAX_MODELS and model.built
+    assert peak < 300 * saving.MAX_MODELS, f"{peak / saving.MAX_MODELS:.0f} bytes per copy"
+
+
+def _trained(tmp_path):
+    """(config, [weights], [(slot name, array)]) of a trained Adam model, as saved."""
+    model = tn.Sequential([Dense(4, activation="relu", input_dim=3), Dense(2)], seed=0)
+    model.compile(tn.optimizers.Adam(0.01), loss="mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "trained.npz")
+    with np.load(tmp_path / "trained.npz") as data:
+        config = json.loads(str(data["config"]))
+        weights = [data[f"weight_{i:03d}"] for i in range(4)]
+        slots = [(n[:-4], data[n[:-4]]) for n in sorted(zipfile.ZipFile(
+            tmp_path / "trained.npz").namelist()) if n.startswith("slot_")]
+    return config, weights, slots
+
+
+def _write_trained(path, config, weights, slots):
+    text = json.dumps(config)
+    digest = saving._digest(text, weights + [a for _, a in slots])
+    return _write(path, config, weights, extra=[(n + ".npy", _npy(a)) for n, a in slots],
+                  digest=digest)
+
+
+def test_a_trained_file_round_trips_through_the_crafting_helper(tmp_path):
+    config, weights, slots = _trained(tmp_path)
+    assert [n for n, _ in slots][:2] == ["slot_000_m", "slot_000_v"] and len(slots) == 8
+    model = tn.load_model(_write_trained(tmp_path / "same.npz", config, weights, slots))
+    assert model.optimizer.iterations == 2
+
+
+def _training_mutations():
+    def opt(**kw):
+        return lambda c: c["training"]["optimizer"].update(kw)
+
+    def shuffle(**kw):
+        return lambda c: c["training"]["shuffle"].update(kw)
+
+    return [
+        ("no training key", lambda c: c.pop("training")),
+        ("training a list", lambda c: c.__setitem__("training", [])),
+        ("iterations negative", opt(iterations=-1)),
+        ("iterations a float", opt(iterations=2.0)),
+        ("lr_scale a string", opt(lr_scale="1")),
+        ("lr_scale a list for one model", opt(lr_scale=[1.0])),
+        ("lr_scale inf", opt(lr_scale=float("inf"))),
+        ("slots a string", opt(slots="yes")),
+        ("optimizer extra key", opt(moments=[1])),
+        ("seeds of the wrong length", shuffle(seeds=[0, 1])),
+        ("a stream of another seed", shuffle(streams=[[5, {"state": 1, "inc": 1,
+                                                            "has_uint32": 0, "uinteger": 0}]])),
+        ("a stream state too large", lambda c: c["training"]["shuffle"]["streams"][0][1]
+         .update(state=2**128)),
+        ("a stream state key missing", lambda c: c["training"]["shuffle"]["streams"][0][1]
+         .pop("inc")),
+    ]
+
+
+@pytest.mark.parametrize("name, mutate", _training_mutations(),
+                         ids=[m[0] for m in _training_mutations()])
+def test_a_crafted_training_state_is_refused(tmp_path, name, mutate):
+    config, weights, slots = _trained(tmp_path)
+    mutate(config)
+    with pytest.raises(ValueError, match="load_model"):
+        tn.load_model(_write_trained(tmp_path / "bad.npz", config, weights, slots))
+
+
+def test_slot_entries_must_match_the_optimizer_and_the_weights(tmp_path):
+    config, weights, slots = _trained(tmp_path)
+    with pytest.raises(ValueError, match="missing entries"):
+        tn.load_model(_write_trained(tmp_path / "a.npz", config, weights, slots[1:]))
+    wrong = [(n, np.zeros((2, 2)) if i == 0 else a) for i, (n, a) in enumerate(slots)]
+    with pytest.raises(ValueError, match="slot_000_m"):
+        tn.load_model(_write_trained(tmp_path / "b.npz", config, weights, wrong))
+    renamed = [("slot_000_b" if i == 0 else n, a) for i, (n, a) in enumerate(slots)]
+    with pytest.raises(ValueError, match="unexpected entries"):
+        tn.load_model(_write_trained(tmp_path / "c.npz", config, weights, renamed))

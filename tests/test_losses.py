@@ -103,3 +103,25 @@ def test_bad_targets():
 def test_unknown_loss_lists_the_valid_ones():
     with pytest.raises(ValueError, match="categorical_crossentropy"):
         losses.get("cross_entropy")
+
+
+def test_binary_gradient_is_zero_where_the_clip_is_active(float64):
+    """Probabilities under 1e-7 or over 1 - 1e-7 are clipped (Keras): no gradient there."""
+    bce = losses.BinaryCrossentropy()
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    p = np.array([[1e-9, 0.5], [1.0, 0.75]])
+    bce(y, p)
+    # inside: (p - y) / (p (1 - p)) / (N * D) with N * D = 4
+    want = [[0.0, 0.5 / 0.25 / 4], [0.0, -0.25 / 0.1875 / 4]]
+    np.testing.assert_allclose(tb.to_numpy(bce.backward()), want, rtol=1e-12, atol=0.0)
+
+
+def test_categorical_gradient_is_zero_where_the_clip_is_active(float64):
+    """Row 0's true class is under the clip: the row gets no gradient at all (Keras)."""
+    cce = losses.CategoricalCrossentropy()
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    p = np.array([[0.5, 1e-9, 0.5 - 1e-9], [0.5, 0.25, 0.25]])
+    cce(y, p)
+    # row 1: u = -y / q = [-2, 0, 0], sum(u q) = -1, grad = (u - sum(u q)) / N
+    np.testing.assert_allclose(tb.to_numpy(cce.backward()),
+                               [[0.0, 0.0, 0.0], [-0.5, 0.5, 0.5]], rtol=1e-12, atol=0.0)

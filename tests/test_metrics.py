@@ -48,3 +48,18 @@ def test_roc_auc_bad_input():
         metrics.roc_auc([0, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="3 values but y_score has 2"):
         metrics.roc_auc([0, 1, 1], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_accuracy_with_logits_thresholds_them_at_zero(float64, fused):
+    """BinaryCrossentropy(from_logits=True): a logit in (0, 0.5) predicts class 1."""
+    import tinynet as tn
+
+    loss = tn.losses.BinaryCrossentropy(from_logits=True)
+    assert metrics.resolve("accuracy", loss)[1] is metrics.binary_accuracy_logits
+    model = tn.Sequential([tn.layers.Dense(1, kernel_initializer="ones", input_dim=1)], seed=0)
+    model.compile(tn.optimizers.SGD(0.0), loss=loss, metrics=["accuracy"], fused=fused)
+    x, y = np.array([[0.3], [-0.2], [0.4], [-0.4]]), np.array([[1.0], [0.0], [1.0], [0.0]])
+    assert model.evaluate(x, y)["accuracy"] == 1.0  # 0.5 at a threshold of 0.5
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert history.history["accuracy"] == [1.0]

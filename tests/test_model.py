@@ -225,3 +225,49 @@ def test_rows_are_reshuffled_every_epoch(float64, shuffle):
     np.testing.assert_allclose(np.sort(first), np.sort(second), rtol=1e-12)
     assert len(np.unique(first)) == 24  # every row's loss differs: the order shows
     assert np.array_equal(first, second) != shuffle
+
+
+@pytest.mark.parametrize("n, split, n_train", [(10, 0.25, 8), (20, 0.7, 6), (7, 0.5, 4),
+                                               (100, 0.45, 55), (12, 0.3, 9)])
+def test_validation_split_rounds_the_training_rows_up(n, split, n_train):
+    """n_train = ceil(n * (1 - split)), the lessons' rule; a whole number stays whole:
+    20 * (1 - 0.7) is 6.000000000000001 in floating point, and 6 rows train.
+    (Keras 3 rounds down: array_slicing.train_validation_split takes floor.)
+    """
+    x, y = blobs(n)
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=1, batch_size=1, validation_split=split, verbose=0,
+                        shuffle=False)
+    assert len(history.steps["loss"]) == n_train  # one update per training row
+    assert "val_loss" in history.history
+
+
+@pytest.mark.parametrize("activation, loss", [
+    ("relu", "categorical_crossentropy"), (None, "sparse_categorical_crossentropy"),
+    ("tanh", "categorical_crossentropy"), (None, "binary_crossentropy"),
+    ("relu", "binary_crossentropy")])
+def test_a_loss_on_probabilities_after_an_output_that_gives_none_warns(activation, loss):
+    model = tn.Sequential([Dense(3, activation=activation, input_dim=2)], seed=0)
+    with pytest.warns(UserWarning, match=r"reads probabilities \(from_logits=False\)"):
+        model.compile("sgd", loss=loss)
+
+
+@pytest.mark.parametrize("activation, loss", [
+    ("softmax", "categorical_crossentropy"), ("sigmoid", "binary_crossentropy"),
+    ("softmax", "binary_crossentropy"), ("sigmoid", "categorical_crossentropy"),
+    (None, tn.losses.CategoricalCrossentropy(from_logits=True)), ("relu", "mse")])
+def test_a_loss_that_fits_its_output_does_not_warn(activation, loss):
+    model = tn.Sequential([Dense(3, activation=activation, input_dim=2)], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.compile("sgd", loss=loss)
+
+
+def test_set_weights_refuses_values_float32_cannot_hold_and_keeps_nan():
+    model = tn.Sequential([Dense(2, input_dim=1)], seed=0)
+    with pytest.raises(ValueError, match=r"weights\[0\] holds 1 finite value\(s\) beyond the "
+                                         r"float32 range"):
+        model.set_weights([np.array([[1e39, 1.0]]), np.zeros(2)])
+    model.set_weights([np.array([[np.nan, -np.inf]]), np.zeros(2)])  # a diverged run's
+    np.testing.assert_array_equal(model.get_weights()[0], [[np.nan, -np.inf]])

@@ -23,6 +23,17 @@ def test_every_lesson_is_a_percent_notebook_with_narrative_cells():
         assert "_common.cli(main)" in nb.cells[-1].source, path.name
 
 
+def test_every_lesson_ends_with_a_takeaway_computed_from_its_run():
+    # the closing takeaway goes through _common.takeaway, fed by the lesson's own
+    # numbers; no lesson filters warnings to hide what the engine reports.
+    paths = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+    assert len(paths) >= 22
+    for path in paths:
+        source = path.read_text(encoding="utf-8")
+        assert "_common.takeaway(" in source, path.name
+        assert "filterwarnings" not in source, path.name
+
+
 def test_a_lesson_runs_as_a_notebook_and_shows_its_figures(tmp_path, monkeypatch):
     nb = jupytext.read(LESSONS / "02_schedule_gallery.py")
     out = tmp_path / "figures"

@@ -7,7 +7,7 @@ import pytest
 from conftest import apply_steps
 
 from tinynet import backend as tb
-from tinynet import optimizers
+from tinynet import optimizers, schedules
 
 G = [np.array([0.5, -1.0, 2.0]), np.array([-0.25, 0.5, 1.0]), np.array([1.0, 1.0, -3.0])]
 P0 = np.array([1.0, 2.0, -1.0])
@@ -352,3 +352,60 @@ def test_bad_weight_decay_and_convention():
         optimizers.SGD(weight_decay=-1e-4)
     with pytest.raises(ValueError, match="convention.*pytorch, keras"):
         optimizers.Adam(convention="tensorflow")
+
+
+def test_rmsprop_keras_momentum_applies_each_rate_before_the_buffer(float64):
+    """Keras: b <- mu b + lr_t g / sqrt(v + eps), p <- p - b. Past increments keep the
+    rates they were taken at, so the order only shows when the rate changes."""
+    rates = [0.1, 0.02, 0.3]
+    opt = optimizers.RMSprop(lambda step: rates[step], rho=0.9, momentum=0.5, epsilon=1e-7,
+                             convention="keras")
+    got = _run(opt)
+    p, v, b = P0.copy(), np.zeros(3), np.zeros(3)
+    for lr, g in zip(rates, G):
+        v = 0.9 * v + 0.1 * g * g
+        b = 0.5 * b + lr * g / np.sqrt(v + 1e-7)
+        p = p - b
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+
+
+def test_per_copy_rates_follow_every_change(float64):
+    """K = 2 rates: a new learning_rate, or a new lr_scale, applies at the next update
+    (the per-copy rate array built for the parameters must not be a stale one)."""
+    opt = optimizers.SGD([0.1, 0.2])
+    p = tb.to_device(np.ones((2, 3)))
+    g = tb.to_device(np.ones((2, 3)))
+    expected = np.ones((2, 3))
+    for change in (None, {"lr_scale": np.array([1.0, 0.5])}, {"learning_rate": [0.3, 0.05]},
+                   {"lr_scale": 2.0}):
+        if change:
+            for name, value in change.items():
+                setattr(opt, name, value)
+        lr = np.broadcast_to(np.asarray(opt.current_learning_rate), (2,))
+        opt.apply([p], [g])
+        expected = expected - lr[:, None]
+        np.testing.assert_allclose(tb.to_numpy(p), expected, rtol=1e-12)
+
+
+def test_a_tinynet_schedule_is_checked_once_per_update(monkeypatch):
+    # the schedule checks its own value (Schedule.__call__); the optimiser does not
+    # check it again (issue 19: the rate was checked twice per step). A user's plain
+    # function is still checked, once, by the optimiser.
+    from tinynet import _checks
+
+    calls = []
+    real = _checks.rate_value
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_checks, "rate_value", counting)
+    opt = optimizers.SGD(schedules.ExponentialDecay(0.1, 10, 0.5))
+    p, g = np.ones(3), np.ones(3)
+    opt.apply([p], [g])
+    assert len(calls) == 1
+    calls.clear()
+    opt = optimizers.SGD(lambda step: 0.1 / (1 + step))
+    opt.apply([p], [g])
+    assert len(calls) == 1

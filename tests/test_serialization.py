@@ -125,6 +125,7 @@ def test_a_python_function_rate_saves_the_rest_and_says_so(tmp_path):
     assert loaded.loss is None and loaded.optimizer is None  # compile again after loading
 
 
+@pytest.mark.filterwarnings("ignore:compile. the loss CategoricalCrossentropy.. reads")
 def test_compile_settings_round_trip_for_every_loss_and_optimizer(tmp_path):
     for loss, opt in [(tn.losses.BinaryCrossentropy(from_logits=True), tn.optimizers.RMSprop(0.01)),
                       (tn.losses.CategoricalCrossentropy(), tn.optimizers.Adagrad(0.02)),
@@ -136,3 +137,127 @@ def test_compile_settings_round_trip_for_every_loss_and_optimizer(tmp_path):
         assert repr(loaded.optimizer) == repr(model.optimizer)
         assert repr(loaded.loss) == repr(model.loss)
         assert loaded.metric_names == model.metric_names
+
+
+# --- resume = continue: the file keeps the optimiser's state and the shuffle streams -------
+def _optimizers():
+    o = tn.optimizers
+    return {
+        "sgd": lambda lr: o.SGD(lr),
+        "sgd-momentum": lambda lr: o.SGD(lr, momentum=0.9),
+        "sgd-nesterov-keras": lambda lr: o.SGD(lr, momentum=0.9, nesterov=True,
+                                               convention="keras"),
+        "rmsprop-momentum": lambda lr: o.RMSprop(lr, momentum=0.5),
+        "rmsprop-keras-momentum": lambda lr: o.RMSprop(lr, momentum=0.5, convention="keras"),
+        "adagrad": lambda lr: o.Adagrad(lr),
+        "adam": lambda lr: o.Adam(lr, weight_decay=0.01),
+        "adam-keras": lambda lr: o.Adam(lr, convention="keras"),
+        "adamw": lambda lr: o.AdamW(lr),
+    }
+
+
+def _trainable(make_optimizer, scheduled, n_models=1):
+    rate = tn.schedules.ExponentialDecay(0.05, decay_steps=3, decay_rate=0.7) if scheduled \
+        else 0.05
+    model = tn.Sequential([Dense(5, activation="tanh", input_dim=3), Dense(2)], seed=7,
+                          n_models=n_models)
+    model.compile(make_optimizer(rate), loss="mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+
+
+@pytest.mark.parametrize("scheduled", [False, True], ids=["constant", "schedule"])
+@pytest.mark.parametrize("name", list(_optimizers()))
+def test_resuming_from_a_file_continues_bit_for_bit(tmp_path, float64, name, scheduled):
+    x, y = _data()
+    make = _optimizers()[name]
+    continued = _trainable(make, scheduled)
+    continued.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    first = _trainable(make, scheduled)
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "half.npz")
+    resumed = tn.load_model(tmp_path / "half.npz")
+    assert resumed.optimizer.iterations == first.optimizer.iterations == 10
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_stacked_model_resumes_with_its_rate_cuts_and_shuffle_streams(tmp_path, float64):
+    x, y = _data()
+    make = _optimizers()["adam"]
+    models = []
+    for _ in range(2):
+        model = _trainable(make, scheduled=False, n_models=3)
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        model.optimizer.lr_scale = np.array([1.0, 0.5, 0.25])  # as ReduceLROnPlateau leaves it
+        models.append(model)
+    continued, first = models
+    continued.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "stack.npz")
+    resumed = tn.load_model(tmp_path / "stack.npz")
+    np.testing.assert_array_equal(resumed.optimizer.lr_scale, [1.0, 0.5, 0.25])
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_checkpoint_resumes_exactly(tmp_path, float64):
+    x, y = _data()
+    model = _trainable(_optimizers()["sgd-momentum"], scheduled=True)
+    path = str(tmp_path / "ckpt-{epoch}.npz")
+    model.fit(x, y, epochs=5, batch_size=8, verbose=0,
+              callbacks=[tn.callbacks.ModelCheckpoint(path)])
+    resumed = tn.load_model(tmp_path / "ckpt-3.npz")
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(model.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_seed_the_constructor_takes_is_one_the_loader_reads(tmp_path):
+    model = tn.Sequential([Dense(2, input_dim=3)], seed=2**64 - 1, n_models=2)
+    model.save(tmp_path / "big-seed.npz")
+    assert tn.load_model(tmp_path / "big-seed.npz").seed == 2**64 - 1
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64 - 1\]"):
+        tn.Sequential([Dense(2, input_dim=3)], seed=2**64)
+
+
+def test_shared_shuffle_seeds_and_same_init_resume_too(tmp_path, float64):
+    """tn.sweep gives copies of one seed one order (_set_shuffle_seeds): kept in the file."""
+    x, y = _data()
+    models = []
+    for _ in range(2):
+        model = _trainable(_optimizers()["sgd-momentum"], scheduled=False, n_models=3)
+        model._set_shuffle_seeds([5, 5, 6])
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        models.append(model)
+    continued, first = models
+    continued.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "sweep.npz")
+    resumed = tn.load_model(tmp_path / "sweep.npz")
+    assert resumed.batch_orders.seeds == (5, 5, 6)
+    resumed.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_version_1_file_still_loads_without_training_state(tmp_path):
+    import json
+
+    model = _model()
+    model.fit(np.ones((4, 3)), np.arange(4) % 2, epochs=1, verbose=0)
+    config = tn.saving._config(model)  # what version 1 wrote: no "training" entry
+    config["version"] = 1
+    weights = model.get_weights()
+    text = json.dumps(config)
+    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    np.savez(tmp_path / "v1.npz", config=np.array(text),
+             digest=np.array(tn.saving._digest(text, weights)), **arrays)
+    loaded = tn.load_model(tmp_path / "v1.npz")
+    assert loaded.optimizer.iterations == 0 and loaded.optimizer._slots is None
+    for a, b in zip(weights, loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)

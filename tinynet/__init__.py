@@ -53,7 +53,7 @@ from tinynet.backend import (
 from tinynet.history import History
 from tinynet.lab import diagnostics, gradcheck, outcomes
 from tinynet.lab.lr_finder import LRFinderResult, lr_find
-from tinynet.lab.sweep import sweep
+from tinynet.lab.sweep import SweepError, sweep
 from tinynet.lab.sweep_result import SweepResult
 from tinynet.model import Sequential, load_model
 from tinynet.plot import sweep as plot_sweep
@@ -68,6 +68,7 @@ __all__ = [
     "History",
     "LRFinderResult",
     "Sequential",
+    "SweepError",
     "SweepResult",
     "available_backends",
     "backend",

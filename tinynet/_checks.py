@@ -30,6 +30,26 @@ def nonneg_int(value, name, owner):
     return int(value)
 
 
+def boolean(value, name, owner):
+    """``value`` as a bool: True or False (NumPy's too), never a truthy string or number.
+
+    bool("no") is True, so a flag given as text would silently mean its opposite.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def numbers_only(values, name, owner):
+    """TypeError if ``values`` is text, or holds text or bools, which NumPy would quietly
+    cast to numbers (np.array("0.1", float) is 0.1, True is 1.0)."""
+    items = [values] if isinstance(values, (str, bytes)) or np.ndim(values) == 0 else \
+        np.ravel(np.asarray(values, dtype=object))
+    bad = [v for v in items if isinstance(v, (str, bytes, bool, np.bool_))]
+    if bad:
+        raise TypeError(f"{owner}: {name} must hold numbers, got {bad[0]!r} in {values!r}.")
+
+
 def real(value, name, owner, low=None, high=None, low_open=False, high_open=False):
     """``value`` as a finite float within [low, high] (ends open when asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -58,8 +78,12 @@ def choice(value, name, owner, options):
 
 
 def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=False,
-               empty=False):
+               empty=False, copy=True):
     """A NumPy copy of ``value`` (never a view of the caller's data), checked.
+
+    copy=False: a read-only view of the caller's array when it already has the
+    right dtype (a copy otherwise), for callers that only read it and copy it
+    on to the device anyway (fit, predict): the data are not held twice.
 
     ndim: an int or a tuple of allowed ranks. dtype: None keeps numbers as they
     are (bool becomes float); "float" casts to float64. finite: refuse NaN/inf
@@ -80,7 +104,11 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: {name} must hold numbers, got dtype {arr.dtype}.")
     to_float = arr.dtype.kind == "b" or dtype == "float"
-    arr = np.array(arr, dtype=np.float64 if to_float else None, copy=True)  # ours, not theirs
+    if copy:
+        arr = np.array(arr, dtype=np.float64 if to_float else None, copy=True)  # ours, not theirs
+    else:
+        arr = np.asarray(arr, dtype=np.float64 if to_float else None).view()
+        arr.flags.writeable = False  # a view of theirs: nothing may write through it
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -94,8 +122,12 @@ def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=F
         limit = _largest(backend.get_dtype() if compute else arr.dtype.name)
         flat = arr.reshape(-1)
         # the usual case in one product: sum x^2 < limit^2 holds only if every |x| < limit
-        # (NaN and inf fail it); otherwise the exact test on the extremes decides
-        if not flat @ flat < limit * limit and not (-limit <= arr.min() and arr.max() <= limit):
+        # (NaN and inf fail it); otherwise the exact test on the extremes decides. Large
+        # finite values overflow the product to inf, which only sends them to that test:
+        # the check's own overflow is not the user's business, so it does not warn
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = flat @ flat
+        if not float(squares) < limit * limit and not (-limit <= arr.min() and arr.max() <= limit):
             _refuse_values(arr, name, owner, finite, compute)
     return arr
 
@@ -132,6 +164,23 @@ def _within_compute_dtype(arr, name, owner):
             f"training. Scale {name} first (e.g. tn.data.StandardScaler, or divide by a "
             f"constant), or compute in float64 with tn.set_dtype(\"float64\")."
         )
+
+
+def finite_fits_dtype(arr, name, owner):
+    """Refuse finite values of host array ``arr`` that the compute dtype cannot hold
+    (they would become inf); NaN and inf pass, as they are."""
+    limit = _largest(backend.get_dtype())
+    if arr.dtype.kind != "f" or not arr.size or _largest(arr.dtype.name) <= limit:
+        return
+    with np.errstate(invalid="ignore"):
+        beyond = np.isfinite(arr) & (np.abs(arr) > limit)
+    if np.any(beyond):
+        dtype = backend.get_dtype()
+        raise ValueError(
+            f"{owner}: {name} holds {int(np.count_nonzero(beyond))} finite value(s) beyond "
+            f"the {dtype} range (largest magnitude {float(np.max(np.abs(arr[beyond]))):.4g}, "
+            f"limit {limit:.4g}); as {dtype} they would become inf. Compute in float64 "
+            "(tn.set_dtype(\"float64\") before building the model), or pass smaller values.")
 
 
 def _from_pandas(value, name, owner, finite):

@@ -36,6 +36,9 @@ def atomic_path(path, suffix=""):
         raise IsADirectoryError(21, f"Cannot write {path!r}: it is a folder; give a file name")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise NotADirectoryError(20, f"Cannot write {path!r}: {folder!r} is a file, not a "
+                                         "folder")
         raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + TMP_MARK,
@@ -134,6 +137,42 @@ def staged_files(folder):
 def stale_temporaries(folder):
     """Temporary files an interrupted tinynet write left in ``folder`` (safe to delete)."""
     return sorted(glob.glob(os.path.join(os.fspath(folder), "." + "*" + TMP_MARK + "*")))
+
+
+class NotRegularFile(ValueError):
+    """A path that names a device, a FIFO or a socket where a file was expected."""
+
+
+def open_regular(path, owner):
+    """The file at ``path`` opened for binary reading if it is a regular file, else
+    NotRegularFile (IsADirectoryError for a folder).
+
+    It is opened without blocking (a FIFO would wait forever for a writer) and
+    checked with fstat on what was opened, so a symbolic link to /dev/zero or a
+    FIFO is refused before a byte is read, and nothing can swap the file between
+    the check and the read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, f"{owner}: {path!r} is a folder; give a file's path")
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"is not a regular file (it is {_kind(mode)}); give the "
+                                 "path of a file that tinynet wrote.")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode):
+    kinds = [(stat.S_ISCHR, "a character device such as /dev/zero"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISSOCK, "a socket")]
+    return next((text for test, text in kinds if test(mode)), f"of mode {oct(mode)}")
 
 
 def _mode_for(target):

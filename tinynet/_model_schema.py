@@ -17,6 +17,7 @@ from tinynet import losses, metrics, optimizers, schedules
 from tinynet.layers import LAYERS
 
 MAX_PARAMETERS = 10**9  # all stacked copies together: 4 GB in float32, 8 GB in float64
+MAX_MODELS = 100_000  # stacked copies, bounded on their own (a copy of ReLU has no parameter)
 MAX_LAYERS = 10_000
 MAX_METRICS = 32
 _TOP = ("format", "version", "seed", "n_models", "same_init", "input_dim", "layers", "compile")
@@ -28,14 +29,18 @@ class Refused(ValueError):
     """A config that a tinynet model file cannot hold."""
 
 
-def check(config, version):
-    """The weight shapes ``config`` implies, in get_weights order; Refused otherwise."""
-    _keys(config, _TOP, "the config")
-    if not _is_int(config["version"]) or config["version"] != version:
-        raise Refused(f"has format version {config['version']!r}; this tinynet reads "
-                      f"version {version}.")
+def check(config, versions):
+    """The weight shapes ``config`` implies, in get_weights order; Refused otherwise.
+
+    versions: the format versions this tinynet reads; version 1 has no "training".
+    """
+    version = config.get("version") if isinstance(config, dict) else None
+    if not _is_int(version) or version not in versions:
+        raise Refused(f"has format version {version!r}; this tinynet reads versions "
+                      f"{', '.join(map(str, versions))}.")
+    _keys(config, _TOP + (("training",) if version >= 2 else ()), "the config")
     _int(config["seed"], "seed", low=0, high=2**64 - 1)
-    n_models = _int(config["n_models"], "n_models", low=1, high=MAX_PARAMETERS)
+    n_models = _int(config["n_models"], "n_models", low=1, high=MAX_MODELS)
     if not isinstance(config["same_init"], bool):
         raise Refused(f"has same_init {config['same_init']!r}; expected true or false.")
     input_dim = config["input_dim"]

@@ -126,7 +126,7 @@ class CategoricalCrossentropy(Loss):
     PROBABILITIES = ("clip", "exact")
 
     def __init__(self, from_logits=False, probabilities="clip"):
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.boolean(from_logits, "from_logits", type(self).__name__)
         self.probabilities = _checks.choice(probabilities, "probabilities", type(self).__name__,
                                             self.PROBABILITIES)
 
@@ -251,7 +251,7 @@ class BinaryCrossentropy(Loss):
     """
 
     def __init__(self, from_logits=False):
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.boolean(from_logits, "from_logits", type(self).__name__)
 
     def encode(self, y, n_out, owner):
         y = _columns(y, n_out, owner, "targets in [0, 1]")

@@ -49,8 +49,14 @@ class Sequential:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))
         self.seed = _checks.nonneg_int(seed, "seed", "Sequential")
+        if self.seed >= 2**64:  # what a model file holds (torch.manual_seed's bound too)
+            raise ValueError(f"Sequential: seed must be an integer in [0, 2**64 - 1], got "
+                             f"{seed!r}.")
         self.n_models = _checks.positive_int(n_models, "n_models", "Sequential")
-        self.same_init = bool(same_init)
+        if self.n_models > saving.MAX_MODELS:
+            raise ValueError(f"Sequential: n_models must be at most {saving.MAX_MODELS} (the "
+                             f"most a model file holds), got {n_models!r}.")
+        self.same_init = _checks.boolean(same_init, "same_init", "Sequential")
         self.layers = layers
         self.optimizer = None
         self.loss = None
@@ -139,7 +145,7 @@ class Sequential:
         """Create every parameter for inputs of width ``input_dim``."""
         input_dim = _checks.positive_int(input_dim, "input_dim", "Sequential.build")
         seeds = [self.seed if self.same_init else self.seed + k for k in range(self.n_models)]
-        rngs = [np.random.default_rng(s) for s in seeds]
+        rngs = _Draws(seeds)  # a copy's generator is made when a layer first draws from it
         width = input_dim
         for i, layer in enumerate(self.layers):
             declared = getattr(layer, "declared_input_dim", None)
@@ -188,7 +194,8 @@ class Sequential:
         self.metric_names = [key for key, _ in resolved]
         self._metric_fns = [fn for _, fn in resolved]
         _warn_if_probabilities_meet_logits(self.layers, loss)
-        self._fused = bool(fused)
+        _warn_if_loss_wants_probabilities(self.layers, loss)
+        self._fused = _checks.boolean(fused, "fused", "compile")
         self._choose_step()
         return self
 
@@ -213,9 +220,11 @@ class Sequential:
         if not self.layers:
             raise ValueError(f"{owner}: the model has no layers yet; add some with "
                              "model.add(layer).")
-        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True)
+        x = _checks.host_array(x, "x", owner, ndim=2, dtype="float", compute=True,
+                               copy=False)  # read only: every caller copies it to the device
         if not self.built:
             self.build(x.shape[1])
+        _check_backend(self, owner)
         if x.shape[1] != self.input_dim:
             raise ValueError(
                 f"{owner}: {self.layers[0]!r} (layer 0) expected {self.input_dim} input "
@@ -340,7 +349,12 @@ class Sequential:
         return [np.array(backend.to_numpy(p)) for p in self.params]
 
     def set_weights(self, weights):
-        """Replace every parameter with a copy of the given arrays (same shapes)."""
+        """Replace every parameter with a copy of the given arrays (same shapes).
+
+        A finite value beyond the compute dtype's range (float32: 3.4e38) is
+        refused: the cast would turn it into inf. NaN and inf are kept as given
+        (a checkpoint of a diverged run loads back as it was).
+        """
         if not self.built:
             raise ValueError("set_weights: the model is not built yet; call build(input_dim).")
         weights = list(weights)
@@ -351,6 +365,7 @@ class Sequential:
             )
         for i, ((layer, name), w) in enumerate(zip(slots, weights)):
             w = _checks.host_array(w, f"weights[{i}]", "set_weights", finite=False)
+            _checks.finite_fits_dtype(w, f"weights[{i}]", "set_weights")
             want = tuple(layer.params[name].shape)
             if w.shape != want:
                 raise ValueError(
@@ -360,7 +375,13 @@ class Sequential:
             layer.params[name] = backend.to_device(w.astype(np.float64))
 
     def freeze(self, mask):
-        """Stop updating the stacked copies where ``mask`` (bool, K) is True."""
+        """Stop updating the stacked copies where ``mask`` (bool, K) is True.
+
+        Frozen copies stay frozen until the next fit, which starts with none
+        frozen (the deciding callbacks start afresh): to hold copies through a
+        fit, freeze them in a callback's on_train_begin. A single model takes a
+        mask of one bool; True stops its updates (train_on_batch) the same way.
+        """
         mask = np.asarray(mask, dtype=bool).reshape(-1)
         if mask.shape[0] != self.n_models:
             raise ValueError(f"freeze: mask must have K={self.n_models} entries, got "
@@ -409,7 +430,7 @@ def load_model(path):
     Every part of the file is checked before it is used (see tinynet.saving); the
     digest is not a signature: do not load files from sources you do not trust.
     """
-    config, weights = saving.read_model(path)
+    config, weights, slots = saving.read_model(path)
     model = Sequential([from_config(c) for c in config["layers"]], seed=config["seed"],
                        n_models=config["n_models"], same_init=config["same_init"])
     if config["input_dim"] is not None:
@@ -420,6 +441,7 @@ def load_model(path):
     if settings is not None:
         optimizer, loss, metric_names = settings
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+    saving.restore_training(model, config, slots)  # the step count, slots, shuffle streams
     return model
 
 
@@ -450,6 +472,68 @@ def _check_new_layer(layer, owner, layers):
         )
     if any(layer is other for other in layers):
         raise ValueError(f"{owner}: the same layer object {layer!r} appears twice in the model.")
+
+
+class _Draws:
+    """Copy k's initialisation generator, ``numpy.random.default_rng(seeds[k])``, made when
+    a layer first draws from it and kept for the next layers (a list to Layer.build)."""
+
+    def __init__(self, seeds):
+        self.seeds, self._made = seeds, {}
+
+    def __len__(self):
+        return len(self.seeds)
+
+    def __getitem__(self, k):
+        if k not in self._made:
+            self._made[k] = np.random.default_rng(self.seeds[k])
+        return self._made[k]
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self.seeds)))
+
+
+def _check_backend(model, owner):
+    """ValueError when the weights live on another backend or dtype than the current
+    one (set_backend or set_dtype was called after the model was built)."""
+    p = next((p for layer in model.layers for p in layer.params.values()), None)
+    if p is None:
+        return
+    xp = backend.namespace(p)
+    name = getattr(xp, "__name__", "numpy").split(".")[0]  # by name: cupy's may be a submodule
+    if name == backend.get_backend() and p.dtype == getattr(xp, backend.get_dtype()):
+        return
+    have = f"{name} / {str(p.dtype).split('.')[-1]}"
+    now = f"{backend.get_backend()} / {backend.get_dtype()}"
+    raise ValueError(
+        f"{owner}: the model's weights are {have} arrays, but the current backend and dtype "
+        f"are {now} (tn.set_backend or tn.set_dtype was called after the model was built). "
+        "Switch back before using this model, or move it: model.save(path) then "
+        "tn.load_model(path) builds it on the current backend and dtype.")
+
+
+def _warn_if_loss_wants_probabilities(layers, loss):
+    """UserWarning when a cross-entropy on probabilities (from_logits=False) follows an
+    output that can leave [0, 1] (linear, ReLU, tanh, ...): the loss clips such outputs
+    to [1e-7, 1 - 1e-7] (the categorical one renormalises rows first), so training
+    stalls or blows up for a reason that is not the learning rate. A softmax or a
+    sigmoid output passes."""
+    if not layers or getattr(loss, "from_logits", True):
+        return
+    if not isinstance(loss, (losses.CategoricalCrossentropy, losses.BinaryCrossentropy)):
+        return
+    last = layers[-1]
+    act = getattr(last, "activation", last)
+    if isinstance(act, (Softmax, Sigmoid)):
+        return
+    name = "softmax" if isinstance(loss, losses.CategoricalCrossentropy) else "sigmoid"
+    warnings.warn(
+        f"compile: the loss {loss!r} reads probabilities (from_logits=False), but the output "
+        f"layer {last!r} (layer {len(layers) - 1}) applies {type(act).__name__.lower()}, "
+        "whose outputs can fall outside [0, 1]: the loss clips them to [1e-7, 1 - 1e-7], "
+        "and a run that fails then looks like a learning-rate problem. Give the last layer "
+        f"activation='{name}', or use the loss with from_logits=True.",
+        UserWarning, stacklevel=3)
 
 
 def _summary_lines(model):

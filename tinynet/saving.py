@@ -1,8 +1,12 @@
 """The model file format: one .npz file (an uncompressed zip of .npy entries), no pickle.
 
 The file holds the architecture and compile settings as a JSON string
-(``config.npy``), every parameter as an array (``weight_000.npy``, ...), and a
-SHA-256 digest of both (``digest.npy``). Writing goes to a temporary file in the
+(``config.npy``), every parameter as an array (``weight_000.npy``, ...), the
+training state (the optimiser's step count and slots such as Adam's moments,
+``slot_000_m.npy``, ..., and where each shuffle stream stands: see
+``tinynet._train_state``), so that fitting a loaded model continues the run bit
+for bit, and a SHA-256 digest of all of it (``digest.npy``). save refuses to
+write a model that load_model would refuse. Writing goes to a temporary file in the
 same folder that replaces the target only once complete (``tinynet._files``): a
 crash mid-save leaves the old file intact.
 
@@ -12,14 +16,18 @@ it has no key, so anyone who edits a file can recompute it. Do not load model
 files from sources you do not trust. Loading never executes code (no pickle,
 no eval), and a crafted file is refused with a ValueError before it can cost
 memory out of proportion to its size, because the loader checks, in order:
+0. that the path is a regular file (a link to /dev/zero, a FIFO or a device is
+   refused before a byte is read: it could be read without end, or block);
 1. the zip's directory: exactly the entries above, stored uncompressed (tinynet
    never compresses, so a small file cannot inflate into a huge one), each
-   lying inside the file;
+   lying inside the file, and no two sharing a byte (entries pointing at one
+   blob could declare gigabytes in a megabyte), so loading reads at most the
+   file's size;
 2. the config entry (at most MAX_CONFIG_BYTES), parsed and validated strictly
    (``tinynet._model_schema``: known keys, types, classes and arguments, at most
    ``MAX_PARAMETERS`` parameters), from which the shape of every weight follows;
-3. each weight entry's .npy header (shape and a float dtype) and size against
-   that shape, before its data are read;
+3. each weight and slot entry's .npy header (shape and a float dtype) and size
+   against that shape, before its data are read;
 4. the digest, over what was read.
 Compile settings that cannot be written (a learning rate given as a Python
 function) are left out with a UserWarning; the architecture and weights are saved.
@@ -32,22 +40,24 @@ import hashlib
 import json
 import math
 import os
+import struct
 import warnings
 import zipfile
 
 import numpy as np
 
-from tinynet import _files, _model_schema, losses, optimizers, schedules
-from tinynet._model_schema import MAX_PARAMETERS, Refused
+from tinynet import _files, _model_schema, _train_state, losses, optimizers, schedules
+from tinynet._model_schema import MAX_MODELS, MAX_PARAMETERS, Refused
 
 FORMAT = "tinynet-model"
-VERSION = 1
+VERSION = 2  # 2: the training state (tinynet._train_state); version 1 files still load
+VERSIONS = (1, 2)
 MAX_CONFIG_BYTES = 4 * 1024**2  # the config entry, header included (a few KB in practice)
 _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
-__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_PARAMETERS", "save_model",
-           "read_model", "compile_settings"]
+__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_MODELS", "MAX_PARAMETERS", "save_model",
+           "read_model", "compile_settings", "restore_training"]
 
 
 def _digest(config_text, arrays):
@@ -115,34 +125,54 @@ def _rate_config(rate):
 
 
 def save_model(model, path):
-    """Write ``model`` to exactly ``path`` (one .npz), atomically."""
+    """Write ``model`` to exactly ``path`` (one .npz), atomically, with its training state."""
     path = os.fspath(path)
     weights = model.get_weights() if model.built else []
-    text = json.dumps(_config(model))
+    config = _config(model)
+    config["training"], slots = _train_state.collect(model, config["compile"] is not None)
+    text = json.dumps(config)
+    _check_readable(text, len(weights))
     arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    arrays.update(slots)
     arrays["config"] = np.array(text)
-    arrays["digest"] = np.array(_digest(text, weights))
+    arrays["digest"] = np.array(_digest(text, weights + [a for _, a in slots]))
     _files.write_bytes_with(path, lambda f: np.savez(f, **arrays))
+
+
+def _check_readable(text, n_weights):
+    """ValueError now if load_model would refuse what save is about to write."""
+    config = json.loads(text)
+    try:
+        shapes = _model_schema.check(config, VERSIONS)
+        _train_state.check(config["training"], config, shapes)
+    except Refused as exc:
+        raise ValueError(f"save: load_model could not read this model back: the file {exc} "
+                         "Nothing was written.") from None
+    if len(shapes) != n_weights:
+        raise ValueError(f"save: the config implies {len(shapes)} weight arrays but the model "
+                         f"has {n_weights}; nothing was written.")
 
 
 # --- reading -----------------------------------------------------------------------------
 def read_model(path):
-    """(config dict, [weights]) from the file at ``path``, every part checked (module docstring).
+    """(config dict, [weights], {slot entry: array}) from the file at ``path``, every part
+    checked (module docstring); the slots are the optimiser's (tinynet._train_state).
 
     ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
     when there is no file.
     """
-    path = os.fspath(path)
+    path = _checked_path(path)
     try:
-        with open(path, "rb") as fh:
+        with _files.open_regular(path, "load_model") as fh:
             size = os.fstat(fh.fileno()).st_size
             if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise Refused("is a single .npy array, not a tinynet model file (model.save "
                               "writes an .npz archive; load arrays with numpy.load).")
             fh.seek(0)
             with zipfile.ZipFile(fh) as archive:
+                _check_layout(fh, archive)
                 return _read_archive(archive, size)
-    except Refused as exc:
+    except (Refused, _files.NotRegularFile) as exc:
         raise ValueError(f"load_model: {path!r} {exc}") from None
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
@@ -150,6 +180,21 @@ def read_model(path):
             NotImplementedError, OverflowError) as exc:
         raise ValueError(f"load_model: {path!r} is not a readable tinynet model file "
                          f"({type(exc).__name__}: {exc}).") from exc
+
+
+def _checked_path(path):
+    """``path`` as a str; TypeError naming load_model for None, a number, an open file..."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"load_model: path must be a file path (a str or os.PathLike such as "
+                        f"'model.npz'), got {path!r}.") from None
+
+
+def restore_training(model, config, slots):
+    """Give a loaded, compiled ``model`` the training state its file kept (version 2)."""
+    if "training" in config:
+        _train_state.restore(model, config["training"], slots)
 
 
 def compile_settings(config):
@@ -175,9 +220,11 @@ def _read_archive(archive, size):
         raise Refused(f"has a corrupt config ({type(exc).__name__}: {exc}).") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise Refused("is not a tinynet model file.")
-    shapes = _model_schema.check(config, VERSION)
+    shapes = _model_schema.check(config, VERSIONS)
+    slots = _train_state.check(config["training"], config, shapes) if "training" in config \
+        else []
     names = [f"weight_{i:03d}.npy" for i in range(len(shapes))]
-    expected = set(names) | {"config.npy", "digest.npy"}
+    expected = set(names) | {name + ".npy" for name, _ in slots} | {"config.npy", "digest.npy"}
     if set(by_name) != expected:
         missing = sorted(expected - set(by_name))
         extra = sorted(set(by_name) - expected)[:5]
@@ -185,9 +232,42 @@ def _read_archive(archive, size):
                       f"entries {extra} (the config implies {len(shapes)} weight arrays).")
     digest = _read_string(archive, by_name["digest.npy"], 1024, "digest")
     weights = [_read_weight(archive, by_name[name], shape) for name, shape in zip(names, shapes)]
-    if digest != _digest(text, weights):
+    slot_arrays = {name: _read_weight(archive, by_name[name + ".npy"], shape)
+                   for name, shape in slots}
+    if digest != _digest(text, weights + list(slot_arrays.values())):
         raise Refused("fails its checksum: it was modified or damaged.")
-    return config, weights
+    return config, weights, slot_arrays
+
+
+def _check_layout(fh, archive):
+    """Refuse entries whose bytes overlap each other or the zip's directory.
+
+    Each entry spans its local header (30 bytes, its name, its extra field)
+    and its data; zipfile never checks that these spans are disjoint, so a
+    crafted file can point many entries at one blob and declare far more data
+    than it holds. Disjoint spans inside the file bound what loading reads by
+    the file's size.
+    """
+    spans = []
+    for info in archive.infolist():
+        fh.seek(info.header_offset)
+        head = fh.read(zipfile.sizeFileHeader)
+        if len(head) != zipfile.sizeFileHeader or head[:4] != zipfile.stringFileHeader:
+            raise Refused(f"has an entry {info.filename!r} without its local header "
+                          "(damaged or crafted).")
+        name_length, extra_length = struct.unpack("<2H", head[26:30])  # the header's end
+        start = info.header_offset
+        stop = start + len(head) + name_length + extra_length + info.compress_size
+        spans.append((start, stop, info.filename))
+    spans.sort()
+    for (_, stop, name), (start, _, other) in zip(spans, spans[1:]):
+        if start < stop:
+            raise Refused(f"has entries {name!r} and {other!r} whose bytes overlap; tinynet "
+                          "writes each entry once, one after the other (a crafted file?).")
+    if spans and spans[-1][1] > archive.start_dir:
+        raise Refused(f"has an entry {spans[-1][2]!r} that runs into the zip's directory "
+                      "(truncated or crafted).")
+    fh.seek(0)
 
 
 def _check_entry(info, size):

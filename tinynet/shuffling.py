@@ -15,12 +15,15 @@ from tinynet import _checks
 class BatchOrders:
     """One generator per distinct shuffle seed; ``draw(n)`` is one epoch's order.
 
-    seeds: one int >= 0 per copy (K of them).
+    seeds: one int >= 0 per copy (K of them). A seed's generator is made when it
+    first draws (``generators`` holds those made so far), so K copies cost a few
+    bytes each until they shuffle.
     """
 
     def __init__(self, seeds, owner="Sequential"):
         self.seeds = tuple(_checks.nonneg_int(s, "shuffle seed", owner) for s in seeds)
-        self.generators = {s: np.random.default_rng((s, 1)) for s in dict.fromkeys(self.seeds)}
+        self.generators = _Generators()
+        self._one_order = len(set(self.seeds)) == 1
 
     @property
     def first(self):
@@ -38,7 +41,15 @@ class BatchOrders:
         its single model's would. shared=True: only copy 0's generator draws,
         and every copy gets that order.
         """
-        if shared or len(self.generators) == 1:
+        if shared or self._one_order:
             return self.first.permutation(n)
-        drawn = {s: rng.permutation(n) for s, rng in self.generators.items()}
+        drawn = {s: self.generators[s].permutation(n) for s in dict.fromkeys(self.seeds)}
         return np.stack([drawn[s] for s in self.seeds])
+
+
+class _Generators(dict):
+    """seed -> ``numpy.random.default_rng((seed, 1))``, made at its first use."""
+
+    def __missing__(self, seed):
+        self[seed] = rng = np.random.default_rng((seed, 1))
+        return rng

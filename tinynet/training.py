@@ -27,7 +27,8 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     """Train ``model`` on (x, y) and return a History.
 
     epochs, batch_size: positive ints. validation_split: fraction in [0, 1) held
-    out from the end of the data before any shuffling (Keras); with
+    out from the end of the data before any shuffling (Keras), the first
+    ceil(n * (1 - validation_split)) rows training (Keras 3 takes the floor); with
     validation_split_mode="random" the held-out rows are drawn at random from
     the model's seed instead (one split for every stacked copy: the one a
     single model seeded ``model.seed`` holds out; every copy's shuffle stream
@@ -92,10 +93,11 @@ def _check_settings(epochs, batch_size, split, split_mode, growth_factor, shuffl
 
 def _device_data(model, x, y, settings, validation_data):
     """(x_dev, y_dev, (x_val, y_val) on the device or None): checked, split, copied once."""
-    x, y = model.check_data(x, y, "fit")
+    x, y = model.check_data(x, y, "fit")  # x: a read-only view when the data are float64
     x, y, x_val, y_val = _split(model, x, y, settings.split, settings.split_mode,
                                 validation_data)
     val = None if x_val is None else (backend.to_device(x_val), backend.to_device(y_val))
+    # the one working-dtype copy: every batch is gathered from it (no shuffled copies)
     return backend.to_device(x), backend.to_device(y), val
 
 
@@ -124,12 +126,11 @@ def _train_epoch(model, data, settings, history, observer, epoch):
         cb.on_epoch_begin(epoch)
     n, shuffle = x_dev.shape[0], settings.shuffle
     order = model.batch_orders.draw(n, shared=shuffle == "shared") if shuffle else None
-    xs, ys = (x_dev, y_dev) if order is None else _take(backend.namespace(x_dev), x_dev,
-                                                         y_dev, order)
     # a run that overflows is a result: the observer reports it once, with the
     # epoch and the rate, instead of NumPy warning at every product on the way
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        logs, step_lrs, step_losses = _run_epoch(model, xs, ys, n, settings.batch_size,
+        logs, step_lrs, step_losses = _run_epoch(model, (x_dev, y_dev), order, n,
+                                                 settings.batch_size,
                                                  settings.callbacks, settings.verbose, epoch,
                                                  settings.epochs)
     if val is not None:
@@ -156,7 +157,13 @@ def _check_shuffle(shuffle):
 def _check_callbacks(callbacks):
     from tinynet.callbacks import Callback
 
-    callbacks = list(callbacks) if callbacks is not None else []
+    if isinstance(callbacks, Callback):  # one callback, as Keras accepts it
+        callbacks = [callbacks]
+    try:
+        callbacks = list(callbacks) if callbacks is not None else []
+    except TypeError:
+        raise TypeError(f"fit: callbacks must be a list of tinynet.callbacks.Callback "
+                        f"objects, got {callbacks!r}.") from None
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(
@@ -174,7 +181,9 @@ def _split(model, x, y, split, mode, validation_data):
     if split == 0.0:
         return x, y, None, None
     n = x.shape[0]
-    n_train = int(math.ceil(n * (1.0 - split)))  # Keras's split point
+    # the training rows, rounded up (a whole number stays whole: 20 x (1 - 0.7) is
+    # 6.000000000000001 in floating point). Keras 3 rounds down instead
+    n_train = int(math.ceil(round(n * (1.0 - split), 9)))
     if n_train <= 0 or n_train >= n:
         raise ValueError(
             f"fit: validation_split={split} leaves {n_train} training and {n - n_train} "
@@ -202,9 +211,10 @@ def _single_class(y):
 
 
 def _take(xp, x, y, order):
-    """Rows of x and y in ``order``: (n,) gives (n, in); (K, n) gives (K, n, in), one
-    gather over the flattened orders (xp.take wants 1-D indices)."""
-    idx = xp.asarray(order.reshape(-1))
+    """Rows of x and y in ``order``: (b,) gives (b, in); (K, b) gives (K, b, in), one
+    gather over the flattened orders (xp.take wants 1-D indices). fit gathers each
+    batch on its own, so no shuffled copy of the data is ever made."""
+    idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
     if order.ndim == 1:
         return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
     shape = order.shape
@@ -212,13 +222,17 @@ def _take(xp, x, y, order):
             xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
 
 
-def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
+def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epochs):
     """Every update of one epoch; returns (logs, per-step rates, per-step losses).
+
+    data: the device arrays (x, y); order: None (rows in order), (n,) or (K, n)
+    this epoch's row order: batch i is gathered from ``order[..., i*B:(i+1)*B]``.
 
     The per-batch loss and metrics stay on the device and are read once, at the
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
     """
-    xp = backend.namespace(xs)
+    x, y = data
+    xp = backend.namespace(x)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
@@ -226,7 +240,9 @@ def _run_epoch(model, xs, ys, n, batch_size, callbacks, verbose, epoch, epochs):
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        loss, values, lr = model.train_function(xs[..., start:stop, :], ys[..., start:stop, :])
+        xb, yb = ((x[start:stop], y[start:stop]) if order is None
+                  else _take(xp, x, y, order[..., start:stop]))
+        loss, values, lr = model.train_function(xb, yb)
         for column, value in zip(columns, (loss, *values)):
             column.append(value)
         sizes.append(stop - start)

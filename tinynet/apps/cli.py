@@ -1,6 +1,7 @@
 """The ``tinynet`` command (also ``python -m tinynet``).
 
-    tinynet reproduce [--out DIR] [--seeds N] [--epochs N] [--backend numpy|cupy] [--quick]
+    tinynet reproduce [--out DIR] [--seeds N] [--epochs N] [--samples N] [--backend numpy|cupy]
+                      [--workers N] [--quick] [--no-progress]
     tinynet demo [--rates 0.001,0.1,0.5] [--dataset spirals] [--optimizer sgd]
                  [--schedule constant] [--epochs N] [--save FILE.gif|.mp4|.png] [--no-progress]
     tinynet lessons [NN [--quick] [--out DIR]]
@@ -38,16 +39,21 @@ def build_parser():
     rep.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                      help=f"output folder (default: {DEFAULT_OUT})")
     rep.add_argument("--seeds", metavar="N", type=int, default=None,
-                     help="seeds per post rate (default 20; the grid uses min(5, N))")
+                     help="seeds per cell (default 20; the grid uses min(2, N))")
     rep.add_argument("--epochs", metavar="N", type=int, default=None,
-                     help="epochs per run (default 200, as in the post)")
+                     help="epochs per run (default 200, as in the post; the longer budget is 5x)")
     rep.add_argument("--backend", metavar="NAME", default=None,
                      help="array backend: numpy (default) or cupy")
     rep.add_argument("--samples", metavar="N", type=int, default=None,
                      help="data set size (default 1000); more points = more updates per epoch")
+    rep.add_argument("--workers", metavar="N", type=int, default=None,
+                     help="processes training side by side (default: 2 on a CPU with 2+ "
+                          "cores, 1 on a GPU); the numbers do not depend on it")
     rep.add_argument("--quick", action="store_true",
                      help="a few seconds on a tiny grid (for tests; the numbers mean little)")
-    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("--no-progress", action="store_true",
+                     help="no progress output (by default a bar on a terminal, else one line "
+                          "per sweep)")
     rep.set_defaults(func=_reproduce)
 
     from tinynet.apps import demo
@@ -160,14 +166,15 @@ def _reproduce(args):
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
     reproduce.run(args.out, seeds=args.seeds, epochs=args.epochs, backend=args.backend,
-                  quick=args.quick, progress=not args.no_progress, samples=args.samples)
+                  quick=args.quick, progress=not args.no_progress, samples=args.samples,
+                  workers=args.workers)
     return 0
 
 
 def _demo(args):
     from tinynet.apps import demo
 
-    rates = demo.parse_rates(args.rates)  # before anything slow: bad rates fail at once
+    rates = demo.parse_rates(args.rates, unique=True)  # bad rates fail before anything slow
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}.")
     if args.save is not None:

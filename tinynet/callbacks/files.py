@@ -51,7 +51,7 @@ class ModelCheckpoint(_Monitor):
         if save_freq != "epoch":
             raise ValueError(f"{owner}: save_freq must be 'epoch' (saving every N batches is "
                              f"not supported), got {save_freq!r}.")
-        self.save_best_only = bool(save_best_only)
+        self.save_best_only = _checks.boolean(save_best_only, "save_best_only", owner)
         self.initial_value_threshold = (
             None if initial_value_threshold is None
             else _checks.real(initial_value_threshold, "initial_value_threshold", owner))
@@ -117,7 +117,10 @@ class CSVLogger(Callback):
     filename: the file; rewritten atomically after every epoch, so it never
     holds half a row. separator=",": the field delimiter. append=False: start
     a new file (at train begin, as Keras truncates); True keeps what is there
-    and adds rows, with the header only if the file was empty.
+    and adds rows, with the header only if the file was empty: the epoch column
+    goes on from the file's last row (a resumed run continues its log), the
+    columns keep the file's order (NA for one this run does not log), and a run
+    that logs a name the header lacks is refused with a ValueError.
     Columns: epoch (from 0, as Keras), then the logged names sorted (Keras's
     order). Stacked models: one row per copy, with a "copy" column after
     epoch (K rows per epoch: a long table, one line per network).
@@ -132,24 +135,53 @@ class CSVLogger(Callback):
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}.")
         self.separator = separator
-        self.append = bool(append)
+        self.append = _checks.boolean(append, "append", "CSVLogger")
 
     def on_train_begin(self):
         before = ""
         if self.append and os.path.exists(self.filename):
-            with open(self.filename, encoding="utf-8", newline="") as f:
-                before = f.read()
+            try:  # not a FIFO or a device: it could block or never end
+                with _files.open_regular(self.filename, "CSVLogger") as f:
+                    before = f.read().decode("utf-8")
+            except _files.NotRegularFile as exc:
+                raise ValueError(f"CSVLogger: {self.filename!r} {exc}") from None
             if before and not before.endswith("\n"):
                 before += "\n"
         self._text = before
         self._header = not before
+        self._columns, self._first_epoch = self._read_log(before)
         self.keys = None
         _files.write_text(self.filename, self._text)  # a bad path fails now, not after epoch 1
 
+    def _read_log(self, text):
+        """(the header's columns or None, the epoch after the file's last row)."""
+        rows = list(csv.reader(io.StringIO(text), delimiter=self.separator))
+        rows = [row for row in rows if row]
+        if not rows:
+            return None, 0
+        try:
+            last = int(rows[-1][0]) + 1 if len(rows) > 1 else 0
+        except ValueError:
+            last = 0
+        return rows[0], last
+
+    def _keys_for(self, logs, stacked):
+        """The logged names in the file's column order; ValueError when they do not fit."""
+        lead = ["epoch"] + (["copy"] if stacked else [])
+        keys = sorted(logs)
+        if self._columns is None:
+            return keys
+        if self._columns[:len(lead)] != lead or not set(keys) <= set(self._columns[len(lead):]):
+            raise ValueError(
+                f"CSVLogger: {self.filename!r} has the columns {self._columns}, and this run "
+                f"logs {lead + keys}; appended rows would not match the header. Log to a new "
+                "file, or use append=False to start this one again.")
+        return self._columns[len(lead):]  # a column this run does not log gets NA
+
     def on_epoch_end(self, epoch, logs):
-        if self.keys is None:
-            self.keys = sorted(logs)
         stacked = self.model.stacked
+        if self.keys is None:
+            self.keys = self._keys_for(logs, stacked)
         k = self.model.n_models
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.separator, lineterminator="\n")
@@ -158,7 +190,7 @@ class CSVLogger(Callback):
             self._header = False
         columns = [_csv_column(logs.get(key), k) for key in self.keys]
         for copy in range(k):
-            writer.writerow([epoch] + ([copy] if stacked else [])
+            writer.writerow([self._first_epoch + epoch] + ([copy] if stacked else [])
                             + [column[copy] for column in columns])
         self._text += buffer.getvalue()
         _files.write_text(self.filename, self._text)

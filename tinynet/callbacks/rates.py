@@ -69,7 +69,9 @@ class LearningRateScheduler(Callback):
         """The returned rate as a float, or a float64 array (K,) for K stacked copies."""
         k = self.model.n_models
         try:
-            arr = np.asarray(value, dtype=np.float64)
+            arr = np.asarray(value)
+            # numbers only: "0.5" or True would otherwise be cast to a rate
+            arr = arr.astype(np.float64) if arr.dtype.kind in "iuf" else None
         except (TypeError, ValueError):
             arr = None
         if arr is None or not (arr.ndim == 0 or (k > 1 and arr.shape == (k,))):

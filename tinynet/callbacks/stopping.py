@@ -14,7 +14,9 @@ class EarlyStopping(_Monitor):
 
     An epoch improves when it beats the best value by more than min_delta
     (absolute). The epoch counter ``wait`` grows by one every epoch and resets
-    on improvement; training stops when wait >= patience (never after epoch 0).
+    on improvement; training stops after an epoch that did not improve when
+    wait >= patience (never after epoch 0), as keras.callbacks.EarlyStopping:
+    patience=0, the default, stops at the first epoch that does not improve.
     restore_best_weights=True puts back the best epoch's weights at the end of
     training whether or not it stopped early (Keras 3). Records per epoch:
     best, wait, improved, stop.
@@ -24,7 +26,8 @@ class EarlyStopping(_Monitor):
                  restore_best_weights=False, mode="auto", verbose=0):
         super().__init__(monitor, min_delta, mode, "EarlyStopping")
         self.patience = _checks.nonneg_int(patience, "patience", "EarlyStopping")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = _checks.boolean(restore_best_weights,
+                                                    "restore_best_weights", "EarlyStopping")
         self.verbose = verbose
 
     def on_train_begin(self):
@@ -49,7 +52,8 @@ class EarlyStopping(_Monitor):
         self.wait[improved] = 0
         if self.restore_best_weights and np.any(improved):
             self._keep_best(improved)
-        newly_done = (self.wait >= self.patience) & ~self.done & (epoch > 0)
+        # an improving epoch never stops (Keras returns before its patience test)
+        newly_done = (self.wait >= self.patience) & ~improved & ~self.done & (epoch > 0)
         self.done |= newly_done
         self.record(best=_out(self.best), wait=_out(self.wait), improved=_out(improved),
                     stop=_out(self.done))

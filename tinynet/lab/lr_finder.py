@@ -56,7 +56,13 @@ def lr_find(model, x, y, start_lr=1e-7, end_lr=10.0, num_steps=100, batch_size=3
     frozen) and the model's shuffle generator are exactly what they were.
 
     Stacked models (K copies): every copy sweeps the same rates on the same
-    batches; losses and smoothed losses are (steps, K), each copy stops on its
+    batches, those of copy 0's generator (the model's seed), as fit's
+    shuffle="shared" gives them; copy k starts from the weights of
+    Sequential(seed=seed + k) but does not see the batches lr_find on that
+    model would draw from its own generator. To compare a stack with single
+    models batch for batch, pass the same seed=int to every call (a fresh
+    generator of that seed shuffles for each). Losses and smoothed losses are
+    (steps, K), each copy stops on its
     own divergence (it is frozen and its later entries are NaN), the sweep ends
     when all have stopped, and every suggestion is an array of K rates, one per
     copy.

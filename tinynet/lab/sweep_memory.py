@@ -41,43 +41,50 @@ def default_memory_budget():
 
 
 def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs,
-                    per_copy_batches=False):
-    """(fixed_bytes, per_copy_bytes): what a sweep of ``model``'s network needs.
+                    per_copy_batches=False, host_copy=False, held_bytes=0):
+    """(fixed_bytes, per_copy_bytes): what one process running a sweep's chunk allocates.
 
-    With P parameters per copy, s optimiser slots (SGD 0, or 1 with momentum;
-    RMSprop/Adagrad 1; Adam 2), b bytes per float of the current dtype,
-    widths = the input width plus every layer's output width, rows =
-    max(batch_size, n_val) (validation runs in one pass), U = ceil(n_train / batch_size):
-      per copy = b * P * (4 + s)           params, grads, the step and a temporary
-               + b * rows * sum(widths) * 4  cached activations, their gradients, temporaries
-               + 8 * P * 2                   float64 host copies of the initial weights
-               + 8 * 2 * U * epochs          per-update rate and loss (host history)
-      fixed    = 8 * n * (2 * in + out + 1)   float64 host copies: sweep's checked x, fit's
-                                               checked x, fit's encoded targets and labels
-               + b * n * (in + out) * 3       on the device: the data, and at the turn of an
-                                               epoch the old and the new shuffled copy
-    with n = n_train + n_val. The host copies dominate when the data are large
-    (200k x 100 inputs: 322 MB of float64 beside 240 MB on the device), so they
-    are counted rather than left out of the budget.
-    per_copy_batches: every copy shuffles its own order (fit's shuffle=True with
-      different seeds), so each copy also holds its shuffled training rows:
-      per copy += b * n_train * (in + out).
+    Counted from what ``fit`` allocates (measured with tracemalloc in
+    tests/test_sweep_memory.py). With P parameters per copy, s optimiser slots
+    (SGD 0, or 1 with momentum; RMSprop/Adagrad 1; Adam 2), b bytes per float of
+    the current dtype, n = n_train + n_val rows, ``in`` and ``out`` the input and
+    output widths, H = the sum of the layers' output widths, B = batch_size and
+    U = ceil(n_train / B) updates per epoch:
+      per copy = b * P * (4 + s)              params, grads, the step and a temporary
+               + 3 * b * B * (in + out + H)    one batch gathered for the copy, its
+                                               activations, their gradients
+               + 2 * b * n_val * H             the validation pass (all rows at once)
+               + 8 * P * 2                     float64 host copies of the initial weights
+               + 8 * 2 * U * epochs            per-update rate and loss (host history)
+      fixed    = b * n * (in + out)            the data on the device: fit's one copy
+               + 2 * 8 * n * out               the float64 encoded targets (and labels)
+               + 8 * n * in                    only with host_copy: x was not float64,
+                                               so the check cast it once
+               + held_bytes                    what else the process holds (a worker:
+                                               the data it was sent)
+    Nothing is copied per copy or per epoch: fit gathers every batch from the
+    device copy through its row indices. So a budget of about twice the data's
+    size (float64) is enough for a handful of copies.
+    per_copy_batches: every copy shuffles its own order (kept for callers; the
+      batch gather is counted per copy either way).
     """
+    del per_copy_batches  # each copy gathers its own batch whatever the order
     itemsize = np.dtype(backend.get_dtype()).itemsize
     n_params = sum(int(np.prod(w.shape)) for w in model.get_weights())
     n_slots = len(optimizer._new_slots(np.zeros(1)))
     widths = [model.input_dim]
     for layer in model.layers:
         widths.append(layer.output_dim(widths[-1]))
-    rows = max(batch_size, n_val)
+    n_in, n_out, hidden = widths[0], widths[-1], sum(widths[1:])
     updates = math.ceil(n_train / batch_size)
-    per_copy = (itemsize * n_params * (4 + n_slots) + itemsize * rows * sum(widths) * 4
+    per_copy = (itemsize * n_params * (4 + n_slots)
+                + 3 * itemsize * batch_size * (n_in + n_out + hidden)
+                + 2 * itemsize * n_val * hidden
                 + 8 * n_params * 2 + 8 * 2 * updates * epochs)
-    if per_copy_batches:
-        per_copy += itemsize * n_train * (widths[0] + widths[-1])
     n_rows = n_train + n_val
-    fixed = (8 * n_rows * (2 * widths[0] + widths[-1] + 1)
-             + itemsize * n_rows * (widths[0] + widths[-1]) * 3)
+    fixed = itemsize * n_rows * (n_in + n_out) + 2 * 8 * n_rows * n_out + int(held_bytes)
+    if host_copy:
+        fixed += 8 * n_rows * n_in
     return int(fixed), int(per_copy)
 
 

@@ -3,20 +3,22 @@
 Every array is plain NumPy with the rate axis before the seed axis. A copy
 whose loss went non-finite ("diverged") keeps the values of that epoch (NaN or
 inf) and is NaN after it (it was frozen); its final value is NaN and it counts
-as a failure in ``success_rate``. Medians and quartiles are over all seeds,
-never over the survivors only: a non-finite value counts as the worst one
-(+inf for losses, -inf for accuracies; ``tinynet.metrics.run_quartiles``), and
-every "k of n seeds" comes with its Wilson 95% interval.
+as a failure in ``success_rate``. A copy that a callback stopped (frozen by
+EarlyStopping, ...) keeps its frozen value: the values of the last epoch it
+completed, repeated to the end, so its final value is the one it stopped with;
+``stopped_epoch`` says where (see ``SweepResult``). Epochs count from 1
+everywhere, as in the training log and ``History.diverged_epoch``. Medians
+and quartiles are over all seeds, never over the survivors only: a
+non-finite value counts as the worst one (+inf for losses, -inf for
+accuracies; ``tinynet.metrics.run_quartiles``), and every "k of n seeds"
+comes with its Wilson 95% interval.
 """
 
-import csv
-import io
 import math
-import os
 
 import numpy as np
 
-from tinynet import _files
+from tinynet.lab import sweep_output
 from tinynet.metrics import infer_mode, run_quartiles, wilson_interval
 
 
@@ -28,20 +30,34 @@ class SweepResult:
       each metric, "val_..." when validating, and "lr" (the rate of each epoch's
       last update).
     diverged: (R, S) bool: the loss became NaN or inf (default: none).
-      diverged_epoch: (R, S) ints, -1 where it did not (default: for diverged
-      copies, the last epoch whose "loss" is not NaN). 0-based, as
-      History.epoch (the log's "epoch 3" is 2).
+      diverged_epoch: (R, S) ints, the epoch it did (1-based, as the log's
+      "Epoch 3/10" and History.diverged_epoch), -1 where it did not (default:
+      for diverged copies, the first epoch whose "loss" is not finite).
     grew: (R, S) bool: the loss grew past the growth factor x its best at some
       epoch and training went on (default: none); grew_epoch: the first such
-      epoch, -1 where none. initial_loss: (R, S) the loss before the first
-      update (default: NaN, unknown).
+      epoch (1-based), -1 where none (default: 1 where grew). initial_loss:
+      (R, S) the loss before the first update (default: NaN, unknown).
+    stopped_epoch: (R, S) ints, the epoch (1-based) in which the copy stopped
+      training: frozen by divergence or by a callback (EarlyStopping,
+      TerminateOnNaN, ...), or its chunk's fit ended; -1 where it trained to the
+      last epoch (default: diverged_epoch). A stopped copy records the epochs it
+      completed; after them a diverged copy is NaN and any other keeps its
+      frozen value (the last completed epoch's, NaN if none). One stopped during
+      an epoch (by a batch callback) has not completed that epoch.
+    failed: (R, S) bool: the chunk that trained the copy raised in its worker
+      (``tn.sweep(executor=...)``); its records are NaN (default: none).
     steps: {"lr": ..., "loss": ...}, arrays (updates, R, S): the rate and the
-      batch loss (before the update) of every update; may be empty.
+      batch loss (before the update) of every update; NaN after a copy's last
+      update; may be empty.
     config: a JSON-serialisable dict saying how the sweep ran.
+    callbacks: the callbacks of each chunk, in copy order (a list per chunk),
+      as they were when the chunk ended, each with ``copies`` set (a real sweep
+      sets it; not serialised).
     """
 
     def __init__(self, learning_rates, seeds, history, diverged=None, diverged_epoch=None,
-                 steps=None, config=None, grew=None, grew_epoch=None, initial_loss=None):
+                 steps=None, config=None, grew=None, grew_epoch=None, initial_loss=None,
+                 stopped_epoch=None, failed=None, callbacks=None):
         owner = "SweepResult"
         self.learning_rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
         self.seeds = tuple(int(s) for s in seeds)
@@ -63,8 +79,13 @@ class SweepResult:
         self.diverged = (np.zeros(shape, dtype=bool) if diverged is None
                          else np.array(diverged, dtype=bool).reshape(shape))
         if diverged_epoch is None:
-            diverged_epoch = np.where(self.diverged, self._last_logged(), -1)
+            diverged_epoch = np.where(self.diverged, self._first_non_finite(), -1)
         self.diverged_epoch = np.array(diverged_epoch, dtype=np.int64).reshape(shape)
+        self.stopped_epoch = (self.diverged_epoch.copy() if stopped_epoch is None
+                              else np.array(stopped_epoch, dtype=np.int64).reshape(shape))
+        self.failed = (np.zeros(shape, dtype=bool) if failed is None
+                       else np.array(failed, dtype=bool).reshape(shape))
+        self.callbacks = list(callbacks or [])
         self.grew = (np.zeros(shape, dtype=bool) if grew is None
                      else np.array(grew, dtype=bool).reshape(shape))
         self.grew_epoch = (np.where(self.grew, 1, -1) if grew_epoch is None
@@ -74,11 +95,11 @@ class SweepResult:
         self.steps = {k: np.array(v, dtype=np.float64) for k, v in (steps or {}).items()}
         self.config = dict(config or {})
 
-    def _last_logged(self):
+    def _first_non_finite(self):
+        """(R, S): the first epoch (1-based) whose loss is NaN or inf; the last if none."""
         values = self.history.get("loss", next(iter(self.history.values())))
-        logged = ~np.isnan(values)
-        last = values.shape[0] - 1 - np.argmax(logged[::-1], axis=0)
-        return np.where(np.any(logged, axis=0), last + 1, 1)  # as the log numbers epochs
+        bad = ~np.isfinite(values)
+        return np.where(np.any(bad, axis=0), np.argmax(bad, axis=0) + 1, values.shape[0])
 
     # --- shape ---------------------------------------------------------------------
     @property
@@ -208,21 +229,7 @@ class SweepResult:
 
         Counts of seeds are printed with their Wilson 95% interval in brackets.
         """
-        rows = self.summary(metric, threshold)
-        hidden = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo",
-                  "diverged_hi")
-        keys = [k for k in rows[0] if k not in hidden]
-        heads = {"learning_rate": "lr", "median_loss": "median loss", "iqr_loss": "IQR loss",
-                 "success": f"success ({rows[0]['success_means']}) [95% CI]",
-                 "diverged": f"non-finite (of {self.n_seeds}) [95% CI]",
-                 "grew": f"grew (of {self.n_seeds})"}
-        names = [heads.get(k, k.replace("median_", "median ")) for k in keys]
-        cells = [[_cell(row[k], k, row) for k in keys] for row in rows]
-        widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
-        lines = ["  ".join(n.rjust(w) for n, w in zip(names, widths))]
-        lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(c.rjust(w) for c, w in zip(cell, widths)) for cell in cells]
-        return "\n".join(lines)
+        return sweep_output.table(self, metric, threshold)
 
     def to_csv(self, path, metric=None, threshold=None, per="rate"):
         """Write a CSV atomically (a temporary file, then os.replace); returns the path.
@@ -230,62 +237,20 @@ class SweepResult:
         per="rate": the ``summary`` rows (as ``to_table``, with the Wilson
         interval columns). per="copy": one row per (rate, seed) with its final
         value of every logged key, whether it went non-finite or grew and in
-        which epoch (0-based), its initial loss and its outcome
-        (``outcomes()``). NaN is written as an empty cell.
+        which epoch (1-based), the epoch it stopped in, whether its chunk
+        failed, its initial loss and its outcome (``outcomes()``). NaN is
+        written as an empty cell.
         """
-        if per == "rate":
-            rows = self.summary(metric, threshold)
-        elif per == "copy":
-            outcomes = self.outcomes()
-            rows = [{"learning_rate": rate, "seed": seed,
-                     **{f"final_{k}": float(v[-1, r, s]) for k, v in self.history.items()},
-                     "diverged": bool(self.diverged[r, s]),
-                     "diverged_epoch": int(self.diverged_epoch[r, s]),
-                     "grew": bool(self.grew[r, s]), "grew_epoch": int(self.grew_epoch[r, s]),
-                     "initial_loss": float(self.initial_loss[r, s]),
-                     "outcome": str(outcomes[r, s])}
-                    for r, rate in enumerate(self.learning_rates.tolist())
-                    for s, seed in enumerate(self.seeds)]
-        else:
-            raise ValueError(f"SweepResult.to_csv: per must be 'rate' or 'copy', got {per!r}.")
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
-        _files.write_text(path, text.getvalue())
-        return os.fspath(path)
+        return sweep_output.write_csv(self, path, metric, threshold, per)
 
     def to_dict(self):
         """Everything as JSON-serialisable lists and numbers; NaN and inf become None."""
-        return {
-            "learning_rates": self.learning_rates.tolist(),
-            "seeds": list(self.seeds),
-            "epochs_run": self.epochs_run,
-            "history": {k: _json(v) for k, v in self.history.items()},
-            "diverged": self.diverged.tolist(),
-            "diverged_epoch": self.diverged_epoch.tolist(),
-            "grew": self.grew.tolist(),
-            "grew_epoch": self.grew_epoch.tolist(),
-            "initial_loss": _json(self.initial_loss),
-            "steps": {k: _json(v) for k, v in self.steps.items()},
-            "config": self.config,
-        }
+        return sweep_output.as_dict(self)
 
     @classmethod
     def from_dict(cls, data):
         """The SweepResult ``to_dict`` described (None read back as NaN)."""
-        def arr(v):
-            return np.array(v, dtype=np.float64)  # None -> nan
-
-        return cls(data["learning_rates"], data["seeds"],
-                   {k: arr(v) for k, v in data["history"].items()},
-                   diverged=data.get("diverged"), diverged_epoch=data.get("diverged_epoch"),
-                   steps={k: arr(v) for k, v in data.get("steps", {}).items()},
-                   config=data.get("config"), grew=data.get("grew"),
-                   grew_epoch=data.get("grew_epoch"),
-                   initial_loss=(None if data.get("initial_loss") is None
-                                 else arr(data["initial_loss"])))
+        return cls(**sweep_output.arguments_from_dict(data))
 
     def plot(self, kind="curves", **kwargs):
         """A Figure: kind "curves" (loss_curves), "final" (final_vs_rate) or "heatmap"."""
@@ -302,7 +267,8 @@ class SweepResult:
         return (f"SweepResult(rates={self.n_rates}, seeds={self.n_seeds}, epochs="
                 f"{self.epochs_run}, keys=[{', '.join(self.history)}], diverged="
                 f"{int(self.diverged.sum())}/{self.diverged.size}, grew="
-                f"{int(self.grew.sum())}/{self.grew.size})")
+                f"{int(self.grew.sum())}/{self.grew.size}"
+                + (f", failed={int(self.failed.sum())}" if self.failed.any() else "") + ")")
 
 
 def _mode(metric, mode, owner):
@@ -317,35 +283,3 @@ def _iqr(q25, q75):
     if math.isinf(q25) and math.isinf(q75) and q25 == q75:
         return math.nan  # both quartiles non-finite: no spread to speak of
     return q75 - q25
-
-
-def _cell(value, key, row=None):
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
-    if key == "learning_rate":
-        return f"{value:.3g}"
-    if key == "success":
-        return f"{value:.0%} [{row['success_lo']:.0%}, {row['success_hi']:.0%}]"
-    if key == "diverged" and row is not None:
-        return f"{value} [{row['diverged_lo']:.0%}, {row['diverged_hi']:.0%}]"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _csv_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return "" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
-def _json(values):
-    values = np.asarray(values, dtype=np.float64)
-    out = np.where(np.isfinite(values), values, 0.0).tolist()
-
-    def fill(out, ok):
-        if isinstance(out, list):
-            return [fill(o, k) for o, k in zip(out, ok)]
-        return out if ok else None
-
-    return fill(out, np.isfinite(values).tolist())

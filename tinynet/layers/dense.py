@@ -34,7 +34,7 @@ class Dense(Layer):
         self.declared_input_dim = (
             None if input_dim is None else _checks.positive_int(input_dim, "input_dim", "Dense")
         )
-        self.use_bias = bool(use_bias)
+        self.use_bias = _checks.boolean(use_bias, "use_bias", "Dense")
 
     def param_specs(self, input_dim):
         specs = {"kernel": ((input_dim, self.units), self.kernel_initializer)}
@@ -48,6 +48,8 @@ class Dense(Layer):
     def forward(self, x, training=True):
         xp = backend.namespace(x)
         self._x = x  # backward needs it
+        if not self.params:
+            raise _unbuilt(self)
         z = x @ self.params["kernel"]
         if self.use_bias:
             z = z + xp.expand_dims(self.params["bias"], axis=-2)  # (K, units) -> (K, 1, units)
@@ -93,3 +95,10 @@ def _from_input_shape(input_shape, input_dim, units):
         raise ValueError(f"{owner}: input_shape={tuple(input_shape)!r} and input_dim={input_dim!r} "
                          "disagree; give one of them.")
     return width
+
+
+def _unbuilt(layer):
+    return ValueError(
+        f"{layer!r}.forward: the layer has no weights yet (it is not built). Put it in a "
+        "model, tn.Sequential([...], seed=0), which builds every layer, or build it alone: "
+        "layer.build(input_dim, [numpy.random.default_rng(0)], stacked=False).")

@@ -1,11 +1,13 @@
 """The optimisers' argument checks: rates, epsilon, and pointers from torch.optim's names."""
 
+import inspect
 import math
 import numbers
 
 import numpy as np
 
 from tinynet import _checks, backend
+from tinynet.schedules import Schedule
 
 _NO_PARAMS = ("tinynet optimisers do not take parameters: "
               "compile(optimizer={owner}(learning_rate=...)) gives them the model's")
@@ -48,6 +50,21 @@ def _check_rate(value, owner, inner=False):
     )
 
 
+def _refuse_both_rates(cls, learning_rate, lr):
+    """TypeError when both learning_rate (other than its default) and torch's lr are given.
+
+    One of the two would be ignored: SGD(learning_rate=0.1, lr=0.2) must not quietly
+    train at 0.2. (Passing the default value explicitly beside lr cannot be told apart
+    from leaving it out.)
+    """
+    default = inspect.signature(cls.__init__).parameters["learning_rate"].default
+    is_default = (isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool)
+                  and learning_rate == default)
+    if not is_default:
+        raise TypeError(f"{cls.__name__}: got learning_rate={learning_rate!r} and lr={lr!r}; "
+                        "give one of them (lr is torch's name for learning_rate).")
+
+
 def _describe(value):
     if isinstance(value, dict) or any(isinstance(v, dict) for v in value):
         return f"a {type(value).__name__} of dicts (torch parameter groups?)"
@@ -55,9 +72,14 @@ def _describe(value):
 
 
 def _value_at(rate, step, owner):
-    """The rate a float or a schedule gives at ``step``, checked (see _checks.rate_value)."""
+    """The rate a float or a schedule gives at ``step``, checked (see _checks.rate_value).
+
+    A tn.schedules schedule checks its own value; a user's function is checked here.
+    """
     if isinstance(rate, float):
         return rate
+    if isinstance(rate, Schedule):
+        return rate(step)
     return _checks.rate_value(rate(step), step, owner, schedule=rate)
 
 

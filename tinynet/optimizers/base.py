@@ -5,7 +5,7 @@ step count, per-parameter slots, frozen copies and weight decay's two forms."""
 import numpy as np
 
 from tinynet import _checks, backend
-from tinynet.optimizers._args import _check_rate, _refuse_unknown, _value_at
+from tinynet.optimizers._args import _check_rate, _refuse_both_rates, _refuse_unknown, _value_at
 
 CONVENTIONS = ("pytorch", "keras")
 
@@ -19,6 +19,7 @@ class Optimizer:
         _refuse_unknown(unknown or {}, owner)
         if lr is not None:
             _check_rate(learning_rate, owner)  # SGD(model.params, lr=0.1) must not pass
+            _refuse_both_rates(type(self), learning_rate, lr)
         self.learning_rate = learning_rate if lr is None else lr
         self.weight_decay = _checks.real(weight_decay, "weight_decay", owner, low=0.0)
         self.convention = _checks.choice(convention, "convention", owner, CONVENTIONS)

@@ -36,6 +36,7 @@ class SGD(Optimizer):
                  weight_decay=0.0, convention="pytorch", **kwargs):
         super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
         self.momentum = _checks.real(momentum, "momentum", "SGD", low=0.0, high=1.0)
+        nesterov = _checks.boolean(nesterov, "nesterov", "SGD")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0.")
         self.nesterov = bool(nesterov)

@@ -31,6 +31,9 @@ def check_path(path):
         raise ValueError(f"demo: --save must name a file, got the folder {path!r}.")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
+        if os.path.exists(parent):  # a path like afile/x.png
+            raise OSError(f"demo: --save {path!r} puts the file inside {parent!r}, which is a "
+                          "file, not a folder. Choose a path in a folder.")
         raise OSError(f"demo: the folder {parent!r} for --save does not exist.")
     if ext == ".mp4":
         from matplotlib import animation

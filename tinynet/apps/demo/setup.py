@@ -15,8 +15,12 @@ DEFAULT_RATES = "0.001,0.05,0.5,3.0"
 MAX_COPIES = len(COPY_NAMES)  # copies on screen, spares for forks included
 
 
-def parse_rates(text):
-    """'0.01,0.1,0.5' (or a list of numbers) -> [0.01, 0.1, 0.5]; ValueError naming a bad entry."""
+def parse_rates(text, unique=False):
+    """'0.01,0.1,0.5' (or a list of numbers) -> [0.01, 0.1, 0.5]; ValueError naming a bad entry.
+
+    unique=True (the command line's --rates, as tn.sweep) refuses a rate given twice;
+    a session may hold equal copies (a fork starts at its source's rate).
+    """
     parts = str(text).split(",") if isinstance(text, str) else list(text)
     rates = []
     for part in parts:
@@ -30,6 +34,10 @@ def parse_rates(text):
         rates.append(rate)
     if not 1 <= len(rates) <= MAX_COPIES:
         raise ValueError(f"demo: give 1 to {MAX_COPIES} rates, got {len(rates)}.")
+    repeated = sorted({r for r in rates if rates.count(r) > 1}) if unique else []
+    if repeated:  # as tn.sweep refuses them: two identical runs side by side show nothing
+        raise ValueError(f"demo: --rates holds {', '.join(map(repr, repeated))} more than "
+                         f"once ({text!r}); give each rate once.")
     return rates
 
 
