@@ -54,6 +54,8 @@ def parse_args(name, description, argv=None, extra=None):
                         help="seconds one repeat lasts at least (default 0.25, quick 0.002)")
     parser.add_argument("--no-torch", action="store_true",
                         help="skip PyTorch even when it is installed")
+    parser.add_argument("--no-jax", action="store_true",
+                        help="skip JAX even when it is installed")
     parser.add_argument("--json", default=None,
                         help=f"the results file (default {RESULTS_DIR}/{name}-BACKEND.json)")
     if extra is not None:

@@ -2,23 +2,27 @@
 
 Throughput is model-updates per second: K / (time of one stacked step), each
 step a forward, backward and SGD update of every copy on the same batch of 64
-(float32). Four ways to train K copies of 2-10-10-10-10-4 (ReLU, softmax):
+(float32). Several ways to train K copies of 2-10-10-10-10-4 (ReLU, softmax):
 - tinynet stacked: ``tn.Sequential(layers, n_models=K)`` with one learning
   rate per copy, ``model.train_function`` per batch, every copy on the same batch;
 - tinynet stacked, own batches: the same with a batch of its own for every
   copy, x of shape (K, 64, 2), as ``fit(shuffle=True)`` and ``tn.sweep`` now
   train (each copy shuffles from its own seed);
+- tinynet stacked, unsplit: the first with the split of a stack over CPU
+  threads (tinynet/fused_threads.py) turned off, where this tinynet has it;
 - tinynet one at a time: K separate models, one step each;
 - PyTorch one at a time: K separate ``nn.Sequential`` models and optimisers;
 - PyTorch stacked: parameters with a leading K axis, ``torch.baddbmm`` with
   autograd, the per-copy mean losses summed (so each copy gets its own
-  gradient), one SGD optimiser over the stacked tensors (one rate for all).
+  gradient), one SGD optimiser over the stacked tensors (one rate for all);
+- JAX vmap step (when JAX is importable): ``jit(vmap(step))`` of the jitted
+  JAX step of benchmarks/_jax.py over K parameter sets, one rate per copy.
 One at a time, the time per model does not depend on K: it is measured on a
 few models (``ONE_AT_A_TIME_MODELS``, round robin) and the K-model time is
 extrapolated as K times that.
 
     python benchmarks/sweep.py [--quick] [--backend numpy|cupy] [--threads N] [--ks 1,16,...]
-                               [--json PATH]
+                               [--no-torch] [--no-jax] [--json PATH]
 """
 
 import argparse
@@ -65,6 +69,25 @@ def tinynet_models(k, x_dev, y_dev, stacked, own_batches=False):
             model.train_function(x_dev, y_dev)
 
     return step_each
+
+
+def unsplit(step):
+    """``step`` with tinynet's split of a stack over threads (tinynet/fused_threads.py) off,
+    to show what the split gives; None where this tinynet has no split."""
+    try:
+        from tinynet import fused_threads
+    except ImportError:
+        return None
+
+    def one():
+        least = fused_threads.MIN_COPIES
+        fused_threads.MIN_COPIES = 10**9  # more than any stack: one chunk, no thread
+        try:
+            step()
+        finally:
+            fused_threads.MIN_COPIES = least
+
+    return one
 
 
 def torch_models(torch, device, k, x, y):
@@ -116,15 +139,46 @@ def torch_stacked(torch, device, k, x, y, seed=0):
     return step
 
 
+def jax_stacked(jax, k, x, y_onehot, seed=0):
+    """k copies in one jitted ``vmap`` of the JAX step (benchmarks/_jax.py), one rate each."""
+    import _jax
+    import numpy as np
+
+    import tinynet as tn
+
+    layers = [tn.layers.Dense(WIDTHS[1], activation="relu", input_dim=WIDTHS[0])]
+    layers += [tn.layers.Dense(w, activation="relu") for w in WIDTHS[2:-1]]
+    layers.append(tn.layers.Dense(WIDTHS[-1], activation="softmax"))
+    model = tn.Sequential(layers, seed=seed, n_models=k)
+    model.build(WIDTHS[0])
+    weights = model.get_weights()
+    if k == 1:
+        weights = [w[None] for w in weights]
+    step = jax.jit(jax.vmap(_jax._update(jax), in_axes=(0, None, None, 0)))
+    state = [_jax.params_from(jax, weights)]
+    rates = jax.numpy.asarray(np.geomspace(1e-3, 1e-1, k) if k > 1 else [0.01],
+                              dtype=jax.numpy.float32)
+    xj, yj = jax.numpy.asarray(x), jax.numpy.asarray(y_onehot)
+
+    def one():
+        state[0], (loss, _) = step(state[0], xj, yj, rates)
+        loss.block_until_ready()
+
+    return one
+
+
 def run(args):
     thread_notes = common.setup(args)
+    import _jax
     import numpy as np
 
     import tinynet as tn
 
     torch, device, torch_note = common.load_torch(args)
+    jax, jax_note = _jax.load_jax(args)
     sync = common.synchronizer(args, torch)
     info = common.machine(args, thread_notes, torch_note)
+    info["jax"] = jax_note
     print(common.header(args, info, "sweep: model-updates per second, K copies of 2-10-10-10-10-4, "
                              f"batch {BATCH}"))
     rng = np.random.default_rng(0)
@@ -135,13 +189,18 @@ def run(args):
     m = ONE_AT_A_TIME_MODELS
     rows, results = [], []
     for k in args.ks or (QUICK_KS if args.quick else KS):
-        cases = {"tinynet stacked": tinynet_models(k, x_dev, y_dev, stacked=True),
+        stacked_step = tinynet_models(k, x_dev, y_dev, stacked=True)
+        cases = {"tinynet stacked": stacked_step,
                  "tinynet stacked, own batches": tinynet_models(k, x_dev, y_dev, stacked=True,
                                                                 own_batches=True),
                  "tinynet one at a time": tinynet_models(min(k, m), x_dev, y_dev, stacked=False)}
+        if unsplit(stacked_step) is not None:
+            cases["tinynet stacked, unsplit"] = unsplit(stacked_step)
         if torch is not None:
             cases["PyTorch one at a time"] = torch_models(torch, device, min(k, m), x, y)
             cases["PyTorch stacked"] = torch_stacked(torch, device, k, x, y)
+        if jax is not None:
+            cases["JAX vmap step"] = jax_stacked(jax, k, x, tn.data.one_hot(y, WIDTHS[-1]))
         timing = common.measure(cases, args, sync)
         per_update = {  # seconds per model-update
             name: timing[name]["median"] / (min(k, m) if "one at a time" in name else k)
@@ -153,7 +212,10 @@ def run(args):
                  "tinynet_stacked_vs_tinynet_one_at_a_time":
                      stacked / rate["tinynet one at a time"],
                  "own_batches_vs_shared": rate["tinynet stacked, own batches"] / stacked}
+        if "tinynet stacked, unsplit" in rate:
+            entry["split_vs_unsplit"] = stacked / rate["tinynet stacked, unsplit"]
         row = [k, common.us(timing["tinynet stacked"]["median"]), f"{stacked:,.0f}",
+               _fmt_rate(rate.get("tinynet stacked, unsplit")),
                f"{rate['tinynet stacked, own batches']:,.0f}",
                f"{rate['tinynet one at a time']:,.0f}"]
         if torch is not None:
@@ -167,23 +229,36 @@ def run(args):
                     f"{entry['tinynet_stacked_vs_torch_stacked']:.2f}x"]
         else:
             row += ["-", "-", "-", "-"]
+        if jax is not None:
+            entry["tinynet_stacked_vs_jax_vmap"] = stacked / rate["JAX vmap step"]
+            row += [f"{rate['JAX vmap step']:,.0f}", f"{entry['tinynet_stacked_vs_jax_vmap']:.2f}x"]
+        else:
+            row += ["-", "-"]
         rows.append(row)
         results.append(entry)
     print(common.table(["K", "tinynet stacked step", "tinynet stacked (upd/s)",
+                 "tinynet stacked, unsplit (upd/s)",
                  "tinynet stacked, own batches (upd/s)", "tinynet one at a time (upd/s)",
                  "PyTorch one at a time (upd/s)",
                  "PyTorch stacked (upd/s)", "stacked vs PyTorch one at a time",
-                 "stacked vs PyTorch stacked"], rows))
+                 "stacked vs PyTorch stacked", "JAX vmap step (upd/s)",
+                 "stacked vs JAX vmap"], rows))
     print(f"\nOne at a time: measured on min(K, {m}) models, extrapolated to K "
           "(the per-model time does not depend on K).")
     if torch is None:
         print(f"PyTorch: {torch_note}.")
+    if jax is None:
+        print(f"JAX: {jax_note}.")
     common.write_json(args, {"benchmark": "sweep", "machine": info,
                              "settings": {"quick": args.quick, "repeat": args.repeat,
                                           "min_time": args.min_time, "batch": BATCH,
                                           "widths": WIDTHS, "one_at_a_time_models": m},
                              "results": results})
     return results
+
+
+def _fmt_rate(value):
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def _ks(text):

@@ -12,7 +12,14 @@ over the step. "PyTorch matmuls" times the same products with torch.mm: when
 PyTorch's BLAS is faster than NumPy's, that bounds how close a NumPy step can
 come to PyTorch's on the large network.
 
-    python benchmarks/train_step.py [--quick] [--backend numpy|cupy] [--threads N] [--json PATH]
+Beside them, in the same interleaved run: ``train_on_batch`` (host arrays,
+input checks, the default accuracy metric: what a user calling it pays), the
+NumPy floor (benchmarks/_floor.py: the same update with the fewest NumPy
+calls, no checks, no metrics) and, when JAX is importable, a jitted JAX step
+(benchmarks/_jax.py), waited for after every call.
+
+    python benchmarks/train_step.py [--quick] [--backend numpy|cupy] [--threads N]
+                                    [--no-torch] [--no-jax] [--json PATH]
 """
 
 import sys
@@ -46,8 +53,8 @@ def tinynet_step(widths, x, y, seed=0):
     return (lambda: model.train_function(x_dev, y_dev)), model
 
 
-def torch_step(torch, device, weights, x, y):
-    """The same network and update in PyTorch, from tinynet's weights [W0, b0, W1, ...]."""
+def torch_net(torch, device, weights):
+    """tinynet's network as an nn.Sequential (Linear/ReLU, Softmax), from [W0, b0, W1, ...]."""
     import numpy as np
 
     layers = []
@@ -59,7 +66,14 @@ def torch_step(torch, device, weights, x, y):
             linear.bias.copy_(torch.from_numpy(b))
         layers += [linear, torch.nn.ReLU()]
     layers[-1] = torch.nn.Softmax(dim=-1)
-    net = torch.nn.Sequential(*layers).to(device=device, dtype=torch.float32)
+    return torch.nn.Sequential(*layers).to(device=device, dtype=torch.float32)
+
+
+def torch_step(torch, device, weights, x, y):
+    """The same network and update in PyTorch, from tinynet's weights [W0, b0, W1, ...]."""
+    import numpy as np
+
+    net = torch_net(torch, device, weights)
     opt = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
     xt = torch.from_numpy(x).to(device)
     yt = torch.from_numpy(y.astype(np.int64)).to(device)
@@ -119,53 +133,120 @@ def torch_matmul_floor(torch, device, widths, batch, seed=0):
     return products
 
 
-def run(args):
-    thread_notes = common.setup(args)
+def tinynet_on_batch(widths, x, y, seed=0):
+    """model.train_on_batch(x, y) on host arrays, default metrics: checks and copies included."""
+    import tinynet as tn
+
+    model = tinynet_step(widths, x, y, seed)[1]
+    model.compile(optimizer=tn.optimizers.SGD(LEARNING_RATE), loss="categorical_crossentropy")
+    y_onehot = tn.data.one_hot(y, widths[-1])
+    return lambda: model.train_on_batch(x, y_onehot)
+
+
+def floor_step(weights, x, y):
+    """The NumPy floor's update (benchmarks/_floor.py) from the same weights."""
+    import numpy as np
+    from _floor import FloorNet, with_ones
+
+    import tinynet as tn
+
+    net = FloorNet(weights, LEARNING_RATE)
+    x1, y_onehot = with_ones(x), tn.data.one_hot(y, weights[-1].shape[-1]).astype(np.float32)
+    return lambda: net.step(x1, y_onehot)
+
+
+def jax_step(jax, weights, x, y):
+    """A jitted JAX step (benchmarks/_jax.py) from the same weights, waited for each call."""
+    import _jax
+
+    import tinynet as tn
+
+    step = _jax.step(jax)
+    state = [_jax.params_from(jax, weights)]
+    xj = jax.numpy.asarray(x)
+    yj = jax.numpy.asarray(tn.data.one_hot(y, weights[-1].shape[-1]))
+
+    def one():
+        state[0], (loss, _) = step(state[0], xj, yj, LEARNING_RATE)
+        loss.block_until_ready()
+
+    return one
+
+
+def measure_network(args, torch, device, jax, sync, widths, batch):
+    """Every case for one network, interleaved; returns (timing, first losses)."""
     import numpy as np
 
     import tinynet as tn
 
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    y = rng.integers(0, widths[-1], batch)
+    # the first step's loss in both libraries, from the same weights: the same maths
+    twin = tinynet_step(widths, x, y)[1]
+    weights = twin.get_weights()
+    check = {"tinynet": float(twin.train_on_batch(x, tn.data.one_hot(y, widths[-1])))}
+    cases = {"tinynet": tinynet_step(widths, x, y)[0],
+             "train_on_batch": tinynet_on_batch(widths, x, y),
+             "matmuls": matmul_floor(widths, batch)}
+    if args.backend == "numpy":
+        cases["NumPy floor"] = floor_step(weights, x, y)
+    if jax is not None:
+        cases["JAX step"] = jax_step(jax, weights, x, y)
+    if torch is not None:
+        torch_fn = torch_step(torch, device, weights, x, y)
+        check["torch"] = float(torch_fn().item())
+        cases["torch"] = torch_fn
+        cases["torch matmuls"] = torch_matmul_floor(torch, device, widths, batch)
+    return common.measure(cases, args, sync), check
+
+
+def run(args):
+    thread_notes = common.setup(args)
+    import _jax
+
     torch, device, torch_note = common.load_torch(args)
+    jax, jax_note = _jax.load_jax(args)
     sync = common.synchronizer(args, torch)
     info = common.machine(args, thread_notes, torch_note)
+    info["jax"] = jax_note
     print(common.header(args, info, "train_step: time per training step (float32, SGD)"))
     rows, results = [], []
     for name, widths, batch in (QUICK_NETWORKS if args.quick else NETWORKS):
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((batch, widths[0])).astype(np.float32)
-        y = rng.integers(0, widths[-1], batch)
-        # the first step's loss in both libraries, from the same weights: the same maths
-        twin = tinynet_step(widths, x, y)[1]
-        weights = twin.get_weights()
-        check = {"tinynet": float(twin.train_on_batch(x, tn.data.one_hot(y, widths[-1])))}
-        tn_fn, _ = tinynet_step(widths, x, y)
-        cases = {"tinynet": tn_fn, "matmuls": matmul_floor(widths, batch)}
-        if torch is not None:
-            torch_fn = torch_step(torch, device, weights, x, y)
-            check["torch"] = float(torch_fn().item())
-            cases["torch"] = torch_fn
-            cases["torch matmuls"] = torch_matmul_floor(torch, device, widths, batch)
-        timing = common.measure(cases, args, sync)
-        t_tn, t_mm = timing["tinynet"]["median"], timing["matmuls"]["median"]
-        t_torch = timing["torch"]["median"] if "torch" in timing else None
-        t_torch_mm = timing["torch matmuls"]["median"] if "torch" in timing else None
+        timing, check = measure_network(args, torch, device, jax, sync, widths, batch)
+        t = {case: entry["median"] for case, entry in timing.items()}
+        t_tn, t_mm = t["tinynet"], t["matmuls"]
         results.append({"network": name, "widths": widths, "batch": batch, "timing": timing,
                         "first_loss": check,
-                        "speedup_vs_torch": None if t_torch is None else t_torch / t_tn,
+                        "speedup_vs_torch": t["torch"] / t_tn if "torch" in t else None,
+                        "speedup_vs_jax": t["JAX step"] / t_tn if "JAX step" in t else None,
+                        "floor_over_tinynet": (t["NumPy floor"] / t_tn if "NumPy floor" in t
+                                               else None),
                         "matmul_share": t_mm / t_tn})
-        rows.append([name, batch, common.us(t_tn), common.us(t_torch),
-                     "-" if t_torch is None else f"{t_torch / t_tn:.2f}x",
-                     common.us(t_mm), f"{100 * t_mm / t_tn:.0f}%", common.us(t_torch_mm)])
-    print(common.table(["network", "batch", "tinynet step", "PyTorch step",
+        rows.append([name, batch, common.us(t_tn), common.us(t["train_on_batch"]),
+                     common.us(t.get("NumPy floor")), _ratio(t, "NumPy floor", t_tn),
+                     common.us(t.get("JAX step")), _ratio(t, "JAX step", t_tn),
+                     common.us(t.get("torch")), _ratio(t, "torch", t_tn),
+                     common.us(t_mm), f"{100 * t_mm / t_tn:.0f}%",
+                     common.us(t.get("torch matmuls"))])
+    print(common.table(["network", "batch", "tinynet step", "train_on_batch", "NumPy floor",
+                        "floor / tinynet", "JAX jit step", "JAX / tinynet", "PyTorch step",
                         "PyTorch / tinynet", "tinynet matmuls", "matmul share",
                         "PyTorch matmuls"], rows))
-    if torch is None:
-        print(f"\nPyTorch: {torch_note}.")
+    print("\nRatios are the peer's time over tinynet's step (>1: tinynet faster).")
+    for missing, note in (("JAX", jax_note if jax is None else None),
+                          ("PyTorch", torch_note if torch is None else None)):
+        if note:
+            print(f"{missing}: {note}.")
     common.write_json(args, {"benchmark": "train_step", "machine": info,
                              "settings": {"quick": args.quick, "repeat": args.repeat,
                                           "min_time": args.min_time, "lr": LEARNING_RATE},
                              "results": results})
     return results
+
+
+def _ratio(t, case, t_tn):
+    return f"{t[case] / t_tn:.2f}x" if case in t else "-"
 
 
 def main(argv=None):

@@ -1,9 +1,11 @@
-"""The benchmarks still run (--quick, tiny sizes), with or without PyTorch.
+"""The benchmarks still run (--quick, tiny sizes), with or without PyTorch and JAX.
 
 They are not tests of speed: each script runs once in a fresh process (the
 thread limits must be set before NumPy is imported) and must write its JSON.
-PyTorch is never needed: ``--no-torch`` runs the path CI takes when it is
-missing, and a torch import is made to fail for one run as well.
+PyTorch and JAX are never needed: ``--no-torch --no-jax`` runs the path CI
+takes when they are missing, and their imports are made to fail for one run
+as well. The NumPy floor and the JAX peer compute tinynet's maths: they are
+held equal to tinynet's step here.
 """
 
 import json
@@ -14,10 +16,10 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPTS = ["train_step", "sweep"]
+SCRIPTS = ["train_step", "sweep", "fit", "speed", "profile_step"]
 
-# a sitecustomize-free way to make `import torch` fail in the child process
-_NO_TORCH = ("import os, runpy, sys; sys.modules['torch'] = None; "
+# a sitecustomize-free way to make `import torch` and `import jax` fail in the child process
+_NO_TORCH = ("import os, runpy, sys; sys.modules['torch'] = None; sys.modules['jax'] = None; "
              "sys.path.insert(0, os.path.dirname({0!r})); "
              "runpy.run_path({0!r}, run_name='__main__')")
 
@@ -39,16 +41,17 @@ def _run(script, tmp_path, *extra, hide_torch=False):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_benchmark_runs_without_torch(script, tmp_path):
-    result, stdout = _run(script, tmp_path, "--no-torch")
+    result, stdout = _run(script, tmp_path, "--no-torch", "--no-jax")
     assert result["benchmark"] == script
     assert result["results"]
     assert "|" in stdout  # the table was printed
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_benchmark_runs_when_torch_cannot_be_imported(script, tmp_path):
+@pytest.mark.parametrize("script", ["train_step", "fit", "speed"])
+def test_benchmark_runs_when_torch_and_jax_cannot_be_imported(script, tmp_path):
     result, _ = _run(script, tmp_path, hide_torch=True)
     assert "not installed" in result["machine"]["torch"]
+    assert "not installed" in result["machine"]["jax"]
 
 
 def test_train_step_with_torch_when_installed(tmp_path):
@@ -66,6 +69,127 @@ def test_sweep_with_torch_when_installed(tmp_path):
     result, _ = _run("sweep", tmp_path)
     assert [r["K"] for r in result["results"]] == [1, 4, 16]
     assert all("PyTorch stacked" in r["updates_per_second"] for r in result["results"])
+    # the split over threads, off, beside the default
+    assert all("tinynet stacked, unsplit" in r["updates_per_second"] for r in result["results"])
+
+
+def test_speed_with_every_peer_when_installed(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    result, stdout = _run("speed", tmp_path)
+    for group, peer in (("stacked step", "PyTorch stacked"), ("stacked step", "JAX vmap step"),
+                        ("stacked fit", "JAX vmap(scan)"), ("one network", "NumPy floor"),
+                        ("one network", "JAX scan"), ("one network", "PyTorch loop"),
+                        ("big", "PyTorch step")):
+        assert result["results"][group][peer]["median"] > 0
+    assert "goal (issue 20)" in stdout
+    assert all(goal["value"] is not None for goal in result["goals"])
+
+
+def _seed_model(lr=0.1, seed=0):
+    import tinynet as tn
+
+    layers = [tn.layers.Dense(10, activation="relu", input_dim=2)]
+    layers += [tn.layers.Dense(10, activation="relu") for _ in range(3)]
+    layers.append(tn.layers.Dense(4, activation="softmax"))
+    model = tn.Sequential(layers, seed=seed)
+    model.compile(optimizer=tn.optimizers.SGD(lr), loss="categorical_crossentropy", metrics=(),
+                  fused=False)
+    return model
+
+
+def _batch(n=64, seed=0):
+    import numpy as np
+
+    import tinynet as tn
+
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 2)), tn.data.one_hot(rng.integers(0, 4, n), 4)
+
+
+def test_numpy_floor_equals_tinynets_plain_step_float64(float64):
+    """The floor is the same maths: five SGD steps (batch 64, then a short one of 32)."""
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from _floor import FloorNet, with_ones
+
+    model = _seed_model()
+    x, y = _batch()
+    model.build(2)
+    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64)
+    for rows in (slice(0, 64), slice(0, 64), slice(32, 64), slice(0, 64), slice(0, 32)):
+        model.train_on_batch(x[rows], y[rows])
+        floor.step(with_ones(x[rows]), y[rows])
+    for ours, theirs in zip(model.get_weights(), floor.weights()):
+        np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-14)
+
+
+def test_numpy_floor_epoch_takes_the_rows_in_order(float64):
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from _floor import FloorNet, with_ones
+
+    model = _seed_model()
+    x, y = _batch(100)
+    model.build(2)
+    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64)
+    order = np.random.default_rng(3).permutation(100)
+    x_in = x.copy()
+    floor.epoch(with_ones(x), y, order, 32)
+    for start in range(0, 100, 32):
+        rows = order[start:start + 32]
+        model.train_on_batch(x[rows], y[rows])
+    np.testing.assert_array_equal(x, x_in)
+    for ours, theirs in zip(model.get_weights(), floor.weights()):
+        np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-14)
+
+
+def test_jax_peer_step_equals_tinynets_step():
+    """The JAX peer trains the same network: the same loss and the same weights after a step."""
+    jax = pytest.importorskip("jax")
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import _jax
+
+    model = _seed_model()
+    x, y = _batch()
+    model.build(2)
+    params = _jax.params_from(jax, model.get_weights())
+    loss = model.train_on_batch(x, y)
+    params, (jax_loss, _) = _jax.step(jax)(params, jax.numpy.asarray(x, dtype="float32"),
+                                           jax.numpy.asarray(y, dtype="float32"), 0.1)
+    assert float(jax_loss) == pytest.approx(loss, rel=1e-5)
+    weights = [np.asarray(a) for pair in params for a in pair]
+    for ours, theirs in zip(model.get_weights(), weights):
+        np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-6)
+
+
+def test_jax_scan_epoch_equals_its_step_loop():
+    """lax.scan over the batches (the short last one included) = the jitted step in a loop."""
+    jax = pytest.importorskip("jax")
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import _jax
+
+    model = _seed_model()
+    model.build(2)
+    x, y = _batch(100)
+    xj, yj = jax.numpy.asarray(x, dtype="float32"), jax.numpy.asarray(y, dtype="float32")
+    order = np.random.default_rng(3).permutation(100)
+    start = _jax.params_from(jax, model.get_weights())
+    scanned, losses, _ = _jax.epoch(jax, 100, 32)(start, xj, yj, order, 0.1)
+    looped, step, expected = start, _jax.step(jax), []
+    for i in range(0, 100, 32):
+        rows = order[i:i + 32]
+        looped, (loss, _) = step(looped, xj[rows], yj[rows], 0.1)
+        expected.append(float(loss))
+    np.testing.assert_allclose(np.asarray(losses), expected, rtol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(scanned), jax.tree_util.tree_leaves(looped)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
 
 
 def test_cupy_backend_missing_is_a_clear_error(tmp_path):

@@ -27,7 +27,11 @@ The shortcuts, each giving the plain step's numbers up to rounding:
   out) stack's transposed view faster than a C-ordered copy, which costs a pass);
 - grad_b = 1^T g, one BLAS call, where a sum over the sample axis of a
   (K, N, units) stack is several times slower;
-- no grad_x for the lowest trainable layer, and nothing below it.
+- no grad_x for the lowest trainable layer, and nothing below it;
+- a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
+  (tinynet/fused_threads.py, which runs this module's pieces), where the
+  model is Dense layers under the softmax head and tinynet may use more than
+  one thread: the same calls per copy, so the same numbers bit for bit.
 
 It applies to models built only of tinynet's own layer classes; any other
 layer keeps the plain step, whose backward the fused step cannot know. Layers
@@ -40,7 +44,9 @@ the plain step's -y / p overflows, the fused head's p * sum(y) - y does not.
 from_logits=True is the exact loss that stays finite on both paths.
 """
 
-from tinynet import backend, losses, ops
+import numpy as np
+
+from tinynet import backend, fused_threads, losses, ops
 from tinynet.layers import Dense, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 
 MASK_FROM = 4096
@@ -88,8 +94,14 @@ class FusedStep:
                 layer = _FusedDense(layer, need_grad_x=i > lowest, activate=not is_head)
             self.pieces.append(layer)
         self.lowest = lowest
+        self._split = None  # a fused_threads.SplitStep while one applies
+        self.splittable = (self.head_owns_z and bool(self.pieces)
+                           and all(type(piece) is _FusedDense for piece in self.pieces))
 
     def __call__(self, x, y):
+        split = self._split_step(x)
+        if split is not None:
+            return split(x, y)
         out = x
         for piece in self.pieces:
             out = piece.forward(out, training=True)
@@ -105,6 +117,26 @@ class FusedStep:
         params = [p for layer in self.layers for p in layer.params.values()]
         grads = [g for layer in self.layers for g in layer.grads.values()]
         return loss, values, self.optimizer.apply(params, grads)
+
+    def _split_step(self, x):
+        """The step split over threads (tinynet.fused_threads) where it applies now, else None.
+
+        It applies to NumPy stacks of Dense layers only under a softmax head
+        that works in the top Dense's z; fused_threads.bounds_now says whether
+        there are copies and threads enough.
+        """
+        if not self.splittable or backend.namespace(x) is not np:
+            return None
+        kernel = self.pieces[0].dense.params.get("kernel")
+        if kernel is None or kernel.ndim != 3:
+            return None
+        bounds = fused_threads.bounds_now(kernel.shape[0])
+        if len(bounds) < 2:
+            return None
+        if self._split is None or self._split.bounds != bounds:
+            self._split = fused_threads.SplitStep(self, bounds, _FusedDense.for_dense,
+                                                  lambda: SoftmaxCrossEntropy(self.loss))
+        return self._split
 
 
 class SoftmaxCrossEntropy:
@@ -168,6 +200,11 @@ class _FusedDense:
         self.relu = type(act) is ReLU
         self.activation = None if type(act) is Linear else act
         self.x = self.mask = self.y = None
+
+    def for_dense(self, dense):
+        """The same piece for another Dense (fused_threads: a chunk of a stack's copies)."""
+        return _FusedDense(dense, self.need_grad_x,
+                           activate=self.relu or self.activation is not None)
 
     def forward(self, x, training=True):
         dense = self.dense

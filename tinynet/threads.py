@@ -86,6 +86,11 @@ def get_threads():
     return max(counts) if counts else None
 
 
+def worker_count():
+    """Threads tinynet's own CPU work may use now: its thread limit, else every core."""
+    return _threads["n"] or _cores()
+
+
 def _env_threads():
     """(fixed, n): whether the environment chose, and its count (None: the library's own)."""
     raw = os.environ.get("TINYNET_THREADS", "").strip()

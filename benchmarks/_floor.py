@@ -1,0 +1,125 @@
+"""The NumPy floor: a hand-written SGD step for one ReLU/softmax network, fewest array calls.
+
+Not tinynet: the least a NumPy program can do per update for a small dense
+network (issue 20), so every run can show how far tinynet's step is above it.
+No input checks, no loss, no metrics; the same maths as tinynet's SGD step
+with softmax + categorical cross-entropy (tests/test_benchmarks.py holds the
+two equal in float64):
+
+- the bias folded into the product: every layer's input carries a column of
+  ones, and its matrix theta_l (in + 1, out) holds W_l over b_l, so
+  z = [a, 1] @ theta_l is one call and grad_theta_l = [a, 1]^T g gives
+  grad_W and grad_b at once;
+- every array preallocated per batch size: products write with ``out=``,
+  ReLU writes max(z, 0) straight into the next layer's input buffer;
+- dL/dz at the head is lr * (p - y) / N (the rate folded in), so the grads
+  are the steps, and all parameters are views of one flat buffer updated by
+  a single ``theta -= steps``.
+
+About 34 NumPy calls per update for 2-10-10-10-10-4.
+"""
+
+import numpy as np
+
+
+class FloorNet:
+    """theta: one flat float buffer; thetas[l] (in_l + 1, out_l) views of it (W_l over b_l).
+
+    weights: [W0, b0, W1, b1, ...] as tinynet's get_weights gives them (copied).
+    The head is softmax, every hidden layer ReLU.
+    """
+
+    def __init__(self, weights, learning_rate, dtype=np.float32):
+        shapes = [(w.shape[0] + 1, w.shape[1]) for w in weights[0::2]]
+        sizes = [a * b for a, b in shapes]
+        self.theta = np.empty(sum(sizes), dtype=dtype)
+        self.steps = np.empty_like(self.theta)
+        self.thetas, self.step_views = [], []
+        start = 0
+        for (a, b), size, w, bias in zip(shapes, sizes, weights[0::2], weights[1::2]):
+            view = self.theta[start:start + size].reshape(a, b)
+            view[:-1], view[-1] = w, bias
+            self.thetas.append(view)
+            self.step_views.append(self.steps[start:start + size].reshape(a, b))
+            start += size
+        self.widths = [a - 1 for a, _ in shapes] + [shapes[-1][1]]
+        self.learning_rate = float(learning_rate)
+        self.dtype = np.dtype(dtype)
+        self._buffers = {}
+
+    def weights(self):
+        """[W0, b0, W1, b1, ...] as copies, to compare with tinynet's get_weights."""
+        out = []
+        for view in self.thetas:
+            out += [view[:-1].copy(), view[-1].copy()]
+        return out
+
+    def buffers(self, n):
+        """Per batch size n: inputs [a_l, 1] (n, in_l + 1), z_l and grads (n, out_l), masks."""
+        found = self._buffers.get(n)
+        if found is None:
+            w = self.widths
+            inputs = [np.ones((n, width + 1), dtype=self.dtype) for width in w[:-1]]
+            found = {"inputs": inputs,
+                     "z": [np.empty((n, width), dtype=self.dtype) for width in w[1:]],
+                     "grads": [np.empty((n, width), dtype=self.dtype) for width in w[1:]],
+                     "masks": [np.empty((n, width), dtype=bool) for width in w[1:-1]],
+                     "row": np.empty((n, 1), dtype=self.dtype)}
+            self._buffers[n] = found
+        return found
+
+    def load(self, x):
+        """A batch's rows of x written into its input buffer [x, 1] (the caller's x kept)."""
+        buf = self.buffers(x.shape[0])
+        buf["inputs"][0][:, :-1] = x
+        return buf["inputs"][0]
+
+    def step(self, x1, y):
+        """One SGD update on x1 = [x, 1] (n, in + 1) (a ``load``ed buffer) and one-hot y (n, C)."""
+        n = x1.shape[0]
+        buf = self.buffers(n)
+        inputs, grads, masks, zs = buf["inputs"], buf["grads"], buf["masks"], buf["z"]
+        thetas, last = self.thetas, len(self.thetas) - 1
+        inputs = [x1] + inputs[1:]
+        for i in range(last):  # z = [a, 1] @ theta, relu straight into the next input
+            np.matmul(inputs[i], thetas[i], out=zs[i])
+            np.maximum(zs[i], 0.0, out=inputs[i + 1][:, :-1])
+        z = zs[last]
+        np.matmul(inputs[last], thetas[last], out=z)
+        np.max(z, axis=1, keepdims=True, out=buf["row"])
+        np.subtract(z, buf["row"], out=z)
+        np.exp(z, out=z)
+        np.sum(z, axis=1, keepdims=True, out=buf["row"])
+        np.divide(z, buf["row"], out=z)  # z now holds p = softmax
+        g = grads[-1]
+        np.subtract(z, y, out=g)
+        np.multiply(g, self.learning_rate / n, out=g)  # lr * dL/dz: the grads are the steps
+        for i in range(last, -1, -1):
+            np.matmul(inputs[i].T, g, out=self.step_views[i])
+            if i == 0:
+                break
+            below = grads[i - 1]
+            np.matmul(g, thetas[i][:-1].T, out=below)
+            a = inputs[i][:, :-1]
+            np.greater(a, 0.0, out=masks[i - 1])
+            np.multiply(below, masks[i - 1], out=below)
+            g = below
+        self.theta -= self.steps
+
+    def epoch(self, x1_all, y_all, order, batch_size):
+        """Every update of one epoch over the rows ``order`` of [x, 1] and y (gathered once)."""
+        n = order.shape[0]
+        key = ("epoch", n)
+        if key not in self._buffers:
+            self._buffers[key] = (np.empty((n, x1_all.shape[1]), dtype=x1_all.dtype),
+                                  np.empty((n, y_all.shape[1]), dtype=y_all.dtype))
+        xs, ys = self._buffers[key]
+        np.take(x1_all, order, axis=0, out=xs)
+        np.take(y_all, order, axis=0, out=ys)
+        for start in range(0, n, batch_size):
+            self.step(xs[start:start + batch_size], ys[start:start + batch_size])
+
+
+def with_ones(x):
+    """[x, 1]: x (n, in) with a column of ones appended, for the folded bias."""
+    return np.concatenate([x, np.ones((x.shape[0], 1), dtype=x.dtype)], axis=1)
