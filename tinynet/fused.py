@@ -77,8 +77,12 @@ class FusedStep:
     softmax head split off the top where there is one. Backward runs top to
     bottom and ends at the lowest Dense (the layers below it have no
     parameters, and it needs no grad_x). Returns (loss, [metric values],
-    rate used), as train_step does.
+    rate used), as train_step does; step(x, y, metrics=False) leaves the metrics
+    out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs):
+    fit reads the metrics once per epoch from them.
     """
+
+    keeps_outputs = True
 
     def __init__(self, layers, loss, optimizer, metric_fns):
         self.layers, self.loss, self.optimizer = layers, loss, optimizer

@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 
 from tinynet import _checks, backend, losses, threads
-from tinynet.fused import FusedStep
 from tinynet.history import grew_past
 
 EPOCH_BYTES = 4 * 2**20  # an epoch's rows and outputs up to this: gathered at once
@@ -244,7 +243,7 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
 
     The per-batch loss and metrics stay on the device and are read once, at the
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
-    Where the epoch is small (_small) and the step is the fused one, the metrics
+    Where the epoch is small (_small) and the step keeps its outputs, the metrics
     are computed once over the epoch's outputs (each batch's, before its update)
     instead: the same mean over the epoch's rows, in one pass.
     """
@@ -254,7 +253,8 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     small = _small(model, x, y, order)
     if order is not None and small:
         x, y, order = *_take(xp, x, y, order), None  # the epoch's rows, in order
-    keep_outputs = small and isinstance(step, FusedStep) and bool(model.metric_names)
+    # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's end
+    keep_outputs = small and getattr(step, "keeps_outputs", False) and bool(model.metric_names)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
