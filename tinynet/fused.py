@@ -77,8 +77,12 @@ class FusedStep:
     softmax head split off the top where there is one. Backward runs top to
     bottom and ends at the lowest Dense (the layers below it have no
     parameters, and it needs no grad_x). Returns (loss, [metric values],
-    rate used), as train_step does.
+    rate used), as train_step does; step(x, y, metrics=False) leaves the metrics
+    out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs):
+    fit reads the metrics once per epoch from them.
     """
+
+    keeps_outputs = True
 
     def __init__(self, layers, loss, optimizer, metric_fns):
         self.layers, self.loss, self.optimizer = layers, loss, optimizer
@@ -95,13 +99,22 @@ class FusedStep:
             self.pieces.append(layer)
         self.lowest = lowest
         self._split = None  # a fused_threads.SplitStep while one applies
+        self.output = None  # the last batch's outputs (before its update)
         self.splittable = (self.head_owns_z and bool(self.pieces)
                            and all(type(piece) is _FusedDense for piece in self.pieces))
 
-    def __call__(self, x, y):
+    def __call__(self, x, y, metrics=True):
+        """(loss, [metric values], rate) of one update; metrics=False gives None for the
+        values (fit computes them once per epoch from ``self.output``, the batch's
+        outputs before the update, which the step keeps until the next call)."""
         split = self._split_step(x)
-        if split is not None:
-            return split(x, y)
+        loss, out, lr = split.run(x, y) if split is not None else self._run(x, y)
+        self.output = out
+        values = [fn(y, out) for fn in self.metric_fns] if metrics else None
+        return loss, values, lr
+
+    def _run(self, x, y):
+        """Forward, loss, backward, update: (loss, the outputs before the update, rate)."""
         out = x
         for piece in self.pieces:
             out = piece.forward(out, training=True)
@@ -110,13 +123,12 @@ class FusedStep:
             out = self.head.p
         else:
             loss = self.loss.value(y, out)
-        values = [fn(y, out) for fn in self.metric_fns]
         grad = self.head.backward() if self.head is not None else self.loss.backward()
         for piece in reversed(self.pieces[self.lowest:]):
             grad = piece.backward(grad)
         params = [p for layer in self.layers for p in layer.params.values()]
         grads = [g for layer in self.layers for g in layer.grads.values()]
-        return loss, values, self.optimizer.apply(params, grads)
+        return loss, out, self.optimizer.apply(params, grads)
 
     def _split_step(self, x):
         """The step split over threads (tinynet.fused_threads) where it applies now, else None.

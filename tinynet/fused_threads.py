@@ -95,6 +95,11 @@ class SplitStep:
             self.plans.append((k0, k1, pieces, make_head()))
 
     def __call__(self, x, y):
+        loss, p, lr = self.run(x, y)
+        return loss, [fn(y, p) for fn in self.step.metric_fns], lr
+
+    def run(self, x, y):
+        """The step without its metrics: (loss (K,), the stack's outputs p (K, N, C), rate)."""
         xp = backend.namespace(x)
         pool = _pool(len(self.plans) - 1)
         context = contextvars.copy_context  # each worker runs in the caller's context
@@ -102,17 +107,14 @@ class SplitStep:
         done = [self._chunk(self.plans[0], x, y)] + [job.result() for job in jobs]
         step = self.step
         loss = xp.concat([chunk_loss for chunk_loss, _ in done])
-        values = []
-        if step.metric_fns:
-            p = xp.concat([chunk_p for _, chunk_p in done])
-            values = [fn(y, p) for fn in step.metric_fns]
+        p = xp.concat([chunk_p for _, chunk_p in done])
         for j, piece in enumerate(step.pieces):  # every Dense: its chunks' grads, along K
             layer, parts = piece.dense, [plan[2][j].dense.grads for plan in self.plans]
             for key in layer.params:
                 layer.grads[key] = xp.concat([part[key] for part in parts])
         params = [p for layer in step.layers for p in layer.params.values()]
         grads = [g for layer in step.layers for g in layer.grads.values()]
-        return loss, values, step.optimizer.apply(params, grads)
+        return loss, p, step.optimizer.apply(params, grads)
 
     def _chunk(self, plan, x, y):
         """Forward, head and backward of copies [k0:k1]; returns (loss, p) of the chunk."""

@@ -14,6 +14,7 @@ import numpy as np
 from tinynet import _checks, backend, losses, threads
 from tinynet.history import grew_past
 
+EPOCH_BYTES = 4 * 2**20  # an epoch's rows and outputs up to this: gathered at once
 GROWTH_FACTOR = 4.0  # default: "grew" = 4x past the best loss and above the start
 
 
@@ -212,8 +213,7 @@ def _single_class(y):
 
 def _take(xp, x, y, order):
     """Rows of x and y in ``order``: (b,) gives (b, in); (K, b) gives (K, b, in), one
-    gather over the flattened orders (xp.take wants 1-D indices). fit gathers each
-    batch on its own, so no shuffled copy of the data is ever made."""
+    gather over the flattened orders (xp.take wants 1-D indices)."""
     idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
     if order.ndim == 1:
         return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
@@ -222,29 +222,56 @@ def _take(xp, x, y, order):
             xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
 
 
+def _small(model, x, y, order):
+    """True when an epoch's gathered rows and its outputs fit in EPOCH_BYTES.
+
+    Then fit gathers the epoch's rows at once (its batches are slices of them)
+    and keeps the fused step's outputs to read the metrics once per epoch;
+    larger data are gathered batch by batch, so no shuffled copy of them is made
+    (tn.sweep's memory budget counts on it).
+    """
+    copies = 1 if order is None or order.ndim == 1 else order.shape[0]
+    width = x.shape[-1] + y.shape[-1] + model.output_dim
+    return copies * x.shape[0] * width * 8 <= EPOCH_BYTES  # 8: float64's bytes, the most
+
+
 def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epochs):
     """Every update of one epoch; returns (logs, per-step rates, per-step losses).
 
     data: the device arrays (x, y); order: None (rows in order), (n,) or (K, n)
-    this epoch's row order: batch i is gathered from ``order[..., i*B:(i+1)*B]``.
+    this epoch's row order: batch i holds the rows ``order[..., i*B:(i+1)*B]``.
 
     The per-batch loss and metrics stay on the device and are read once, at the
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
+    Where the epoch is small (_small) and the step keeps its outputs, the metrics
+    are computed once over the epoch's outputs (each batch's, before its update)
+    instead: the same mean over the epoch's rows, in one pass.
     """
     x, y = data
     xp = backend.namespace(x)
+    step = model.train_function
+    small = _small(model, x, y, order)
+    if order is not None and small:
+        x, y, order = *_take(xp, x, y, order), None  # the epoch's rows, in order
+    # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's end
+    keep_outputs = small and getattr(step, "keeps_outputs", False) and bool(model.metric_names)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
-    sizes, lrs = [], []
+    outputs, sizes, lrs = [], [], []
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         stop = min(start + batch_size, n)
-        xb, yb = ((x[start:stop], y[start:stop]) if order is None
+        xb, yb = ((x[..., start:stop, :], y[..., start:stop, :]) if order is None
                   else _take(xp, x, y, order[..., start:stop]))
-        loss, values, lr = model.train_function(xb, yb)
-        for column, value in zip(columns, (loss, *values)):
-            column.append(value)
+        if keep_outputs:
+            loss, _, lr = step(xb, yb, metrics=False)
+            outputs.append(step.output)
+        else:
+            loss, values, lr = step(xb, yb)
+            for column, value in zip(columns[1:], values):
+                column.append(value)
+        columns[0].append(loss)
         sizes.append(stop - start)
         lrs.append(lr)
         for cb in batch_hooks:
@@ -253,18 +280,36 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
             bar.update(1)
         if model.stop_training:  # a batch callback (TerminateOnNaN) asked to stop now
             break
-    weights = np.asarray(sizes, dtype=np.float64) / sum(sizes)
-    host = [np.asarray(backend.to_numpy(xp.stack(c)), dtype=np.float64) for c in columns]
-    keys = ["loss"] + model.metric_names
-    # an elementwise sum over batches, so copy k's figure does not depend on K
-    logs = {k: _scalar_or_array(np.sum(weights.reshape((-1,) + (1,) * (h.ndim - 1)) * h,
-                                       axis=0))
-            for k, h in zip(keys, host)}
-    step_losses = list(host[0])
+    logs, step_losses = _epoch_logs(model, columns, sizes)
+    if keep_outputs:
+        seen = y[..., :sum(sizes), :]
+        out = xp.concat(outputs, axis=-2)
+        for key, fn in zip(model.metric_names, model._metric_fns):
+            logs[key] = _scalar_or_array(np.asarray(backend.to_numpy(fn(seen, out)),
+                                                    dtype=np.float64))
     if bar is not None:
         bar.set_postfix_str(_format_logs(logs))
         bar.close()
     return logs, lrs, step_losses
+
+
+def _epoch_logs(model, columns, sizes):
+    """({key: sum_b n_b * value_b / sum_b n_b} over the batches' values, in float64, for
+    every column that holds values; the per-batch losses as a list)."""
+    xp = backend.namespace(columns[0][0])
+    weights = np.asarray(sizes, dtype=np.float64) / sum(sizes)
+    keys = ["loss"] + model.metric_names
+    logs = {}
+    for key, column in zip(keys, columns):
+        if not column:
+            continue
+        host = np.asarray(backend.to_numpy(xp.stack(column)), dtype=np.float64)
+        # an elementwise sum over batches, so copy k's figure does not depend on K
+        logs[key] = _scalar_or_array(
+            np.sum(weights.reshape((-1,) + (1,) * (host.ndim - 1)) * host, axis=0))
+        if key == "loss":
+            step_losses = list(host)
+    return logs, step_losses
 
 
 def _scalar_or_array(value):

@@ -93,6 +93,10 @@ class Optimizer:
             self._slots = [self._new_slots(p) for p in params]
         self.iterations += 1
         lr = self.rate(self.iterations - 1)
+        if isinstance(lr, float) and self._is_plain_sgd():
+            for p, g in zip(params, grads):
+                p -= lr * g  # the whole rule: nothing else to look at per parameter
+            return lr
         wd, decoupled = self.weight_decay, self.decoupled_weight_decay
         frozen = self.frozen is not None and bool(np.any(self.frozen))
         by_rank = {}  # K rates: shaped once per parameter rank, (K, 1) or (K, 1, 1)
@@ -109,6 +113,11 @@ class Optimizer:
                 step = _mask_frozen(step, self.frozen, p)
             p -= step
         return lr
+
+    def _is_plain_sgd(self):
+        """True when the update is p <- p - lr * g alone (SGD without momentum, weight
+        decay or frozen copies): apply then skips the general loop's questions."""
+        return False
 
     def _new_slots(self, p):
         return {}

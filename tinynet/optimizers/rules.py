@@ -5,6 +5,8 @@ Each docstring writes its rule out in both conventions (see tinynet.optimizers).
 
 import math
 
+import numpy as np
+
 from tinynet import _checks, backend
 from tinynet.optimizers._args import _epsilon
 from tinynet.optimizers.base import Optimizer
@@ -40,6 +42,10 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0.")
         self.nesterov = bool(nesterov)
+
+    def _is_plain_sgd(self):
+        return (self.momentum == 0.0 and self.weight_decay == 0.0
+                and (self.frozen is None or not np.any(self.frozen)))
 
     def _new_slots(self, p):
         if self.momentum == 0.0:
