@@ -116,7 +116,8 @@ def warn_slow_workers(outcomes):
         warnings.warn(
             f"{_OWNER}: the workers run with MALLOC_TRIM_THRESHOLD_ set and no "
             "MALLOC_MMAP_THRESHOLD_ (Dask's nanny sets the first), so every array over 128 KiB "
-            "is mapped anew; a chunk ran about 2.5x slower so here. Start the workers with "
+            "is mapped anew (a chunk ran about 2.5x slower so, measured on a 2-core CPU). "
+            "Start the workers with "
             "MALLOC_MMAP_THRESHOLD_=33554432 as well (a LocalCluster: dask.config.set("
             "{'distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_': '33554432'}) "
             "before creating it). The results are the same either way.", UserWarning,
