@@ -69,3 +69,16 @@ def apply_steps(opt, grads, p0):
     for g in grads:
         opt.apply([p], [tb.to_device(g)])
     return tb.to_numpy(p)
+
+
+def assert_same_sweep(a, b):
+    """Two SweepResults record the same, bit for bit: every history entry, every per-step
+    rate and loss, and who diverged, grew, stopped or failed, when, from what start."""
+    assert a.history.keys() == b.history.keys()
+    for key in a.history:
+        np.testing.assert_array_equal(a.history[key], b.history[key], err_msg=key)
+    for key in ("lr", "loss"):
+        np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
+    for name in ("diverged", "diverged_epoch", "stopped_epoch", "grew", "grew_epoch",
+                 "initial_loss", "failed"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import blobs
+from conftest import assert_same_sweep, blobs
 from matplotlib.figure import Figure
 
 import tinynet as tn
@@ -55,16 +55,6 @@ def run(rates, seeds=(0, 1), fn=layers_fn, **kwargs):
         return sweep(fn, x, y, rates, seeds=seeds, **args)
 
 
-def assert_same(a, b):
-    assert a.history.keys() == b.history.keys()
-    for key in a.history:
-        np.testing.assert_array_equal(a.history[key], b.history[key], err_msg=key)
-    for key in ("lr", "loss"):
-        np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
-    np.testing.assert_array_equal(a.diverged, b.diverged)
-    np.testing.assert_array_equal(a.diverged_epoch, b.diverged_epoch)
-
-
 # --- chunking -----------------------------------------------------------------------
 @pytest.mark.parametrize("copies_per_chunk", [1, 2])
 def test_chunked_sweep_equals_one_big_run(backend, copies_per_chunk):
@@ -77,7 +67,7 @@ def test_chunked_sweep_equals_one_big_run(backend, copies_per_chunk):
     assert full.config["chunk_sizes"] == [6]
     assert len(chunked.config["chunk_sizes"]) >= 3
     assert max(chunked.config["chunk_sizes"]) == copies_per_chunk
-    assert_same(full, chunked)
+    assert_same_sweep(full, chunked)
     assert np.all(full.diverged[2]) and not np.any(full.diverged[:2])
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import blobs
+from conftest import assert_same_sweep, blobs
 
 import tinynet as tn
 from tinynet.lab.sweep_executor import SweepError, worker_threads
@@ -103,17 +103,6 @@ def swept(executor=None, callbacks=make_record, chunks=4, threads_per_worker=Non
                         executor=executor, **args)
 
 
-def assert_same(a, b):
-    assert a.history.keys() == b.history.keys()
-    for key in a.history:
-        np.testing.assert_array_equal(a.history[key], b.history[key], err_msg=key)
-    for key in ("lr", "loss"):
-        np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
-    for name in ("diverged", "diverged_epoch", "stopped_epoch", "grew", "grew_epoch",
-                 "initial_loss", "failed"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-
-
 def stitched(result):
     """Every copy's recorded epoch losses while it trained, stitched from each chunk's
     callbacks (after a copy stopped, what a callback sees depends on its chunk's fit)."""
@@ -142,7 +131,7 @@ def test_an_executor_gives_the_local_result_bit_for_bit(float64, executor, local
     remote = swept(executor, chunks=6)
     assert len(remote.config["chunk_sizes"]) == 6 and local.config["chunk_sizes"] == [6]
     assert np.all(local.diverged[2]) and local.stopped_epoch[0, 1] == 2
-    assert_same(local, remote)
+    assert_same_sweep(local, remote)
     np.testing.assert_array_equal(stitched(remote), stitched(local))
     assert all(cb.model is None for chunk in remote.callbacks for cb in chunk)
 
@@ -174,7 +163,7 @@ def test_each_worker_gets_its_share_of_the_cores(float64, executor):
 
 
 def test_a_dask_client_is_taken_as_its_executor(float64, dask_executor, local):
-    assert_same(local, swept(dask_executor._client, chunks=2))
+    assert_same_sweep(local, swept(dask_executor._client, chunks=2))
 
 
 def test_dask_workers_with_a_pinned_mmap_threshold_are_named_once(dask_executor, pool):

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import blobs
+from conftest import assert_same_sweep, blobs
 
 import tinynet as tn
 from tinynet.lab.sweep_result import SweepResult
@@ -70,16 +70,6 @@ def swept(callbacks, copies_per_chunk=None, **kwargs):
         return full, tn.sweep(layers_fn, x / 4.0, y, RATES, seeds=SEEDS, **args)
 
 
-def assert_same_records(a, b):
-    assert a.history.keys() == b.history.keys()
-    for key in a.history:
-        np.testing.assert_array_equal(a.history[key], b.history[key], err_msg=key)
-    for key in ("lr", "loss"):
-        np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
-    for name in ("diverged", "diverged_epoch", "stopped_epoch", "grew", "grew_epoch"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-
-
 # copies 0 and 1 (chunk 0 with two per chunk) both stop in epoch 2: that chunk's fit ends
 AT = {0: 2, 1: 2, 4: 3}
 
@@ -91,14 +81,14 @@ def test_copies_frozen_at_an_epoch_end_record_the_same_in_every_chunking(float64
     had all stopped, fit ended and the same copies got NaN."""
     full, chunked = swept(lambda: [FreezeAt(AT)], copies_per_chunk)
     assert len(chunked.config["chunk_sizes"]) >= 3
-    assert_same_records(full, chunked)
+    assert_same_sweep(full, chunked)
 
 
 @pytest.mark.parametrize("copies_per_chunk", [1, 2])
 def test_copies_frozen_during_an_epoch_record_the_same_in_every_chunking(float64,
                                                                          copies_per_chunk):
     full, chunked = swept(lambda: [FreezeAt(AT, batch=0)], copies_per_chunk)
-    assert_same_records(full, chunked)
+    assert_same_sweep(full, chunked)
 
 
 def test_a_frozen_copy_keeps_its_frozen_value_and_says_where_it_stopped(float64):
@@ -134,7 +124,7 @@ def test_early_stopping_gives_the_same_records_in_every_chunking(float64):
                                                min_delta=0.05)]
     full, chunked = swept(stop, 1, epochs=8)
     assert np.any(full.stopped_epoch > 0)
-    assert_same_records(full, chunked)
+    assert_same_sweep(full, chunked)
 
 
 # --- one convention: epochs count from 1 -------------------------------------------------
