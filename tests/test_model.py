@@ -271,3 +271,13 @@ def test_set_weights_refuses_values_float32_cannot_hold_and_keeps_nan():
         model.set_weights([np.array([[1e39, 1.0]]), np.zeros(2)])
     model.set_weights([np.array([[np.nan, -np.inf]]), np.zeros(2)])  # a diverged run's
     np.testing.assert_array_equal(model.get_weights()[0], [[np.nan, -np.inf]])
+
+
+def test_metric_values_follow_metric_names_on_hand_worked_outputs():
+    model = tn.Sequential([tn.layers.Dense(2, "softmax", input_dim=2)], seed=0)
+    model.compile("sgd", loss="categorical_crossentropy", metrics=("accuracy",))
+    y = tn.backend.to_device(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]]))
+    out = tn.backend.to_device(np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]]))
+    (accuracy,) = model.metric_values(y, out)  # rows 0 and 1 right, rows 2 and 3 wrong
+    assert model.metric_names == ["accuracy"]
+    assert float(tn.backend.to_numpy(accuracy)) == 0.5

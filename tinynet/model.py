@@ -264,7 +264,7 @@ class Sequential:
         """
         out = self.forward(x, training=True)
         loss = self.loss.value(y, out)
-        values = [fn(y, out) for fn in self._metric_fns]
+        values = self.metric_values(y, out)
         grad = self.loss.backward()
         self.backward(grad)
         lr = self.optimizer.apply(self.params, self.grads())
@@ -309,13 +309,17 @@ class Sequential:
         listed = list(result.values())
         return listed[0] if len(listed) == 1 else listed
 
+    def metric_values(self, y, out):
+        """[metric(y, out) for each compiled metric], in metric_names' order, on the device."""
+        return [fn(y, out) for fn in self._metric_fns]
+
     def evaluate_device(self, x, y, batch_size=None):
         """Sample-weighted mean loss and metrics on device arrays (no host copy)."""
         n = x.shape[0]
         sums = None
         for xb, yb in zip(self._chunks(x, n, batch_size), self._chunks(y, n, batch_size)):
             out = self.forward(xb, training=False)
-            vals = [self.loss.value(yb, out)] + [fn(yb, out) for fn in self._metric_fns]
+            vals = [self.loss.value(yb, out), *self.metric_values(yb, out)]
             part = [v * xb.shape[0] for v in vals]
             sums = part if sums is None else [s + p for s, p in zip(sums, part)]
         keys = ["loss"] + self.metric_names

@@ -284,9 +284,8 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     if keep_outputs:
         seen = y[..., :sum(sizes), :]
         out = xp.concat(outputs, axis=-2)
-        for key, fn in zip(model.metric_names, model._metric_fns):
-            logs[key] = _scalar_or_array(np.asarray(backend.to_numpy(fn(seen, out)),
-                                                    dtype=np.float64))
+        for key, value in zip(model.metric_names, model.metric_values(seen, out)):
+            logs[key] = _scalar_or_array(np.asarray(backend.to_numpy(value), dtype=np.float64))
     if bar is not None:
         bar.set_postfix_str(_format_logs(logs))
         bar.close()
