@@ -262,6 +262,24 @@ def plateau(quick):
     return {"runs": runs, "k": k, "rates": rates, "short": short, "long": long, "chance": chance}
 
 
+def plateau_verdict(flat, fell, long):
+    """Was the flat start a minimum? Said from the count of flat runs that fell later."""
+    if flat == 0:
+        return "No run looked stuck, so this run has no plateau to explain."
+    lo, _ = tn.metrics.wilson_interval(fell, flat)
+    stuck = flat - fell
+    rest = (f" {stuck} flat run{'s' if stuck > 1 else ''} had not fallen by epoch {long}; on "
+            f"this budget {'they' if stuck > 1 else 'it'} cannot be told from a minimum."
+            if stuck else "")
+    if lo > 0.5:  # most fell, beyond the interval
+        return "The flat start was not a minimum: waiting longer was enough." + rest
+    if fell == 0:
+        return (f"None had fallen by epoch {long}: on this budget the run cannot tell a "
+                "plateau from a minimum.")
+    return (f"Some fell later ({fell} of {flat}), too few to say the rest will: on this budget "
+            "a plateau and a minimum look the same for them.")
+
+
 def say_plateau(p):
     """What part 2 shows, worded from its numbers."""
     k, short, long, runs = p["k"], p["short"], p["long"], p["runs"]
@@ -274,12 +292,7 @@ def say_plateau(p):
     print(f"\n-> From small weights the loss looks stuck after {short} epochs in "
           f"{count(flat, k * len(small))} runs; of those {flat}, {count(fell, flat)} fell by "
           f"epoch {long}.")
-    print("   " + ("The flat start was not a minimum: waiting longer was enough."
-                   if fell > flat // 2 else "Most of them had not fallen by the long budget "
-                   "either: on this budget the run cannot tell a plateau from a minimum.")
-          + (f" {flat - fell} flat run{'s' if flat - fell > 1 else ''} had not fallen by epoch "
-             f"{long}; on this budget {'they' if flat - fell > 1 else 'it'} cannot be told "
-             "from a minimum." if 0 < flat - fell <= flat // 2 else ""))
+    print("   " + plateau_verdict(flat, fell, long))
     pace = {lr: np.median([e for e in r["drop_epochs"] if e is not None])
             for lr, r in small.items() if any(e is not None for e in r["drop_epochs"])}
     if len(pace) >= 2:

@@ -157,3 +157,13 @@ def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less
     assert "first full-size steps" not in lesson.warmup_sentence(parts, 0.3)
     parts["warm-up only"]["verdict"] = 0
     assert "cannot tell" in lesson.warmup_sentence(parts, 0.74)
+
+
+def test_lesson19_calls_the_flat_start_no_minimum_only_when_most_flat_runs_surely_fell():
+    verdict = load("19_stuck_or_slow").plateau_verdict
+    assert verdict(22, 21, 600).startswith("The flat start was not a minimum")
+    assert "1 flat run had not fallen by epoch 600" in verdict(22, 21, 600)
+    for fell in (0, 3, 5):  # 5 of 6: Wilson lower bound 44%, not beyond one half
+        assert "not a minimum" not in verdict(6, fell, 600)
+    assert verdict(6, 0, 600).startswith("None had fallen by epoch 600")
+    assert verdict(0, 0, 600).startswith("No run looked stuck")
