@@ -170,14 +170,6 @@ def test_after_a_step_layer_grads_hold_dl_dtheta_on_both_paths(float64, loss, op
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("n_models", [1, 3])
-def test_fused_step_equals_the_plain_step_on_the_mask_path(float64, monkeypatch, n_models):
-    """Every ReLU array takes the float-mask path (MASK_FROM 1)."""
-    monkeypatch.setattr(fused, "MASK_FROM", 1)
-    (fast, plain), x, y = _pair("categorical", "sgd", n_models)
-    _assert_same_training(fast, plain, x, y, TOLERANCE["float64"])
-
-
 def _head_net(n_models=1, head="dense"):
     L = tn.layers
     layers = [L.Dense(6, "relu", input_dim=3), L.Dense(5, "relu")]
