@@ -295,3 +295,18 @@ def test_fused_step_equals_the_plain_step_where_the_clip_is_active(float64, loss
     out = plain.predict(tn.backend.to_numpy(x))
     assert np.min(out) < 1e-7 and np.min(out) > 1e-250  # clipped, not underflowed
     _assert_same_training(fast, plain, x, y, TOLERANCE["float64"], steps=2)
+
+
+@pytest.mark.parametrize("top", ["linear", "relu"])
+def test_fit_metrics_read_each_batchs_own_outputs(float64, top):
+    """fit keeps every batch's outputs for the epoch's metrics: a step that writes its
+    outputs into a buffer it reuses would give every batch the last batch's outputs."""
+    _, _, x, y = _problem("mse")
+    histories = []
+    for use_fused in (True, False):
+        model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(2, top)], seed=3)
+        model.compile(tn.optimizers.SGD(0.1), loss="mse", metrics=["mae"], fused=use_fused)
+        histories.append(model.fit(x, y, epochs=2, batch_size=4, verbose=0).history)
+    fast, plain = histories
+    np.testing.assert_allclose(fast["mae"], plain["mae"], rtol=1e-12)
+    np.testing.assert_allclose(fast["loss"], plain["loss"], rtol=1e-12)

@@ -112,6 +112,10 @@ class FusedStep:
         self.output = None  # the last batch's outputs (before its update)
         self.splittable = (self.head_owns_z and bool(self.pieces)
                            and all(type(piece) is _FusedDense for piece in self.pieces))
+        top = self.pieces[-1] if self.pieces else None
+        # the outputs are a buffer the next call overwrites: z of a linear top Dense, y of a ReLU
+        self.output_is_buffer = (self.head is None and type(top) is _FusedDense
+                                 and (top.activation is None or top.relu))
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) keeps no buffer: the copied layers hold copies, not views."""
@@ -128,7 +132,7 @@ class FusedStep:
         loss, out = split.run(x, y) if split is not None else self._run(x, y)
         flat.point_grads()
         lr = self._update(flat)
-        self.output = out
+        self.output = backend.namespace(out).asarray(out, copy=True) if self.output_is_buffer else out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr
 
