@@ -5,28 +5,31 @@ backward, update. This module is its sibling, as torch.optim keeps
 ``_multi_tensor_sgd`` beside ``_single_tensor_sgd``: ``compile`` picks one
 once (``model.train_function``), ``fit`` calls it, and tests/test_fused.py
 holds the two equal for every loss, optimiser, dtype and stack. This is the
-only module that knows a shortcut exists; it keeps its own buffers (each
-Dense's input and its ReLU masks) and writes nothing of another
-class but what that class's contract makes public: ``layer.grads``, which
-holds dL/dθ of the last batch after a fused step as after a plain one. The
-update is ``optimizer.apply(params, grads)``, the plain step's.
+only module that knows a shortcut exists; it keeps its own buffers and writes
+nothing of another class but what that class's contract makes public:
+``layer.params`` and ``layer.grads``, which hold θ and dL/dθ of the last
+batch after a fused step as after a plain one. The update is
+``optimizer.apply``, the plain step's.
 
 The shortcuts, each giving the plain step's numbers up to rounding:
 
 - ``SoftmaxCrossEntropy``: a softmax output under categorical cross-entropy on
   probabilities is one piece (Deep Learning from Scratch's ``SoftmaxWithLoss``)
   whose backward hands dL/dz = (p sum_c v_c - v) / N straight to the Dense
-  below, skipping the softmax's Jacobian;
-- in place: a Dense adds its bias to its fresh z = x @ W and lets its ReLU or
-  softmax overwrite z, and the gradient the step owns is multiplied in place
-  by the ReLU derivative;
-- ReLU's derivative kept as a float mask m = [z > 0] for arrays of at least
-  MASK_FROM elements (y = z * m in place: the fewest passes), else read off
-  the output as sign(y) (the fewest calls); both are 0 at z = 0 exactly;
-- W^T as a view, never a copy (NumPy 2.4 with OpenBLAS multiplies a (K, in,
-  out) stack's transposed view faster than a C-ordered copy, which costs a pass);
-- grad_b = 1^T g, one BLAS call, where a sum over the sample axis of a
-  (K, N, units) stack is several times slower;
+  below, skipping the softmax's Jacobian; its loss is one dot of the
+  flattened rows (vecdot);
+- one flat buffer (tinynet.flat): every Dense's theta = [W; b], each layer's
+  ``params`` views of it and its ``grads`` views of a second one; the input
+  carries a column of ones, so z = [x, 1] @ theta and grad_theta = [x, 1]^T g
+  (grad_W over grad_b = 1^T g) are one product each;
+- an update rule that keeps nothing per parameter (``optimizer.stateless``:
+  plain SGD) is applied to the whole buffer at once; any other rule gets the
+  layers' views, parameter by parameter, as in the plain step;
+- buffers made once per input shape, every product and ReLU written into them
+  (out=); a ReLU writes straight into the input buffer of the Dense above;
+  ReLU's derivative is the float mask [y > 0] (0 at z = 0 exactly),
+  multiplied into the gradient in place;
+- W^T and [x, 1]^T as views, never copies;
 - no grad_x for the lowest trainable layer, and nothing below it;
 - a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
   (tinynet/fused_threads.py, which runs this module's pieces), where the
@@ -132,7 +135,9 @@ class FusedStep:
         loss, out = split.run(x, y) if split is not None else self._run(x, y)
         flat.point_grads()
         lr = self._update(flat)
-        self.output = backend.namespace(out).asarray(out, copy=True) if self.output_is_buffer else out
+        if self.output_is_buffer:  # fit keeps the outputs of every batch
+            out = backend.namespace(out).asarray(out, copy=True)
+        self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr
 
@@ -384,7 +389,7 @@ class _Slot:
         self.x1 = xp.ones(shape[:-1] + (theta.shape[-2],), dtype=dtype)
         self.x_in = self.x1[..., :piece.in_dim]
         self.x1_t = self.x1.T if self.x1.ndim == 2 else xp.matrix_transpose(self.x1)
-        w = theta[..., :piece.in_dim, :]  # .T: the transpose of a matrix, cheaper than matrix_transpose
+        w = theta[..., :piece.in_dim, :]  # .T of a matrix: cheaper than matrix_transpose
         self.w_t = w.T if w.ndim == 2 else xp.matrix_transpose(w)
         out_shape = lead + (n, units)
         self.z = xp.empty(out_shape, dtype=dtype)
