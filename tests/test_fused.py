@@ -298,19 +298,28 @@ def test_fused_step_equals_the_plain_step_where_the_clip_is_active(float64, loss
     _assert_same_training(fast, plain, x, y, TOLERANCE["float64"], steps=2)
 
 
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("batch_size", [4, 6])
 @pytest.mark.parametrize("top", ["linear", "relu"])
-def test_fit_metrics_read_each_batchs_own_outputs(float64, top):
+def test_fit_metrics_read_each_batchs_own_outputs(float64, top, batch_size, n_models):
     """fit keeps every batch's outputs for the epoch's metrics: a step that writes its
-    outputs into a buffer it reuses would give every batch the last batch's outputs."""
+    outputs into a buffer it reuses would give every batch the last batch's outputs.
+    Batch 6 of 16 rows ends each epoch on 4 rows, whose buffers are the first rows of
+    the batch of 6's."""
     _, _, x, y = _problem("mse")
-    histories = []
+    histories, weights = [], []
     for use_fused in (True, False):
-        model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(2, top)], seed=3)
+        model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(5, "relu"), Dense(2, top)],
+                              seed=3, n_models=n_models)
         model.compile(tn.optimizers.SGD(0.1), loss="mse", metrics=["mae"], fused=use_fused)
-        histories.append(model.fit(x, y, epochs=2, batch_size=4, verbose=0).history)
+        fit = model.fit(x, y, epochs=3, batch_size=batch_size, shuffle=True, verbose=0)
+        histories.append(fit.history)
+        weights.append(model.get_weights())
     fast, plain = histories
     np.testing.assert_allclose(fast["mae"], plain["mae"], rtol=1e-12)
     np.testing.assert_allclose(fast["loss"], plain["loss"], rtol=1e-12)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
 
 
 def _views_of_the_buffer(model):

@@ -321,12 +321,18 @@ class _FusedDense:
         return piece
 
     def slot_for(self, shape):
-        """The _Slot for an input of shape (..., N, in), made once per shape."""
+        """The _Slot for an input of shape (..., N, in), made once per shape: the first
+        rows of a slot for more rows where there is one (the epoch's shorter last batch
+        then takes no memory of its own)."""
         found = self._slots.get(shape)
         if found is None:
             if len(self._slots) > 8:  # many batch sizes: start over rather than grow
                 self._slots.clear()
-            found = self._slots[shape] = _Slot(self, shape)
+            wider = [slot for other, slot in self._slots.items()
+                     if other[:-2] == shape[:-2] and other[-1] == shape[-1]
+                     and other[-2] > shape[-2]]
+            parent = max(wider, key=lambda slot: slot.x1.shape[-2], default=None)
+            found = self._slots[shape] = _Slot(self, shape, parent)
         return found
 
     def forward(self, x, training=True):
@@ -350,7 +356,7 @@ class _FusedDense:
         xp, slot = self.xp, self.slot
         if self.relu:  # grad_y is the step's own: times dy/dz = [y > 0], in place
             if self.writes_out:
-                grad_y *= xp.greater(self.y, 0.0, out=slot.mask)
+                grad_y *= xp.greater(self.y, 0.0, out=slot.z)  # z: not needed now
             else:
                 grad_y *= xp.astype(self.y > 0.0, grad_y.dtype)
             g = grad_y
@@ -376,30 +382,37 @@ class _Slot:
     """A _FusedDense's buffers for inputs of one shape (..., N, in).
 
     x1 = [x, 1] (..., N, in + 1) and x_in its first in columns (a view); z
-    (..., N, units); y where the ReLU writes (x_in of the Dense above, or a
-    buffer of its own; None on the array API where there is no Dense above);
-    mask the ReLU's float [y > 0]; grad_x (..., N, in); x1_t and w_t the
-    transposed views the products read.
+    (..., N, units), which a ReLU's backward reuses for its float mask [y > 0]
+    (z is not read after the forward); y where the ReLU writes (x_in of the
+    Dense above, or a buffer of its own; None on the array API where there is
+    no Dense above); grad_x (..., N, in); x1_t and w_t the transposed views the
+    products read. With a ``parent`` (a slot for more rows, same copies and
+    width) every buffer is the first N rows of the parent's, a view.
     """
 
-    def __init__(self, piece, shape):
+    def __init__(self, piece, shape, parent=None):
         xp, theta, dtype = piece.xp, piece.theta, piece.theta.dtype
         lead = shape[:-2] if len(shape) - 2 >= theta.ndim - 2 else theta.shape[:-2]
         n, units = shape[-2], theta.shape[-1]
-        self.x1 = xp.ones(shape[:-1] + (theta.shape[-2],), dtype=dtype)
+        out_shape = lead + (n, units)
+        self.rows, self.xp, self.dtype = n, xp, dtype
+        self.x1 = self._buffer(shape[:-1] + (theta.shape[-2],), parent, "x1", xp.ones)
         self.x_in = self.x1[..., :piece.in_dim]
         self.x1_t = self.x1.T if self.x1.ndim == 2 else xp.matrix_transpose(self.x1)
         w = theta[..., :piece.in_dim, :]  # .T of a matrix: cheaper than matrix_transpose
         self.w_t = w.T if w.ndim == 2 else xp.matrix_transpose(w)
-        out_shape = lead + (n, units)
-        self.z = xp.empty(out_shape, dtype=dtype)
-        self.y = self.mask = self.grad_x = None
+        self.z = self._buffer(out_shape, parent, "z")
+        self.y = self.grad_x = None
         if piece.relu:
-            above = piece.above
-            if above is not None:
-                self.y = above.slot_for(out_shape).x_in
+            if piece.above is not None:
+                self.y = piece.above.slot_for(out_shape).x_in
             elif piece.writes_out:
-                self.y = xp.empty(out_shape, dtype=dtype)
-            self.mask = xp.empty(out_shape, dtype=dtype)
+                self.y = self._buffer(out_shape, parent, "y")
         if piece.need_grad_x:
-            self.grad_x = xp.empty(lead + (n, piece.in_dim), dtype=dtype)
+            self.grad_x = self._buffer(lead + (n, piece.in_dim), parent, "grad_x")
+
+    def _buffer(self, shape, parent, name, make=None):
+        """A new array of ``shape`` (xp.empty, or ``make``), or the first rows of the parent's."""
+        if parent is not None:
+            return getattr(parent, name)[..., :self.rows, :]
+        return (make or self.xp.empty)(shape, dtype=self.dtype)
