@@ -87,6 +87,7 @@ def _assert_same_training(fast, plain, x, y, tol, steps=4, resync=False):
     """
     assert isinstance(fast.train_function, fused.FusedStep)
     assert plain.train_function == plain.train_step
+    start = plain.optimizer.iterations
     for _ in range(steps):
         if resync:
             fast.set_weights(plain.get_weights())
@@ -102,7 +103,7 @@ def _assert_same_training(fast, plain, x, y, tol, steps=4, resync=False):
             np.testing.assert_allclose(tn.backend.to_numpy(a), tn.backend.to_numpy(b), **tol)
     for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, **tol)
-    assert fast.optimizer.iterations == plain.optimizer.iterations == steps
+    assert fast.optimizer.iterations == plain.optimizer.iterations == start + steps
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -168,14 +169,6 @@ def test_after_a_step_layer_grads_hold_dl_dtheta_on_both_paths(float64, loss, op
         got = [tn.backend.to_numpy(g) for g in model.grads()]
         for a, b in zip(got, want, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
-
-
-@pytest.mark.parametrize("n_models", [1, 3])
-def test_fused_step_equals_the_plain_step_on_the_mask_path(float64, monkeypatch, n_models):
-    """Every ReLU array takes the float-mask path (MASK_FROM 1)."""
-    monkeypatch.setattr(fused, "MASK_FROM", 1)
-    (fast, plain), x, y = _pair("categorical", "sgd", n_models)
-    _assert_same_training(fast, plain, x, y, TOLERANCE["float64"])
 
 
 def _head_net(n_models=1, head="dense"):
@@ -303,3 +296,72 @@ def test_fused_step_equals_the_plain_step_where_the_clip_is_active(float64, loss
     out = plain.predict(tn.backend.to_numpy(x))
     assert np.min(out) < 1e-7 and np.min(out) > 1e-250  # clipped, not underflowed
     _assert_same_training(fast, plain, x, y, TOLERANCE["float64"], steps=2)
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("batch_size", [4, 6])
+@pytest.mark.parametrize("top", ["linear", "relu"])
+def test_fit_metrics_read_each_batchs_own_outputs(float64, top, batch_size, n_models):
+    """fit keeps every batch's outputs for the epoch's metrics: a step that writes its
+    outputs into a buffer it reuses would give every batch the last batch's outputs.
+    Batch 6 of 16 rows ends each epoch on 4 rows, whose buffers are the first rows of
+    the batch of 6's."""
+    _, _, x, y = _problem("mse")
+    histories, weights = [], []
+    for use_fused in (True, False):
+        model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(5, "relu"), Dense(2, top)],
+                              seed=3, n_models=n_models)
+        model.compile(tn.optimizers.SGD(0.1), loss="mse", metrics=["mae"], fused=use_fused)
+        fit = model.fit(x, y, epochs=3, batch_size=batch_size, shuffle=True, verbose=0)
+        histories.append(fit.history)
+        weights.append(model.get_weights())
+    fast, plain = histories
+    np.testing.assert_allclose(fast["mae"], plain["mae"], rtol=1e-12)
+    np.testing.assert_allclose(fast["loss"], plain["loss"], rtol=1e-12)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+
+def _views_of_the_buffer(model):
+    flat = model.train_function.flat
+    return all(np.shares_memory(p, flat.values) for layer in model.layers
+               for p in layer.params.values())
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_the_parameters_are_views_of_one_buffer_and_stay_so_after_set_weights(float64, n_models):
+    """After a fused step every Dense parameter is a view of the step's flat buffer;
+    set_weights replaces the arrays, and the next step copies them in and trains on them."""
+    (fast, plain), x, y = _pair("categorical", "sgd", n_models)
+    fast.train_function(x, y)
+    plain.train_function(x, y)
+    assert _views_of_the_buffer(fast)
+    rng = np.random.default_rng(1)
+    new = [rng.normal(size=w.shape) for w in plain.get_weights()]
+    for model in (fast, plain):
+        model.set_weights(new)
+    assert not _views_of_the_buffer(fast)  # set_weights gave the layers new arrays
+    _assert_same_training(fast, plain, x, y, TOLERANCE["float64"], steps=2)
+    assert _views_of_the_buffer(fast)
+    # a layer's parameters in another dtype get a buffer of that dtype
+    for model in (fast, plain):
+        for layer in model.layers:
+            for name, p in layer.params.items():
+                layer.params[name] = p.astype(np.float32)
+    fast.train_function(x.astype(np.float32), y.astype(np.float32))
+    assert fast.train_function.flat.values.dtype == np.float32 and _views_of_the_buffer(fast)
+
+
+def test_a_pickled_model_trains_like_the_original(float64):
+    import pickle
+
+    (model, _), x, y = _pair("mse", "momentum", 3)
+    model.train_function(x, y)
+    twin = pickle.loads(pickle.dumps(model))
+    for _ in range(3):
+        model.train_function(x, y)
+        twin.train_function(x, y)
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not any(np.shares_memory(a, b) for a, b in
+                   zip(model.train_function.flat.values, twin.train_function.flat.values))

@@ -78,6 +78,8 @@ def test_only_the_model_reaches_the_fused_step_and_only_by_compile(graph):
     import tinynet
 
     assert graph.find_modules_that_directly_import("tinynet.fused") == {"tinynet.model"}
+    # the flat parameter buffer is the fused step's own layout
+    assert graph.find_modules_that_directly_import("tinynet.flat") == {"tinynet.fused"}
     names = _fused_names()
     assert {"FusedStep", "SoftmaxCrossEntropy", "make_step"} <= names
     root = pathlib.Path(tinynet.__file__).parent

@@ -119,19 +119,15 @@ def test_stacked_copy_k_equals_single_model_with_seed_plus_k():
 
 
 # --- what a wrong implementation gets wrong -------------------------------------------
-@pytest.mark.parametrize("path", ["plain", "fused-small", "fused-large"])
+@pytest.mark.parametrize("path", ["plain", "fused"])
 def test_relu_derivative_at_zero_is_zero(float64, path):
     """A unit at z = 0 exactly passes back nothing, on every way ReLU keeps its derivative.
 
     Zero kernel and bias make every z of the first layer exactly 0, so its kernel
     and bias get zero gradients and one SGD step leaves them unchanged. plain:
-    ReLU.backward; fused-small: sign(y); fused-large: the float mask [z > 0],
-    taken from fused.MASK_FROM elements (batch * units).
+    ReLU.backward; fused: the float mask [y > 0].
     """
-    from tinynet import fused
-
-    units = 4
-    n = fused.MASK_FROM // units if path == "fused-large" else 2
+    units, n = 4, 2
     model = tn.Sequential([Dense(units, "relu", kernel_initializer="zeros", input_dim=3),
                            Dense(2)], seed=0)
     model.compile(tn.optimizers.SGD(0.5), loss="mse", fused=path != "plain")

@@ -409,3 +409,50 @@ def test_a_tinynet_schedule_is_checked_once_per_update(monkeypatch):
     opt = optimizers.SGD(lambda step: 0.1 / (1 + step))
     opt.apply([p], [g])
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.SGD([0.1, 0.3]),
+    lambda: optimizers.SGD([0.1, 0.3], weight_decay=0.01, convention="keras"),
+    lambda: optimizers.SGD([0.1, 0.3], weight_decay=0.01, convention="pytorch"),
+    lambda: optimizers.SGD(schedules.ExponentialDecay(0.2, 1, 0.5)),
+])
+def test_a_stateless_rule_updates_a_concatenation_as_each_of_its_parts(float64, make):
+    """stateless: updating [W, b] as one flat array gives W's and b's updates bit for bit
+    (per-copy rates, weight decay in both forms, a frozen copy, a schedule)."""
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4))]
+    grads = [rng.normal(size=p.shape) for p in parts]
+    apart, whole = make(), make()
+    assert apart.stateless and whole.stateless
+    for opt in (apart, whole):
+        opt.frozen = np.array([False, True])
+
+    def flat(arrays):
+        return np.concatenate([a.reshape(2, -1) for a in arrays], axis=1)
+
+    ps, p_flat, g_flat = [p.copy() for p in parts], flat(parts), flat(grads)
+    for _ in range(3):
+        apart.apply(ps, grads)
+        whole.apply([p_flat], [g_flat])
+    np.testing.assert_array_equal(p_flat, flat(ps))
+    np.testing.assert_array_equal(ps[0][1], parts[0][1])  # the frozen copy
+
+
+def test_only_sgd_without_momentum_is_stateless():
+    assert optimizers.SGD(0.1).stateless
+    assert not optimizers.SGD(0.1, momentum=0.9).stateless
+    for make in (optimizers.Adam, optimizers.AdamW, optimizers.RMSprop, optimizers.Adagrad):
+        assert not make(0.1).stateless
+
+
+def test_apply_refuses_other_parameters_once_its_slots_hold_state(float64):
+    opt = optimizers.SGD(0.1, momentum=0.9)
+    opt.apply([np.zeros(3), np.zeros(2)], [np.ones(3), np.ones(2)])
+    with pytest.raises(ValueError, match="state is for 2 parameters, got 1"):
+        opt.apply([np.zeros(5)], [np.ones(5)])
+    plain = optimizers.SGD(0.1)  # no state: the slots are made again for the new list
+    plain.apply([np.zeros(3), np.zeros(2)], [np.ones(3), np.ones(2)])
+    p = np.zeros(5)
+    plain.apply([p], [np.ones(5)])
+    np.testing.assert_array_equal(p, -0.1)

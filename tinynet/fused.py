@@ -5,28 +5,31 @@ backward, update. This module is its sibling, as torch.optim keeps
 ``_multi_tensor_sgd`` beside ``_single_tensor_sgd``: ``compile`` picks one
 once (``model.train_function``), ``fit`` calls it, and tests/test_fused.py
 holds the two equal for every loss, optimiser, dtype and stack. This is the
-only module that knows a shortcut exists; it keeps its own buffers (each
-Dense's input and its ReLU masks) and writes nothing of another
-class but what that class's contract makes public: ``layer.grads``, which
-holds dL/dθ of the last batch after a fused step as after a plain one. The
-update is ``optimizer.apply(params, grads)``, the plain step's.
+only module that knows a shortcut exists; it keeps its own buffers and writes
+nothing of another class but what that class's contract makes public:
+``layer.params`` and ``layer.grads``, which hold θ and dL/dθ of the last
+batch after a fused step as after a plain one. The update is
+``optimizer.apply``, the plain step's.
 
 The shortcuts, each giving the plain step's numbers up to rounding:
 
 - ``SoftmaxCrossEntropy``: a softmax output under categorical cross-entropy on
   probabilities is one piece (Deep Learning from Scratch's ``SoftmaxWithLoss``)
   whose backward hands dL/dz = (p sum_c v_c - v) / N straight to the Dense
-  below, skipping the softmax's Jacobian;
-- in place: a Dense adds its bias to its fresh z = x @ W and lets its ReLU or
-  softmax overwrite z, and the gradient the step owns is multiplied in place
-  by the ReLU derivative;
-- ReLU's derivative kept as a float mask m = [z > 0] for arrays of at least
-  MASK_FROM elements (y = z * m in place: the fewest passes), else read off
-  the output as sign(y) (the fewest calls); both are 0 at z = 0 exactly;
-- W^T as a view, never a copy (NumPy 2.4 with OpenBLAS multiplies a (K, in,
-  out) stack's transposed view faster than a C-ordered copy, which costs a pass);
-- grad_b = 1^T g, one BLAS call, where a sum over the sample axis of a
-  (K, N, units) stack is several times slower;
+  below, skipping the softmax's Jacobian; its loss is one dot of the
+  flattened rows (vecdot);
+- one flat buffer (tinynet.flat): every Dense's theta = [W; b], each layer's
+  ``params`` views of it and its ``grads`` views of a second one; the input
+  carries a column of ones, so z = [x, 1] @ theta and grad_theta = [x, 1]^T g
+  (grad_W over grad_b = 1^T g) are one product each;
+- an update rule that keeps nothing per parameter (``optimizer.stateless``:
+  plain SGD) is applied to the whole buffer at once; any other rule gets the
+  layers' views, parameter by parameter, as in the plain step;
+- buffers made once per input shape, every product and ReLU written into them
+  (out=); a ReLU writes straight into the input buffer of the Dense above;
+  ReLU's derivative is the float mask [y > 0] (0 at z = 0 exactly),
+  multiplied into the gradient in place;
+- W^T and [x, 1]^T as views, never copies;
 - no grad_x for the lowest trainable layer, and nothing below it;
 - a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
   (tinynet/fused_threads.py, which runs this module's pieces), where the
@@ -44,12 +47,14 @@ the plain step's -y / p overflows, the fused head's p * sum(y) - y does not.
 from_logits=True is the exact loss that stays finite on both paths.
 """
 
+import copy
+
 import numpy as np
 
 from tinynet import backend, fused_threads, losses, ops
+from tinynet.flat import FlatParameters
 from tinynet.layers import Dense, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 
-MASK_FROM = 4096
 _KNOWN = (Dense, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh)
 
 
@@ -80,6 +85,11 @@ class FusedStep:
     rate used), as train_step does; step(x, y, metrics=False) leaves the metrics
     out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs):
     fit reads the metrics once per epoch from them.
+
+    The Dense parameters live in one tinynet.flat.FlatParameters buffer from
+    the first call on (made again when a layer's parameters change shape or
+    dtype; adopted again when one was replaced); a copy or a pickle of the step
+    leaves it behind and makes its own at its first call.
     """
 
     keeps_outputs = True
@@ -97,24 +107,42 @@ class FusedStep:
                 is_head = self.head is not None and i == len(layers) - 1
                 layer = _FusedDense(layer, need_grad_x=i > lowest, activate=not is_head)
             self.pieces.append(layer)
+        link(self.pieces)
         self.lowest = lowest
+        self.denses = [piece for piece in self.pieces if type(piece) is _FusedDense]
+        self.flat = None  # a FlatParameters, made at the first call
         self._split = None  # a fused_threads.SplitStep while one applies
         self.output = None  # the last batch's outputs (before its update)
         self.splittable = (self.head_owns_z and bool(self.pieces)
                            and all(type(piece) is _FusedDense for piece in self.pieces))
+        top = self.pieces[-1] if self.pieces else None
+        # the outputs are a buffer the next call overwrites: z of a linear top Dense, y of a ReLU
+        self.output_is_buffer = (self.head is None and type(top) is _FusedDense
+                                 and (top.activation is None or top.relu))
+
+    def __getstate__(self):
+        """A copy (deepcopy, pickle) keeps no buffer: the copied layers hold copies, not views."""
+        state = self.__dict__.copy()
+        state.update(flat=None, _split=None, output=None)
+        return state
 
     def __call__(self, x, y, metrics=True):
         """(loss, [metric values], rate) of one update; metrics=False gives None for the
         values (fit computes them once per epoch from ``self.output``, the batch's
         outputs before the update, which the step keeps until the next call)."""
+        flat = self._flat()
         split = self._split_step(x)
-        loss, out, lr = split.run(x, y) if split is not None else self._run(x, y)
+        loss, out = split.run(x, y) if split is not None else self._run(x, y)
+        flat.point_grads()
+        lr = self._update(flat)
+        if self.output_is_buffer:  # fit keeps the outputs of every batch
+            out = backend.namespace(out).asarray(out, copy=True)
         self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr
 
     def _run(self, x, y):
-        """Forward, loss, backward, update: (loss, the outputs before the update, rate)."""
+        """Forward, loss, backward: (loss, the outputs before the update)."""
         out = x
         for piece in self.pieces:
             out = piece.forward(out, training=True)
@@ -126,9 +154,31 @@ class FusedStep:
         grad = self.head.backward() if self.head is not None else self.loss.backward()
         for piece in reversed(self.pieces[self.lowest:]):
             grad = piece.backward(grad)
+        return loss, out
+
+    def _update(self, flat):
+        """optimizer.apply: on the whole buffer at once when the rule keeps nothing per
+        parameter (the update of each element reads only its own gradient and rate),
+        else parameter by parameter on the views, as the plain step does."""
+        if self.optimizer.stateless:
+            return self.optimizer.apply([flat.values], [flat.grads])
         params = [p for layer in self.layers for p in layer.params.values()]
         grads = [g for layer in self.layers for g in layer.grads.values()]
-        return loss, out, self.optimizer.apply(params, grads)
+        return self.optimizer.apply(params, grads)
+
+    def _flat(self):
+        """The parameter buffer, made or adopted again where the layers have moved on."""
+        flat, denses = self.flat, [piece.dense for piece in self.denses]
+        if flat is not None and flat.current():
+            return flat
+        if flat is None or not flat.fits(denses):
+            kernel = denses[0].params["kernel"]
+            flat = self.flat = FlatParameters(denses, backend.namespace(kernel))
+            for piece, theta, grad_theta in zip(self.denses, flat.thetas, flat.grad_thetas):
+                piece.bind(theta, grad_theta)
+            self._split = None
+        flat.adopt()
+        return flat
 
     def _split_step(self, x):
         """The step split over threads (tinynet.fused_threads) where it applies now, else None.
@@ -137,18 +187,29 @@ class FusedStep:
         that works in the top Dense's z; fused_threads.bounds_now says whether
         there are copies and threads enough.
         """
-        if not self.splittable or backend.namespace(x) is not np:
+        if not self.splittable or backend.namespace(x) is not np or not self.flat.lead:
             return None
-        kernel = self.pieces[0].dense.params.get("kernel")
-        if kernel is None or kernel.ndim != 3:
-            return None
-        bounds = fused_threads.bounds_now(kernel.shape[0])
+        bounds = fused_threads.bounds_now(self.flat.lead[0])
         if len(bounds) < 2:
             return None
         if self._split is None or self._split.bounds != bounds:
-            self._split = fused_threads.SplitStep(self, bounds, _FusedDense.for_dense,
+            self._split = fused_threads.SplitStep(self, bounds, _copies_of,
                                                   lambda: SoftmaxCrossEntropy(self.loss))
         return self._split
+
+
+def link(pieces):
+    """Tell each Dense whose ReLU feeds a Dense right above it where to write: into that
+    Dense's input buffer, so the next product needs no copy. Returns the pieces."""
+    for below, above in zip(pieces, pieces[1:]):
+        if type(below) is _FusedDense and below.relu and type(above) is _FusedDense:
+            below.above = above
+    return pieces
+
+
+def _copies_of(pieces, k0, k1):
+    """The Dense pieces of a stack for its copies [k0:k1] (fused_threads), linked."""
+    return link([piece.for_copies(k0, k1) for piece in pieces])
 
 
 class SoftmaxCrossEntropy:
@@ -185,7 +246,7 @@ class SoftmaxCrossEntropy:
             self.v = xp.where(clipped == p, y, 0.0)
             log_p = xp.log(clipped)
         self.p = p
-        return xp.sum(y * log_p, axis=(-2, -1)) * (-1.0 / p.shape[-2])
+        return _sum_of_products(xp, y, log_p) * (-1.0 / p.shape[-2])
 
     def backward(self):
         """dL/dz = (p sum_c v_c - v) / N, a new array."""
@@ -196,14 +257,35 @@ class SoftmaxCrossEntropy:
         return grad
 
 
-class _FusedDense:
-    """Dense's forward and backward in place, its input and ReLU mask kept here.
+def _sum_of_products(xp, a, b):
+    """sum over the last two axes of a * b, shape (...,): one dot of the flattened rows
+    (vecdot), several times faster than a product and a sum over two axes."""
+    if not hasattr(xp, "vecdot"):
+        return xp.sum(a * b, axis=(-2, -1))
+    if a.shape != b.shape:  # y (N, C) shared by K copies
+        a = xp.broadcast_to(a, b.shape)
+    rows = b.shape[:-2] + (-1,)
+    if hasattr(b, "reshape"):  # NumPy's and CuPy's method: np.reshape's dispatch costs ~2 us
+        return xp.vecdot(a.reshape(rows), b.reshape(rows))
+    return xp.vecdot(xp.reshape(a, rows), xp.reshape(b, rows))
 
-    forward: z = x @ W (a new array) += b, then the activation on z: ReLU in
-    place, none when a SoftmaxCrossEntropy head takes z, else the activation
-    layer's own forward. backward from grad_y: g = act'(z) * grad_y (in place
-    for ReLU), grad_W = x^T g, grad_b = 1^T g, grad_x = g W^T (summed over K
-    copies that share an x of shape (N, in)).
+
+class _FusedDense:
+    """Dense's forward and backward on theta = [W; b] (tinynet.flat), into its own buffers.
+
+    forward: x is written into the input buffer x1 = [x, 1] (..., N, in + 1)
+    (unless the ReLU below wrote it there), z = x1 @ theta into a buffer,
+    then the activation: ReLU as y = max(z, 0), written into the input buffer of
+    the Dense above where there is one; none when a SoftmaxCrossEntropy head
+    takes z; else the activation layer's own forward. backward from grad_y:
+    g = act'(z) * grad_y (in place for ReLU, with act' = [y > 0] kept as a float
+    mask), grad_theta = x1^T g (grad_W over grad_b = 1^T g) into the buffer's
+    grads, grad_x = g W^T (summed over K copies that share an x of shape (N, in)).
+
+    The buffers are made once per input shape (a _Slot each: a batch size, and
+    the epoch's shorter last batch); NumPy and CuPy write every result into
+    them (out=), the array API has no out=, so there each result is made and
+    copied in: the same numbers, one pass more.
     """
 
     def __init__(self, dense, need_grad_x, activate=True):
@@ -211,50 +293,126 @@ class _FusedDense:
         act = dense.activation if activate else None
         self.relu = type(act) is ReLU
         self.activation = None if type(act) is Linear else act
-        self.x = self.mask = self.y = None
+        self.above = None  # the _FusedDense this one's ReLU writes into (link)
+        self.theta = self.grad_theta = None  # theta's views in the step's FlatParameters
+        self.xp = self.slot = self.y = None
+        self._slots = {}
 
-    def for_dense(self, dense):
-        """The same piece for another Dense (fused_threads: a chunk of a stack's copies)."""
-        return _FusedDense(dense, self.need_grad_x,
-                           activate=self.relu or self.activation is not None)
+    def __getstate__(self):
+        """A copy (deepcopy, pickle) is unbound: its step binds it to its own buffer."""
+        state = self.__dict__.copy()
+        state.update(theta=None, grad_theta=None, xp=None, slot=None, y=None, _slots={})
+        return state
+
+    def bind(self, theta, grad_theta):
+        """Work on these views of the parameter buffer and of its grads."""
+        self.theta, self.grad_theta = theta, grad_theta
+        self.xp = backend.namespace(theta)
+        self.writes_out = getattr(self.xp, "__name__", "") in ("numpy", "cupy")
+        self.in_dim = self.dense.params["kernel"].shape[-2]
+        self._slots = {}  # shapes or dtype may have changed
+
+    def for_copies(self, k0, k1):
+        """The same piece for copies [k0:k1] of a stack (fused_threads): views of their
+        rows of theta and of its grads, buffers and an activation layer of its own."""
+        piece = _FusedDense(self.dense, self.need_grad_x)
+        piece.relu, piece.activation = self.relu, copy.copy(self.activation)
+        piece.bind(self.theta[k0:k1], self.grad_theta[k0:k1])
+        return piece
+
+    def slot_for(self, shape):
+        """The _Slot for an input of shape (..., N, in), made once per shape: the first
+        rows of a slot for more rows where there is one (the epoch's shorter last batch
+        then takes no memory of its own)."""
+        found = self._slots.get(shape)
+        if found is None:
+            if len(self._slots) > 8:  # many batch sizes: start over rather than grow
+                self._slots.clear()
+            wider = [slot for other, slot in self._slots.items()
+                     if other[:-2] == shape[:-2] and other[-1] == shape[-1]
+                     and other[-2] > shape[-2]]
+            parent = max(wider, key=lambda slot: slot.x1.shape[-2], default=None)
+            found = self._slots[shape] = _Slot(self, shape, parent)
+        return found
 
     def forward(self, x, training=True):
-        dense = self.dense
-        self.x = x
-        z = x @ dense.params["kernel"]  # a new array: the bias goes in in place
-        if dense.use_bias:
-            b = dense.params["bias"]
-            z += b if b.ndim == 1 else b[..., None, :]  # (K, units) -> (K, 1, units)
+        xp, slot = self.xp, self._slots.get(x.shape) or self.slot_for(x.shape)
+        self.slot = slot
+        if x is not slot.x_in:  # the ReLU below writes into x_in itself
+            slot.x_in[...] = x
+        z = self._matmul(slot.x1, self.theta, slot.z)
         if self.relu:
-            return self._relu(z)
+            if slot.y is None:  # the array API, nothing above: a new array
+                self.y = xp.maximum(z, 0.0)
+            elif self.writes_out:
+                self.y = xp.maximum(z, 0.0, out=slot.y)
+            else:
+                slot.y[...] = xp.maximum(z, 0.0)
+                self.y = slot.y
+            return self.y
         return z if self.activation is None else self.activation.forward(z, training)
 
-    def _relu(self, z):
-        """y = max(z, 0) on z: y = z * [z > 0] in place from MASK_FROM elements, else kept."""
-        xp = backend.namespace(z)
-        if z.size < MASK_FROM:
-            self.mask, self.y = None, xp.maximum(z, 0.0)
-            return self.y
-        self.mask, self.y = xp.astype(z > 0.0, z.dtype), None
-        z *= self.mask
-        return z
-
     def backward(self, grad_y):
-        dense, x = self.dense, self.x
-        xp = backend.namespace(grad_y)
-        if self.relu:  # grad_y is the step's own: dy/dz = the mask, or sign(y) (y >= 0)
-            grad_y *= self.mask if self.mask is not None else xp.sign(self.y)
+        xp, slot = self.xp, self.slot
+        if self.relu:  # grad_y is the step's own: times dy/dz = [y > 0], in place
+            if self.writes_out:
+                grad_y *= xp.greater(self.y, 0.0, out=slot.z)  # z: not needed now
+            else:
+                grad_y *= xp.astype(self.y > 0.0, grad_y.dtype)
             g = grad_y
         else:
             g = grad_y if self.activation is None else self.activation.backward(grad_y)
-        # .T is the standard transpose of a matrix, cheaper than matrix_transpose
-        dense.grads["kernel"] = (x.T if x.ndim == 2 else xp.matrix_transpose(x)) @ g
-        if dense.use_bias:
-            dense.grads["bias"] = ops.ones_vector(xp, g.shape[-2], g.dtype) @ g
+        self._matmul(slot.x1_t, g, self.grad_theta)
         if not self.need_grad_x:
             return None
-        w = dense.params["kernel"]
-        grad_x = g @ (w.T if w.ndim == 2 else xp.matrix_transpose(w))
-        if grad_x.ndim > x.ndim:  # x (N, in) was shared by K copies: sum their pulls
+        grad_x = self._matmul(g, slot.w_t, slot.grad_x)
+        if grad_x.ndim > slot.x1.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
+
+    def _matmul(self, a, b, out):
+        """out = a @ b, returned."""
+        if self.writes_out:
+            return self.xp.matmul(a, b, out=out)
+        out[...] = a @ b
+        return out
+
+
+class _Slot:
+    """A _FusedDense's buffers for inputs of one shape (..., N, in).
+
+    x1 = [x, 1] (..., N, in + 1) and x_in its first in columns (a view); z
+    (..., N, units), which a ReLU's backward reuses for its float mask [y > 0]
+    (z is not read after the forward); y where the ReLU writes (x_in of the
+    Dense above, or a buffer of its own; None on the array API where there is
+    no Dense above); grad_x (..., N, in); x1_t and w_t the transposed views the
+    products read. With a ``parent`` (a slot for more rows, same copies and
+    width) every buffer is the first N rows of the parent's, a view.
+    """
+
+    def __init__(self, piece, shape, parent=None):
+        xp, theta, dtype = piece.xp, piece.theta, piece.theta.dtype
+        lead = shape[:-2] if len(shape) - 2 >= theta.ndim - 2 else theta.shape[:-2]
+        n, units = shape[-2], theta.shape[-1]
+        out_shape = lead + (n, units)
+        self.rows, self.xp, self.dtype = n, xp, dtype
+        self.x1 = self._buffer(shape[:-1] + (theta.shape[-2],), parent, "x1", xp.ones)
+        self.x_in = self.x1[..., :piece.in_dim]
+        self.x1_t = self.x1.T if self.x1.ndim == 2 else xp.matrix_transpose(self.x1)
+        w = theta[..., :piece.in_dim, :]  # .T of a matrix: cheaper than matrix_transpose
+        self.w_t = w.T if w.ndim == 2 else xp.matrix_transpose(w)
+        self.z = self._buffer(out_shape, parent, "z")
+        self.y = self.grad_x = None
+        if piece.relu:
+            if piece.above is not None:
+                self.y = piece.above.slot_for(out_shape).x_in
+            elif piece.writes_out:
+                self.y = self._buffer(out_shape, parent, "y")
+        if piece.need_grad_x:
+            self.grad_x = self._buffer(lead + (n, piece.in_dim), parent, "grad_x")
+
+    def _buffer(self, shape, parent, name, make=None):
+        """A new array of ``shape`` (xp.empty, or ``make``), or the first rows of the parent's."""
+        if parent is not None:
+            return getattr(parent, name)[..., :self.rows, :]
+        return (make or self.xp.empty)(shape, dtype=self.dtype)

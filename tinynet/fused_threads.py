@@ -15,15 +15,14 @@ Every copy goes through the very calls it would go through unsplit (the same
 products on the same slices, the same elementwise passes), so the numbers are
 the same bit for bit (tests/test_fused_threads.py). The fused step splits
 when the arrays are NumPy's, the stack holds at least 2 * MIN_COPIES copies,
-every layer is a Dense (its activation inside it; each chunk gets its own copy
-of the activation layer, which keeps its last output for backward) under a
+every layer is a Dense (its activation inside it; each chunk gets its own
+pieces, with their own buffers and activation layers) under a
 softmax + categorical cross-entropy head, and tinynet may use more than one
 thread (tinynet.threads.worker_count: its thread limit, else every core; on a
 busy machine the default limit is 1, and nothing is split).
 """
 
 import contextvars
-import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -59,62 +58,35 @@ def _pool(size):
     return _POOL["pool"]
 
 
-class _Copies:
-    """Copies [k0:k1] of a stacked Dense, as the fused step's pieces read one: params as views
-    of the layer's (looked up at each read: an array replaced by set_weights is
-    followed), grads and an activation layer of its own (an activation keeps its
-    last output for its backward: one per chunk, or the threads would share it)."""
-
-    def __init__(self, dense, k0, k1):
-        self.dense, self.k0, self.k1 = dense, k0, k1
-        self.use_bias, self.activation = dense.use_bias, copy.copy(dense.activation)
-        self.grads = {}
-
-    @property
-    def params(self):
-        return {key: value[self.k0:self.k1] for key, value in self.dense.params.items()}
-
-
 class SplitStep:
     """A fused step (``step``) with its stack split in chunks of copies, one per thread.
 
-    step: the fused step, whose ``pieces`` (one per Dense, bottom to top, the
-    Dense in ``piece.dense``), ``lowest`` (where backward ends), ``layers``,
-    ``metric_fns`` and ``optimizer`` it follows; it must have a softmax head
-    that works in the top Dense's z. remake(piece, dense): the same piece for
-    another Dense (here: a chunk's copies); make_head(): a new head. Call it as
-    step(x, y) with x (N, in) or (K, N, in) and y (N, C) or (K, N, C); returns
-    (loss (K,), [metric values], rate), as the fused step does.
+    step: the fused step, whose ``pieces`` (one per Dense, bottom to top),
+    ``lowest`` (where backward ends) and ``metric_fns`` it follows; it must
+    have a softmax head that works in the top Dense's z. remake(pieces, k0, k1):
+    the same pieces for copies [k0:k1], on views of their rows of the
+    parameters and of the grads; make_head(): a new head. ``run(x, y)`` with x
+    (N, in) or (K, N, in) and y (N, C) or (K, N, C) leaves every copy's grads
+    in the step's buffer (each chunk writes its own rows) and returns
+    (loss (K,), p (K, N, C)); the step then makes the one update.
     """
 
     def __init__(self, step, bounds, remake, make_head):
         self.step, self.bounds = step, bounds
         self.plans = []
         for k0, k1 in bounds:
-            pieces = [remake(piece, _Copies(piece.dense, k0, k1)) for piece in step.pieces]
-            self.plans.append((k0, k1, pieces, make_head()))
-
-    def __call__(self, x, y):
-        loss, p, lr = self.run(x, y)
-        return loss, [fn(y, p) for fn in self.step.metric_fns], lr
+            self.plans.append((k0, k1, remake(step.pieces, k0, k1), make_head()))
 
     def run(self, x, y):
-        """The step without its metrics: (loss (K,), the stack's outputs p (K, N, C), rate)."""
+        """The step's forward, head and backward, chunk by chunk: (loss (K,), p (K, N, C))."""
         xp = backend.namespace(x)
         pool = _pool(len(self.plans) - 1)
         context = contextvars.copy_context  # each worker runs in the caller's context
         jobs = [pool.submit(context().run, self._chunk, plan, x, y) for plan in self.plans[1:]]
         done = [self._chunk(self.plans[0], x, y)] + [job.result() for job in jobs]
-        step = self.step
         loss = xp.concat([chunk_loss for chunk_loss, _ in done])
         p = xp.concat([chunk_p for _, chunk_p in done])
-        for j, piece in enumerate(step.pieces):  # every Dense: its chunks' grads, along K
-            layer, parts = piece.dense, [plan[2][j].dense.grads for plan in self.plans]
-            for key in layer.params:
-                layer.grads[key] = xp.concat([part[key] for part in parts])
-        params = [p for layer in step.layers for p in layer.params.values()]
-        grads = [g for layer in step.layers for g in layer.grads.values()]
-        return loss, p, step.optimizer.apply(params, grads)
+        return loss, p
 
     def _chunk(self, plan, x, y):
         """Forward, head and backward of copies [k0:k1]; returns (loss, p) of the chunk."""

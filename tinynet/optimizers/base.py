@@ -87,10 +87,17 @@ class Optimizer:
         """True: p <- p - lr * wd * p beside the step; False: g <- g + wd * p (L2)."""
         return self.convention == "keras"
 
+    @property
+    def stateless(self):
+        """True when the rule keeps nothing per parameter between updates (no slots):
+        each element's step then reads only its own gradient, value and rate, so
+        updating a concatenation of parameters updates each of them."""
+        return False
+
     def apply(self, params, grads):
         """Update every parameter in place from its gradient; returns the rate used."""
-        if self._slots is None:
-            self._slots = [self._new_slots(p) for p in params]
+        if self._slots is None or len(self._slots) != len(params):
+            self._slots = self._fresh_slots(params)
         self.iterations += 1
         lr = self.rate(self.iterations - 1)
         if isinstance(lr, float) and self._is_plain_sgd():
@@ -113,6 +120,14 @@ class Optimizer:
                 step = _mask_frozen(step, self.frozen, p)
             p -= step
         return lr
+
+    def _fresh_slots(self, params):
+        """New slots for ``params``; refused where slots of other parameters hold state."""
+        if self._slots is not None and any(self._slots):
+            raise ValueError(
+                f"{type(self).__name__}.apply: its state is for {len(self._slots)} "
+                f"parameters, got {len(params)}; use one optimiser per set of parameters.")
+        return [self._new_slots(p) for p in params]
 
     def _is_plain_sgd(self):
         """True when the update is p <- p - lr * g alone (SGD without momentum, weight

@@ -43,6 +43,10 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0.")
         self.nesterov = bool(nesterov)
 
+    @property
+    def stateless(self):
+        return self.momentum == 0.0
+
     def _is_plain_sgd(self):
         return (self.momentum == 0.0 and self.weight_decay == 0.0
                 and (self.frozen is None or not np.any(self.frozen)))
