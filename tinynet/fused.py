@@ -295,13 +295,14 @@ class _FusedDense:
         self.activation = None if type(act) is Linear else act
         self.above = None  # the _FusedDense this one's ReLU writes into (link)
         self.theta = self.grad_theta = None  # theta's views in the step's FlatParameters
-        self.xp = self.slot = self.y = None
+        self.xp = self.matmul = self.slot = self.y = None
         self._slots = {}
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) is unbound: its step binds it to its own buffer."""
         state = self.__dict__.copy()
-        state.update(theta=None, grad_theta=None, xp=None, slot=None, y=None, _slots={})
+        state.update(theta=None, grad_theta=None, xp=None, matmul=None, slot=None, y=None,
+                     _slots={})
         return state
 
     def bind(self, theta, grad_theta):
@@ -309,6 +310,7 @@ class _FusedDense:
         self.theta, self.grad_theta = theta, grad_theta
         self.xp = backend.namespace(theta)
         self.writes_out = getattr(self.xp, "__name__", "") in ("numpy", "cupy")
+        self.matmul = self.xp.matmul if self.writes_out else _matmul_copied
         self.in_dim = self.dense.params["kernel"].shape[-2]
         self._slots = {}  # shapes or dtype may have changed
 
@@ -340,7 +342,7 @@ class _FusedDense:
         self.slot = slot
         if x is not slot.x_in:  # the ReLU below writes into x_in itself
             slot.x_in[...] = x
-        z = self._matmul(slot.x1, self.theta, slot.z)
+        z = self.matmul(slot.x1, self.theta, out=slot.z)
         if self.relu:
             if slot.y is None:  # the array API, nothing above: a new array
                 self.y = xp.maximum(z, 0.0)
@@ -362,20 +364,19 @@ class _FusedDense:
             g = grad_y
         else:
             g = grad_y if self.activation is None else self.activation.backward(grad_y)
-        self._matmul(slot.x1_t, g, self.grad_theta)
+        self.matmul(slot.x1_t, g, out=self.grad_theta)
         if not self.need_grad_x:
             return None
-        grad_x = self._matmul(g, slot.w_t, slot.grad_x)
+        grad_x = self.matmul(g, slot.w_t, out=slot.grad_x)
         if grad_x.ndim > slot.x1.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
 
-    def _matmul(self, a, b, out):
-        """out = a @ b, returned."""
-        if self.writes_out:
-            return self.xp.matmul(a, b, out=out)
-        out[...] = a @ b
-        return out
+
+def _matmul_copied(a, b, out):
+    """out = a @ b, returned: matmul(a, b, out=out) on a namespace without out=."""
+    out[...] = a @ b
+    return out
 
 
 class _Slot:
