@@ -48,6 +48,7 @@ from_logits=True is the exact loss that stays finite on both paths.
 """
 
 import copy
+import math
 
 import numpy as np
 
@@ -323,9 +324,9 @@ class _FusedDense:
         return piece
 
     def slot_for(self, shape):
-        """The _Slot for an input of shape (..., N, in), made once per shape: the first
-        rows of a slot for more rows where there is one (the epoch's shorter last batch
-        then takes no memory of its own)."""
+        """The _Slot for an input of shape (..., N, in), made once per shape: in the memory
+        of a slot for more rows where there is one (the epoch's shorter last batch then
+        takes no memory of its own)."""
         found = self._slots.get(shape)
         if found is None:
             if len(self._slots) > 8:  # many batch sizes: start over rather than grow
@@ -388,7 +389,13 @@ class _Slot:
     Dense above, or a buffer of its own; None on the array API where there is
     no Dense above); grad_x (..., N, in); x1_t and w_t the transposed views the
     products read. With a ``parent`` (a slot for more rows, same copies and
-    width) every buffer is the first N rows of the parent's, a view.
+    width) every buffer is the start of the parent's memory seen in this shape,
+    a contiguous view (so the products and passes run as fast as on arrays of
+    their own; the first rows of a stack's buffers would not be contiguous and
+    made its last batch as slow as a full one). The two slots overwrite each
+    other, which is safe: everything is written before it is read at every
+    step, but x1's column of ones, which both see at the same place (their rows
+    are the same rows of in + 1 numbers in memory, and no write touches it).
     """
 
     def __init__(self, piece, shape, parent=None):
@@ -413,7 +420,9 @@ class _Slot:
             self.grad_x = self._buffer(lead + (n, piece.in_dim), parent, "grad_x")
 
     def _buffer(self, shape, parent, name, make=None):
-        """A new array of ``shape`` (xp.empty, or ``make``), or the first rows of the parent's."""
+        """A new array of ``shape`` (xp.empty, or ``make``), or the start of the parent's."""
+        xp = self.xp
         if parent is not None:
-            return getattr(parent, name)[..., :self.rows, :]
-        return (make or self.xp.empty)(shape, dtype=self.dtype)
+            size = math.prod(shape)
+            return xp.reshape(xp.reshape(getattr(parent, name), (-1,))[:size], shape)
+        return (make or xp.empty)(shape, dtype=self.dtype)
