@@ -58,11 +58,19 @@ def parse_args(name, description, argv=None, extra=None):
                         help="skip JAX even when it is installed")
     parser.add_argument("--json", default=None,
                         help=f"the results file (default {RESULTS_DIR}/{name}-BACKEND.json)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: elapsed time (default); cpu: the process's CPU time, "
+                             "which other programs on a shared machine barely move "
+                             "(--threads 1 and the numpy backend only)")
     if extra is not None:
         extra(parser)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
+    if args.clock == "cpu" and (args.threads != 1 or args.backend != "numpy"):
+        # a second thread's or the GPU's work is not the elapsed time CPU time would count
+        parser.error(f"--clock cpu needs --threads 1 and --backend numpy, got --threads "
+                     f"{args.threads} and --backend {args.backend}")
     args.repeat = args.repeat or (2 if args.quick else 7)
     args.min_time = args.min_time if args.min_time is not None else (0.002 if args.quick else 0.25)
     args.json = args.json or os.path.join(RESULTS_DIR, f"{name}-{args.backend}.json")
@@ -142,36 +150,43 @@ def measure(cases, args, sync, warmup=3):
     cases: {name: function of no arguments doing one step}. Returns
     {name: {"median", "min", "max", "number", "repeats": [seconds per call]}}.
     """
+    clock = clock_of(args)
     numbers = {}
     for name, fn in cases.items():
         for _ in range(warmup):
             fn()
-        numbers[name] = _calibrate(fn, args.min_time, sync)
+        numbers[name] = _calibrate(fn, args.min_time, sync, clock)
     times = {name: [] for name in cases}
     for _ in range(args.repeat):
         for name, fn in cases.items():
             n = numbers[name]
             sync()
-            start = time.perf_counter()
+            start = clock()
             for _ in range(n):
                 fn()
             sync()
-            times[name].append((time.perf_counter() - start) / n)
+            times[name].append((clock() - start) / n)
     return {name: {"median": statistics.median(ts), "min": min(ts), "max": max(ts),
                    "number": numbers[name], "repeats": ts}
             for name, ts in times.items()}
 
 
-def _calibrate(fn, min_time, sync):
+def clock_of(args):
+    """The clock every timing reads: time.perf_counter (--clock wall) or
+    time.process_time (--clock cpu: the process's CPU time, at one thread)."""
+    return time.process_time if getattr(args, "clock", "wall") == "cpu" else time.perf_counter
+
+
+def _calibrate(fn, min_time, sync, clock=time.perf_counter):
     """Calls per repeat: 1, 2, 5, 10, 20, ... until one repeat lasts min_time (timeit)."""
     number, i = 1, 0
     while True:
         sync()
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             fn()
         sync()
-        if time.perf_counter() - start >= min_time or number >= 10**6:
+        if clock() - start >= min_time or number >= 10**6:
             return number
         i += 1
         number = (1, 2, 5)[i % 3] * 10 ** (i // 3)
@@ -182,6 +197,7 @@ def machine(args, thread_notes, torch_note):
     import numpy as np
 
     info = {
+        "clock": getattr(args, "clock", "wall"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": _cpu_name(),
@@ -264,7 +280,8 @@ def header(args, info, title):
              f"NumPy {info['numpy']} ({info['blas']}); backend {args.backend}"
              + (f" ({info.get('gpu')})" if args.backend == "cupy" else "") + ".",
              f"PyTorch: {info['torch']}.",
-             f"Median of {args.repeat} interleaved repeats, each >= {args.min_time} s; "
+             f"Median of {args.repeat} interleaved repeats, each >= {args.min_time} s"
+             + (" of CPU time" if getattr(args, "clock", "wall") == "cpu" else "") + "; "
              f"load average at start {info['loadavg_start']}."
              + (" QUICK RUN: tiny sizes, not a measurement." if args.quick else ""), ""]
     return "\n".join(lines)

@@ -86,6 +86,15 @@ def test_speed_with_every_peer_when_installed(tmp_path):
     assert all(goal["value"] is not None for goal in result["goals"])
 
 
+def test_cpu_clock_runs_at_one_thread_and_is_refused_at_two(tmp_path):
+    result, stdout = _run("fit", tmp_path, "--no-torch", "--no-jax", "--clock", "cpu")
+    assert result["machine"]["clock"] == "cpu" and "of CPU time" in stdout
+    path = os.path.join(ROOT, "benchmarks", "fit.py")
+    done = subprocess.run([sys.executable, path, "--quick", "--threads", "2", "--clock", "cpu"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2 and "--clock cpu needs --threads 1" in done.stderr
+
+
 def _seed_model(lr=0.1, seed=0):
     import tinynet as tn
 

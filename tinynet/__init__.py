@@ -20,7 +20,8 @@ the import-linter contracts in setup.cfg and tests/test_house.py hold it so):
              data, datasets/
              fused: the fast sibling of Sequential.train_step, the only module
                that knows a shortcut exists (compile picks it; tests/test_fused.py
-               holds it equal to the plain step)
+               holds it equal to the plain step), with fused_threads (its split
+               over threads) and flat (its one buffer of parameters)
   tools      lab/: sweeps, lr_find, diagnostics, gradcheck: they run the engine
   figures    plot/: they read results, never run a tool
   commands   apps/: the CLI, the demo, reproduce (reached only from __main__)

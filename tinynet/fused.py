@@ -48,6 +48,7 @@ from_logits=True is the exact loss that stays finite on both paths.
 """
 
 import copy
+import math
 
 import numpy as np
 
@@ -295,13 +296,14 @@ class _FusedDense:
         self.activation = None if type(act) is Linear else act
         self.above = None  # the _FusedDense this one's ReLU writes into (link)
         self.theta = self.grad_theta = None  # theta's views in the step's FlatParameters
-        self.xp = self.slot = self.y = None
+        self.xp = self.matmul = self.slot = self.y = None
         self._slots = {}
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) is unbound: its step binds it to its own buffer."""
         state = self.__dict__.copy()
-        state.update(theta=None, grad_theta=None, xp=None, slot=None, y=None, _slots={})
+        state.update(theta=None, grad_theta=None, xp=None, matmul=None, slot=None, y=None,
+                     _slots={})
         return state
 
     def bind(self, theta, grad_theta):
@@ -309,6 +311,7 @@ class _FusedDense:
         self.theta, self.grad_theta = theta, grad_theta
         self.xp = backend.namespace(theta)
         self.writes_out = getattr(self.xp, "__name__", "") in ("numpy", "cupy")
+        self.matmul = self.xp.matmul if self.writes_out else _matmul_copied
         self.in_dim = self.dense.params["kernel"].shape[-2]
         self._slots = {}  # shapes or dtype may have changed
 
@@ -321,9 +324,9 @@ class _FusedDense:
         return piece
 
     def slot_for(self, shape):
-        """The _Slot for an input of shape (..., N, in), made once per shape: the first
-        rows of a slot for more rows where there is one (the epoch's shorter last batch
-        then takes no memory of its own)."""
+        """The _Slot for an input of shape (..., N, in), made once per shape: in the memory
+        of a slot for more rows where there is one (the epoch's shorter last batch then
+        takes no memory of its own)."""
         found = self._slots.get(shape)
         if found is None:
             if len(self._slots) > 8:  # many batch sizes: start over rather than grow
@@ -340,7 +343,7 @@ class _FusedDense:
         self.slot = slot
         if x is not slot.x_in:  # the ReLU below writes into x_in itself
             slot.x_in[...] = x
-        z = self._matmul(slot.x1, self.theta, slot.z)
+        z = self.matmul(slot.x1, self.theta, out=slot.z)
         if self.relu:
             if slot.y is None:  # the array API, nothing above: a new array
                 self.y = xp.maximum(z, 0.0)
@@ -362,20 +365,19 @@ class _FusedDense:
             g = grad_y
         else:
             g = grad_y if self.activation is None else self.activation.backward(grad_y)
-        self._matmul(slot.x1_t, g, self.grad_theta)
+        self.matmul(slot.x1_t, g, out=self.grad_theta)
         if not self.need_grad_x:
             return None
-        grad_x = self._matmul(g, slot.w_t, slot.grad_x)
+        grad_x = self.matmul(g, slot.w_t, out=slot.grad_x)
         if grad_x.ndim > slot.x1.ndim:  # x (N, in) was shared by K copies: sum their pulls
             grad_x = xp.sum(grad_x, axis=0)
         return grad_x
 
-    def _matmul(self, a, b, out):
-        """out = a @ b, returned."""
-        if self.writes_out:
-            return self.xp.matmul(a, b, out=out)
-        out[...] = a @ b
-        return out
+
+def _matmul_copied(a, b, out):
+    """out = a @ b, returned: matmul(a, b, out=out) on a namespace without out=."""
+    out[...] = a @ b
+    return out
 
 
 class _Slot:
@@ -387,7 +389,13 @@ class _Slot:
     Dense above, or a buffer of its own; None on the array API where there is
     no Dense above); grad_x (..., N, in); x1_t and w_t the transposed views the
     products read. With a ``parent`` (a slot for more rows, same copies and
-    width) every buffer is the first N rows of the parent's, a view.
+    width) every buffer is the start of the parent's memory seen in this shape,
+    a contiguous view (so the products and passes run as fast as on arrays of
+    their own; the first rows of a stack's buffers would not be contiguous and
+    made its last batch as slow as a full one). The two slots overwrite each
+    other, which is safe: everything is written before it is read at every
+    step, but x1's column of ones, which both see at the same place (their rows
+    are the same rows of in + 1 numbers in memory, and no write touches it).
     """
 
     def __init__(self, piece, shape, parent=None):
@@ -412,7 +420,9 @@ class _Slot:
             self.grad_x = self._buffer(lead + (n, piece.in_dim), parent, "grad_x")
 
     def _buffer(self, shape, parent, name, make=None):
-        """A new array of ``shape`` (xp.empty, or ``make``), or the first rows of the parent's."""
+        """A new array of ``shape`` (xp.empty, or ``make``), or the start of the parent's."""
+        xp = self.xp
         if parent is not None:
-            return getattr(parent, name)[..., :self.rows, :]
-        return (make or self.xp.empty)(shape, dtype=self.dtype)
+            size = math.prod(shape)
+            return xp.reshape(xp.reshape(getattr(parent, name), (-1,))[:size], shape)
+        return (make or xp.empty)(shape, dtype=self.dtype)
