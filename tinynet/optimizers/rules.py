@@ -45,6 +45,7 @@ class SGD(Optimizer):
 
     @property
     def stateless(self):
+        """Without momentum SGD keeps no velocity: p <- p - lr * g reads only p, g, lr."""
         return self.momentum == 0.0
 
     def _is_plain_sgd(self):
