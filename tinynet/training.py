@@ -363,11 +363,13 @@ class _Observer:
         grown = active & ~self.grew & grew_past(loss, self.best, self.first, self.factor)
         finite = np.isfinite(loss)
         self.best = np.where(finite, np.minimum(self.best, loss), self.best)
+        bad = active & ~finite
+        if not (np.any(grown) or np.any(bad)):
+            return
         lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), loss.shape)
         if np.any(grown):
             self.grew |= grown
             self._record_growth(epoch, loss, lrs, grown)
-        bad = active & ~finite
         if np.any(bad):
             self._end(epoch, loss, lrs, bad)
 
