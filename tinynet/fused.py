@@ -137,7 +137,9 @@ class FusedStep:
         flat.point_grads()
         lr = self._update(flat)
         if self.output_is_buffer:  # fit keeps the outputs of every batch
-            out = backend.namespace(out).asarray(out, copy=True)
+            # the method on NumPy and CuPy (CuPy's asarray takes no copy=), else the standard's
+            out = out.copy() if hasattr(out, "copy") else backend.namespace(out).asarray(
+                out, copy=True)
         self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr
@@ -169,9 +171,10 @@ class FusedStep:
 
     def _flat(self):
         """The parameter buffer, made or adopted again where the layers have moved on."""
-        flat, denses = self.flat, [piece.dense for piece in self.denses]
+        flat = self.flat
         if flat is not None and flat.current():
             return flat
+        denses = [piece.dense for piece in self.denses]
         if flat is None or not flat.fits(denses):
             kernel = denses[0].params["kernel"]
             flat = self.flat = FlatParameters(denses, backend.namespace(kernel))
