@@ -390,3 +390,25 @@ def test_a_shorter_batch_works_in_the_full_batchs_memory_on_contiguous_buffers(f
             if a is None:
                 continue
             assert b.flags.c_contiguous and np.shares_memory(a, b), name
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_every_relu_compares_with_one_shared_buffer_of_zeros(float64, n_models):
+    """max(z, 0) is taken against zeros (NumPy's loop over two arrays is the fast one): one
+    buffer for the whole step, every ReLU's view of it contiguous and still zero after
+    steps on two batch sizes."""
+    model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(5, "relu"), Dense(4, "softmax")],
+                          seed=3, n_models=n_models)
+    model.compile(tn.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    lead = (n_models,) if n_models > 1 else ()
+    x = rng.normal(size=lead + (6, 3))
+    y = np.eye(4)[rng.integers(0, 4, lead + (6,))]
+    step = model.train_function
+    for rows in (6, 4, 6):
+        step(x[..., :rows, :], y[..., :rows, :])
+    views = [slot.zeros for piece in step.denses if piece.relu for slot in piece._slots.values()]
+    assert len(views) == 4
+    for view in views:
+        assert view.flags.c_contiguous and np.shares_memory(view, step.denses[0].zeros.flat)
+        assert not np.any(view)

@@ -129,8 +129,11 @@ def test_the_caller_data_are_neither_copied_nor_modified(float64):
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20_000, 50)), rng.integers(0, 10, size=20_000)
     before = x.copy()
+    # imports and one-time caches outside the traced window (run alone, they were inside)
+    _quiet_sweep(x[:64], y[:64], learning_rates=[0.01], batch_size=32, memory_budget=2**34)
     _, peak = _traced_peak(lambda: _quiet_sweep(x, y, learning_rates=[0.01], batch_size=512,
                                                 memory_budget=2**34))
-    assert peak < 1.6 * x.nbytes  # one device copy, the targets and one copy's working set
+    # one device copy, the targets and one copy's working set (a host copy of x: 2.6x)
+    assert peak < 1.7 * x.nbytes
     np.testing.assert_array_equal(x, before)
     assert x.flags.writeable

@@ -26,9 +26,12 @@ The shortcuts, each giving the plain step's numbers up to rounding:
   plain SGD) is applied to the whole buffer at once; any other rule gets the
   layers' views, parameter by parameter, as in the plain step;
 - buffers made once per input shape, every product and ReLU written into them
-  (out=); a ReLU writes straight into the input buffer of the Dense above;
-  ReLU's derivative is the float mask [y > 0] (0 at z = 0 exactly),
-  multiplied into the gradient in place;
+  (out=); a ReLU writes straight into the input buffer of the Dense above,
+  max(z, 0) taken against a buffer of zeros (NumPy's loop over two arrays is
+  SIMD, the one over an array and a scalar is not: half the time on
+  (256, 1024)); ReLU's derivative is the float mask [z > 0] (0 at z = 0
+  exactly; the same as [y > 0]), written over z, which the backward no longer
+  needs, and multiplied into the gradient in place;
 - W^T and [x, 1]^T as views, never copies;
 - no grad_x for the lowest trainable layer, and nothing below it;
 - a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
@@ -111,6 +114,9 @@ class FusedStep:
         link(self.pieces)
         self.lowest = lowest
         self.denses = [piece for piece in self.pieces if type(piece) is _FusedDense]
+        self.zeros = _Zeros()  # one buffer of zeros for every ReLU's max(z, 0)
+        for piece in self.denses:
+            piece.zeros = self.zeros
         self.flat = None  # a FlatParameters, made at the first call
         self._split = None  # a fused_threads.SplitStep while one applies
         self.output = None  # the last batch's outputs (before its update)
@@ -180,6 +186,7 @@ class FusedStep:
             flat = self.flat = FlatParameters(denses, backend.namespace(kernel))
             for piece, theta, grad_theta in zip(self.denses, flat.thetas, flat.grad_thetas):
                 piece.bind(theta, grad_theta)
+            self.zeros.widest = max(piece.theta.shape[-1] for piece in self.denses)
             self._split = None
         flat.adopt()
         return flat
@@ -282,8 +289,8 @@ class _FusedDense:
     then the activation: ReLU as y = max(z, 0), written into the input buffer of
     the Dense above where there is one; none when a SoftmaxCrossEntropy head
     takes z; else the activation layer's own forward. backward from grad_y:
-    g = act'(z) * grad_y (in place for ReLU, with act' = [y > 0] kept as a float
-    mask), grad_theta = x1^T g (grad_W over grad_b = 1^T g) into the buffer's
+    g = act'(z) * grad_y (in place for ReLU, with act' = [z > 0] written over z
+    as a float mask), grad_theta = x1^T g (grad_W over grad_b = 1^T g) into the buffer's
     grads, grad_x = g W^T (summed over K copies that share an x of shape (N, in)).
 
     The buffers are made once per input shape (a _Slot each: a batch size, and
@@ -299,14 +306,14 @@ class _FusedDense:
         self.activation = None if type(act) is Linear else act
         self.above = None  # the _FusedDense this one's ReLU writes into (link)
         self.theta = self.grad_theta = None  # theta's views in the step's FlatParameters
-        self.xp = self.matmul = self.slot = self.y = None
+        self.xp = self.matmul = self.slot = None
+        self.zeros = None  # the step's _Zeros, shared by its pieces
         self._slots = {}
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) is unbound: its step binds it to its own buffer."""
         state = self.__dict__.copy()
-        state.update(theta=None, grad_theta=None, xp=None, matmul=None, slot=None, y=None,
-                     _slots={})
+        state.update(theta=None, grad_theta=None, xp=None, matmul=None, slot=None, _slots={})
         return state
 
     def bind(self, theta, grad_theta):
@@ -323,6 +330,7 @@ class _FusedDense:
         rows of theta and of its grads, buffers and an activation layer of its own."""
         piece = _FusedDense(self.dense, self.need_grad_x)
         piece.relu, piece.activation = self.relu, copy.copy(self.activation)
+        piece.zeros = self.zeros  # read only: shared by the threads
         piece.bind(self.theta[k0:k1], self.grad_theta[k0:k1])
         return piece
 
@@ -349,22 +357,20 @@ class _FusedDense:
         z = self.matmul(slot.x1, self.theta, out=slot.z)
         if self.relu:
             if slot.y is None:  # the array API, nothing above: a new array
-                self.y = xp.maximum(z, 0.0)
-            elif self.writes_out:
-                self.y = xp.maximum(z, 0.0, out=slot.y)
-            else:
-                slot.y[...] = xp.maximum(z, 0.0)
-                self.y = slot.y
-            return self.y
+                return xp.maximum(z, 0.0)
+            if self.writes_out:
+                return xp.maximum(z, slot.zeros, out=slot.y)
+            slot.y[...] = xp.maximum(z, 0.0)
+            return slot.y
         return z if self.activation is None else self.activation.forward(z, training)
 
     def backward(self, grad_y):
         xp, slot = self.xp, self.slot
-        if self.relu:  # grad_y is the step's own: times dy/dz = [y > 0], in place
+        if self.relu:  # grad_y is the step's own: times dy/dz = [z > 0], in place
             if self.writes_out:
-                grad_y *= xp.greater(self.y, 0.0, out=slot.z)  # z: not needed now
+                grad_y *= xp.greater(slot.z, 0.0, out=slot.z)  # z: not needed after this
             else:
-                grad_y *= xp.astype(self.y > 0.0, grad_y.dtype)
+                grad_y *= xp.astype(slot.z > 0.0, grad_y.dtype)
             g = grad_y
         else:
             g = grad_y if self.activation is None else self.activation.backward(grad_y)
@@ -377,6 +383,29 @@ class _FusedDense:
         return grad_x
 
 
+class _Zeros:
+    """Zeros for a step's ReLUs: one flat buffer seen in every shape, ``of(xp, shape,
+    dtype)`` a contiguous view of its start. It is made for the rows asked for times
+    ``widest`` (the widest ReLU's units, set when the step binds), so one buffer serves
+    every layer of a batch shape and every shorter batch; a larger shape makes a new
+    one (the views made before keep the old)."""
+
+    def __init__(self):
+        self.flat, self.widest = None, 1
+
+    def __getstate__(self):
+        return {"flat": None, "widest": self.widest}  # a copy makes its own
+
+    def of(self, xp, shape, dtype):
+        size = math.prod(shape)
+        flat = self.flat
+        if (flat is None or flat.shape[0] < size or flat.dtype != dtype
+                or backend.namespace(flat) is not xp):
+            rows = math.prod(shape[:-1])
+            flat = self.flat = xp.zeros((rows * max(self.widest, shape[-1]),), dtype=dtype)
+        return xp.reshape(flat[:size], shape)
+
+
 def _matmul_copied(a, b, out):
     """out = a @ b, returned: matmul(a, b, out=out) on a namespace without out=."""
     out[...] = a @ b
@@ -387,10 +416,11 @@ class _Slot:
     """A _FusedDense's buffers for inputs of one shape (..., N, in).
 
     x1 = [x, 1] (..., N, in + 1) and x_in its first in columns (a view); z
-    (..., N, units), which a ReLU's backward reuses for its float mask [y > 0]
-    (z is not read after the forward); y where the ReLU writes (x_in of the
-    Dense above, or a buffer of its own; None on the array API where there is
-    no Dense above); grad_x (..., N, in); x1_t and w_t the transposed views the
+    (..., N, units), which a ReLU's backward overwrites with its float mask
+    [z > 0]; y where the ReLU writes (x_in of the Dense above, or a buffer of
+    its own; None on the array API where there is no Dense above) and zeros
+    (..., N, units) of the step's _Zeros, which it compares z with (NumPy and
+    CuPy); grad_x (..., N, in); x1_t and w_t the transposed views the
     products read. With a ``parent`` (a slot for more rows, same copies and
     width) every buffer is the start of the parent's memory seen in this shape,
     a contiguous view (so the products and passes run as fast as on arrays of
@@ -413,12 +443,14 @@ class _Slot:
         w = theta[..., :piece.in_dim, :]  # .T of a matrix: cheaper than matrix_transpose
         self.w_t = w.T if w.ndim == 2 else xp.matrix_transpose(w)
         self.z = self._buffer(out_shape, parent, "z")
-        self.y = self.grad_x = None
+        self.y = self.grad_x = self.zeros = None
         if piece.relu:
             if piece.above is not None:
                 self.y = piece.above.slot_for(out_shape).x_in
             elif piece.writes_out:
                 self.y = self._buffer(out_shape, parent, "y")
+            if piece.writes_out:
+                self.zeros = piece.zeros.of(xp, out_shape, dtype)
         if piece.need_grad_x:
             self.grad_x = self._buffer(lead + (n, piece.in_dim), parent, "grad_x")
 

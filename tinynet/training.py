@@ -295,20 +295,27 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
 def _epoch_logs(model, columns, sizes):
     """({key: sum_b n_b * value_b / sum_b n_b} over the batches' values, in float64, for
     every column that holds values; the per-batch losses as a list)."""
-    xp = backend.namespace(columns[0][0])
     weights = np.asarray(sizes, dtype=np.float64) / sum(sizes)
     keys = ["loss"] + model.metric_names
     logs = {}
     for key, column in zip(keys, columns):
         if not column:
             continue
-        host = np.asarray(backend.to_numpy(xp.stack(column)), dtype=np.float64)
+        host = _on_host(column)
         # an elementwise sum over batches, so copy k's figure does not depend on K
         logs[key] = _scalar_or_array(
             np.sum(weights.reshape((-1,) + (1,) * (host.ndim - 1)) * host, axis=0))
         if key == "loss":
             step_losses = list(host)
     return logs, step_losses
+
+
+def _on_host(column):
+    """Per-batch values (0-d or (K,) device arrays) as one float64 host array (B,) or (B, K)."""
+    if isinstance(column[0], (np.ndarray, np.generic)):  # one call: np.stack is ~10x slower
+        return np.array(column, dtype=np.float64)
+    xp = backend.namespace(column[0])
+    return np.asarray(backend.to_numpy(xp.stack(column)), dtype=np.float64)
 
 
 def _scalar_or_array(value):
