@@ -211,7 +211,7 @@ def test_softmax_backward_equals_the_chain_rule_with_clipping(backend):
 
 
 def test_row_reductions(backend):
-    from tinynet.ops import row_max, row_sum
+    from tinynet.ops import row_max, row_sum, row_sums_spread
 
     rng = np.random.default_rng(2)
     for shape in [(5, 1), (5, 3), (2, 5, 16), (5, 17)]:
@@ -221,6 +221,10 @@ def test_row_reductions(backend):
                                       host.max(axis=-1, keepdims=True))
         np.testing.assert_allclose(tn.backend.to_numpy(row_sum(a)),
                                    host.sum(axis=-1, keepdims=True), rtol=1e-12)
+        spread = tn.backend.to_numpy(row_sums_spread(a))  # every column, or (..., 1) past 16
+        assert spread.shape == (shape if shape[-1] <= 16 else shape[:-1] + (1,))
+        np.testing.assert_allclose(spread, np.broadcast_to(host.sum(axis=-1, keepdims=True),
+                                                           spread.shape), rtol=1e-12)
 
 
 # --- chosen once, at compile ------------------------------------------------------

@@ -248,7 +248,7 @@ class SoftmaxCrossEntropy:
         else:
             z = z - ops.row_max(z)
         p = xp.exp(z)
-        p /= ops.row_sum(p)
+        p /= ops.row_sums_spread(p)
         if self.loss.exact:
             self.v = y
             log_p = ops.log_where(y, p)
@@ -262,7 +262,7 @@ class SoftmaxCrossEntropy:
     def backward(self):
         """dL/dz = (p sum_c v_c - v) / N, a new array."""
         p, v = self.p, self.v
-        grad = p * ops.row_sum(v)
+        grad = p * ops.row_sums_spread(v)
         grad -= v
         grad *= 1.0 / p.shape[-2]
         return grad

@@ -304,7 +304,7 @@ def _epoch_logs(model, columns, sizes):
         host = _on_host(column)
         # an elementwise sum over batches, so copy k's figure does not depend on K
         logs[key] = _scalar_or_array(
-            np.sum(weights.reshape((-1,) + (1,) * (host.ndim - 1)) * host, axis=0))
+            (weights.reshape((-1,) + (1,) * (host.ndim - 1)) * host).sum(axis=0))
         if key == "loss":
             step_losses = list(host)
     return logs, step_losses
@@ -363,15 +363,15 @@ class _Observer:
         self.grew = np.zeros(initial.shape, dtype=bool)
 
     def check(self, epoch, loss, lr):
-        loss = np.atleast_1d(np.asarray(loss, dtype=np.float64))
-        active = np.ones(loss.shape, dtype=bool)
-        if self.model.frozen is not None:
-            active &= ~self.model.frozen
-        grown = active & ~self.grew & grew_past(loss, self.best, self.first, self.factor)
+        loss = np.array(loss, dtype=np.float64, ndmin=1)
         finite = np.isfinite(loss)
+        grown = grew_past(loss, self.best, self.first, self.factor) & ~self.grew
+        bad = ~finite
+        if self.model.frozen is not None:  # a frozen copy's loss is its last one: not news
+            grown &= ~self.model.frozen
+            bad &= ~self.model.frozen
         self.best = np.where(finite, np.minimum(self.best, loss), self.best)
-        bad = active & ~finite
-        if not (np.any(grown) or np.any(bad)):
+        if not (grown | bad).any():  # the usual epoch: one array call to learn it
             return
         lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), loss.shape)
         if np.any(grown):
