@@ -17,7 +17,9 @@ The shortcuts, each giving the plain step's numbers up to rounding:
   probabilities is one piece (Deep Learning from Scratch's ``SoftmaxWithLoss``)
   whose backward hands dL/dz = (p sum_c v_c - v) / N straight to the Dense
   below, skipping the softmax's Jacobian; its loss is one dot of the
-  flattened rows (vecdot);
+  flattened rows (vecdot); its row sums (the softmax's normaliser, sum_c v_c)
+  are spread over every column (ops.row_sums_spread), so dividing or
+  multiplying by them is a loop over two arrays of one shape;
 - one flat buffer (tinynet.flat): every Dense's theta = [W; b], each layer's
   ``params`` views of it and its ``grads`` views of a second one; the input
   carries a column of ones, so z = [x, 1] @ theta and grad_theta = [x, 1]^T g
