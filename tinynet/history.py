@@ -109,5 +109,5 @@ def grew_past(loss, best, initial, factor):
     arguments broadcast.
     """
     loss = np.asarray(loss, dtype=np.float64)
-    with np.errstate(over="ignore"):  # factor * best past the float range is inf: never grown
+    with np.errstate(invalid="ignore", over="ignore"):
         return np.isfinite(loss) & (loss > factor * best) & (loss > initial)
