@@ -371,12 +371,8 @@ def test_a_pickled_model_trains_like_the_original(float64):
                    zip(model.train_function.flat.values, twin.train_function.flat.values))
 
 
-@pytest.mark.parametrize("n_models", [1, 3])
-def test_a_shorter_batch_works_in_the_full_batchs_memory_on_contiguous_buffers(float64,
-                                                                               n_models):
-    """The last batch's buffers are carved from the full batch's memory (no second set),
-    each one contiguous: the first rows of a stack's (K, N, c) buffer would be strided,
-    and measured as slow for 32 rows as the full 64."""
+def _relu_stack_step(n_models):
+    """(fused step, x, y) of a 3-6-5-4 ReLU/softmax model of n_models copies, 6 rows."""
     model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(5, "relu"), Dense(4, "softmax")],
                           seed=3, n_models=n_models)
     model.compile(tn.optimizers.SGD(0.1), loss="categorical_crossentropy")
@@ -384,7 +380,16 @@ def test_a_shorter_batch_works_in_the_full_batchs_memory_on_contiguous_buffers(f
     lead = (n_models,) if n_models > 1 else ()
     x = rng.normal(size=lead + (6, 3))
     y = np.eye(4)[rng.integers(0, 4, lead + (6,))]
-    step = model.train_function
+    return model.train_function, x, y
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_a_shorter_batch_works_in_the_full_batchs_memory_on_contiguous_buffers(float64,
+                                                                               n_models):
+    """The last batch's buffers are carved from the full batch's memory (no second set),
+    each one contiguous: the first rows of a stack's (K, N, c) buffer would be strided,
+    and measured as slow for 32 rows as the full 64."""
+    step, x, y = _relu_stack_step(n_models)
     step(x, y)
     step(x[..., :4, :], y[..., :4, :])
     for piece in step.denses:
@@ -401,14 +406,7 @@ def test_every_relu_compares_with_one_shared_buffer_of_zeros(float64, n_models):
     """max(z, 0) is taken against zeros (NumPy's loop over two arrays is the fast one): one
     buffer for the whole step, every ReLU's view of it contiguous and still zero after
     steps on two batch sizes."""
-    model = tn.Sequential([Dense(6, "relu", input_dim=3), Dense(5, "relu"), Dense(4, "softmax")],
-                          seed=3, n_models=n_models)
-    model.compile(tn.optimizers.SGD(0.1), loss="categorical_crossentropy")
-    rng = np.random.default_rng(0)
-    lead = (n_models,) if n_models > 1 else ()
-    x = rng.normal(size=lead + (6, 3))
-    y = np.eye(4)[rng.integers(0, 4, lead + (6,))]
-    step = model.train_function
+    step, x, y = _relu_stack_step(n_models)
     for rows in (6, 4, 6):
         step(x[..., :rows, :], y[..., :rows, :])
     views = [slot.zeros for piece in step.denses if piece.relu for slot in piece._slots.values()]

@@ -38,12 +38,21 @@ _ONES = {}
 
 def ones_vector(xp, n, dtype):
     """A ones vector (n,) of namespace xp, made once and kept: products with it are sums."""
-    key = (xp, n, dtype)
+    return _kept_ones(xp, (n,), dtype)
+
+
+def ones_matrix(xp, n, dtype):
+    """A ones matrix (n, n) of namespace xp, made once and kept (see ones_vector)."""
+    return _kept_ones(xp, (n, n), dtype)
+
+
+def _kept_ones(xp, shape, dtype):
+    key = (xp, shape, dtype)
     ones = _ONES.get(key)
     if ones is None:
         if len(_ONES) > 64:  # many batch sizes: start over rather than grow
             _ONES.clear()
-        ones = _ONES[key] = xp.ones(n, dtype=dtype)
+        ones = _ONES[key] = xp.ones(shape, dtype=dtype)
     return ones
 
 
@@ -65,17 +74,6 @@ def row_sums_spread(a):
     if c > 16:
         return row_sum(a)
     return a @ ones_matrix(namespace(a), c, a.dtype)
-
-
-def ones_matrix(xp, n, dtype):
-    """A ones matrix (n, n) of namespace xp, made once and kept (see ones_vector)."""
-    key = (xp, (n, n), dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        ones = _ONES[key] = xp.ones((n, n), dtype=dtype)
-    return ones
 
 
 def row_max(a):
