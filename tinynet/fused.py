@@ -438,7 +438,7 @@ class _Slot:
         lead = shape[:-2] if len(shape) - 2 >= theta.ndim - 2 else theta.shape[:-2]
         n, units = shape[-2], theta.shape[-1]
         out_shape = lead + (n, units)
-        self.rows, self.xp, self.dtype = n, xp, dtype
+        self.xp, self.dtype = xp, dtype
         self.x1 = self._buffer(shape[:-1] + (theta.shape[-2],), parent, "x1", xp.ones)
         self.x_in = self.x1[..., :piece.in_dim]
         self.x1_t = self.x1.T if self.x1.ndim == 2 else xp.matrix_transpose(self.x1)
