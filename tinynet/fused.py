@@ -89,8 +89,9 @@ class FusedStep:
     bottom and ends at the lowest Dense (the layers below it have no
     parameters, and it needs no grad_x). Returns (loss, [metric values],
     rate used), as train_step does; step(x, y, metrics=False) leaves the metrics
-    out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs):
-    fit reads the metrics once per epoch from them.
+    out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs)
+    until the next call, which may write over them: fit copies each batch's into
+    one buffer for the epoch and reads the metrics once from it.
 
     The Dense parameters live in one tinynet.flat.FlatParameters buffer from
     the first call on (made again when a layer's parameters change shape or
@@ -124,10 +125,6 @@ class FusedStep:
         self.output = None  # the last batch's outputs (before its update)
         self.splittable = (self.head_owns_z and bool(self.pieces)
                            and all(type(piece) is _FusedDense for piece in self.pieces))
-        top = self.pieces[-1] if self.pieces else None
-        # the outputs are a buffer the next call overwrites: z of a linear top Dense, y of a ReLU
-        self.output_is_buffer = (self.head is None and type(top) is _FusedDense
-                                 and (top.activation is None or top.relu))
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) keeps no buffer: the copied layers hold copies, not views."""
@@ -138,16 +135,12 @@ class FusedStep:
     def __call__(self, x, y, metrics=True):
         """(loss, [metric values], rate) of one update; metrics=False gives None for the
         values (fit computes them once per epoch from ``self.output``, the batch's
-        outputs before the update, which the step keeps until the next call)."""
+        outputs before the update, valid until the next call)."""
         flat = self._flat()
         split = self._split_step(x)
         loss, out = split.run(x, y) if split is not None else self._run(x, y)
         flat.point_grads()
         lr = self._update(flat)
-        if self.output_is_buffer:  # fit keeps the outputs of every batch
-            # the method on NumPy and CuPy (CuPy's asarray takes no copy=), else the standard's
-            out = out.copy() if hasattr(out, "copy") else backend.namespace(out).asarray(
-                out, copy=True)
         self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr

@@ -70,7 +70,7 @@ class History:
             table.setdefault(key, []).append(value)
 
     def add_steps(self, lrs, losses):
-        self.steps["lr"].extend(self._per_model(lr) for lr in lrs)
+        self.steps["lr"].extend(lrs if self.n_models == 1 else map(self._per_model, lrs))
         self.steps["loss"].extend(losses)
 
     def _per_model(self, lr):

@@ -313,13 +313,14 @@ class Sequential:
         """[metric(y, out) for each compiled metric], in metric_names' order, on the device."""
         return [fn(y, out) for fn in self._metric_fns]
 
-    def evaluate_device(self, x, y, batch_size=None):
-        """Sample-weighted mean loss and metrics on device arrays (no host copy)."""
+    def evaluate_device(self, x, y, batch_size=None, metrics=True):
+        """Sample-weighted mean loss and metrics on device arrays (no host copy);
+        metrics=False: the loss alone."""
         n = x.shape[0]
         sums = None
         for xb, yb in zip(self._chunks(x, n, batch_size), self._chunks(y, n, batch_size)):
             out = self.forward(xb, training=False)
-            vals = [self.loss.value(yb, out), *self.metric_values(yb, out)]
+            vals = [self.loss.value(yb, out), *(self.metric_values(yb, out) if metrics else ())]
             part = [v * xb.shape[0] for v in vals]
             sums = part if sums is None else [s + p for s, p in zip(sums, part)]
         keys = ["loss"] + self.metric_names

@@ -112,7 +112,8 @@ def _begin(model, data, settings):
     model.stop_training = False
     model.frozen = None
     model.optimizer.frozen = None
-    initial = model.evaluate_device(x_dev, y_dev, batch_size=settings.batch_size)["loss"]
+    initial = model.evaluate_device(x_dev, y_dev, batch_size=settings.batch_size,
+                                    metrics=False)["loss"]
     observer = _Observer(model, history, settings.factor, backend.to_numpy(initial))
     for cb in settings.callbacks:
         cb.set_model(model)
@@ -214,9 +215,10 @@ def _single_class(y):
 def _take(xp, x, y, order):
     """Rows of x and y in ``order``: (b,) gives (b, in); (K, b) gives (K, b, in), one
     gather over the flattened orders (xp.take wants 1-D indices)."""
-    idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
-    if order.ndim == 1:
+    if order.ndim == 1:  # NumPy takes the host order as it is
+        idx = order if xp is np else xp.asarray(np.ascontiguousarray(order))
         return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
+    idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
     shape = order.shape
     return (xp.reshape(xp.take(x, idx, axis=0), shape + (x.shape[-1],)),
             xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
@@ -258,21 +260,20 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
-    outputs, sizes, lrs = [], [], []
+    outputs, lrs = None, []  # outputs: the epoch's, (..., n, C), where the step keeps them
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
-        stop = min(start + batch_size, n)
-        xb, yb = ((x[..., start:stop, :], y[..., start:stop, :]) if order is None
-                  else _take(xp, x, y, order[..., start:stop]))
+        rows = slice(start, min(start + batch_size, n))  # the standard's slices stay in bounds
+        xb, yb = ((x[..., rows, :], y[..., rows, :]) if order is None
+                  else _take(xp, x, y, order[..., rows]))
         if keep_outputs:
             loss, _, lr = step(xb, yb, metrics=False)
-            outputs.append(step.output)
+            outputs = _keep(xp, outputs, step.output, rows, n)
         else:
             loss, values, lr = step(xb, yb)
             for column, value in zip(columns[1:], values):
                 column.append(value)
         columns[0].append(loss)
-        sizes.append(stop - start)
         lrs.append(lr)
         for cb in batch_hooks:
             cb.on_train_batch_end(i, {"loss": loss, "lr": lr})
@@ -280,10 +281,10 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
             bar.update(1)
         if model.stop_training:  # a batch callback (TerminateOnNaN) asked to stop now
             break
+    sizes = [min(batch_size, n - start) for start in starts[:len(lrs)]]
     logs, step_losses = _epoch_logs(model, columns, sizes)
     if keep_outputs:
-        seen = y[..., :sum(sizes), :]
-        out = xp.concat(outputs, axis=-2)
+        seen, out = y[..., :sum(sizes), :], outputs[..., :sum(sizes), :]
         for key, value in zip(model.metric_names, model.metric_values(seen, out)):
             logs[key] = _scalar_or_array(np.asarray(backend.to_numpy(value), dtype=np.float64))
     if bar is not None:
@@ -292,22 +293,48 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     return logs, lrs, step_losses
 
 
+def _keep(xp, outputs, batch, rows, n):
+    """The batch's outputs (..., B, C) copied into the epoch's (..., n, C) at ``rows``
+    (made at the first batch): one buffer, before the next step overwrites its own."""
+    if outputs is None:
+        outputs = xp.empty(batch.shape[:-2] + (n, batch.shape[-1]), dtype=batch.dtype)
+    outputs[..., rows, :] = batch
+    return outputs
+
+
 def _epoch_logs(model, columns, sizes):
     """({key: sum_b n_b * value_b / sum_b n_b} over the batches' values, in float64, for
-    every column that holds values; the per-batch losses as a list)."""
-    weights = np.asarray(sizes, dtype=np.float64) / sum(sizes)
+    every column that holds values; the per-batch losses as a list).
+
+    The sum runs over the batches in order, for every copy alike: for stacked
+    copies an elementwise sum over the rows of a (B, K) array (so copy k's figure
+    does not depend on K), for a single model the same sum in Python floats.
+    """
+    total = sum(sizes)
+    weights = [size / total for size in sizes]
     keys = ["loss"] + model.metric_names
     logs = {}
     for key, column in zip(keys, columns):
         if not column:
             continue
         host = _on_host(column)
-        # an elementwise sum over batches, so copy k's figure does not depend on K
-        logs[key] = _scalar_or_array(
-            (weights.reshape((-1,) + (1,) * (host.ndim - 1)) * host).sum(axis=0))
+        if host.ndim == 1:
+            values = host.tolist()
+            logs[key] = _in_order(weights, values)
+        else:
+            values = list(host)
+            logs[key] = (np.array(weights)[:, None] * host).sum(axis=0)
         if key == "loss":
-            step_losses = list(host)
+            step_losses = values
     return logs, step_losses
+
+
+def _in_order(weights, values):
+    """sum_b weights[b] * values[b] in Python floats, added in the order of b."""
+    total = weights[0] * values[0]
+    for weight, value in zip(weights[1:], values[1:]):
+        total += weight * value
+    return total
 
 
 def _on_host(column):
@@ -363,6 +390,9 @@ class _Observer:
         self.grew = np.zeros(initial.shape, dtype=bool)
 
     def check(self, epoch, loss, lr):
+        if not self.model.stacked and _usual(float(loss), self.best[0], self.factor):
+            self.best[0] = min(self.best[0], float(loss))  # one model's usual epoch: floats
+            return
         loss = np.array(loss, dtype=np.float64, ndmin=1)
         finite = np.isfinite(loss)
         grown = grew_past(loss, self.best, self.first, self.factor) & ~self.grew
@@ -420,6 +450,12 @@ class _Observer:
                    "The learning rate is the likely cause: try a smaller one. Training stopped: "
                    "nothing more can happen to a non-finite loss.")
         warnings.warn(msg, DivergenceWarning, stacklevel=6)
+
+
+def _usual(loss, best, factor):
+    """True when a single model's epoch loss is finite and not above factor x its best:
+    then it neither diverged nor grew (grew_past also asks that it be above the start)."""
+    return math.isfinite(loss) and not loss > factor * best
 
 
 def _some(which):

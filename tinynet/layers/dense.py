@@ -46,13 +46,12 @@ class Dense(Layer):
         return self.units
 
     def forward(self, x, training=True):
-        xp = backend.namespace(x)
         self._x = x  # backward needs it
         if not self.params:
             raise _unbuilt(self)
         z = x @ self.params["kernel"]
         if self.use_bias:
-            z = z + xp.expand_dims(self.params["bias"], axis=-2)  # (K, units) -> (K, 1, units)
+            z = z + self.params["bias"][..., None, :]  # (K, units) -> (K, 1, units)
         return self.activation.forward(z, training)
 
     def backward(self, grad_y):
