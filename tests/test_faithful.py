@@ -6,9 +6,12 @@ import warnings
 import numpy as np
 import pytest
 from conftest import blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinynet as tn
-from tinynet import losses
+from tinynet import losses, training
+from tinynet.history import grew_past
 from tinynet.lab.outcomes import classify
 from tinynet.layers import Dense
 from tinynet.metrics import run_quartiles, wilson_interval
@@ -118,6 +121,20 @@ def test_a_finite_loss_spike_is_recorded_and_warned_and_training_goes_on(float64
     assert len(h.epoch) == 8
     assert h.grew is True and h.grew_epoch in (3, 4, 5) and h.diverged is False
     assert np.isfinite(h.history["loss"]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True), st.floats(0.0, 1e300),
+       st.floats(0.0, 1e300), st.floats(1.0, 100.0, exclude_min=True))
+def test_a_single_models_usual_epoch_is_the_rules_nothing_to_report(loss, best, first, factor):
+    # the observer's shortcut for one model (floats, no arrays) says "usual" only where
+    # the rule of every copy finds the loss finite and not grown past its best and start
+    usual = training._usual(loss, best, factor)
+    grown = bool(grew_past(np.array([loss]), np.array([best]), np.array([first]), factor)[0])
+    if usual:
+        assert math.isfinite(loss) and not grown
+    else:
+        assert not math.isfinite(loss) or loss > factor * best
 
 
 def test_stop_on_divergence_stops_a_single_model(float64):

@@ -38,3 +38,40 @@ def test_small_epochs_train_as_batch_by_batch(float64, monkeypatch, n_models, sh
     np.testing.assert_array_equal(h_small.history["loss"], h_large.history["loss"])
     for key in ("accuracy", "mae"):
         np.testing.assert_allclose(h_small.history[key], h_large.history[key], rtol=1e-12)
+
+
+@pytest.mark.parametrize("top", ["linear", "relu"])
+def test_a_top_that_is_a_buffer_gives_each_batch_its_own_outputs(float64, monkeypatch, top):
+    # a linear or ReLU top hands fit the step's own buffer, which the next batch
+    # overwrites: fit copies each batch's outputs before it, so the epoch's mae is the
+    # batch-by-batch path's
+    def run(epoch_bytes):
+        monkeypatch.setattr(training, "EPOCH_BYTES", epoch_bytes)
+        rng = np.random.default_rng(1)
+        x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+        model = tn.Sequential([Dense(6, "relu"), Dense(2, None if top == "linear" else top)],
+                              seed=2)
+        model.compile(tn.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+        return model.fit(x, y, epochs=2, batch_size=16, verbose=0).history["mae"]
+
+    np.testing.assert_allclose(run(training.EPOCH_BYTES), run(0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_epoch_loss_is_the_batch_losses_weighted_and_added_in_order(float64, n_models):
+    # sum_b (n_b / n) * loss_b, added batch after batch (13 batches: NumPy's pairwise sum
+    # would add them in another order), for every copy alike: a single model's figure is
+    # the same float as a stacked copy's with the same batch losses
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(50, 3)), rng.integers(0, 4, 50)
+    model = tn.Sequential([Dense(8, "relu"), Dense(4, "softmax")], seed=5, n_models=n_models)
+    rates = 0.1 if n_models == 1 else [0.05 * (k + 1) for k in range(n_models)]
+    model.compile(tn.optimizers.SGD(rates), loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=10, batch_size=4, verbose=0)
+    steps = np.asarray(history.steps["loss"]).reshape(10, 13, -1)  # 12 batches of 4, one of 2
+    sizes = [4] * 12 + [2]
+    for epoch in range(10):
+        want = np.zeros(steps.shape[-1])
+        for b, size in enumerate(sizes):
+            want = want + (size / 50) * steps[epoch, b]
+        np.testing.assert_array_equal(np.atleast_1d(history.history["loss"][epoch]), want)

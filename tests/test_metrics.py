@@ -15,6 +15,21 @@ def test_categorical_accuracy_hand_worked(backend):
     assert float(tb.to_numpy(metrics.categorical_accuracy(y, p))) == 0.75
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([(7,), (3, 5), (2, 1)]), st.integers(2, 5),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
+def test_categorical_accuracy_counts_hits_to_the_float_of_their_mean(lead, c, dtype, seed):
+    # hits / N in the outputs' dtype is the mean of the 0/1 floats, bit for bit; ties
+    # (rounded scores) and stacked (K, N, C) outputs included
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.random(lead + (c,)), 1).astype(dtype)
+    y = np.eye(c, dtype=dtype)[rng.integers(0, c, lead)]
+    got = metrics.categorical_accuracy(y, p)
+    want = np.mean((np.argmax(p, axis=-1) == np.argmax(y, axis=-1)).astype(dtype), axis=-1)
+    assert np.asarray(got).dtype == dtype and np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_binary_accuracy_thresholds(backend):
     y = tb.to_device(np.array([[1.0], [0.0], [1.0], [0.0]]))
     p = tb.to_device(np.array([[0.9], [0.6], [0.4], [0.1]]))
