@@ -193,7 +193,7 @@ class FusedStep:
         that works in the top Dense's z; fused_threads.bounds_now says whether
         there are copies and threads enough.
         """
-        if not self.splittable or backend.namespace(x) is not np or not self.flat.lead:
+        if not self.flat.lead or not self.splittable or backend.namespace(x) is not np:
             return None
         bounds = fused_threads.bounds_now(self.flat.lead[0])
         if len(bounds) < 2:

@@ -12,8 +12,8 @@ from tinynet import _checks, backend, losses
 from tinynet.stats import run_quartiles, wilson_interval
 
 __all__ = ["binary_accuracy", "binary_accuracy_logits", "categorical_accuracy", "infer_mode",
-           "mean_absolute_error", "mean_squared_error", "resolve", "roc_auc", "run_quartiles",
-           "wilson_interval"]
+           "label_accuracy", "mean_absolute_error", "mean_squared_error", "resolve", "roc_auc",
+           "run_quartiles", "wilson_interval"]
 
 
 def infer_mode(monitor):
@@ -23,14 +23,27 @@ def infer_mode(monitor):
 
 
 def categorical_accuracy(y, y_pred):
-    """mean_n [argmax_c y_pred_nc == argmax_c y_nc], as hits / N in y_pred's dtype.
+    """mean_n [argmax_c y_pred_nc == argmax_c y_nc]: label_accuracy of y's labels."""
+    return label_accuracy(backend.namespace(y_pred).argmax(y, axis=-1), y_pred)
 
-    Counting the hits gives the mean of the 0/1 floats exactly (their sum is a
-    whole number, exact in floating point below 2^24 rows), in fewer passes.
+
+def label_accuracy(labels, y_pred):
+    """mean_n [argmax_c y_pred_nc == labels_n], as hits / N in y_pred's dtype.
+
+    labels: class indices (..., N), integers (argmax_c y_nc of encoded targets);
+    y_pred (..., N, C). Counting the hits gives the mean of the 0/1 floats
+    exactly (their sum is a whole number, exact in floating point below 2^24
+    rows), in fewer passes. fit works the labels out once per fit and gathers
+    them with each epoch's rows: argmax over short rows is one branchy loop per
+    row, the slowest call of an epoch's metrics.
     """
     xp = backend.namespace(y_pred)
-    hits = xp.count_nonzero(xp.argmax(y_pred, axis=-1) == xp.argmax(y, axis=-1), axis=-1)
+    hits = xp.count_nonzero(xp.argmax(y_pred, axis=-1) == labels, axis=-1)
     return xp.astype(xp.asarray(hits), y_pred.dtype) / y_pred.shape[-2]
+
+
+# metrics that read only the targets' labels: fn(y, y_pred) = FROM_LABELS[fn](labels, y_pred)
+FROM_LABELS = {categorical_accuracy: label_accuracy}
 
 
 def binary_accuracy(y, y_pred, threshold=0.5):

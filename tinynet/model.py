@@ -309,9 +309,21 @@ class Sequential:
         listed = list(result.values())
         return listed[0] if len(listed) == 1 else listed
 
-    def metric_values(self, y, out):
-        """[metric(y, out) for each compiled metric], in metric_names' order, on the device."""
-        return [fn(y, out) for fn in self._metric_fns]
+    def metric_values(self, y, out, labels=None):
+        """[metric(y, out) for each compiled metric], in metric_names' order, on the device.
+
+        labels: argmax_c y (..., N) where the caller has them (fit works them out once
+        per fit); the metrics that read only those (metrics.FROM_LABELS) take them.
+        """
+        if labels is None:
+            return [fn(y, out) for fn in self._metric_fns]
+        return [metrics.FROM_LABELS[fn](labels, out) if fn in metrics.FROM_LABELS
+                else fn(y, out) for fn in self._metric_fns]
+
+    @property
+    def reads_labels(self):
+        """True when a compiled metric reads only the targets' labels (see metric_values)."""
+        return any(fn in metrics.FROM_LABELS for fn in self._metric_fns)
 
     def evaluate_device(self, x, y, batch_size=None, metrics=True):
         """Sample-weighted mean loss and metrics on device arrays (no host copy);

@@ -93,20 +93,28 @@ def _check_settings(epochs, batch_size, split, split_mode, growth_factor, shuffl
 
 
 def _device_data(model, x, y, settings, validation_data):
-    """(x_dev, y_dev, (x_val, y_val) on the device or None): checked, split, copied once."""
+    """(x_dev, y_dev, (x_val, y_val) on the device or None, the labels of y_dev or None):
+    checked, split, copied once."""
     x, y = model.check_data(x, y, "fit")  # x: a read-only view when the data are float64
     x, y, x_val, y_val = _split(model, x, y, settings.split, settings.split_mode,
                                 validation_data)
     val = None if x_val is None else (backend.to_device(x_val), backend.to_device(y_val))
     # the one working-dtype copy: every batch is gathered from it (no shuffled copies)
-    return backend.to_device(x), backend.to_device(y), val
+    x, y = backend.to_device(x), backend.to_device(y)
+    return x, y, val, _labels(model, y)
+
+
+def _labels(model, y):
+    """argmax_c y (n,), once per fit, where a metric reads only the labels (else None):
+    fit gathers them with each small epoch's rows instead of taking argmax every epoch."""
+    return backend.namespace(y).argmax(y, axis=-1) if model.reads_labels else None
 
 
 def _begin(model, data, settings):
     """A fresh History and observer (with the loss at initialisation); callbacks told."""
     from tinynet.history import History
 
-    x_dev, y_dev, _ = data
+    x_dev, y_dev = data[:2]
     history = History(model.n_models)
     model.history = history
     model.stop_training = False
@@ -123,7 +131,7 @@ def _begin(model, data, settings):
 
 def _train_epoch(model, data, settings, history, observer, epoch):
     """One epoch: shuffle, every update, validation, the logs recorded and observed."""
-    x_dev, y_dev, val = data
+    x_dev, y_dev, val, labels = data
     for cb in settings.callbacks:
         cb.on_epoch_begin(epoch)
     n, shuffle = x_dev.shape[0], settings.shuffle
@@ -131,7 +139,7 @@ def _train_epoch(model, data, settings, history, observer, epoch):
     # a run that overflows is a result: the observer reports it once, with the
     # epoch and the rate, instead of NumPy warning at every product on the way
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        logs, step_lrs, step_losses = _run_epoch(model, (x_dev, y_dev), order, n,
+        logs, step_lrs, step_losses = _run_epoch(model, (x_dev, y_dev, labels), order, n,
                                                  settings.batch_size,
                                                  settings.callbacks, settings.verbose, epoch,
                                                  settings.epochs)
@@ -212,16 +220,17 @@ def _single_class(y):
     return np.unique(labels).size == 1
 
 
-def _take(xp, x, y, order):
-    """Rows of x and y in ``order``: (b,) gives (b, in); (K, b) gives (K, b, in), one
-    gather over the flattened orders (xp.take wants 1-D indices)."""
+def _take(xp, order, *arrays):
+    """The rows ``order`` of each array (n, ...) (None stays None): (b,) gives (b, ...);
+    (K, b) gives (K, b, ...), one gather over the flattened orders (xp.take wants 1-D
+    indices)."""
     if order.ndim == 1:  # NumPy takes the host order as it is
         idx = order if xp is np else xp.asarray(np.ascontiguousarray(order))
-        return xp.take(x, idx, axis=0), xp.take(y, idx, axis=0)
+        return tuple(None if a is None else xp.take(a, idx, axis=0) for a in arrays)
     idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
-    shape = order.shape
-    return (xp.reshape(xp.take(x, idx, axis=0), shape + (x.shape[-1],)),
-            xp.reshape(xp.take(y, idx, axis=0), shape + (y.shape[-1],)))
+    return tuple(None if a is None else xp.reshape(xp.take(a, idx, axis=0),
+                                                   order.shape + a.shape[1:])
+                 for a in arrays)
 
 
 def _small(model, x, y, order):
@@ -240,8 +249,9 @@ def _small(model, x, y, order):
 def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epochs):
     """Every update of one epoch; returns (logs, per-step rates, per-step losses).
 
-    data: the device arrays (x, y); order: None (rows in order), (n,) or (K, n)
-    this epoch's row order: batch i holds the rows ``order[..., i*B:(i+1)*B]``.
+    data: the device arrays (x, y, labels of y or None); order: None (rows in
+    order), (n,) or (K, n) this epoch's row order: batch i holds the rows
+    ``order[..., i*B:(i+1)*B]``.
 
     The per-batch loss and metrics stay on the device and are read once, at the
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
@@ -249,26 +259,27 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     are computed once over the epoch's outputs (each batch's, before its update)
     instead: the same mean over the epoch's rows, in one pass.
     """
-    x, y = data
+    x, y, labels = data
     xp = backend.namespace(x)
     step = model.train_function
     small = _small(model, x, y, order)
-    if order is not None and small:
-        x, y, order = *_take(xp, x, y, order), None  # the epoch's rows, in order
+    if order is not None and small:  # the epoch's rows, in order
+        x, y, labels, order = *_take(xp, order, x, y, labels), None
     # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's end
     keep_outputs = small and getattr(step, "keeps_outputs", False) and bool(model.metric_names)
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
-    outputs, lrs = None, []  # outputs: the epoch's, (..., n, C), where the step keeps them
+    outputs = _epoch_outputs(model, x, n) if keep_outputs else None
+    lrs = []
     batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         rows = slice(start, min(start + batch_size, n))  # the standard's slices stay in bounds
         xb, yb = ((x[..., rows, :], y[..., rows, :]) if order is None
-                  else _take(xp, x, y, order[..., rows]))
+                  else _take(xp, order[..., rows], x, y))
         if keep_outputs:
             loss, _, lr = step(xb, yb, metrics=False)
-            outputs = _keep(xp, outputs, step.output, rows, n)
+            outputs[..., rows, :] = step.output  # before the next step writes over it
         else:
             loss, values, lr = step(xb, yb)
             for column, value in zip(columns[1:], values):
@@ -284,8 +295,10 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     sizes = [min(batch_size, n - start) for start in starts[:len(lrs)]]
     logs, step_losses = _epoch_logs(model, columns, sizes)
     if keep_outputs:
-        seen, out = y[..., :sum(sizes), :], outputs[..., :sum(sizes), :]
-        for key, value in zip(model.metric_names, model.metric_values(seen, out)):
+        rows = slice(0, sum(sizes))
+        seen, out = y[..., rows, :], outputs[..., rows, :]
+        seen_labels = None if labels is None else labels[..., rows]
+        for key, value in zip(model.metric_names, model.metric_values(seen, out, seen_labels)):
             logs[key] = _scalar_or_array(np.asarray(backend.to_numpy(value), dtype=np.float64))
     if bar is not None:
         bar.set_postfix_str(_format_logs(logs))
@@ -293,13 +306,10 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     return logs, lrs, step_losses
 
 
-def _keep(xp, outputs, batch, rows, n):
-    """The batch's outputs (..., B, C) copied into the epoch's (..., n, C) at ``rows``
-    (made at the first batch): one buffer, before the next step overwrites its own."""
-    if outputs is None:
-        outputs = xp.empty(batch.shape[:-2] + (n, batch.shape[-1]), dtype=batch.dtype)
-    outputs[..., rows, :] = batch
-    return outputs
+def _epoch_outputs(model, x, n):
+    """A buffer (n, C), or (K, n, C) when stacked, for every batch's outputs of an epoch."""
+    lead = (model.n_models,) if model.stacked else ()
+    return backend.namespace(x).empty(lead + (n, model.output_dim), dtype=x.dtype)
 
 
 def _epoch_logs(model, columns, sizes):
