@@ -75,3 +75,24 @@ def test_epoch_loss_is_the_batch_losses_weighted_and_added_in_order(float64, n_m
         for b, size in enumerate(sizes):
             want = want + (size / 50) * steps[epoch, b]
         np.testing.assert_array_equal(np.atleast_1d(history.history["loss"][epoch]), want)
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_accuracy_from_the_labels_gathered_once_is_the_accuracy_of_every_batch(
+        backend, monkeypatch, n_models):
+    # fit works out argmax_c y once and gathers it with each epoch's rows (each copy its
+    # own order): the epoch's accuracy is the batch-by-batch path's, on every backend
+    small, h_small = _fit(n_models, ["accuracy"], True, training.EPOCH_BYTES, monkeypatch)
+    assert small.reads_labels
+    _, h_large = _fit(n_models, ["accuracy"], True, 0, monkeypatch)
+    np.testing.assert_allclose(h_small.history["accuracy"], h_large.history["accuracy"],
+                               rtol=1e-12)
+
+
+def test_label_accuracy_is_categorical_accuracy_of_the_labels():
+    rng = np.random.default_rng(4)
+    p = np.round(rng.random((2, 30, 5)), 1)  # stacked outputs with ties
+    y = np.eye(5)[rng.integers(0, 5, 30)]  # one y shared by both copies
+    np.testing.assert_array_equal(tn.metrics.label_accuracy(np.argmax(y, axis=-1), p),
+                                  tn.metrics.categorical_accuracy(y, p))
+    assert tn.metrics.FROM_LABELS[tn.metrics.categorical_accuracy] is tn.metrics.label_accuracy

@@ -224,8 +224,10 @@ def _take(xp, order, *arrays):
     """The rows ``order`` of each array (n, ...) (None stays None): (b,) gives (b, ...);
     (K, b) gives (K, b, ...), one gather over the flattened orders (xp.take wants 1-D
     indices)."""
-    if order.ndim == 1:  # NumPy takes the host order as it is
-        idx = order if xp is np else xp.asarray(np.ascontiguousarray(order))
+    if order.ndim == 1 and xp is np:  # the host order as it is, through the method
+        return tuple(None if a is None else a.take(order, axis=0) for a in arrays)
+    if order.ndim == 1:
+        idx = xp.asarray(np.ascontiguousarray(order))
         return tuple(None if a is None else xp.take(a, idx, axis=0) for a in arrays)
     idx = xp.asarray(np.ascontiguousarray(order).reshape(-1))
     return tuple(None if a is None else xp.reshape(xp.take(a, idx, axis=0),
