@@ -171,6 +171,21 @@ def test_after_a_step_layer_grads_hold_dl_dtheta_on_both_paths(float64, loss, op
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 
 
+def test_a_plain_step_between_fused_ones_leaves_the_fused_grads_in_place(float64):
+    """The plain step replaces every layer's grads with arrays of its own; the next
+    fused step points them at its buffer again, holding that batch's gradient."""
+    (fast, plain), x, y = _pair(LOSSES[0], "sgd", 1)
+    fast.train_function(x, y)
+    fast.train_step(x, y)  # the plain step on the fused model: grads are its own arrays
+    plain.set_weights(fast.get_weights())
+    want = _loss_and_grads(plain, x[::-1], y[::-1])
+    fast.train_function(x[::-1], y[::-1])
+    flat = fast.train_function.flat
+    for g, w in zip(fast.grads(), want, strict=True):
+        assert np.shares_memory(g, flat.grads)
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+
+
 def _head_net(n_models=1, head="dense"):
     L = tn.layers
     layers = [L.Dense(6, "relu", input_dim=3), L.Dense(5, "relu")]

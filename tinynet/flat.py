@@ -20,7 +20,8 @@ first in_l rows and its last row. So
 Views, not copies: whoever replaces ``layer.params[name]`` (set_weights, a lab
 tool that swaps in float64) leaves the buffer behind; ``current()`` notices
 (each parameter is looked up and compared by identity, no array call) and
-``adopt()`` copies the layers' values back in and makes them views again.
+``adopt()`` copies the layers' values back in and makes them views again; both
+point the layers' grads at the buffer's grads.
 """
 
 
@@ -49,7 +50,8 @@ class FlatParameters:
             start = stop
         self.views = [_split(theta, dense) for theta, dense in zip(self.thetas, denses)]
         self.grad_views = [_split(g, dense) for g, dense in zip(self.grad_thetas, denses)]
-        self._each = [(dense, name, view) for dense, views in zip(denses, self.views)
+        self._each = [(dense, name, view, grad_views[name])
+                      for dense, views, grad_views in zip(denses, self.views, self.grad_views)
                       for name, view in views.items()]
         self.adopt()
 
@@ -63,25 +65,25 @@ class FlatParameters:
                    for dense, views in zip(denses, self.views))
 
     def current(self):
-        """True when every layer's params are still this buffer's views (by identity)."""
-        for dense, name, view in self._each:  # a loop: this runs at every step
+        """True when every layer's params are still this buffer's views (by identity);
+        on the way each layer's grads are made the views of ``grads`` again (the plain
+        step replaces them), so after True both are the buffer's. One loop, no array
+        call: this runs at every step."""
+        for dense, name, view, grad_view in self._each:
             if dense.params.get(name) is not view:
                 return False
+            dense.grads[name] = grad_view
         return True
 
     def adopt(self):
-        """Copy every layer's parameters into the buffer and make them its views again."""
-        for dense, views in zip(self.denses, self.views):
-            for name, view in views.items():
-                value = dense.params[name]
-                if value is not view:
-                    view[...] = value
-                    dense.params[name] = view
-
-    def point_grads(self):
-        """Make every layer's grads the views of ``grads`` (the plain step replaces them)."""
-        for dense, views in zip(self.denses, self.grad_views):
-            dense.grads.update(views)
+        """Copy every layer's parameters into the buffer and make them, and the layers'
+        grads, its views again."""
+        for dense, name, view, grad_view in self._each:
+            value = dense.params[name]
+            if value is not view:
+                view[...] = value
+                dense.params[name] = view
+            dense.grads[name] = grad_view
 
 
 def _block(dense):

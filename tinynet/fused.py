@@ -139,7 +139,6 @@ class FusedStep:
         flat = self._flat()
         split = self._split_step(x)
         loss, out = split.run(x, y) if split is not None else self._run(x, y)
-        flat.point_grads()
         lr = self._update(flat)
         self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
