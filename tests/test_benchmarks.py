@@ -80,7 +80,7 @@ def test_speed_with_every_peer_when_installed(tmp_path):
     for group, peer in (("stacked step", "PyTorch stacked"), ("stacked step", "JAX vmap step"),
                         ("stacked fit", "JAX vmap(scan)"), ("one network", "NumPy floor"),
                         ("one network", "JAX scan"), ("one network", "PyTorch loop"),
-                        ("big", "PyTorch step")):
+                        ("big", "its matrix products"), ("big vs PyTorch", "PyTorch step")):
         assert result["results"][group][peer]["median"] > 0
     assert "goal (issue 20)" in stdout
     assert all(goal["value"] is not None for goal in result["goals"])
