@@ -265,10 +265,11 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     xp = backend.namespace(x)
     step = model.train_function
     small = _small(model, x, y, order)
-    if order is not None and small:  # the epoch's rows, in order
-        x, y, labels, order = *_take(xp, order, x, y, labels), None
     # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's end
     keep_outputs = small and getattr(step, "keeps_outputs", False) and bool(model.metric_names)
+    labels = labels if keep_outputs else None
+    if order is not None and small:  # the epoch's rows, in order
+        x, y, labels, order = *_take(xp, order, x, y, labels), None
     starts = range(0, n, batch_size)
     bar = _progress(len(starts), epoch, epochs, verbose)
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
