@@ -7,11 +7,12 @@ per-batch step) and ``train_on_batch(x, y)`` on host arrays, which adds the
 input checks and the copies to the device (both timed on their own: the
 checks turn x into a plain array first, out of the tracer's sight).
 
-How: the device inputs and the model's parameters are viewed as a subclass of
-``np.ndarray`` whose ``__array_ufunc__`` and ``__array_function__`` time each
-NumPy call (operators included: ``@`` is ``np.matmul``, ``+=`` is ``np.add``)
-on the plain arrays, then file the time under a family, from the call and
-from the tinynet function that made it (the nearest tinynet frame):
+How: the device inputs, the model's parameters and the fused step's buffers
+(made traced at its first call) are viewed as a subclass of ``np.ndarray``
+whose ``__array_ufunc__`` and ``__array_function__`` time each NumPy call
+(operators included: ``@`` is ``np.matmul``, ``+=`` is ``np.add``) on the
+plain arrays, then file the time under a family, from the call and from the
+tinynet function that made it (the nearest tinynet frame):
 
 - input checks: tinynet/_checks.py, the model's checks, a loss's ``encode``
   (inside the step; train_on_batch's own checks are timed directly);
@@ -38,6 +39,7 @@ costliest calls, by name and operand shapes.
     python benchmarks/profile_step.py [--quick] [--threads N (default 1)] [--k K] [--json PATH]
 """
 
+import contextlib
 import os
 import statistics
 import sys
@@ -159,6 +161,29 @@ def _trace_params(model, traced_type):
                                                              or {}).values()]
 
 
+@contextlib.contextmanager
+def _traced_buffers(np, traced_type):
+    """np.empty, np.zeros and np.ones made to return traced arrays while the block runs.
+
+    The fused step makes its buffers (the flat parameters the layers' params
+    become views of, each layer's slots, the ReLUs' zeros) at its first call;
+    made traced, every call on them and on their views is timed, as the
+    parameters' are (before, the tracer saw only the step's inputs).
+    """
+    made = {name: getattr(np, name) for name in ("empty", "zeros", "ones")}
+
+    def traced(make):
+        return lambda *args, **kwargs: make(*args, **kwargs).view(traced_type)
+
+    try:
+        for name, make in made.items():
+            setattr(np, name, traced(make))
+        yield
+    finally:
+        for name, make in made.items():
+            setattr(np, name, make)
+
+
 def _checks_of(model):
     """The model's input checks for (x, y): check_data, or _check_xy before issue 19."""
     return getattr(model, "check_data", None) or model._check_xy
@@ -229,8 +254,13 @@ def run(args):
     traced_model = stacked_model(k, tn, np)
     _trace_params(traced_model, Traced)
     xt_dev, yt_dev = x_dev.view(Traced), y_dev.view(Traced)
-    for _ in range(3):  # the first steps make the optimiser's and the step's caches
+    in_fit.train_function(x_dev, y_dev)  # tinynet's shared caches (ops' ones) made plain first
+    # the first step makes the fused step's buffers: traced too, so every call on them is
+    with _traced_buffers(np, Traced):
         traced_model.train_function(xt_dev, yt_dev)
+    for _ in range(2):  # the next steps fill the optimiser's and the step's caches
+        traced_model.train_function(xt_dev, yt_dev)
+    record["by call"].clear()  # per step from here: counted's calls are the steps
     traced_step, calls = counted(lambda: traced_model.train_function(xt_dev, yt_dev), record)
     untraced_step, untraced_calls = counted(lambda: in_fit.train_function(x_dev, y_dev), record)
     timing = common.measure({

@@ -73,6 +73,19 @@ def test_sweep_with_torch_when_installed(tmp_path):
     assert all("tinynet stacked, unsplit" in r["updates_per_second"] for r in result["results"])
 
 
+def test_profile_step_traces_every_call_of_the_fused_step(tmp_path):
+    # the fused step's own buffers are traced too: its 16 products (5 forward, 5 x^T g,
+    # 4 g W^T, the head's 2 spread row sums) are all counted, and the accuracy's two
+    # argmax (targets and outputs) once per step each (the untraced model shares no
+    # traced array, the warm-up steps are not counted)
+    result, _ = _run("profile_step", tmp_path)
+    families = result["results"]["families"]
+    assert families["products"]["calls"] == 16
+    assert families["elementwise"]["calls"] >= 20
+    argmax = [c for c in result["results"]["by_call"] if c["call"].startswith("argmax")]
+    assert [round(c["calls"], 9) for c in argmax] == [1.0, 1.0]
+
+
 def test_speed_with_every_peer_when_installed(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("jax")
