@@ -33,7 +33,10 @@ The shortcuts, each giving the plain step's numbers up to rounding:
   SIMD, the one over an array and a scalar is not: half the time on
   (256, 1024)); ReLU's derivative is the float mask [z > 0] (0 at z = 0
   exactly; the same as [y > 0]), written over z, which the backward no longer
-  needs, and multiplied into the gradient in place;
+  needs, and multiplied into the gradient in place; where a ReLU writes a
+  block of columns (its z, the x1 and grad_x of the Dense above) the buffers
+  are stored column after column, so those passes run over contiguous memory
+  (a (64, 10) ReLU into [x, 1]: 1.03 us by row, 0.35 us by column);
 - W^T and [x, 1]^T as views, never copies;
 - no grad_x for the lowest trainable layer, and nothing below it;
 - a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
