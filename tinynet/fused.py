@@ -33,10 +33,10 @@ The shortcuts, each giving the plain step's numbers up to rounding:
   SIMD, the one over an array and a scalar is not: half the time on
   (256, 1024)); ReLU's derivative is the float mask [z > 0] (0 at z = 0
   exactly; the same as [y > 0]), written over z, which the backward no longer
-  needs, and multiplied into the gradient in place; where a ReLU writes a
-  block of columns (its z, the x1 and grad_x of the Dense above) the buffers
-  are stored column after column, so those passes run over contiguous memory
-  (a (64, 10) ReLU into [x, 1]: 1.03 us by row, 0.35 us by column);
+  needs, and multiplied into the gradient in place; on NumPy, where a ReLU
+  writes a block of columns (its z, the x1 and grad_x of the Dense above) the
+  buffers are stored column after column, so those passes run over contiguous
+  memory (a (64, 10) ReLU into [x, 1]: 1.03 us by row, 0.35 us by column);
 - W^T and [x, 1]^T as views, never copies;
 - no grad_x for the lowest trainable layer, and nothing below it;
 - a NumPy stack of K copies split over CPU threads, copies [k0:k1] on each
@@ -319,6 +319,9 @@ class _FusedDense:
         self.theta, self.grad_theta = theta, grad_theta
         self.xp = backend.namespace(theta)
         self.writes_out = getattr(self.xp, "__name__", "") in ("numpy", "cupy")
+        # NumPy's BLAS reads and writes either layout; CuPy's matmul copies any operand
+        # or output that is not C-contiguous, so there the buffers stay by row
+        self.by_column = self.xp is np
         self.matmul = self.xp.matmul if self.writes_out else _matmul_copied
         self.in_dim = self.dense.params["kernel"].shape[-2]
         self._slots = {}  # shapes or dtype may have changed
@@ -424,7 +427,7 @@ class _Slot:
     CuPy); grad_x (..., N, in); x1_t and w_t the transposed views the
     products read.
 
-    Layout (NumPy and CuPy): where a ReLU writes a whole block of columns the
+    Layout (NumPy): where a ReLU writes a whole block of columns the
     buffers are stored by column, each (N, c) matrix column after column: the
     z of a ReLU Dense with a Dense above, its zeros, and that Dense's x1 and
     grad_x. So the ReLU's max(z, 0) into x_in, its mask and the gradient's
@@ -432,7 +435,8 @@ class _Slot:
     one short strided row per sample (a (256, 64, 10) ReLU: 64 against 26 us).
     The products read either layout at the same speed (BLAS takes the
     transposes). The first x1 (the data's rows are copied in) and the z the
-    softmax head works in stay by row.
+    softmax head works in stay by row, and so does every buffer on CuPy, whose
+    matmul copies an operand or output that is not C-contiguous.
 
     With a ``parent`` (a slot for more rows, same copies and width) a buffer
     by row is the start of the parent's memory seen in this shape, a contiguous
@@ -453,8 +457,8 @@ class _Slot:
         out_shape = lead + (n, units)
         self.xp, self.dtype = xp, dtype
         # by column where a ReLU writes a whole block of columns (x_in above, z below)
-        columns_in = piece.fed_by_relu and piece.writes_out
-        columns_out = piece.above is not None and piece.writes_out
+        columns_in = piece.fed_by_relu and piece.by_column
+        columns_out = piece.above is not None and piece.by_column
         self.x1 = self._buffer(shape[:-1] + (theta.shape[-2],), parent, "x1", xp.ones,
                                by_column=columns_in)
         self.x_in = self.x1[..., :piece.in_dim]
