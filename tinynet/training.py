@@ -403,9 +403,11 @@ class _Observer:
         self.grew = np.zeros(initial.shape, dtype=bool)
 
     def check(self, epoch, loss, lr):
-        if not self.model.stacked and _usual(float(loss), self.best[0], self.factor):
-            self.best[0] = min(self.best[0], float(loss))  # one model's usual epoch: floats
-            return
+        if not self.model.stacked:  # one model's usual epoch: found out in floats
+            value = float(loss)
+            if _usual(value, self.best[0], self.factor):
+                self.best[0] = min(self.best[0], value)
+                return
         loss = np.array(loss, dtype=np.float64, ndmin=1)
         finite = np.isfinite(loss)
         grown = grew_past(loss, self.best, self.first, self.factor) & ~self.grew
