@@ -386,10 +386,11 @@ class _FusedDense:
 
 class _Zeros:
     """Zeros for a step's ReLUs: one flat buffer seen in every shape, ``of(xp, shape,
-    dtype, by_column)`` a view of its start, contiguous by row or by column. It is made for the rows asked for times
-    ``widest`` (the widest ReLU's units, set when the step binds), so one buffer serves
-    every layer of a batch shape and every shorter batch; a larger shape makes a new
-    one (the views made before keep the old)."""
+    dtype, by_column)`` a view of its start, contiguous by row or by column. It is
+    made for the rows asked for times ``widest`` (the widest ReLU's units, set when
+    the step binds), so one buffer serves every layer of a batch shape and every
+    shorter batch; a larger shape makes a new one (the views made before keep the
+    old)."""
 
     def __init__(self):
         self.flat, self.widest = None, 1
