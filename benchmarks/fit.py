@@ -9,7 +9,9 @@ One network, ``EPOCHS`` epochs:
 - tinynet ``fit``: ``model.fit(x, y, epochs, batch_size=64, verbose=0)`` with the
   default accuracy metric (fit's per-batch loss and accuracy included);
 - NumPy floor: benchmarks/_floor.py, the same updates with the fewest NumPy
-  calls (no metrics, no checks): what a NumPy program cannot beat by much;
+  calls (no metrics, no checks): issue 20's floor;
+- NumPy floor, by column: the same calls on tinynet's by-column buffers, a
+  float mask and a buffer of zeros: what a NumPy program cannot beat by much;
 - JAX scan: one jitted call per epoch, ``lax.scan`` over its batches
   (losses and accuracies returned, as fit's);
 - JAX step loop: a jitted step called once per batch from Python;
@@ -68,11 +70,11 @@ def tinynet_fit(model, weights, x, y, epochs):
     return run
 
 
-def floor_fit(weights, x, y, epochs, seed=0):
+def floor_fit(weights, x, y, epochs, seed=0, by_column=False):
     import numpy as np
     from _floor import FloorNet, with_ones
 
-    net = FloorNet(weights, LEARNING_RATE)
+    net = FloorNet(weights, LEARNING_RATE, by_column=by_column)
     start = net.theta.copy()
     x1 = with_ones(x)
     rng = np.random.default_rng(seed)
@@ -145,7 +147,8 @@ def torch_fit(torch, weights, x, y, epochs, seed=0):
 def one_network(args, torch, jax, x, y, epochs):
     model, weights = tinynet_model()
     cases = {"tinynet fit": tinynet_fit(model, weights, x, y, epochs),
-             "NumPy floor": floor_fit(weights, x, y, epochs)}
+             "NumPy floor": floor_fit(weights, x, y, epochs),
+             "NumPy floor, by column": floor_fit(weights, x, y, epochs, by_column=True)}
     if jax is not None:
         cases.update(jax_fits(jax, weights, x, y, epochs))
     if torch is not None:
@@ -268,7 +271,9 @@ def run(args):
     print(common.table(["workload", "case", "time", "per model-update",
                         "peer / tinynet (>1: tinynet faster)"], rows))
     floor = one["NumPy floor"]["median"] / one["tinynet fit"]["median"]
-    print(f"\ntinynet fit / NumPy floor: {1 / floor:.2f}x the floor's time.")
+    by_column = one["NumPy floor, by column"]["median"] / one["tinynet fit"]["median"]
+    print(f"\ntinynet fit / NumPy floor: {1 / floor:.2f}x the floor's time "
+          f"({1 / by_column:.2f}x the by-column floor's).")
     if jax is None:
         print(f"JAX: {jax_note}.")
     if torch is None:

@@ -129,7 +129,8 @@ def _batch(n=64, seed=0):
     return rng.standard_normal((n, 2)), tn.data.one_hot(rng.integers(0, 4, n), 4)
 
 
-def test_numpy_floor_equals_tinynets_plain_step_float64(float64):
+@pytest.mark.parametrize("by_column", [False, True])
+def test_numpy_floor_equals_tinynets_plain_step_float64(float64, by_column):
     """The floor is the same maths: five SGD steps (batch 64, then a short one of 32)."""
     import numpy as np
 
@@ -139,7 +140,7 @@ def test_numpy_floor_equals_tinynets_plain_step_float64(float64):
     model = _seed_model()
     x, y = _batch()
     model.build(2)
-    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64)
+    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64, by_column=by_column)
     for rows in (slice(0, 64), slice(0, 64), slice(32, 64), slice(0, 64), slice(0, 32)):
         model.train_on_batch(x[rows], y[rows])
         floor.step(with_ones(x[rows]), y[rows])
@@ -147,7 +148,8 @@ def test_numpy_floor_equals_tinynets_plain_step_float64(float64):
         np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-14)
 
 
-def test_numpy_floor_epoch_takes_the_rows_in_order(float64):
+@pytest.mark.parametrize("by_column", [False, True])
+def test_numpy_floor_epoch_takes_the_rows_in_order(float64, by_column):
     import numpy as np
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -156,7 +158,7 @@ def test_numpy_floor_epoch_takes_the_rows_in_order(float64):
     model = _seed_model()
     x, y = _batch(100)
     model.build(2)
-    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64)
+    floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64, by_column=by_column)
     order = np.random.default_rng(3).permutation(100)
     x_in = x.copy()
     floor.epoch(with_ones(x), y, order, 32)
@@ -166,6 +168,22 @@ def test_numpy_floor_epoch_takes_the_rows_in_order(float64):
     np.testing.assert_array_equal(x, x_in)
     for ours, theirs in zip(model.get_weights(), floor.weights()):
         np.testing.assert_allclose(theirs, ours, rtol=1e-12, atol=1e-14)
+
+
+def test_the_by_column_floor_stores_hidden_buffers_by_column():
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from _floor import FloorNet
+
+    model = _seed_model()
+    model.build(2)
+    buf = FloorNet(model.get_weights(), 0.1, by_column=True).buffers(64)
+    assert buf["inputs"][0].flags.c_contiguous  # the data's rows are copied in by row
+    for a in buf["inputs"][1:] + buf["z"][:-1] + buf["grads"][:-1]:
+        assert a.flags.f_contiguous and a.shape[0] == 64
+    assert all(m is z for m, z in zip(buf["masks"], buf["z"]))
+    assert not np.any(buf["relu_rhs"][0])
 
 
 def test_jax_peer_step_equals_tinynets_step():
