@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinynet as tn
 from tinynet import fused
@@ -241,6 +243,19 @@ def test_row_reductions(backend):
         np.testing.assert_allclose(spread, np.broadcast_to(host.sum(axis=-1, keepdims=True),
                                                            spread.shape), rtol=1e-12)
 
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from([(), (3,), (2, 3)]), st.integers(1, 20), st.integers(0, 2**31 - 1),
+       st.sampled_from([0.0, 0.2]))
+def test_row_max_is_the_max_of_every_row_nan_included(lead, c, seed, nan_share):
+    """The halves folded onto each other give xp.max bit for bit, ties and NaN rows too."""
+    from tinynet.ops import row_max
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-3, 3, size=lead + (5, c)).astype(np.float64)  # small ints: ties
+    a[rng.random(a.shape) < nan_share] = np.nan
+    np.testing.assert_array_equal(row_max(a), np.max(a, axis=-1, keepdims=True))
 
 # --- chosen once, at compile ------------------------------------------------------
 class _Scale(tn.layers.Layer):

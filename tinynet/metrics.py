@@ -38,7 +38,9 @@ def label_accuracy(labels, y_pred):
     row, the slowest call of an epoch's metrics.
     """
     xp = backend.namespace(y_pred)
-    hits = xp.count_nonzero(xp.argmax(y_pred, axis=-1) == labels, axis=-1)
+    hit = xp.argmax(y_pred, axis=-1) == labels
+    # one model: the count of the whole array (NumPy's count along an axis costs ~2 us more)
+    hits = xp.count_nonzero(hit, axis=-1) if hit.ndim > 1 else xp.count_nonzero(hit)
     return xp.astype(xp.asarray(hits), y_pred.dtype) / y_pred.shape[-2]
 
 
