@@ -249,7 +249,7 @@ def test_row_reductions(backend):
 @given(st.sampled_from([(), (3,), (2, 3)]), st.integers(1, 20), st.integers(0, 2**31 - 1),
        st.sampled_from([0.0, 0.2]))
 def test_row_max_is_the_max_of_every_row_nan_included(lead, c, seed, nan_share):
-    """The halves folded onto each other give xp.max bit for bit, ties and NaN rows too."""
+    """The running maximum over the columns gives xp.max bit for bit, ties and NaN too."""
     from tinynet.ops import row_max
 
     rng = np.random.default_rng(seed)
