@@ -11,7 +11,8 @@ two equal in float64):
   z = [a, 1] @ theta_l is one call and grad_theta_l = [a, 1]^T g gives
   grad_W and grad_b at once;
 - every array preallocated per batch size: products write with ``out=``,
-  ReLU writes max(z, 0) straight into the next layer's input buffer;
+  ReLU writes max(z, 0) straight into the next layer's input buffer, and its
+  mask [z > 0] is read from z (contiguous; the input buffer's view is not);
 - dL/dz at the head is lr * (p - y) / N (the rate folded in), so the grads
   are the steps, and all parameters are views of one flat buffer updated by
   a single ``theta -= steps``.
@@ -23,8 +24,8 @@ hidden layer's buffers stored column after column, so ReLU writes its block
 of columns as contiguous memory), max(z, 0) against a buffer of zeros (SIMD,
 where the scalar is not), and the ReLU mask a float one written over z (a
 bool mask makes the product a mixed-type loop). It shows how far any NumPy
-program of this shape can go here (38 us an update against 44 on the README's
-machine).
+program of this shape can go here (37-38 us an update against 41-42 on the
+README's machine).
 """
 
 import numpy as np

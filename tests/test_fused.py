@@ -244,7 +244,6 @@ def test_row_reductions(backend):
                                                            spread.shape), rtol=1e-12)
 
 
-
 @settings(max_examples=80, deadline=None)
 @given(st.sampled_from([(), (3,), (2, 3)]), st.integers(1, 20), st.integers(0, 2**31 - 1),
        st.sampled_from([0.0, 0.2]))
@@ -256,6 +255,7 @@ def test_row_max_is_the_max_of_every_row_nan_included(lead, c, seed, nan_share):
     a = rng.integers(-3, 3, size=lead + (5, c)).astype(np.float64)  # small ints: ties
     a[rng.random(a.shape) < nan_share] = np.nan
     np.testing.assert_array_equal(row_max(a), np.max(a, axis=-1, keepdims=True))
+
 
 # --- chosen once, at compile ------------------------------------------------------
 class _Scale(tn.layers.Layer):
