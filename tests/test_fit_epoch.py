@@ -96,3 +96,85 @@ def test_label_accuracy_is_categorical_accuracy_of_the_labels():
     np.testing.assert_array_equal(tn.metrics.label_accuracy(np.argmax(y, axis=-1), p),
                                   tn.metrics.categorical_accuracy(y, p))
     assert tn.metrics.FROM_LABELS[tn.metrics.categorical_accuracy] is tn.metrics.label_accuracy
+
+
+class _ReadsEachBatch(tn.callbacks.Callback):
+    """A callback that reads each batch's loss as it comes (fit then asks the step for it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs):
+        self.losses.append(np.asarray(tn.backend.to_numpy(logs["loss"]), dtype=np.float64))
+
+
+def _fit_losses(n_models, probabilities, shuffle, callbacks):
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(50, 3)), tn.data.one_hot(rng.integers(0, 4, 50), 4)
+    model = tn.Sequential([Dense(8, "relu"), Dense(4, "softmax")], seed=2, n_models=n_models)
+    rates = 0.5 if n_models == 1 else [0.3 * (k + 1) for k in range(n_models)]
+    loss = tn.losses.CategoricalCrossentropy(probabilities=probabilities)
+    model.compile(tn.optimizers.SGD(rates), loss=loss, metrics=())
+    history = model.fit(x, y, epochs=4, batch_size=16, shuffle=shuffle, verbose=0,
+                        callbacks=callbacks)
+    return np.asarray(history.steps["loss"]), np.asarray(history.history["loss"])
+
+
+@pytest.mark.parametrize("n_models, shuffle", [(1, True), (3, True), (3, "shared"), (3, False)])
+@pytest.mark.parametrize("probabilities", ["clip", "exact"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_losses_read_from_the_kept_outputs_are_the_steps_own(backend, monkeypatch, n_models,
+                                                             shuffle, probabilities, dtype):
+    # no callback reads each batch's loss: fit reads an epoch's batch losses from the outputs
+    # the fused step kept (step.batch_losses); one that does gets each step's own: the same
+    # floats, per batch and per epoch, on every backend
+    from tinynet import fused
+
+    tn.set_dtype(dtype)
+    calls = []
+    original = fused.FusedStep.batch_losses
+    monkeypatch.setattr(fused.FusedStep, "batch_losses",
+                        lambda self, *args: calls.append(1) or original(self, *args))
+    deferred = _fit_losses(n_models, probabilities, shuffle, [])
+    assert len(calls) == 4  # once an epoch
+    reader = _ReadsEachBatch()
+    own = _fit_losses(n_models, probabilities, shuffle, [reader])
+    assert len(calls) == 4  # not at all
+    np.testing.assert_array_equal(deferred[0], own[0])
+    np.testing.assert_array_equal(deferred[1], own[1])
+    np.testing.assert_array_equal(np.asarray(reader.losses).reshape(own[0].shape), own[0])
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("n, batch_size", [(50, 16), (48, 16), (10, 16)])
+def test_batch_losses_are_the_heads_losses_batch_by_batch(n_models, n, batch_size):
+    # float32, NumPy: every full batch summed in one vecdot, the last shorter one on its own
+    from tinynet import fused
+
+    rng = np.random.default_rng(n)
+    lead = (n_models,) if n_models > 1 else ()
+    p = rng.dirichlet(np.ones(4), size=lead + (n,)).astype(np.float32)
+    p[..., :3, 0] = 1.0  # a few clipped
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, n)]
+    head = fused.SoftmaxCrossEntropy(tn.losses.CategoricalCrossentropy())
+    got = head.batch_losses(y, p, batch_size)
+    for b, start in enumerate(range(0, n, batch_size)):
+        rows = slice(start, start + batch_size)
+        log_p = np.log(fused._clipped(np, p[..., rows, :]))
+        want = fused._sum_of_products(np, y[rows], log_p) * (-1.0 / y[rows].shape[0])
+        np.testing.assert_array_equal(got[b], want)
+    assert got.shape == (len(range(0, n, batch_size)),) + lead
+
+
+def test_row_dots_where_the_namespace_has_no_vecdot():
+    # CuPy before vecdot: a product and a sum over the last axis, broadcast as vecdot's
+    import types
+
+    from tinynet import fused
+
+    no_vecdot = types.SimpleNamespace(sum=np.sum)
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(3, 8)), rng.normal(size=(2, 3, 8))
+    np.testing.assert_allclose(fused._row_dots(no_vecdot, a, b), np.vecdot(a, b), rtol=1e-12)
+    assert fused._row_dots(no_vecdot, a, b).shape == (2, 3)

@@ -123,9 +123,9 @@ def test_split_chunks_run_under_the_callers_numpy_error_state(threads, small_chu
     seen = []
     original = fused_threads.SplitStep._chunk
 
-    def spy(self, plan, x, y):
+    def spy(self, plan, x, y, loss=True):
         seen.append(np.geterr()["over"])
-        return original(self, plan, x, y)
+        return original(self, plan, x, y, loss)
 
     monkeypatch.setattr(fused_threads.SplitStep, "_chunk", spy)
     threads(3)

@@ -94,7 +94,11 @@ class FusedStep:
     rate used), as train_step does; step(x, y, metrics=False) leaves the metrics
     out (None) and keeps the batch's outputs in ``step.output`` (keeps_outputs)
     until the next call, which may write over them: fit copies each batch's into
-    one buffer for the epoch and reads the metrics once from it.
+    one buffer for the epoch and reads the metrics once from it. Under a softmax
+    head (``defers_loss``) step(x, y, loss=False) leaves the loss out too (None),
+    and ``batch_losses`` gives every batch's from those outputs at the epoch's
+    end: the same numbers, in a few calls over the epoch instead of a few per
+    batch.
 
     The Dense parameters live in one tinynet.flat.FlatParameters buffer from
     the first call on (made again when a layer's parameters change shape or
@@ -128,6 +132,7 @@ class FusedStep:
         self.output = None  # the last batch's outputs (before its update)
         self.splittable = (self.head_owns_z and bool(self.pieces)
                            and all(type(piece) is _FusedDense for piece in self.pieces))
+        self.defers_loss = self.head is not None
 
     def __getstate__(self):
         """A copy (deepcopy, pickle) keeps no buffer: the copied layers hold copies, not views."""
@@ -135,25 +140,26 @@ class FusedStep:
         state.update(flat=None, _split=None, output=None)
         return state
 
-    def __call__(self, x, y, metrics=True):
+    def __call__(self, x, y, metrics=True, loss=True):
         """(loss, [metric values], rate) of one update; metrics=False gives None for the
         values (fit computes them once per epoch from ``self.output``, the batch's
-        outputs before the update, valid until the next call)."""
+        outputs before the update, valid until the next call); loss=False gives None
+        for the loss where the step defers_loss (batch_losses gives it later)."""
         flat = self._flat()
         split = self._split_step(x)
-        loss, out = split.run(x, y) if split is not None else self._run(x, y)
+        loss, out = split.run(x, y, loss) if split is not None else self._run(x, y, loss)
         lr = self._update(flat)
         self.output = out
         values = [fn(y, out) for fn in self.metric_fns] if metrics else None
         return loss, values, lr
 
-    def _run(self, x, y):
+    def _run(self, x, y, loss=True):
         """Forward, loss, backward: (loss, the outputs before the update)."""
         out = x
         for piece in self.pieces:
             out = piece.forward(out, training=True)
         if self.head is not None:
-            loss = self.head.forward(out, y, overwrite=self.head_owns_z)
+            loss = self.head.forward(out, y, overwrite=self.head_owns_z, loss=loss)
             out = self.head.p
         else:
             loss = self.loss.value(y, out)
@@ -161,6 +167,12 @@ class FusedStep:
         for piece in reversed(self.pieces[self.lowest:]):
             grad = piece.backward(grad)
         return loss, out
+
+    def batch_losses(self, y, out, batch_size):
+        """The loss of every batch of ``batch_size`` rows of (y, out) in order, the last
+        one shorter: (B,), or (B, K) stacked; what the step returned for each, from the
+        outputs it kept (the head's batch_losses)."""
+        return self.head.batch_losses(y, out, batch_size)
 
     def _update(self, flat):
         """optimizer.apply: on the whole buffer at once when the rule keeps nothing per
@@ -237,8 +249,9 @@ class SoftmaxCrossEntropy:
     def __init__(self, loss):
         self.loss = loss  # its mode is read at every step: it may be set after compile
 
-    def forward(self, z, y, overwrite=False):
-        """The mean loss (0-d, or (K,)); overwrite=True lets the softmax work in z."""
+    def forward(self, z, y, overwrite=False, loss=True):
+        """The mean loss (0-d, or (K,)), None with loss=False; overwrite=True lets the
+        softmax work in z."""
         xp = backend.namespace(z)
         if overwrite:
             z -= ops.row_max(z)
@@ -247,14 +260,43 @@ class SoftmaxCrossEntropy:
         p = xp.exp(z)
         p /= ops.row_sums_spread(p)
         if self.loss.exact:
-            self.v = y
-            log_p = ops.log_where(y, p)
+            self.v, read = y, p
         else:
-            clipped = xp.minimum(xp.maximum(p, losses.EPSILON), 1.0 - losses.EPSILON)
-            self.v = xp.where(clipped == p, y, 0.0)
-            log_p = xp.log(clipped)
+            read = _clipped(xp, p)
+            self.v = xp.where(read == p, y, 0.0)
         self.p = p
-        return _sum_of_products(xp, y, log_p) * (-1.0 / p.shape[-2])
+        if not loss:
+            return None
+        return _sum_of_products(xp, y, self._log(y, read)) * (-1.0 / p.shape[-2])
+
+    def batch_losses(self, y, p, batch_size):
+        """(B,), or (B, K) for p (K, n, C): forward's loss of each batch of ``batch_size``
+        rows of (y, p), in order, the last one shorter.
+
+        The same numbers as forward's: the same log of each element, each batch's
+        sum one dot of its flattened rows (the full batches' in one vecdot) times
+        -1/N. So fit reads every batch's loss from the outputs kept over an epoch.
+        """
+        xp = backend.namespace(p)
+        log_p = self._log(y, p if self.loss.exact else _clipped(xp, p))
+        n, width = p.shape[-2], batch_size * p.shape[-1]
+        full = n - n % batch_size
+        parts = []
+        if full:
+            def rows(a):  # (..., full, C) -> (..., full // batch_size, batch_size * C)
+                return _reshape(xp, a[..., :full, :], a.shape[:-2] + (full // batch_size, width))
+            parts.append(_row_dots(xp, rows(y), rows(log_p)) * (-1.0 / batch_size))
+        if full < n:
+            last = _sum_of_products(xp, y[..., full:, :], log_p[..., full:, :])
+            parts.append((last * (-1.0 / (n - full)))[..., None])
+        values = parts[0] if len(parts) == 1 else xp.concat(parts, axis=-1)
+        return values if values.ndim == 1 else xp.matrix_transpose(values)  # batches first
+
+    def _log(self, y, read):
+        """The logs the loss sums: log of the clipped p, or "exact" log p where y != 0."""
+        if self.loss.exact:
+            return ops.log_where(y, read)
+        return backend.namespace(read).log(read)
 
     def backward(self):
         """dL/dz = (p sum_c v_c - v) / N, a new array."""
@@ -265,17 +307,31 @@ class SoftmaxCrossEntropy:
         return grad
 
 
+def _clipped(xp, p):
+    """clip(p, 1e-7, 1 - 1e-7), Keras's: what the "clip" loss takes the log of."""
+    return xp.minimum(xp.maximum(p, losses.EPSILON), 1.0 - losses.EPSILON)
+
+
 def _sum_of_products(xp, a, b):
     """sum over the last two axes of a * b, shape (...,): one dot of the flattened rows
     (vecdot), several times faster than a product and a sum over two axes."""
-    if not hasattr(xp, "vecdot"):
-        return xp.sum(a * b, axis=(-2, -1))
     if a.shape != b.shape:  # y (N, C) shared by K copies
         a = xp.broadcast_to(a, b.shape)
     rows = b.shape[:-2] + (-1,)
-    if hasattr(b, "reshape"):  # NumPy's and CuPy's method: np.reshape's dispatch costs ~2 us
-        return xp.vecdot(a.reshape(rows), b.reshape(rows))
-    return xp.vecdot(xp.reshape(a, rows), xp.reshape(b, rows))
+    return _row_dots(xp, _reshape(xp, a, rows), _reshape(xp, b, rows))
+
+
+def _row_dots(xp, a, b):
+    """sum_i a[..., i] b[..., i]: vecdot, or a product and a sum where xp has none."""
+    if hasattr(xp, "vecdot"):
+        return xp.vecdot(a, b)
+    return xp.sum(a * b, axis=-1)
+
+
+def _reshape(xp, a, shape):
+    """a.reshape(shape) where a has the method (NumPy, CuPy: np.reshape's dispatch costs
+    ~2 us), else xp.reshape."""
+    return a.reshape(shape) if hasattr(a, "reshape") else xp.reshape(a, shape)
 
 
 class _FusedDense:

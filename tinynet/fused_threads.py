@@ -77,25 +77,26 @@ class SplitStep:
         for k0, k1 in bounds:
             self.plans.append((k0, k1, remake(step.pieces, k0, k1), make_head()))
 
-    def run(self, x, y):
-        """The step's forward, head and backward, chunk by chunk: (loss (K,), p (K, N, C))."""
+    def run(self, x, y, loss=True):
+        """The step's forward, head and backward, chunk by chunk: (loss (K,), p (K, N, C));
+        the loss None with loss=False (the step's batch_losses gives it later)."""
         xp = backend.namespace(x)
         pool = _pool(len(self.plans) - 1)
         context = contextvars.copy_context  # each worker runs in the caller's context
-        jobs = [pool.submit(context().run, self._chunk, plan, x, y) for plan in self.plans[1:]]
-        done = [self._chunk(self.plans[0], x, y)] + [job.result() for job in jobs]
-        loss = xp.concat([chunk_loss for chunk_loss, _ in done])
+        jobs = [pool.submit(context().run, self._chunk, plan, x, y, loss)
+                for plan in self.plans[1:]]
+        done = [self._chunk(self.plans[0], x, y, loss)] + [job.result() for job in jobs]
         p = xp.concat([chunk_p for _, chunk_p in done])
-        return loss, p
+        return (xp.concat([chunk_loss for chunk_loss, _ in done]) if loss else None), p
 
-    def _chunk(self, plan, x, y):
+    def _chunk(self, plan, x, y, loss=True):
         """Forward, head and backward of copies [k0:k1]; returns (loss, p) of the chunk."""
         k0, k1, pieces, head = plan
         out = x if x.ndim == 2 else x[k0:k1]
         y_chunk = y if y.ndim == 2 else y[k0:k1]
         for piece in pieces:
             out = piece.forward(out, training=True)
-        loss = head.forward(out, y_chunk, overwrite=True)
+        loss = head.forward(out, y_chunk, overwrite=True, loss=loss)
         grad = head.backward()
         for piece in reversed(pieces[self.step.lowest:]):
             grad = piece.backward(grad)

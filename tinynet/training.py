@@ -259,14 +259,20 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     end: logs[key] = sum_b n_b * value_b / sum_b n_b over the batches b, in float64.
     Where the epoch is small (_small) and the step keeps its outputs, the metrics
     are computed once over the epoch's outputs (each batch's, before its update)
-    instead: the same mean over the epoch's rows, in one pass.
+    instead: the same mean over the epoch's rows, in one pass; and where the step
+    defers_loss and no callback reads each batch's loss as it comes, so are the
+    batches' losses (step.batch_losses: the numbers the step would have given).
     """
     x, y, labels = data
     xp = backend.namespace(x)
     step = model.train_function
     small = _small(model, x, y, order)
-    # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's end
-    keep_outputs = small and getattr(step, "keeps_outputs", False) and bool(model.metric_names)
+    batch_hooks = [cb for cb in callbacks if cb.wants_batches]
+    # a step that can keep its outputs (the fused one) leaves the metrics to the epoch's
+    # end, and the losses too where it can give them from its outputs
+    keeps = small and getattr(step, "keeps_outputs", False)
+    defer_loss = keeps and getattr(step, "defers_loss", False) and not batch_hooks
+    keep_outputs = keeps and (bool(model.metric_names) or defer_loss)
     labels = labels if keep_outputs else None
     if order is not None and small:  # the epoch's rows, in order
         x, y, labels, order = *_take(xp, order, x, y, labels), None
@@ -275,19 +281,19 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
     columns = [[] for _ in range(1 + len(model.metric_names))]  # loss, then each metric
     outputs = _epoch_outputs(model, x, n) if keep_outputs else None
     lrs = []
-    batch_hooks = [cb for cb in callbacks if cb.wants_batches]
     for i, start in enumerate(starts):
         rows = slice(start, min(start + batch_size, n))  # the standard's slices stay in bounds
         xb, yb = ((x[..., rows, :], y[..., rows, :]) if order is None
                   else _take(xp, order[..., rows], x, y))
         if keep_outputs:
-            loss, _, lr = step(xb, yb, metrics=False)
+            loss, _, lr = step(xb, yb, metrics=False, loss=not defer_loss)
             outputs[..., rows, :] = step.output  # before the next step writes over it
         else:
             loss, values, lr = step(xb, yb)
             for column, value in zip(columns[1:], values):
                 column.append(value)
-        columns[0].append(loss)
+        if not defer_loss:
+            columns[0].append(loss)
         lrs.append(lr)
         for cb in batch_hooks:
             cb.on_train_batch_end(i, {"loss": loss, "lr": lr})
@@ -296,9 +302,11 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
         if model.stop_training:  # a batch callback (TerminateOnNaN) asked to stop now
             break
     sizes = [min(batch_size, n - start) for start in starts[:len(lrs)]]
+    rows = slice(0, sum(sizes))
+    if defer_loss:  # (B,) or (B, K): the losses the steps would have returned
+        columns[0] = step.batch_losses(y[..., rows, :], outputs[..., rows, :], batch_size)
     logs, step_losses = _epoch_logs(model, columns, sizes)
     if keep_outputs:
-        rows = slice(0, sum(sizes))
         seen, out = y[..., rows, :], outputs[..., rows, :]
         seen_labels = None if labels is None else labels[..., rows]
         for key, value in zip(model.metric_names, model.metric_values(seen, out, seen_labels)):
@@ -328,7 +336,7 @@ def _epoch_logs(model, columns, sizes):
     keys = ["loss"] + model.metric_names
     logs = {}
     for key, column in zip(keys, columns):
-        if not column:
+        if isinstance(column, list) and not column:  # a metric read from the outputs
             continue
         host = _on_host(column)
         if host.ndim == 1:
@@ -351,7 +359,10 @@ def _in_order(weights, values):
 
 
 def _on_host(column):
-    """Per-batch values (0-d or (K,) device arrays) as one float64 host array (B,) or (B, K)."""
+    """Per-batch values (a list of 0-d or (K,) device arrays, or one (B,) or (B, K) device
+    array) as one float64 host array (B,) or (B, K)."""
+    if not isinstance(column, list):  # by row: _epoch_logs adds the rows one after another
+        return np.ascontiguousarray(backend.to_numpy(column), dtype=np.float64)
     if isinstance(column[0], (np.ndarray, np.generic)):  # one call: np.stack is ~10x slower
         return np.array(column, dtype=np.float64)
     xp = backend.namespace(column[0])
