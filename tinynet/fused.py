@@ -289,8 +289,10 @@ class SoftmaxCrossEntropy:
         if full < n:
             last = _sum_of_products(xp, y[..., full:, :], log_p[..., full:, :])
             parts.append((last * (-1.0 / (n - full)))[..., None])
-        values = parts[0] if len(parts) == 1 else xp.concat(parts, axis=-1)
-        return values if values.ndim == 1 else xp.matrix_transpose(values)  # batches first
+        if len(parts) == 2:
+            concat = getattr(xp, "concat", None) or xp.concatenate  # CuPy's name
+            parts = [concat(parts, axis=-1)]
+        return parts[0] if parts[0].ndim == 1 else parts[0].T  # (K, B) -> batches first
 
     def _log(self, y, read):
         """The logs the loss sums: log of the clipped p, or "exact" log p where y != 0."""
