@@ -267,7 +267,7 @@ class SoftmaxCrossEntropy:
         self.p = p
         if not loss:
             return None
-        return _sum_of_products(xp, y, self._log(y, read)) * (-1.0 / p.shape[-2])
+        return _sum_of_products(xp, y, self._log(xp, y, read)) * (-1.0 / p.shape[-2])
 
     def batch_losses(self, y, p, batch_size):
         """(B,), or (B, K) for p (K, n, C): forward's loss of each batch of ``batch_size``
@@ -278,7 +278,7 @@ class SoftmaxCrossEntropy:
         -1/N. So fit reads every batch's loss from the outputs kept over an epoch.
         """
         xp = backend.namespace(p)
-        log_p = self._log(y, p if self.loss.exact else _clipped(xp, p))
+        log_p = self._log(xp, y, p if self.loss.exact else _clipped(xp, p))
         n, width = p.shape[-2], batch_size * p.shape[-1]
         full = n - n % batch_size
         parts = []
@@ -294,11 +294,9 @@ class SoftmaxCrossEntropy:
             parts = [concat(parts, axis=-1)]
         return parts[0] if parts[0].ndim == 1 else parts[0].T  # (K, B) -> batches first
 
-    def _log(self, y, read):
+    def _log(self, xp, y, read):
         """The logs the loss sums: log of the clipped p, or "exact" log p where y != 0."""
-        if self.loss.exact:
-            return ops.log_where(y, read)
-        return backend.namespace(read).log(read)
+        return ops.log_where(y, read) if self.loss.exact else xp.log(read)
 
     def backward(self):
         """dL/dz = (p sum_c v_c - v) / N, a new array."""
