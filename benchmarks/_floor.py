@@ -22,8 +22,9 @@ describes, and its goal 2 is measured against it. ``by_column=True`` is a
 faster floor with the same calls: the layout tinynet's fused step found (each
 hidden layer's buffers stored column after column, so ReLU writes its block
 of columns as contiguous memory), max(z, 0) against a buffer of zeros (SIMD,
-where the scalar is not), and the ReLU mask a float one written over z (a
-bool mask makes the product a mixed-type loop). It shows how far any NumPy
+where the scalar is not), and the ReLU mask a float one written over z: sign(a)
+of the ReLU's output a = max(z, 0), one float loop (a bool mask makes the
+product a mixed-type loop, and greater(z, 0) into floats a cast). It shows how far any NumPy
 program of this shape can go here (37-38 us an update against 41-42 on the
 README's machine).
 """
@@ -127,7 +128,10 @@ class FloorNet:
                 break
             below = grads[i - 1]
             np.matmul(g, thetas[i][:-1].T, out=below)
-            np.greater(zs[i - 1], 0.0, out=masks[i - 1])  # [z > 0] = [max(z, 0) > 0]
+            if self.by_column:  # [z > 0] = sign(a) for a = max(z, 0) >= 0: no bool cast
+                np.sign(inputs[i][:, :-1], out=masks[i - 1])
+            else:
+                np.greater(zs[i - 1], 0.0, out=masks[i - 1])  # [z > 0] = [max(z, 0) > 0]
             np.multiply(below, masks[i - 1], out=below)
             g = below
         self.theta -= self.steps

@@ -466,3 +466,44 @@ def test_every_relu_compares_with_one_shared_buffer_of_zeros(float64, n_models):
     for view in views:  # laid out as the z it is compared with: by column
         assert _by_column(view) and np.shares_memory(view, step.denses[0].zeros.flat)
         assert not np.any(view)
+
+
+@pytest.mark.parametrize("mask_size", [0, 10**9])  # greater(z, 0) everywhere; sign(y) everywhere
+@pytest.mark.parametrize("n_models", [1, 3])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_both_relu_masks_give_the_plain_steps_training(monkeypatch, mask_size, n_models, dtype):
+    """The ReLU's mask is sign(y) on small NumPy arrays and greater(z, 0) on larger ones:
+    each path, forced for every size, trains as the plain step does."""
+    monkeypatch.setattr(fused, "SIGN_MASK_SIZE", mask_size)
+    tn.set_dtype(dtype)
+    (fast, plain), x, y = _pair("categorical", "momentum", n_models)
+    _assert_same_training(fast, plain, x, y, TOLERANCE[dtype], resync=dtype == "float32")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([(), (3,)]), st.integers(1, 12), st.integers(0, 2**31 - 1),
+       st.sampled_from([0, 10**9]))
+def test_the_relu_mask_is_one_where_z_is_positive(lead, n, seed, mask_size):
+    """[z > 0] as floats on both paths, for every value a ReLU can meet: -0.0, +-inf,
+    subnormals, and NaN (where sign(y) gives NaN: only there may the paths differ)."""
+    rng = np.random.default_rng(seed)
+    special = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 1.0, -1.0])
+    z = np.where(rng.random(lead + (n, 5)) < 0.5, rng.choice(special, lead + (n, 5)),
+                 rng.normal(size=lead + (n, 5)))
+
+    class Slot:  # what _relu_mask reads: z by column (as the step's), y = max(z, 0) into x_in
+        pass
+
+    slot = Slot()
+    slot.z = np.swapaxes(np.ascontiguousarray(np.swapaxes(z, -1, -2)), -1, -2)
+    slot.y = np.maximum(z, np.zeros_like(z))
+    old = fused.SIGN_MASK_SIZE
+    fused.SIGN_MASK_SIZE = mask_size
+    try:
+        mask = fused._relu_mask(np, slot)
+    finally:
+        fused.SIGN_MASK_SIZE = old
+    assert mask is slot.z  # written over z
+    real = ~np.isnan(z)
+    np.testing.assert_array_equal(mask[real], (z[real] > 0).astype(float))
+    assert not np.any(np.signbit(mask[real]))
