@@ -507,3 +507,59 @@ def test_the_relu_mask_is_one_where_z_is_positive(lead, n, seed, mask_size):
     real = ~np.isnan(z)
     np.testing.assert_array_equal(mask[real], (z[real] > 0).astype(float))
     assert not np.any(np.signbit(mask[real]))
+
+
+# --- one model on NumPy: the products through ndarray.dot ----------------------------------
+def _matmul_only(step):
+    """Make every product of a bound step go through matmul again (fresh slots)."""
+    for piece in step.denses:
+        piece.dot, piece._slots = False, {}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("loss", ["categorical", "mse", "binary"])
+def test_ndarray_dot_gives_matmuls_numbers_bit_for_bit(loss, dtype):
+    """One model's products through ndarray.dot (fused._products) train bit for bit as
+    through matmul: buffers by row and by column, and a shorter last batch (whose
+    by-column buffers keep matmul); ReLU Denses, a linear Dense under a ReLU layer,
+    a tanh or sigmoid head."""
+    tn.set_dtype(dtype)
+    layers, loss_obj, x, y = _problem(loss, n=22)
+    models = []
+    for _ in range(2):
+        model = tn.Sequential([Dense(7, "relu", input_dim=3), Dense(6, "relu"), Dense(5),
+                               ReLU(), layers()[-1]], seed=5)
+        model.compile(tn.optimizers.SGD(0.2), loss=copy.deepcopy(loss_obj))
+        model.train_on_batch(x[:8], y[:8])  # binds the buffer
+        models.append(model)
+    dot_step, matmul_step = models[0].train_function, models[1].train_function
+    _matmul_only(matmul_step)
+    assert all(piece.dot for piece in dot_step.denses)
+    for model in models:
+        model.fit(x, y, epochs=3, batch_size=8, verbose=0)  # batches of 8, 8 and 6
+    slot = dot_step.denses[1]._slots[(8, 7)]
+    assert slot.forward_product.func.__name__ == "dot"  # the path under test was taken
+    for a, b in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_stack_and_the_array_api_keep_matmul():
+    """ndarray.dot is for one model's 2-D products on NumPy; a stack's are matmul's."""
+    step, x, y = _relu_stack_step(3)
+    step(x, y)
+    assert not any(piece.dot for piece in step.denses)
+
+
+def test_a_y_of_another_float_dtype_trains_as_the_plain_step():
+    """train_function(x, y) with a float64 y on a float32 model: ndarray.dot writes only
+    its own result's dtype, so the head's float64 gradient is taken in float32."""
+    tn.set_dtype("float32")
+    (fast, plain), x, y = _pair("categorical", "sgd", 1)
+    y64 = y.astype(np.float64)
+    for _ in range(3):
+        fast.set_weights(plain.get_weights())
+        loss_f, _, _ = fast.train_function(x, y64)
+        loss_p, _, _ = plain.train_function(x, y64)
+        np.testing.assert_allclose(loss_f, loss_p, **TOLERANCE["float32"])
+        for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
+            np.testing.assert_allclose(a, b, **TOLERANCE["float32"])
