@@ -563,3 +563,42 @@ def test_a_y_of_another_float_dtype_trains_as_the_plain_step():
         np.testing.assert_allclose(loss_f, loss_p, **TOLERANCE["float32"])
         for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
             np.testing.assert_allclose(a, b, **TOLERANCE["float32"])
+
+
+# --- one model on NumPy: the softmax head in buffers -----------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("probabilities", ["clip", "exact"])
+@pytest.mark.parametrize("shape", [(64, 4), (7, 1), (9, 2), (33, 16)])
+def test_the_heads_buffers_give_its_numbers_bit_for_bit(dtype, probabilities, shape):
+    """SoftmaxCrossEntropy on one model's z (N, C) on NumPy works in a _HeadSlot's buffers:
+    the same loss, p and dL/dz bit for bit as its passes on new arrays, with saturated
+    rows (the clip active), soft labels and a NaN row; twice, the slot reused."""
+    rng = np.random.default_rng(shape[0])
+    loss = tn.losses.CategoricalCrossentropy(probabilities=probabilities)
+    slotted, plain = fused.SoftmaxCrossEntropy(loss), fused.SoftmaxCrossEntropy(loss)
+    for _ in range(2):
+        z = (rng.normal(size=shape) * 30.0).astype(dtype)
+        z[1, 0] = np.nan
+        y = rng.random(shape).astype(dtype)
+        y[0] = 0.0
+        y[0, -1] = 1.0
+        z_slotted = z.copy()
+        loss_s = slotted.forward(z_slotted, y, overwrite=True)
+        loss_p = plain.forward(z, y, overwrite=False)
+        assert slotted.slot is not None and plain.slot is None  # both paths taken
+        np.testing.assert_array_equal(loss_s, loss_p)
+        np.testing.assert_array_equal(slotted.p, plain.p)
+        np.testing.assert_array_equal(slotted.backward(), plain.backward())
+
+
+def test_the_head_keeps_new_arrays_for_a_stack_or_a_y_of_another_dtype():
+    """The buffers are for one model's z with a y of its shape and dtype; the rest keep the
+    head's passes on new arrays."""
+    head = fused.SoftmaxCrossEntropy(tn.losses.CategoricalCrossentropy())
+    z, y = np.zeros((2, 5, 3)), np.full((5, 3), 1 / 3)
+    head.forward(z.copy(), y, overwrite=True)
+    assert head.slot is None
+    head.forward(z[0].astype(np.float32), y, overwrite=True)
+    assert head.slot is None
+    head.forward(z[0].copy(), y, overwrite=True)
+    assert head.slot is not None
