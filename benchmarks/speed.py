@@ -18,8 +18,8 @@ tinynet is faster); the floor's row is the floor's time over tinynet's.
    scan over each epoch, a jitted JAX step in a Python loop, a PyTorch loop;
 5. one network, one ``train_on_batch`` against a PyTorch step;
 6. 784-1024-1024-10, batch 256, one step: the share of tinynet's step its
-   bare matrix products take, then (a second comparison) against PyTorch
-   (train_step.py's cases).
+   bare matrix products take, beside the NumPy floor's step of the same
+   network, then (a second comparison) against PyTorch (train_step.py's cases).
 
 It ends with the goals of issue 20, each with the ratio this run measured.
 
@@ -79,16 +79,20 @@ def seed_batch(args, torch):
 
 
 def big_step(args, torch, sizes):
-    """Row 6: the large network's step against its bare products, then against PyTorch's.
+    """Row 6: the large network's step against its bare products and the NumPy floor's
+    step, then against PyTorch's.
 
-    Two comparisons, not one: PyTorch's OpenMP threads spin a while after each
-    of its calls and slow whichever case follows them, so beside PyTorch the
-    share of the products came out 82-83% at 2 threads here, against 86-88%
-    for the same code without it. Returns ({tinynet, its matrix products},
-    {tinynet, PyTorch step} or None).
+    The floor (benchmarks/_floor.py, by column) is the least a NumPy step of this
+    network does besides its products: ReLU, its mask and the gradient's product
+    with it, softmax, one update pass; so floor / tinynet says how much of what
+    is not a product is tinynet's own. Two comparisons, not one: PyTorch's
+    OpenMP threads spin a while after each of its calls and slow whichever case
+    follows them, so beside PyTorch the share of the products came out 82-83% at
+    2 threads here, against 86-88% for the same code without it. Returns
+    ({tinynet, its matrix products, NumPy floor}, {tinynet, PyTorch step} or None).
     """
     import numpy as np
-    from train_step import matmul_floor, tinynet_step, torch_step
+    from train_step import floor_step, matmul_floor, tinynet_step, torch_step
 
     widths, batch = sizes["big"]
     rng = np.random.default_rng(0)
@@ -96,7 +100,8 @@ def big_step(args, torch, sizes):
     y = rng.integers(0, widths[-1], batch)
     step, model = tinynet_step(widths, x, y)
     sync = common.synchronizer(args)
-    share = common.measure({"tinynet": step, "its matrix products": matmul_floor(widths, batch)},
+    share = common.measure({"tinynet": step, "its matrix products": matmul_floor(widths, batch),
+                            "NumPy floor": floor_step(model.get_weights(), x, y, by_column=True)},
                            args, sync)
     if torch is None:
         return share, None
@@ -136,6 +141,10 @@ def goals(results):
         ("(no goal) the by-column floor against JAX scan: the most NumPy reaches here",
          ratio("one network", "JAX scan", "NumPy floor, by column"), None, "x"),
         ("big network: >= 90% of the step in matrix products", share, 0.9, "%"),
+        ("(no goal) big network: the NumPy floor's step / tinynet's",
+         ratio("big", "NumPy floor"), None, "x"),
+        ("(no goal) big network: the floor's share in matrix products",
+         ratio("big", "its matrix products", "NumPy floor"), None, "%"),
     ]
 
 

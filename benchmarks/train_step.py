@@ -143,14 +143,15 @@ def tinynet_on_batch(widths, x, y, seed=0):
     return lambda: model.train_on_batch(x, y_onehot)
 
 
-def floor_step(weights, x, y):
-    """The NumPy floor's update (benchmarks/_floor.py) from the same weights."""
+def floor_step(weights, x, y, by_column=False):
+    """The NumPy floor's update (benchmarks/_floor.py) from the same weights; by_column:
+    the faster floor, in the fused step's layout."""
     import numpy as np
     from _floor import FloorNet, with_ones
 
     import tinynet as tn
 
-    net = FloorNet(weights, LEARNING_RATE)
+    net = FloorNet(weights, LEARNING_RATE, by_column=by_column)
     x1, y_onehot = with_ones(x), tn.data.one_hot(y, weights[-1].shape[-1]).astype(np.float32)
     return lambda: net.step(x1, y_onehot)
 

@@ -93,7 +93,8 @@ def test_speed_with_every_peer_when_installed(tmp_path):
     for group, peer in (("stacked step", "PyTorch stacked"), ("stacked step", "JAX vmap step"),
                         ("stacked fit", "JAX vmap(scan)"), ("one network", "NumPy floor"),
                         ("one network", "JAX scan"), ("one network", "PyTorch loop"),
-                        ("big", "its matrix products"), ("big vs PyTorch", "PyTorch step")):
+                        ("big", "its matrix products"), ("big", "NumPy floor"),
+                        ("big vs PyTorch", "PyTorch step")):
         assert result["results"][group][peer]["median"] > 0
     assert "goal (issue 20)" in stdout
     assert all(goal["value"] is not None for goal in result["goals"])
@@ -108,38 +109,44 @@ def test_cpu_clock_runs_at_one_thread_and_is_refused_at_two(tmp_path):
     assert done.returncode == 2 and "--clock cpu needs --threads 1" in done.stderr
 
 
-def _seed_model(lr=0.1, seed=0):
+SEED_WIDTHS = (2, 10, 10, 10, 10, 4)
+
+
+def _seed_model(lr=0.1, seed=0, widths=SEED_WIDTHS):
     import tinynet as tn
 
-    layers = [tn.layers.Dense(10, activation="relu", input_dim=2)]
-    layers += [tn.layers.Dense(10, activation="relu") for _ in range(3)]
-    layers.append(tn.layers.Dense(4, activation="softmax"))
+    layers = [tn.layers.Dense(widths[1], activation="relu", input_dim=widths[0])]
+    layers += [tn.layers.Dense(w, activation="relu") for w in widths[2:-1]]
+    layers.append(tn.layers.Dense(widths[-1], activation="softmax"))
     model = tn.Sequential(layers, seed=seed)
     model.compile(optimizer=tn.optimizers.SGD(lr), loss="categorical_crossentropy", metrics=(),
                   fused=False)
     return model
 
 
-def _batch(n=64, seed=0):
+def _batch(n=64, seed=0, widths=SEED_WIDTHS):
     import numpy as np
 
     import tinynet as tn
 
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, 2)), tn.data.one_hot(rng.integers(0, 4, n), 4)
+    classes = widths[-1]
+    return (rng.standard_normal((n, widths[0])),
+            tn.data.one_hot(rng.integers(0, classes, n), classes))
 
 
+@pytest.mark.parametrize("widths", [SEED_WIDTHS, (12, 9, 7, 5)])  # and the big one's shape
 @pytest.mark.parametrize("by_column", [False, True])
-def test_numpy_floor_equals_tinynets_plain_step_float64(float64, by_column):
+def test_numpy_floor_equals_tinynets_plain_step_float64(float64, by_column, widths):
     """The floor is the same maths: five SGD steps (batch 64, then a short one of 32)."""
     import numpy as np
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from _floor import FloorNet, with_ones
 
-    model = _seed_model()
-    x, y = _batch()
-    model.build(2)
+    model = _seed_model(widths=widths)
+    x, y = _batch(widths=widths)
+    model.build(widths[0])
     floor = FloorNet(model.get_weights(), 0.1, dtype=np.float64, by_column=by_column)
     for rows in (slice(0, 64), slice(0, 64), slice(32, 64), slice(0, 64), slice(0, 32)):
         model.train_on_batch(x[rows], y[rows])
