@@ -301,6 +301,48 @@ def test_fit_uses_the_fused_step(float64):
     np.testing.assert_allclose(h_fast.history["loss"], h_plain.history["loss"], rtol=1e-12)
 
 
+class _ReplaceWeightsAt(tn.callbacks.Callback):
+    """At the end of batch ``batch`` of every epoch: set_weights with new arrays."""
+
+    def __init__(self, batch, weights):
+        super().__init__()
+        self.batch, self.weights = batch, weights
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.batch:
+            self.model.set_weights([w.copy() for w in self.weights])
+
+
+def test_fit_looks_at_the_parameters_where_a_batch_callback_may_replace_them(float64):
+    """fit lets the fused step skip its look at the parameters for an epoch's later
+    batches only where no callback runs between them: weights set by a batch
+    callback mid-epoch are the ones the next update trains (as on the plain step)."""
+    (fast, plain), _, _ = _pair("categorical", "sgd", 1)
+    _, _, x, y = _problem("categorical")
+    rng = np.random.default_rng(2)
+    new = [rng.normal(size=w.shape) for w in plain.get_weights()]
+    histories = [model.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False,
+                           callbacks=[_ReplaceWeightsAt(1, new)]) for model in (fast, plain)]
+    np.testing.assert_allclose(histories[0].history["loss"], histories[1].history["loss"],
+                               rtol=1e-12)
+    for a, b in zip(fast.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert _views_of_the_buffer(fast)
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_a_step_that_skips_its_look_trains_as_one_that_looks(float64, n_models):
+    """step(x, y, check=False) after a call that looked: the same updates bit for bit."""
+    (looks, skips), x, y = _pair("categorical", "sgd", n_models)
+    skips = copy.deepcopy(looks)
+    for i in range(4):
+        a = looks.train_function(x, y)
+        b = skips.train_function(x, y, check=i == 0)
+        np.testing.assert_array_equal(a[0], b[0])
+    for a, b in zip(looks.get_weights(), skips.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_add_after_compile_makes_the_step_again(float64):
     """A layer added after compile is trained: the step is chosen again for the new layers."""
     model = tn.Sequential([Dense(5, "relu", input_dim=3)], seed=0)

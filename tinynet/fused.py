@@ -148,12 +148,20 @@ class FusedStep:
         state.update(flat=None, _split=None, output=None)
         return state
 
-    def __call__(self, x, y, metrics=True, loss=True):
+    def __call__(self, x, y, metrics=True, loss=True, check=True):
         """(loss, [metric values], rate) of one update; metrics=False gives None for the
         values (fit computes them once per epoch from ``self.output``, the batch's
         outputs before the update, valid until the next call); loss=False gives None
-        for the loss where the step defers_loss (batch_losses gives it later)."""
-        flat = self._flat()
+        for the loss where the step defers_loss (batch_losses gives it later).
+
+        check=False skips the look at the layers' parameters (_flat: are they still
+        the buffer's views?) and takes the buffer as the last call left it. fit
+        passes it for an epoch's later batches when no callback runs between them:
+        nothing but this step touches the parameters there, so the first batch's
+        look holds for the epoch (the look alone takes about 1 us on the post's
+        network; fit's update took 2.4 us less without it, benchmarks/README.md).
+        """
+        flat = self._flat() if check or self.flat is None else self.flat
         split = self._split_step(x)
         loss, out = split.run(x, y, loss) if split is not None else self._run(x, y, loss)
         lr = self._update(flat)

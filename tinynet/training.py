@@ -286,7 +286,10 @@ def _run_epoch(model, data, order, n, batch_size, callbacks, verbose, epoch, epo
         xb, yb = ((x[..., rows, :], y[..., rows, :]) if order is None
                   else _take(xp, order[..., rows], x, y))
         if keep_outputs:
-            loss, _, lr = step(xb, yb, metrics=False, loss=not defer_loss)
+            # the step looks at the parameters once an epoch where nothing runs between
+            # its calls, at every batch where a callback does (it may replace them)
+            loss, _, lr = step(xb, yb, metrics=False, loss=not defer_loss,
+                               check=i == 0 or bool(batch_hooks))
             outputs[..., rows, :] = step.output  # before the next step writes over it
         else:
             loss, values, lr = step(xb, yb)
