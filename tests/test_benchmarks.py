@@ -98,6 +98,8 @@ def test_speed_with_every_peer_when_installed(tmp_path):
         assert result["results"][group][peer]["median"] > 0
     assert "goal (issue 20)" in stdout
     assert all(goal["value"] is not None for goal in result["goals"])
+    assert all(goal["value_fastest"] > 0 for goal in result["goals"])
+    assert "fastest repeats" in stdout
 
 
 def test_cpu_clock_runs_at_one_thread_and_is_refused_at_two(tmp_path):
