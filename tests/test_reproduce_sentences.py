@@ -182,3 +182,31 @@ def test_kill_short_follows_the_ablations():
     assert "units that can come back help" in both
     neither = say.kill_short(0.5, 8, 7, 9, 10, 40, (0.2, 0.01), (11, 10))
     assert "does not measurably change" in neither and "does not fit measurably more" in neither
+
+
+def test_overshoot_sentence_speaks_of_dying_layers_only_where_some_died():
+    # no run lost a layer before fitting: no step was measured before a death
+    none_died = say.overshoot_sentence(0.5, 0.1, [0, 10, 0.5], [0, 10, 0.5], [0, 0, None],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "mostly does not overshoot" in none_died and "die" not in none_died
+    some_died = say.overshoot_sentence(0.5, 0.1, [3, 100, 0.5], [1, 100, 0.5], [2, 50, 0.5],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "the layers that die, die without an overshoot" in some_died
+    # the layers' deaths came after overshooting steps, though most steps did not overshoot
+    died_past = say.overshoot_sentence(0.5, 0.1, [30, 100, 0.8], [1, 100, 0.5], [40, 50, 1.2],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "without an overshoot" not in died_past
+    assert "most of the steps taken before a layer died land past it (40 of 50" in died_past
+
+
+def test_divergence_sentence_follows_the_count():
+    assert "no run's loss became NaN or infinite at 0.5 (0 of 20)" in say.divergence_sentence(
+        0.5, 0, 20)
+    blew = say.divergence_sentence(0.5, 3, 20)
+    assert "no run" not in blew and "3 of 20 [" in blew and "NaN or infinite" in blew
+
+
+def test_first_layer_dead_sentence_follows_the_shares():
+    assert "no first-layer unit is dead" in say.first_layer_dead_sentence(0.0, 0.0)
+    some = say.first_layer_dead_sentence(0.1, 0.0)
+    assert "no first-layer unit" not in some and "0.10 / 0.00 of the first-layer units" in some

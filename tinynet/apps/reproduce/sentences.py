@@ -85,6 +85,14 @@ def horizon_low_sentence(rate, fit_short, fit_long, seeds, epochs, long_epochs,
 
 
 # --- Q1, too high ------------------------------------------------------------------------
+def divergence_sentence(rate, diverged, runs):
+    """Too high, the first thing to rule in or out: did the loss blow up to NaN/inf?"""
+    if not diverged:
+        return f"Too high: no run's loss became NaN or infinite at {rate:g} (0 of {runs})."
+    return (f"Too high: the loss of {count_ci(diverged, runs)} runs at {rate:g} became NaN or "
+            "infinite: their steps made it grow until the numbers overflowed.")
+
+
 def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_alive,
                             failed, median_death_epoch, death_layer, val_acc_at_death=None):
     """Did the failures at `rate` overshoot a minimum (fit, then lost it) or die first?
@@ -147,16 +155,20 @@ def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_
         f" (median 1/t_min, lr x curvature along the step: {ratio:.2g}; 1 lands on the "
         "minimum, 2 climbs back to the start)")
     text = head + died + after + size + "."
-    hi_share = before_fit[0] / before_fit[1] if before_fit[1] else 0.0
-    death_share = before_death[0] / before_death[1] if before_death[1] else 0.0
-    if before_fit[1] and hi_share < 0.5 and death_share < 0.5:
-        return (text + f" So before it fits, {rate:g} mostly does not overshoot: its steps stop "
-                "short of the minimum along their line, and the layers that die, die without "
-                "an overshoot.")
-    if before_fit[1]:
-        return (text + f" So {rate:g} does overshoot: most of its steps before fitting land "
-                "past the minimum along their line.")
-    return text + " No step was measured before fitting."
+    if not before_fit[1]:
+        return text + " No step was measured before fitting."
+    if 2 * before_fit[0] < before_fit[1]:
+        verdict = (f" So before it fits, {rate:g} mostly does not overshoot: its steps stop "
+                   "short of the minimum along their line")
+    else:
+        verdict = (f" So {rate:g} does overshoot: most of its steps before fitting land past "
+                   "the minimum along their line")
+    if not before_death[1]:  # no run lost a layer before fitting: nothing to say of deaths
+        return text + verdict + "."
+    if 2 * before_death[0] < before_death[1]:
+        return text + verdict + ", and the layers that die, die without an overshoot."
+    return (text + verdict + f"; but most of the steps taken before a layer died land past "
+            f"it ({share(before_death)}): those deaths follow overshooting steps.")
 
 
 def overshoot_short(rate, before_fit):
@@ -349,6 +361,19 @@ def init_sentence(rates, he_raw, he_std, post_raw, post_std, runs):
 
 
 # --- Q3 -----------------------------------------------------------------------------------
+def first_layer_dead_sentence(raw, standardised):
+    """First-layer units dead at init (median shares, raw and standardised inputs)."""
+    shares = f"{raw:.2f} / {standardised:.2f}"
+    if raw <= 0 and standardised <= 0:
+        return (f"At the start no first-layer unit is dead on raw or standardised inputs "
+                f"({shares}): with weights and inputs of both signs each unit fires on part of "
+                "the data.")
+    return (f"At the start {shares} of the first-layer units are dead on raw / standardised "
+            "inputs (median over seeds): such a unit sees the inputs themselves, of both signs, "
+            "so it is dead only where its weights and bias put every point on the negative "
+            "side.")
+
+
 def initial_dead_sentence(dead_post, dead_he, he_fit, runs, rate):
     """Units dead at init in layers 2-4: killed by negative weights; do they matter?"""
     deep = max(dead_post[1:]) if len(dead_post) > 1 else 0.0
