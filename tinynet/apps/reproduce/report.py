@@ -86,7 +86,8 @@ def _answers(nums):
         "The post's three questions, answered by this run:", "",
         f"1. *Why do {LOW:g} and {HIGH:g} fail?* Too low: "
         + say.low_rate_sentence(LOW, low["one_class"], low["seeds"], cfg["epochs"],
-                                nums.updates, low["median_output_spread"], low["max_share_gap"])
+                                nums.updates, low["median_output_spread"], low["max_share_gap"],
+                                ini, nums.diag["post"]["raw"][f"{LOW:g}"]["kernel_relative"])
         + " " + say.divergence_sentence(HIGH, hi["diverged"], hi["seeds"]) + " "
         + nums.overshoot_sentence() + " " + nums.kill_sentence() + " "
         + nums.warmup_sentence(),
