@@ -398,3 +398,22 @@ def test_readme_quick_start_fits_its_scaler_on_the_training_part_only():
     np.testing.assert_allclose(x[:n_train].mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(x[:n_train].std(axis=0), 1.0, rtol=1e-12)
     assert np.abs(x.mean(axis=0)).max() > 1e-6  # the validation rows were not used to fit
+
+
+def test_the_report_sentences_follow_edited_numbers(quick_run):
+    """The report's words come from the numbers: edit them and the words change."""
+    import copy
+
+    _, summary, _ = quick_run
+    edited = copy.deepcopy(summary)
+    high = next(r for r in edited["rates"] if (r["scaling"], r["kind"], r["activation"],
+                                               r["learning_rate"]) ==
+                ("raw", "post", "relu", setup.HIGH))
+    high["diverged"] = 2
+    edited["diagnostics"]["init"]["raw/random_normal/relu"]["dead"][0] = 0.1
+    edited["diagnostics"]["escape"]["raw"]["updates_needed"][f"{setup.LOW:g}"] = None
+    text = reproduce_report.report(edited)
+    assert "no run's loss became NaN" not in text
+    assert f"the loss of 2 of {high['seeds']} [" in text
+    assert "no first-layer unit is dead" not in text and "0.10 / " in text
+    assert "about n/a updates" not in text

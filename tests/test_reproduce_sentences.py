@@ -60,11 +60,16 @@ def test_horizon_sentences_say_slow_or_not():
 
 def test_step_signal_sentence_follows_the_ratio():
     big = say.step_signal_sentence(0.5, 0.1, [0.01, 0.1, 0.5, 3.0], [0.0, 0.02, 0.1, 0.6],
-                                   [0.5, 0.05, 0.005, 0.0004])
+                                   [0.5, 0.05, 0.005, 0.0004], 10.0)
     assert "as large as the signal" in big and "layer-4" in big and "3 times" in big
-    assert "rms 0.005" in big
+    assert "because the signal reaching it is small (rms 0.005" in big
+    # a signal as large as the data's is not given as the reason
+    loud = say.step_signal_sentence(0.5, 0.1, [0.01, 0.1, 0.5, 3.0], [0.0, 0.02, 0.1, 0.6],
+                                    [0.5, 0.05, 5.0, 0.0004], 10.0)
+    assert "as large as the signal" in loud and "because" not in loud
+    assert "the signal reaching it has rms 5 at init" in loud
     small = say.step_signal_sentence(0.5, 0.1, [0.01, 0.1, 0.5, 0.3], [0.0, 0.02, 0.1, 0.06],
-                                     [0.5, 0.05, 0.005, 0.0004])
+                                     [0.5, 0.05, 0.005, 0.0004], 10.0)
     assert "smaller than the signal" in small and "as large as" not in small
     assert "layer-3" in small
 
@@ -162,7 +167,7 @@ def test_surface_sentence_follows_the_paths():
     assert "more back and forth" in bounce
     noise = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 2), "0.1": path(1.0, 3),
                                                        "0.001": path(0.5, 0)})
-    assert "the batches' noise" in noise
+    assert "no more than at 0.1 (3)" in noise
 
 
 def test_summary_clauses_follow_the_numbers():
@@ -182,3 +187,72 @@ def test_kill_short_follows_the_ablations():
     assert "units that can come back help" in both
     neither = say.kill_short(0.5, 8, 7, 9, 10, 40, (0.2, 0.01), (11, 10))
     assert "does not measurably change" in neither and "does not fit measurably more" in neither
+
+
+def test_overshoot_sentence_speaks_of_dying_layers_only_where_some_died():
+    # no run lost a layer before fitting: no step was measured before a death
+    none_died = say.overshoot_sentence(0.5, 0.1, [0, 10, 0.5], [0, 10, 0.5], [0, 0, None],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "mostly does not overshoot" in none_died and "die" not in none_died
+    some_died = say.overshoot_sentence(0.5, 0.1, [3, 100, 0.5], [1, 100, 0.5], [2, 50, 0.5],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "the layers that die, die without an overshoot" in some_died
+    # the layers' deaths came after overshooting steps, though most steps did not overshoot
+    died_past = say.overshoot_sentence(0.5, 0.1, [30, 100, 0.8], [1, 100, 0.5], [40, 50, 1.2],
+                                       [0, 0, None], [0, 0, None], 128)
+    assert "without an overshoot" not in died_past
+    assert "most of the steps taken before a layer died land past it (40 of 50" in died_past
+
+
+def test_divergence_sentence_follows_the_count():
+    assert "no run's loss became NaN or infinite at 0.5 (0 of 20)" in say.divergence_sentence(
+        0.5, 0, 20)
+    blew = say.divergence_sentence(0.5, 3, 20)
+    assert "no run" not in blew and "3 of 20 [" in blew and "NaN or infinite" in blew
+
+
+def test_first_layer_dead_sentence_follows_the_shares():
+    assert "no first-layer unit is dead" in say.first_layer_dead_sentence(0.0, 0.0)
+    some = say.first_layer_dead_sentence(0.1, 0.0)
+    assert "no first-layer unit" not in some and "0.10 / 0.00 of the first-layer units" in some
+
+
+def test_low_rate_sentence_reads_the_signal_and_the_gradients():
+    init = {"input_rms": 10.0, "activation_rms": [0.5, 0.05, 0.005, 0.0004, 0.25],
+            "kernel_grad": [5e-4, 5e-4, 6e-4, 5e-4, 4e-4],
+            "bias_grad": [3e-5, 3e-4, 2.6e-3, 2.3e-2, 1.8e-2]}
+    text = say.low_rate_sentence(0.001, 20, 20, 200, 2600, 1e-5, 0.003, init,
+                                 [0.007, 0.003, 0.003, 0.003, 0.003])
+    assert "the kernels moved by at most 0.007 of their size" in text
+    assert "the signal reaching the output is tiny (rms 0.0004 at init against 10" in text
+    assert "the output bias, whose gradient at init (0.018) is 30 times the largest" in text
+    assert "the one parameter" not in text
+    # a strong signal and an output bias no larger than the kernels' gradients
+    strong = dict(init, activation_rms=[0.5, 0.4, 0.3, 0.2, 0.25], bias_grad=[1e-4] * 5)
+    text = say.low_rate_sentence(0.001, 20, 20, 200, 2600, 1e-5, 0.003, strong, None)
+    assert "is not small (rms 0.2" in text and "tiny" not in text
+    assert "the output layer has learned how common" in text and "output bias" not in text
+    assert "kernels moved" not in text
+
+
+def test_init_sentence_says_standardising_hurts_only_where_it_does():
+    hurts = say.init_sentence((0.1, 0.5), (18, 2), (20, 20), (19, 5), (0, 1), 20)
+    assert "other way round: standardising makes 0.1 fit less often" in hurts
+    same = say.init_sentence((0.1, 0.5), (18, 2), (20, 20), (10, 5), (9, 4), 20)
+    assert "other way round" not in same and "no rate here fit measurably less often" in same
+
+
+def test_initial_dead_sentence_compares_the_shares():
+    fewer = say.initial_dead_sentence([0.0, 0.3, 0.4, 0.5], [0.0, 0.05, 0.05, 0.1], 19, 20, 0.5)
+    assert "do not decide the outcome" not in fewer and "has fewer (0.05/0.05/0.10)" in fewer
+    assert "cannot tell the initial deaths apart" in fewer
+
+
+def test_surface_sentence_names_no_cause_for_ordinary_turns():
+    def path(length, turns):
+        return {"explained": [0.8, 0.15], "length": length, "turns_back": turns,
+                "segments": 19, "max_off_plane": 0.0}
+
+    text = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 2), "0.1": path(1.0, 3),
+                                                      "0.001": path(0.5, 0)})
+    assert "noise" not in text and "no more back and forth than a rate that works" in text

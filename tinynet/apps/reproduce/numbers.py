@@ -127,7 +127,8 @@ class Numbers:
     def kill_sentence(self):
         return say.step_signal_sentence(
             HIGH, GOOD, self.row("raw", HIGH)["median_shift_ratio"],
-            self.row("raw", GOOD)["median_shift_ratio"], self.init("raw")["activation_rms"])
+            self.row("raw", GOOD)["median_shift_ratio"], self.init("raw")["activation_rms"],
+            self.init("raw")["input_rms"])
 
     def warmup_counts(self):
         rates = self.cfg["warmup_rates"]

@@ -9,7 +9,7 @@ longer sections (Q1-Q3 in detail) are in report_details.py.
 import math
 
 from tinynet.apps.reproduce import sentences as say
-from tinynet.apps.reproduce.numbers import Numbers, fmt, share_text
+from tinynet.apps.reproduce.numbers import Numbers, fmt
 from tinynet.apps.reproduce.report_details import (
     causes_section,
     data_section,
@@ -86,16 +86,16 @@ def _answers(nums):
         "The post's three questions, answered by this run:", "",
         f"1. *Why do {LOW:g} and {HIGH:g} fail?* Too low: "
         + say.low_rate_sentence(LOW, low["one_class"], low["seeds"], cfg["epochs"],
-                                nums.updates, low["median_output_spread"], low["max_share_gap"])
-        + f" Too high: no run's loss became NaN or infinite ({hi['diverged']} diverged). "
+                                nums.updates, low["median_output_spread"], low["max_share_gap"],
+                                ini, nums.diag["post"]["raw"][f"{LOW:g}"]["kernel_relative"])
+        + " " + say.divergence_sentence(HIGH, hi["diverged"], hi["seeds"]) + " "
         + nums.overshoot_sentence() + " " + nums.kill_sentence() + " "
         + nums.warmup_sentence(),
         "2. *Why does standardising change it?* " + nums.window() + " "
         + nums.swap_sentence() + " " + nums.horizon_window(),
         "3. *Do negative weights and inputs kill ReLUs?* "
-        + f"At the start no first-layer unit is dead on raw or standardised inputs "
-        f"({share_text(ini['dead'][:1])} / {share_text(nums.init('standardised')['dead'][:1])}"
-        "): with weights and inputs of both signs each unit fires on part of the data. "
+        + say.first_layer_dead_sentence(ini["dead"][0], nums.init("standardised")["dead"][0])
+        + " "
         + nums.initial_dead_sentence() + " " + nums.leaky_sentence(),
         "",
     ]
@@ -169,19 +169,23 @@ def _outcome_table(nums):
 
 
 def _left_out(nums):
-    cfg = nums.cfg
+    cfg, total = nums.cfg, nums.summary["timing"]["total_s"]
     need = nums.summary["diagnostics"]["escape"]["raw"]["updates_needed"].get(f"{LOW:g}")
+    longer = ", ".join(f"{r:g}" for r in cfg["raw_horizon_rates"])
+    budget = (f"{LOW:g} at a budget long enough to fit (about {fmt(need)} updates at the "
+              f"measured pace, {cfg['seeds']} seeds): too long for the default run; the longer "
+              f"budget is tested at {longer} instead, where the same pace predicts it."
+              if need is not None else
+              f"{LOW:g} at a budget long enough to fit: no raw run left the plateau, so this run "
+              f"has no pace to say how long that is; the longer budget is tested at {longer}.")
     return [
         "## What this run does not test", "",
-        f"- {LOW:g} at a budget long enough to fit (about {fmt(need)} updates at the measured "
-        f"pace, {cfg['seeds']} seeds): too long for the default run; the longer budget is tested "
-        f"at {', '.join(f'{r:g}' for r in cfg['raw_horizon_rates'])} instead, where the same "
-        "pace predicts it.",
+        f"- {budget}",
         "- Larger data sets (more updates per epoch): the longer budget tests the same thing "
         "(more updates) without changing the data.",
         "- Standardised LeakyReLU, and the ablations at rates other than those listed: each "
-        "cell costs as much as one of the post's, and the default run is kept near half a "
-        "minute.", "",
+        f"cell costs as much as one of the post's, and this run took {total:.0f} s as it is.",
+        "",
     ]
 
 

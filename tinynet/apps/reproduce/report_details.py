@@ -20,7 +20,8 @@ def q1_low_section(nums):
         r = nums.row("raw", rate)
         low_lines.append("- " + say.low_rate_sentence(
             rate, r["one_class"], r["seeds"], cfg["epochs"], nums.updates,
-            r["median_output_spread"], r["max_share_gap"]).capitalize())
+            r["median_output_spread"], r["max_share_gap"], ini,
+            pr[f"{rate:g}"]["kernel_relative"]).capitalize())
     lo = f"{LOW:g}"
     need = ", ".join(f"{r}: {fmt(v)}" for r, v in esc["updates_needed"].items())
     return [

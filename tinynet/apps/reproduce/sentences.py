@@ -7,6 +7,8 @@ are "k of n [lo%, hi%]" with the Wilson 95% interval; two counts are called
 different only when their intervals do not overlap.
 """
 
+import math
+
 from tinynet.metrics import wilson_interval
 
 
@@ -44,26 +46,58 @@ def rates_text(rates):
 
 
 # --- Q1, too low ------------------------------------------------------------------------
-def low_rate_sentence(rate, one_class, seeds, epochs, updates, output_spread, share_gap):
-    """Why the too-low rate predicts one class (or what it did instead), after `epochs`."""
+def low_rate_sentence(rate, one_class, seeds, epochs, updates, output_spread, share_gap,
+                      init=None, kernel_change=None):
+    """Why the too-low rate predicts one class (or what it did instead), after `epochs`.
+
+    init: the diagnostics at init (input_rms, activation_rms per layer, the
+    output last, kernel_grad and bias_grad per layer), None to leave out the
+    clauses that read them; kernel_change: the kernels' relative change per
+    layer over the run, None to leave it out.
+    """
     if 2 * one_class <= seeds:
         return (f"at {rate:g}, {one_class} of {seeds} runs predict a single class after "
                 f"{epochs} epochs, so this run does not show the plateau the post saw "
                 f"({updates} updates per run; see the table for what they did).")
+    change = [v for v in kernel_change or () if v is not None and math.isfinite(v)]
+    moved = f" (the kernels moved by at most {max(change):.2g} of their size)" if change else ""
+    head = (f"at {rate:g} every step is small, so in {updates} updates{moved} the network does "
+            f"not leave its starting plateau ({one_class} of {seeds} runs predict a single class "
+            f"after {epochs} epochs)")
+    return f"{head}: {_low_signal(init)}{_low_output(output_spread, share_gap, init)}."
+
+
+def _low_signal(init):
+    """'the signal reaching the output is tiny (...), ' where the numbers say so, else its size."""
+    if init is None:
+        return ""
+    last, inputs = init["activation_rms"][-2], init["input_rms"]
+    size = f"rms {last:.2g} at init against {inputs:.2g} for the inputs"
+    if last < 0.01 * inputs:
+        return f"the signal reaching the output is tiny ({size}), "
+    return f"the signal reaching the output is not small ({size}), "
+
+
+def _low_output(output_spread, share_gap, init):
+    """What the output does on the plateau: flat or not, the class shares or not."""
     flat = output_spread is not None and output_spread < 1e-3
     shares = share_gap is not None and share_gap < 0.02
     how = (f"the output barely depends on the input (its probabilities vary across the "
            f"points by at most {output_spread:.1g})" if flat else
            f"the output still depends on the input (its probabilities vary across the points "
            f"by up to {output_spread:.2g})")
-    what = (f"and the mean probabilities equal the class shares of the training part (within "
-            f"{share_gap:.2g}): the output bias, the one parameter with a sizeable gradient, "
-            "has learned how common each class is, so every point gets the most common class"
-            if shares else
-            f"but the mean probabilities are not the class shares (off by {share_gap:.2g})")
-    return (f"at {rate:g} every step is small, so in {updates} updates the network does not "
-            f"leave its starting plateau ({one_class} of {seeds} runs predict a single class "
-            f"after {epochs} epochs): the signal reaching the output is tiny, {how}, {what}.")
+    if not shares:
+        off = "" if share_gap is None else f" (off by {share_gap:.2g})"
+        return f"{how}, but the mean probabilities are not the class shares{off}"
+    who = "the output layer"
+    if init is not None:
+        bias, kernel = init["bias_grad"][-1], max(init["kernel_grad"])
+        if bias > 10 * kernel:
+            who = (f"the output bias, whose gradient at init ({bias:.2g}) is {bias / kernel:.0f} "
+                   f"times the largest kernel's ({kernel:.2g}),")
+    return (f"{how}, and the mean probabilities equal the class shares of the training part "
+            f"(within {share_gap:.2g}): {who} has learned how common each class is, so every "
+            "point gets the most common class")
 
 
 def horizon_low_sentence(rate, fit_short, fit_long, seeds, epochs, long_epochs,
@@ -85,6 +119,14 @@ def horizon_low_sentence(rate, fit_short, fit_long, seeds, epochs, long_epochs,
 
 
 # --- Q1, too high ------------------------------------------------------------------------
+def divergence_sentence(rate, diverged, runs):
+    """Too high, the first thing to rule in or out: did the loss blow up to NaN/inf?"""
+    if not diverged:
+        return f"Too high: no run's loss became NaN or infinite at {rate:g} (0 of {runs})."
+    return (f"Too high: the loss of {count_ci(diverged, runs)} runs at {rate:g} became NaN or "
+            "infinite: their steps made it grow until the numbers overflowed.")
+
+
 def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_alive,
                             failed, median_death_epoch, death_layer, val_acc_at_death=None):
     """Did the failures at `rate` overshoot a minimum (fit, then lost it) or die first?
@@ -147,16 +189,20 @@ def overshoot_sentence(rate, good, before_fit, before_good, before_death, after_
         f" (median 1/t_min, lr x curvature along the step: {ratio:.2g}; 1 lands on the "
         "minimum, 2 climbs back to the start)")
     text = head + died + after + size + "."
-    hi_share = before_fit[0] / before_fit[1] if before_fit[1] else 0.0
-    death_share = before_death[0] / before_death[1] if before_death[1] else 0.0
-    if before_fit[1] and hi_share < 0.5 and death_share < 0.5:
-        return (text + f" So before it fits, {rate:g} mostly does not overshoot: its steps stop "
-                "short of the minimum along their line, and the layers that die, die without "
-                "an overshoot.")
-    if before_fit[1]:
-        return (text + f" So {rate:g} does overshoot: most of its steps before fitting land "
-                "past the minimum along their line.")
-    return text + " No step was measured before fitting."
+    if not before_fit[1]:
+        return text + " No step was measured before fitting."
+    if 2 * before_fit[0] < before_fit[1]:
+        verdict = (f" So before it fits, {rate:g} mostly does not overshoot: its steps stop "
+                   "short of the minimum along their line")
+    else:
+        verdict = (f" So {rate:g} does overshoot: most of its steps before fitting land past "
+                   "the minimum along their line")
+    if not before_death[1]:  # no run lost a layer before fitting: nothing to say of deaths
+        return text + verdict + "."
+    if 2 * before_death[0] < before_death[1]:
+        return text + verdict + ", and the layers that die, die without an overshoot."
+    return (text + verdict + f"; but most of the steps taken before a layer died land past "
+            f"it ({share(before_death)}): those deaths follow overshooting steps.")
 
 
 def overshoot_short(rate, before_fit):
@@ -210,22 +256,24 @@ def q2_short(rate, fits, runs, he_rate, he_raw, he_std):
     return f"With the post's small weights standardising hurts {cause} ({swap}); {he}."
 
 
-def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms):
+def step_signal_sentence(high, good, ratio_high, ratio_good, signal_rms, input_rms):
     """What kills the units: steps as large as the signal they act on.
 
     ratio_*: per hidden layer, the median first-epoch shift of a unit's input
     over its spread across the points (measures.first_epoch_shift); signal_rms:
-    the rms of each hidden layer's output at init.
+    the rms of each hidden layer's output at init; input_rms: the data's.
     """
     deepest = max(range(len(ratio_high)), key=lambda j: ratio_high[j] or 0.0)
     r_hi, r_good = ratio_high[deepest], ratio_good[deepest]
     layer = deepest + 1
-    size = (f"the signal reaching it is small (rms {signal_rms[deepest - 1]:.2g} at init)"
-            if deepest > 0 else f"its inputs are large (rms {signal_rms[0]:.2g})")
+    reaching = signal_rms[deepest - 1] if deepest > 0 else input_rms
+    size = (f", because the signal reaching it is small (rms {reaching:.2g} at init, against "
+            f"{input_rms:.2g} for the data)" if reaching < 0.01 * input_rms else
+            f" (the signal reaching it has rms {reaching:.2g} at init)")
     if r_hi is not None and r_hi >= 1.0:
         head = (f"Rate-sized steps are as large as the signal they act on: in the first epoch at "
                 f"{high:g} the input of a layer-{layer} unit moves by {r_hi:.2g} times its spread "
-                f"across the points ({r_good:.2g} at {good:g}), because {size}. A shift that "
+                f"across the points ({r_good:.2g} at {good:g}){size}. A shift that "
                 "large can push a unit's whole input range below zero, and then the unit is dead "
                 "for every point.")
     else:
@@ -340,15 +388,32 @@ def init_sentence(rates, he_raw, he_std, post_raw, post_std, runs):
             f"layers), fit at {rates_text(rates)}: raw {row(he_raw)}; standardised "
             f"{row(he_std)}; the post's init: raw {row(post_raw)}; standardised {row(post_std)}.")
     hi_raw, hi_std = he_raw[-1], he_std[-1]
+    hurt = [r for r, a, b in zip(rates, post_raw, post_std) if more_often(a, runs, b, runs)]
+    post = (f" With the post's small weights it is the other way round: standardising makes "
+            f"{rates_text(hurt)} fit less often, as it also shrinks the signal the small weights "
+            "pass on (the scale swap tests that)." if hurt else
+            " With the post's small weights standardising makes no rate here fit measurably "
+            "less often.")
     if more_often(hi_std, runs, hi_raw, runs):
         return (head + f" With He the textbook picture holds: raw inputs make {rates[-1]:g} fail "
-                "and standardising widens the working range. With the post's small weights it "
-                "is the other way round: standardising also shrinks the signal the small "
-                "weights pass on.")
-    return head + (f" He does not widen the range at {rates[-1]:g} by standardising here.")
+                "and standardising widens the working range." + post)
+    return head + f" He does not widen the range at {rates[-1]:g} by standardising here." + post
 
 
 # --- Q3 -----------------------------------------------------------------------------------
+def first_layer_dead_sentence(raw, standardised):
+    """First-layer units dead at init (median shares, raw and standardised inputs)."""
+    shares = f"{raw:.2f} / {standardised:.2f}"
+    if raw <= 0 and standardised <= 0:
+        return (f"At the start no first-layer unit is dead on raw or standardised inputs "
+                f"({shares}): with weights and inputs of both signs each unit fires on part of "
+                "the data.")
+    return (f"At the start {shares} of the first-layer units are dead on raw / standardised "
+            "inputs (median over seeds): such a unit sees the inputs themselves, of both signs, "
+            "so it is dead only where its weights and bias put every point on the negative "
+            "side.")
+
+
 def initial_dead_sentence(dead_post, dead_he, he_fit, runs, rate):
     """Units dead at init in layers 2-4: killed by negative weights; do they matter?"""
     deep = max(dead_post[1:]) if len(dead_post) > 1 else 0.0
@@ -359,10 +424,15 @@ def initial_dead_sentence(dead_post, dead_he, he_fit, runs, rate):
     head = (f"At initialisation {share} of the units of layers 2-4 are dead (median over seeds): "
             "their inputs are ReLU outputs, never negative, so these are killed by negative "
             "weights, not by negative inputs.")
-    if 2 * he_fit > runs:
-        return (head + f" He initialisation on standardised inputs has similar shares "
+    as_many = all(h >= p - 0.1 for h, p in zip(dead_he[1:], dead_post[1:]))
+    if 2 * he_fit > runs and as_many:
+        return (head + f" He initialisation on standardised inputs has about as many or more "
                 f"({he_share}) and still fits {count_ci(he_fit, runs)} at {rate:g}: those "
                 "initial deaths do not decide the outcome.")
+    if 2 * he_fit > runs:
+        return (head + f" He initialisation on standardised inputs has fewer ({he_share}) and "
+                f"fits {count_ci(he_fit, runs)} at {rate:g}, so this run cannot tell the initial "
+                "deaths apart from the other ways He's weights differ.")
     return head + (f" He initialisation on standardised inputs ({he_share}) fits only "
                    f"{count_ci(he_fit, runs)} at {rate:g}, so this run cannot say they do not "
                    "matter.")
@@ -398,7 +468,7 @@ def surface_sentence(seed, high, good, low, surfaces):
                 f"{good:g}: more back and forth than the good rate's batches give.")
     if hi["turns_back"]:
         return (head + f" At {high:g} the path turns back {hi['turns_back']} times between "
-                f"snapshots, no more than at {good:g} ({g['turns_back']}): the batches' noise, "
-                "not a bounce across a valley.")
+                f"snapshots, no more than at {good:g} ({g['turns_back']}), which fits: no more "
+                "back and forth than a rate that works shows.")
     return (head + f" At {high:g} the path never turns back between snapshots (the dead-unit "
             "check epochs): no bounce across a valley shows at that resolution.")
