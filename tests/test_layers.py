@@ -41,6 +41,25 @@ def test_dense_gradients_stacked(backend):
     assert check_layer(layer, _x((3, 6, 3))) < 1e-6       # per-copy input (K, N, in)
 
 
+class _NaNBackward(tn.layers.Layer):
+    def forward(self, x, training=True):
+        return x * 1.0
+
+    def backward(self, grad_y):
+        return grad_y * np.nan
+
+
+def test_check_layer_fails_on_nan_gradients():
+    assert check_layer(_NaNBackward(), _x((4, 3))) == math.inf
+
+
+def test_check_layer_refuses_what_is_not_a_layer_and_a_bad_step():
+    with pytest.raises(TypeError, match="check_layer: layer must be a tinynet Layer, got 3"):
+        check_layer(3, _x((4, 3)))
+    with pytest.raises(ValueError, match="check_layer: h must"):
+        check_layer(ReLU(), _x((4, 3)), h=math.nan)
+
+
 def test_dense_hand_worked_case(float64):
     layer = _build(Dense(2), 2)
     layer.params["kernel"] = tb.to_device(np.array([[1.0, 2.0], [3.0, 4.0]]))

@@ -40,6 +40,13 @@ def test_loss_gradients(backend, loss, y_true, y_pred):
     assert check_loss(loss, y_true, stacked) < 1e-6
 
 
+def test_check_loss_refuses_a_name_and_a_bad_step():
+    with pytest.raises(TypeError, match="check_loss: loss must be a tinynet Loss"):
+        check_loss("mse", PROBS, LOGITS)
+    with pytest.raises(ValueError, match="check_loss: h must"):
+        check_loss(losses.MeanSquaredError(), PROBS, LOGITS, h=0.0)
+
+
 def test_categorical_hand_worked(float64):
     # -mean(log 0.5, log 0.25) for the true classes
     value = losses.CategoricalCrossentropy()(np.eye(2), np.array([[0.5, 0.5], [0.75, 0.25]]))

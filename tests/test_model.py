@@ -1,5 +1,6 @@
 """Sequential: training semantics, stacking equivalence, divergence, weights."""
 
+import math
 import warnings
 
 import numpy as np
@@ -38,6 +39,40 @@ def test_gradient_check_leaves_float32_model_untouched():
     for a, b in zip(before, model.get_weights()):
         assert a.dtype == np.float32 and b.dtype == np.float32
         np.testing.assert_array_equal(a, b)
+
+
+class _NaNBackward(tn.layers.Layer):
+    """Identity forward, a backward that returns NaN: a broken layer to catch."""
+
+    def forward(self, x, training=True):
+        return x * 1.0
+
+    def backward(self, grad_y):
+        return grad_y * np.nan
+
+
+def test_gradient_check_fails_on_nan_gradients():
+    # max(worst, nan) keeps worst: a NaN gradient must not read as "below 1e-6"
+    x, y = blobs(4)
+    broken = tn.Sequential([Dense(5, input_dim=2), _NaNBackward(),
+                            Dense(4, activation="softmax")], seed=0)
+    broken.compile("sgd", loss="sparse_categorical_crossentropy")
+    assert tn.diagnostics.gradient_check(broken, x, y) == math.inf
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    weights = model.get_weights()
+    weights[0] = np.full_like(weights[0], np.nan)
+    model.set_weights(weights)
+    assert tn.diagnostics.gradient_check(model, x, y) == math.inf
+
+
+@pytest.mark.parametrize("h", [0, -1e-6, math.nan, math.inf])
+def test_gradient_check_refuses_a_bad_step(h):
+    x, y = blobs(4)
+    model = net()
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="gradient_check: h must"):
+        tn.diagnostics.gradient_check(model, x, y, h=h)
 
 
 @pytest.mark.parametrize("optimizer", [

@@ -95,6 +95,15 @@ def test_cosine_decay_restarts_restart_steps_hit_the_peak():
         start, length = start + length, length * 3
 
 
+def test_cosine_decay_restarts_with_a_huge_t_mul():
+    # t_mul = 1e300: period 1 starts at step 1 and lasts 1e300 steps (t_mul ** 1 was
+    # fine, t_mul ** 2 overflowed in the search for the period)
+    s = S.CosineDecayRestarts(0.1, 1, t_mul=1e300, m_mul=0.5)
+    check(s, {0: 0.1, 1: 0.05, 2: 0.05, 10**6: 0.05, 2**53: 0.05})
+    widest = S.CosineDecayRestarts(0.1, 1, t_mul=1.7e308)  # f * (t_mul - 1) overflows too
+    check(widest, {0: 0.1, 1: 0.1, 2: 0.1, 2**53: 0.1})
+
+
 # --- the others ---
 
 
@@ -497,6 +506,41 @@ def test_bad_arguments_name_themselves(make, error, name):
 def test_bad_steps(step, error):
     with pytest.raises(error, match="step"):
         S.ExponentialDecay(0.1, 10, 0.5)(step)
+
+
+HUGE_INTS = [
+    (lambda n: S.ExponentialDecay(0.1, n, 0.5), "decay_steps"),
+    (lambda n: S.InverseTimeDecay(0.1, n, 0.5), "decay_steps"),
+    (lambda n: S.PiecewiseConstantDecay([n], [0.1, 0.01]), r"boundaries\[0\]"),
+    (lambda n: S.PolynomialDecay(0.1, n), "decay_steps"),
+    (lambda n: S.CosineDecay(0.1, n), "decay_steps"),
+    (lambda n: S.CosineDecay(0.1, 10, warmup_target=0.2, warmup_steps=n), "warmup_steps"),
+    (lambda n: S.CosineDecayRestarts(0.1, n), "first_decay_steps"),
+    (lambda n: S.PowerDecay(0.1, n), "decay_steps"),
+    (lambda n: S.StepDecay(0.1, n), "step_size"),
+    (lambda n: S.Warmup(0.1, n), "warmup_steps"),
+    (lambda n: S.CyclicalLearningRate(0.01, 0.1, n), "step_size"),
+    (lambda n: S.CyclicalLearningRate(0.01, 0.1, 10, step_size_down=n), "step_size_down"),
+    (lambda n: S.OneCycle(0.1, n), "total_steps"),
+    (lambda n: S.SequentialSchedule([0.1, 0.2], [n]), r"boundaries\[0\]"),
+]
+
+
+@pytest.mark.parametrize("make,name", HUGE_INTS, ids=[b[1] for b in HUGE_INTS])
+def test_integer_arguments_are_bounded(make, name):
+    # 2**2000 passed the checks, and a float() of it raised a bare OverflowError later
+    make(2**53)  # the largest accepted
+    for n in (2**53 + 1, 2**2000):
+        with pytest.raises(ValueError, match=rf"{name} must be at most 2\*\*53"):
+            make(n)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=lambda s: type(s).__name__)
+def test_steps_are_bounded(schedule):
+    assert math.isfinite(schedule(2**53))
+    for step in (2**53 + 1, 2**2000):
+        with pytest.raises(ValueError, match=r"step must be at most 2\*\*53"):
+            schedule(step)
 
 
 def test_numpy_integer_steps_work():

@@ -7,7 +7,11 @@ dropped. ``tn.metrics.wilson_interval`` and ``tn.metrics.run_quartiles`` name
 the same functions.
 """
 
+import numbers
+
 import numpy as np
+
+from tinynet import _checks
 
 
 def wilson_interval(k, n, z=1.959964):
@@ -21,13 +25,18 @@ def wilson_interval(k, n, z=1.959964):
     method="wilson"). Unlike p +- z sqrt(p (1 - p) / n) it stays inside [0, 1]
     and is not empty at k = 0 or k = n: 0 of 10 seeds is (0, 0.278).
     k, n: ints (or arrays of them, broadcast) with 0 <= k <= n; n == 0 gives (0, 1).
-    Returns floats, or float64 arrays for array input.
+    z > 0, finite. Returns floats, or float64 arrays for array input.
     """
+    owner = "wilson_interval"
+    _checks.numbers_only(k, "k", owner)
+    _checks.numbers_only(n, "n", owner)
     k_arr, n_arr = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if not np.all(np.isfinite(n_arr) & (n_arr >= 0) & (n_arr == np.round(n_arr))):
+        raise ValueError(f"{owner}: n must be an integer count >= 0, got n={n!r}.")
     if np.any(k_arr < 0) or np.any(k_arr > n_arr) or np.any(k_arr != np.round(k_arr)):
-        raise ValueError(f"wilson_interval: k must be an integer count with 0 <= k <= n, got "
+        raise ValueError(f"{owner}: k must be an integer count with 0 <= k <= n, got "
                          f"k={k!r}, n={n!r}.")
-    z = float(z)
+    z = _checks.real(z, "z", owner, low=0.0, low_open=True)
     safe = np.maximum(n_arr, 1.0)
     p = k_arr / safe
     denom = 1.0 + z * z / safe
@@ -50,12 +59,25 @@ def run_quartiles(values, mode="min", axis=-1):
     when more than half of the runs are non-finite the median is +-inf.
     Linear interpolation as numpy.percentile, except that interpolating
     towards an infinite neighbour gives that infinity (numpy gives NaN).
+    values: numbers with at least one run along ``axis`` (an int).
     Returns three float64 arrays (or floats for 1-D input).
     """
+    owner = "run_quartiles"
     if mode not in ("min", "max"):
-        raise ValueError(f"run_quartiles: mode must be 'min' or 'max', got {mode!r}.")
+        raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}.")
     worst = np.inf if mode == "min" else -np.inf
-    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    v = _checks.host_array(values, "values", owner, dtype="float", finite=False, empty=True)
+    if v.ndim == 0:
+        raise ValueError(f"{owner}: values must have at least one axis (the runs), got {values!r}.")
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{owner}: axis must be an integer, got {axis!r}.")
+    if not -v.ndim <= axis < v.ndim:
+        raise ValueError(f"{owner}: axis must be an integer in [{-v.ndim}, {v.ndim - 1}] for "
+                         f"values of shape {v.shape}, got {axis!r}.")
+    if v.shape[axis] == 0:
+        raise ValueError(f"{owner}: values has no runs along axis {axis} (shape {v.shape}); it "
+                         "needs at least one.")
+    v = np.moveaxis(v, axis, -1)
     v = np.sort(np.where(np.isfinite(v), v, worst), axis=-1)
     n = v.shape[-1]
     out = []

@@ -6,25 +6,32 @@ Run in float64 (the helpers cast for you): in float32 the rounding error of f,
 about 1e-7 |f| / h, swamps the derivative. The score is the relative error
     ||analytic - numeric|| / (||analytic|| + ||numeric||)
 per array, and the worst one is returned; below 1e-6 means the backward pass is right.
+A NaN or inf in either gradient scores inf, so it always fails (never a NaN, which
+every comparison would let through).
 """
 
 import contextlib
 
 import numpy as np
 
-from tinynet import backend
+from tinynet import _checks, backend
+from tinynet.layers.base import Layer
+from tinynet.losses import Loss
 
 
 def relative_error(analytic, numeric):
-    """||a - n|| / (||a|| + ||n||); 0 when both are exactly zero."""
+    """||a - n|| / (||a|| + ||n||); 0 when both are exactly zero, inf if either has NaN/inf."""
     a = np.asarray(backend.to_numpy(analytic), dtype=np.float64)
     n = np.asarray(backend.to_numpy(numeric), dtype=np.float64)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+        return float("inf")
     scale = np.linalg.norm(a) + np.linalg.norm(n)
     return 0.0 if scale == 0.0 else float(np.linalg.norm(a - n) / scale)
 
 
 def numerical_gradient(f, value, h=1e-6):
     """Central-difference gradient of the scalar f(array) at a float64 host array ``value``."""
+    h = _step(h, "numerical_gradient")
     value = np.array(value, dtype=np.float64)
     grad = np.zeros_like(value)
     for idx in np.ndindex(value.shape):
@@ -36,6 +43,11 @@ def numerical_gradient(f, value, h=1e-6):
         value[idx] = old
         grad[idx] = (f_plus - f_minus) / (2.0 * h)
     return grad
+
+
+def _step(h, owner):
+    """The finite-difference step h, a finite float > 0."""
+    return _checks.real(h, "h", owner, low=0.0, low_open=True)
 
 
 def _dev(host):
@@ -79,6 +91,9 @@ def check_layer(layer, x, seed=0, h=1e-6):
 
     Uses f = sum(forward(x) * R) with a fixed random R, so backward(R) must give df.
     """
+    if not isinstance(layer, Layer):
+        raise TypeError(f"check_layer: layer must be a tinynet Layer, got {layer!r}.")
+    h = _step(h, "check_layer")
     x = np.array(backend.to_numpy(x), dtype=np.float64)
     with _float64_params([layer]):
         y = layer.forward(_dev(x))
@@ -101,6 +116,12 @@ def check_layer(layer, x, seed=0, h=1e-6):
 
 def check_loss(loss, y_true, y_pred, h=1e-6):
     """Worst relative error of loss.backward() against finite differences, in float64."""
+    if not isinstance(loss, Loss):
+        raise TypeError(
+            f"check_loss: loss must be a tinynet Loss such as tn.losses.MeanSquaredError(), "
+            f"got {loss!r}."
+        )
+    h = _step(h, "check_loss")
     y_pred = np.array(backend.to_numpy(y_pred), dtype=np.float64)
     n_out = y_pred.shape[-1]
     y = _dev(loss.encode(backend.to_numpy(y_true), n_out, "check_loss"))
@@ -121,6 +142,7 @@ def gradient_check(model, x, y, h=1e-6):
     With stacked models the loss is summed over copies (each copy's gradient
     is its own loss's gradient). Below 1e-6: the gradients are right.
     """
+    h = _step(h, "gradient_check")
     model.require_compiled("gradient_check")
     x, y = model.check_data(x, y, "gradient_check")
     xd, yd = _dev(x), _dev(y)

@@ -8,6 +8,7 @@ import numpy as np
 from tinynet import _checks
 
 _REGISTRY = {}  # class name -> class, for get({"class_name": ..., "config": ...})
+MAX_STEP = 2**53  # every integer up to it is exact as a float (the formulas divide steps)
 
 
 def _fmt(x):
@@ -28,6 +29,22 @@ def _pow(base, exponent):
         return math.inf
 
 
+def _at_most_max_step(value, name, owner):
+    """``value`` (an int) if it is <= MAX_STEP; else a ValueError naming ``name``."""
+    if value > MAX_STEP:
+        bits = value.bit_length()
+        got = repr(value) if bits <= 64 else f"an integer of {bits} bits"
+        raise ValueError(f"{owner}: {name} must be at most 2**53 = {MAX_STEP} (every integer up "
+                         f"to it is exact as a float), got {got}.")
+    return value
+
+
+def _steps_arg(value, name, owner, low=1):
+    """A step count: an int >= low (1 or 0) and <= MAX_STEP."""
+    check = _checks.positive_int if low == 1 else _checks.nonneg_int
+    return _at_most_max_step(check(value, name, owner), name, owner)
+
+
 def _rate_arg(value, name, owner):
     """A learning rate: a finite float >= 0."""
     value = _checks.real(value, name, owner)
@@ -43,7 +60,7 @@ def _flag(value, name, owner):
 
 
 def _int_list(value, name, owner, low):
-    """A list of ints >= low, strictly increasing."""
+    """A list of ints >= low and <= MAX_STEP, strictly increasing."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
         raise TypeError(f"{owner}: {name} must be a list of integers, got {value!r}.")
     out = []
@@ -52,6 +69,7 @@ def _int_list(value, name, owner, low):
             raise TypeError(f"{owner}: {name}[{i}] must be an integer, got {b!r}.")
         if b < low:
             raise ValueError(f"{owner}: {name}[{i}] must be >= {low}, got {b!r}.")
+        _at_most_max_step(b, f"{name}[{i}]", owner)
         if out and b <= out[-1]:
             raise ValueError(
                 f"{owner}: {name} must be strictly increasing, got {list(value)!r} "
@@ -64,7 +82,7 @@ def _int_list(value, name, owner, low):
 class Schedule:
     """Base class: a learning rate as a pure function of the update count.
 
-    Subclasses implement ``rate(step) -> float`` (step an int >= 0) and
+    Subclasses implement ``rate(step) -> float`` (step an int, 0 <= step <= 2**53) and
     ``get_config()``. Calling the schedule checks the step, calls ``rate`` and
     checks that the result is a finite number >= 0. A subclass written the
     Keras way, overriding ``__call__`` instead of ``rate``, gets the same checks.
@@ -81,8 +99,8 @@ class Schedule:
         raise NotImplementedError(f"{type(self).__name__} must implement rate(self, step).")
 
     def __call__(self, step):
-        if type(step) is not int or step < 0:
-            step = _checks.nonneg_int(step, "step", type(self).__name__)
+        if type(step) is not int or not 0 <= step <= MAX_STEP:
+            step = _steps_arg(step, "step", type(self).__name__, low=0)
         return _checks.rate_value(self.rate(step), step, type(self).__name__)
 
     def values(self, num_steps):

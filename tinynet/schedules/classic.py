@@ -1,7 +1,7 @@
 """The classic decays of the literature: power scheduling and drop-every-k."""
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _drop_note, _pow, _rate_arg
+from tinynet.schedules.base import Schedule, _drop_note, _pow, _rate_arg, _steps_arg
 from tinynet.schedules.keras import ExponentialDecay
 
 
@@ -16,7 +16,7 @@ class PowerDecay(Schedule):
         owner = "PowerDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.decay_steps = _checks.positive_int(decay_steps, "decay_steps", owner)
+        self.decay_steps = _steps_arg(decay_steps, "decay_steps", owner)
         self.power = _checks.real(power, "power", owner, low=0.0)
 
     def rate(self, step):
@@ -40,7 +40,7 @@ class StepDecay(Schedule):
         owner = "StepDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.step_size = _checks.positive_int(step_size, "step_size", owner)
+        self.step_size = _steps_arg(step_size, "step_size", owner)
         self.drop = _checks.real(drop, "drop", owner, low=0.0, low_open=True)
 
     def rate(self, step):

@@ -5,7 +5,15 @@ import bisect
 import numpy as np
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _fmt, _get, _int_list, _rate_arg, serialize
+from tinynet.schedules.base import (
+    Schedule,
+    _fmt,
+    _get,
+    _int_list,
+    _rate_arg,
+    _steps_arg,
+    serialize,
+)
 
 
 class Warmup(Schedule):
@@ -24,7 +32,7 @@ class Warmup(Schedule):
     def __init__(self, schedule_or_float, warmup_steps, start_learning_rate=0.0, mode="linear"):
         owner = "Warmup"
         self.schedule = _get(schedule_or_float, "schedule_or_float", owner)
-        self.warmup_steps = _checks.positive_int(warmup_steps, "warmup_steps", owner)
+        self.warmup_steps = _steps_arg(warmup_steps, "warmup_steps", owner)
         self.start_learning_rate = _rate_arg(start_learning_rate, "start_learning_rate", owner)
         self.mode = _checks.choice(mode, "mode", owner, ("linear", "exponential"))
         if self.mode == "exponential" and self.start_learning_rate <= 0.0:

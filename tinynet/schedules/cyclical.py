@@ -3,7 +3,7 @@
 import math
 
 from tinynet import _checks
-from tinynet.schedules.base import Schedule, _fmt, _pow, _rate_arg
+from tinynet.schedules.base import Schedule, _fmt, _pow, _rate_arg, _steps_arg
 
 
 class CyclicalLearningRate(Schedule):
@@ -27,9 +27,9 @@ class CyclicalLearningRate(Schedule):
         if self.max_learning_rate < self.base_learning_rate:
             raise ValueError(f"{owner}: max_learning_rate must be >= base_learning_rate "
                              f"({self.base_learning_rate!r}), got {self.max_learning_rate!r}.")
-        self.step_size = _checks.positive_int(step_size, "step_size", owner)
+        self.step_size = _steps_arg(step_size, "step_size", owner)
         self.step_size_down = (None if step_size_down is None
-                               else _checks.positive_int(step_size_down, "step_size_down", owner))
+                               else _steps_arg(step_size_down, "step_size_down", owner))
         self.mode = _checks.choice(mode, "mode", owner, ("triangular", "triangular2", "exp_range"))
         self.gamma = _checks.real(gamma, "gamma", owner, low=0.0, high=1.0, low_open=True)
         down = self.step_size if self.step_size_down is None else self.step_size_down
@@ -88,7 +88,7 @@ class OneCycle(Schedule):
                  final_div_factor=1e4, anneal_strategy="cos"):
         owner = "OneCycle"
         self.max_learning_rate = _rate_arg(max_learning_rate, "max_learning_rate", owner)
-        self.total_steps = _checks.positive_int(total_steps, "total_steps", owner)
+        self.total_steps = _steps_arg(total_steps, "total_steps", owner)
         self.pct_start = _checks.real(pct_start, "pct_start", owner, low=0.0, high=1.0)
         self.div_factor = _checks.real(div_factor, "div_factor", owner, low=0.0, low_open=True)
         self.final_div_factor = _checks.real(final_div_factor, "final_div_factor", owner,

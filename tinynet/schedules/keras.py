@@ -13,6 +13,7 @@ from tinynet.schedules.base import (
     _int_list,
     _pow,
     _rate_arg,
+    _steps_arg,
 )
 
 
@@ -30,7 +31,7 @@ class ExponentialDecay(Schedule):
         owner = "ExponentialDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.decay_steps = _checks.positive_int(decay_steps, "decay_steps", owner)
+        self.decay_steps = _steps_arg(decay_steps, "decay_steps", owner)
         self.decay_rate = _checks.real(decay_rate, "decay_rate", owner, low=0.0, low_open=True)
         self.staircase = _flag(staircase, "staircase", owner)
 
@@ -67,7 +68,7 @@ class InverseTimeDecay(Schedule):
         owner = "InverseTimeDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.decay_steps = _checks.positive_int(decay_steps, "decay_steps", owner)
+        self.decay_steps = _steps_arg(decay_steps, "decay_steps", owner)
         self.decay_rate = _checks.real(decay_rate, "decay_rate", owner, low=0.0)
         self.staircase = _flag(staircase, "staircase", owner)
 
@@ -160,7 +161,7 @@ class PolynomialDecay(Schedule):
         owner = "PolynomialDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.decay_steps = _checks.positive_int(decay_steps, "decay_steps", owner)
+        self.decay_steps = _steps_arg(decay_steps, "decay_steps", owner)
         self.end_learning_rate = _rate_arg(end_learning_rate, "end_learning_rate", owner)
         self.power = _checks.real(power, "power", owner, low=0.0)
         self.cycle = _flag(cycle, "cycle", owner)
@@ -210,11 +211,11 @@ class CosineDecay(Schedule):
         owner = "CosineDecay"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.decay_steps = _checks.positive_int(decay_steps, "decay_steps", owner)
+        self.decay_steps = _steps_arg(decay_steps, "decay_steps", owner)
         self.alpha = _checks.real(alpha, "alpha", owner, low=0.0, high=1.0)
         self.warmup_target = (None if warmup_target is None
                               else _rate_arg(warmup_target, "warmup_target", owner))
-        self.warmup_steps = _checks.nonneg_int(warmup_steps, "warmup_steps", owner)
+        self.warmup_steps = _steps_arg(warmup_steps, "warmup_steps", owner, low=0)
 
     def _decay(self, s, peak):
         cosine_decayed = 0.5 * (1.0 + math.cos(math.pi * (s / self.decay_steps)))
@@ -277,8 +278,7 @@ class CosineDecayRestarts(Schedule):
         owner = "CosineDecayRestarts"
         self.initial_learning_rate = _rate_arg(initial_learning_rate, "initial_learning_rate",
                                                owner)
-        self.first_decay_steps = _checks.positive_int(first_decay_steps, "first_decay_steps",
-                                                      owner)
+        self.first_decay_steps = _steps_arg(first_decay_steps, "first_decay_steps", owner)
         self.t_mul = _checks.real(t_mul, "t_mul", owner, low=1.0)
         self.m_mul = _checks.real(m_mul, "m_mul", owner, low=0.0)
         self.alpha = _checks.real(alpha, "alpha", owner, low=0.0, high=1.0)
@@ -289,10 +289,14 @@ class CosineDecayRestarts(Schedule):
         if t == 1.0:
             i = math.floor(f)
             return i, f - i
-        i = math.floor(math.log(1.0 - f * (1.0 - t)) / math.log(t))
-        if (1.0 - t ** (i + 1)) / (1.0 - t) <= f:
+        grown = 1.0 - f * (1.0 - t)  # inf for a huge t_mul: then log(f) + log(t - 1)
+        log_grown = math.log(grown) if grown < math.inf else math.log(f) + math.log(t - 1.0)
+        i = math.floor(log_grown / math.log(t))
+        # _pow: t ** (i + 1) may pass the largest float (then period i never ends);
+        # t ** i of the period that holds f <= 2**53 never does
+        if (1.0 - _pow(t, i + 1)) / (1.0 - t) <= f:
             i += 1
-        elif i > 0 and (1.0 - t ** i) / (1.0 - t) > f:
+        elif i > 0 and (1.0 - _pow(t, i)) / (1.0 - t) > f:
             i -= 1
         return i, (f - (1.0 - t ** i) / (1.0 - t)) / t ** i
 
