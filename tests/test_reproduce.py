@@ -412,8 +412,14 @@ def test_the_report_sentences_follow_edited_numbers(quick_run):
     high["diverged"] = 2
     edited["diagnostics"]["init"]["raw/random_normal/relu"]["dead"][0] = 0.1
     edited["diagnostics"]["escape"]["raw"]["updates_needed"][f"{setup.LOW:g}"] = None
+    edited["diagnostics"]["init"]["raw/random_normal/relu"]["loss"] = 2.0
     text = reproduce_report.report(edited)
     assert "no run's loss became NaN" not in text
+    assert "44% off, so it does not start as a uniform guess" in text
+    esc = edited["diagnostics"]["escape"]["raw"]
+    assert f"({esc['copies']} of {esc['runs']} raw runs left it" in text
+    sizes = text[text.index("## How the answer depends on the data set"):]
+    assert "fits differently" in sizes or "no size here changes how often" in sizes
     assert f"the loss of 2 of {high['seeds']} [" in text
     assert "no first-layer unit is dead" not in text and "0.10 / " in text
     assert "about n/a updates" not in text

@@ -50,6 +50,8 @@ def test_horizon_sentences_say_slow_or_not():
     slow = say.horizon_low_sentence(0.01, 0, 17, 20, 200, 1000, 13, 8.0, 0.001)
     assert "slow, not stuck" in slow and "0 of 20" in slow and "17 of 20" in slow
     assert "8000 epochs" in slow and "1.04e+05 updates" in slow
+    counted = say.horizon_low_sentence(0.01, 0, 17, 20, 200, 1000, 13, 8.0, 0.001, (17, 60))
+    assert "median over the 17 of 60 runs that did" in counted
     same = say.horizon_low_sentence(0.01, 0, 1, 20, 200, 1000, 13, 8.0, 0.001)
     assert "does not change it" in same and "slow, not stuck" not in same
     wider = say.horizon_window_sentence(0.1, 0, 15, 20, 200, 1000, 16, 19, 0.5)

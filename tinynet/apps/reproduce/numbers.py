@@ -82,11 +82,11 @@ class Numbers:
 
     def horizon_low(self):
         rate = self.cfg["raw_horizon_rates"][0]
-        r = self.row("raw", rate, "horizon")
+        r, esc = self.row("raw", rate, "horizon"), self.diag["escape"]["raw"]
         return say.horizon_low_sentence(
             rate, r["fit_at_post_budget"], r["fit"], r["seeds"], self.cfg["epochs"],
-            self.cfg["long_epochs"], self.per_epoch,
-            self.diag["escape"]["raw"]["lr_times_epochs"], LOW)
+            self.cfg["long_epochs"], self.per_epoch, esc["lr_times_epochs"], LOW,
+            (esc["copies"], esc["runs"]))
 
     def horizon_window(self):
         rate = self.cfg["standardised_horizon_rates"][0]

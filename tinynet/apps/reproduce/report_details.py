@@ -26,8 +26,8 @@ def q1_low_section(nums):
     need = ", ".join(f"{r}: {fmt(v)}" for r, v in esc["updates_needed"].items())
     return [
         f"## Q1, too low ({lo})", "",
-        f"- Initial loss: median {fmt(ini['loss'], 5)} against ln 4 = {ini['chance']:.5f}: the "
-        "network starts as a uniform guess.",
+        f"- Initial loss: median {fmt(ini['loss'], 5)} against ln 4 = {ini['chance']:.5f}"
+        + _uniform_guess(ini["loss"], ini["chance"]),
         "- Activation rms at init, input then layers 1-4 (median over seeds): "
         f"{fmt(ini['input_rms'])} -> {layers_text(ini['activation_rms'][:4])}. ||dL/dW|| for "
         f"layers 1-5 = {layers_text(ini['kernel_grad'])}, against ||dL/db5|| = "
@@ -39,8 +39,18 @@ def q1_low_section(nums):
         f"{share_text(nums.data['class_shares'])}.",
         "- " + nums.horizon_low(),
         f"- Updates each post rate needs to leave the plateau at that pace: {need} "
-        f"({esc['copies']} raw runs left it; this run gives each {nums.updates}).", "",
+        f"({esc['copies']} of {esc['runs']} raw runs left it; this run gives each "
+        f"{nums.updates}).", "",
     ]
+
+
+def _uniform_guess(loss, chance):
+    """': the network starts as a uniform guess.' where the loss is within 1% of ln C."""
+    if loss is None:
+        return "."
+    if abs(loss - chance) < 0.01 * chance:
+        return ": the network starts as a uniform guess."
+    return f": {abs(loss - chance) / chance:.0%} off, so it does not start as a uniform guess."
 
 
 # --- Q1, too high ---------------------------------------------------------------------
@@ -192,13 +202,15 @@ def q2_section(nums):
         "- Scale or centring: " + nums.swap_sentence(),
         "- The budget: " + nums.horizon_window(),
         "- The initialisation: " + nums.init_sentence(),
-        f"- Why the post's init suffers: input rms {nums.data['raw_rms']:.1f} (raw) against 1.0; "
+        f"- The signal with the post's init: input rms {nums.data['raw_rms']:.1f} (raw) "
+        "against 1.0; "
         f"at init the signal reaching layer 4 is {fmt(ini['activation_rms'][3])} (raw) against "
         f"{fmt(std['activation_rms'][3])}, the first kernel's gradient "
         f"{fmt(ini['kernel_grad'][0])} against {fmt(std['kernel_grad'][0])}. Leaving the "
         f"plateau takes lr x epochs = {fmt(esc['standardised']['lr_times_epochs'])} "
-        f"standardised ({esc['standardised']['copies']} runs) against "
-        f"{fmt(esc['raw']['lr_times_epochs'])} raw.", "",
+        f"standardised ({esc['standardised']['copies']} of {esc['standardised']['runs']} "
+        f"runs left it) against {fmt(esc['raw']['lr_times_epochs'])} raw "
+        f"({esc['raw']['copies']} of {esc['raw']['runs']}).", "",
     ]
 
 
@@ -233,13 +245,22 @@ def data_section(nums):
              "validation set is 2 points, so the training accuracy is shown too):", "",
              "| points | updates/epoch | " + " | ".join(f"fit at {r:g}" for r in rates)
              + " | median train acc |", "|---:|---:|" + "---|" * len(rates) + "---|"]
+    differs = []  # the sizes at which some rate fits differently from the main set
     for kind in [None] + kinds:
         n = nums.data["n_samples"] if kind is None else int(kind.split("=")[1])
         n_train = int(math.ceil(n * (1.0 - nums.cfg["validation_split"])))
         per_epoch = -(-n_train // nums.cfg["batch_size"])
         rows = [nums.row("raw", r, kind or "post") for r in rates]
+        main = [nums.row("raw", r) for r in rates]
+        if any(say.distinguishable(x["fit"], x["seeds"], m["fit"], m["seeds"])
+               for x, m in zip(rows, main)):
+            differs.append(n)
         lines.append(f"| {n} | {per_epoch} | "
                      + " | ".join(say.count_ci(x["fit"], x["seeds"]) for x in rows) + " | "
                      + " / ".join(fmt(x["median_train_accuracy"], 2) for x in rows) + " |")
-    return lines + ["", "Fewer points give fewer updates per epoch, so the post's answer need "
-                    "not carry over to a different data set.", ""]
+    budget = f"after {nums.cfg['epochs']} epochs"
+    verdict = (f"{budget}, some rate fits differently with {', '.join(map(str, differs))} points "
+               "than with the main set, beyond the intervals: fewer points give fewer updates "
+               "per epoch, so the post's answer does not carry over to every data set." if differs
+               else f"{budget}, no size here changes how often a rate fits beyond the intervals.")
+    return lines + ["", verdict[0].upper() + verdict[1:], ""]

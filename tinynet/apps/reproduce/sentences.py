@@ -101,12 +101,17 @@ def _low_output(output_spread, share_gap, init):
 
 
 def horizon_low_sentence(rate, fit_short, fit_long, seeds, epochs, long_epochs,
-                         updates_per_epoch, lr_times_epochs, lowest_rate):
-    """Is the too-low rate slow or stuck? The same runs at a longer budget decide."""
+                         updates_per_epoch, lr_times_epochs, lowest_rate, escaped=None):
+    """Is the too-low rate slow or stuck? The same runs at a longer budget decide.
+
+    escaped: (runs that left the plateau, runs) behind lr_times_epochs, or None.
+    """
     c = lr_times_epochs
+    did = ("the runs that did" if escaped is None else
+           f"the {escaped[0]} of {escaped[1]} runs that did")
     pace = ("" if c is None else
-            f" Runs leave the plateau after lr x epochs = {c:.3g} (median over the runs that "
-            f"did), so {lowest_rate:g} would need about {c / lowest_rate * updates_per_epoch:.3g}"
+            f" Runs leave the plateau after lr x epochs = {c:.3g} (median over {did}), so "
+            f"{lowest_rate:g} would need about {c / lowest_rate * updates_per_epoch:.3g}"
             f" updates ({c / lowest_rate:.0f} epochs here).")
     short, long_ = count_ci(fit_short, seeds), count_ci(fit_long, seeds)
     if more_often(fit_long, seeds, fit_short, seeds):

@@ -225,17 +225,20 @@ def rate_rows(scaling, kind, run, cfg):
 
 
 def escape_constant(run_list):
-    """median of lr x (epochs to val accuracy > threshold) over the copies that got there.
+    """(median of lr x (epochs to val accuracy > threshold) over the copies that got
+    there, how many got there, how many copies there were).
 
     On the plateau the weights grow like exp(c * lr * t), so the time to leave it
-    is ~ const / lr; the median of lr x escape epoch estimates that constant.
+    is ~ const / lr; the median of lr x escape epoch estimates that constant. It
+    can only be measured on the copies that left, so their count goes with it.
     """
-    values = []
+    values, total = [], 0
     for run in run_list:
         for i, rate in enumerate(run["rates"]):
             e = run["escape_epoch"][i]
             values.extend((rate * e[np.isfinite(e)]).tolist())
-    return _med(values), len(values)
+            total += e.size
+    return _med(values), len(values), total
 
 
 def _init_summary(d, trace):
@@ -261,8 +264,8 @@ def _escape_summary(cfg, runs, scaling, upe):
     main = POST_VARIANT
     found = [runs[(scaling, kind, main)] for kind in ("post", "grid", "horizon")
              if (scaling, kind, main) in runs]
-    c, count = escape_constant(found)
-    return {"lr_times_epochs": _f(c), "copies": count,
+    c, count, total = escape_constant(found)
+    return {"lr_times_epochs": _f(c), "copies": count, "runs": total,
             "updates_needed": {f"{r:g}": _f(c / r * upe) if count else None
                                for r in cfg.post_rates}}
 
