@@ -86,7 +86,7 @@ class Numbers:
         return say.horizon_low_sentence(
             rate, r["fit_at_post_budget"], r["fit"], r["seeds"], self.cfg["epochs"],
             self.cfg["long_epochs"], self.per_epoch, esc["lr_times_epochs"], LOW,
-            (esc["copies"], esc["runs"]))
+            (esc["copies"], esc["runs"]) if "runs" in esc else None)
 
     def horizon_window(self):
         rate = self.cfg["standardised_horizon_rates"][0]

@@ -60,9 +60,11 @@ def summary_paragraph(summary):
     """The one-paragraph result (also quoted in the README): each verdict with its budget."""
     nums = Numbers(summary) if not isinstance(summary, Numbers) else summary
     cfg, seeds = nums.cfg, nums.cfg["seeds"]
-    fits = ", ".join(f"{r:g}: {nums.row('raw', r)['fit']}" for r in cfg["post_rates"])
-    std_fits = ", ".join(f"{r:g}: {nums.row('standardised', r)['fit']}"
-                         for r in cfg["post_rates"])
+    def fits_of(scaling):
+        return ", ".join(f"{r:g}: {say.count_ci(row['fit'], row['seeds'])}"
+                         for r in cfg["post_rates"] for row in [nums.row(scaling, r)])
+
+    fits, std_fits = fits_of("raw"), fits_of("standardised")
     hi = nums.row("raw", HIGH)
     failed = hi["seeds"] - hi["fit"]
     return (f"**Result** ({cfg['epochs']} epochs, {seeds} seeds per rate). Raw inputs, runs "

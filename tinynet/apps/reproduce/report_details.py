@@ -39,9 +39,15 @@ def q1_low_section(nums):
         f"{share_text(nums.data['class_shares'])}.",
         "- " + nums.horizon_low(),
         f"- Updates each post rate needs to leave the plateau at that pace: {need} "
-        f"({esc['copies']} of {esc['runs']} raw runs left it; this run gives each "
+        f"({_of(esc, 'raw')} left it; this run gives each "
         f"{nums.updates}).", "",
     ]
+
+
+def _of(escape, scaling):
+    """'k of n raw runs': how many runs the pace was measured on (n from newer results)."""
+    n = f" of {escape['runs']}" if "runs" in escape else ""
+    return f"{escape['copies']}{n} {scaling} runs"
 
 
 def _uniform_guess(loss, chance):
@@ -208,9 +214,8 @@ def q2_section(nums):
         f"{fmt(std['activation_rms'][3])}, the first kernel's gradient "
         f"{fmt(ini['kernel_grad'][0])} against {fmt(std['kernel_grad'][0])}. Leaving the "
         f"plateau takes lr x epochs = {fmt(esc['standardised']['lr_times_epochs'])} "
-        f"standardised ({esc['standardised']['copies']} of {esc['standardised']['runs']} "
-        f"runs left it) against {fmt(esc['raw']['lr_times_epochs'])} raw "
-        f"({esc['raw']['copies']} of {esc['raw']['runs']}).", "",
+        f"standardised ({_of(esc['standardised'], 'standardised')} left it) against "
+        f"{fmt(esc['raw']['lr_times_epochs'])} raw ({_of(esc['raw'], 'raw')}).", "",
     ]
 
 
