@@ -373,6 +373,43 @@ def test_to_dict_is_json_and_round_trips():
     assert back.seeds == res.seeds
 
 
+_GONE = object()  # the key is removed from the dict
+
+
+@pytest.mark.parametrize("key, value, error", [
+    ("seeds", _GONE, ValueError),
+    ("history", _GONE, ValueError),
+    ("history", [1], TypeError),
+    ("history", {"loss": "abc"}, TypeError),
+    ("history", {"loss": [[["0.5"] * 4] * 3]}, TypeError),
+    ("history", {"loss": [[[1.0] * 4] * 2 + [[1.0] * 3]]}, ValueError),
+    ("seeds", 3, TypeError),
+    ("seeds", [0.5, 1.7, 2, 3], TypeError),
+    ("learning_rates", [None, -1.0, 1.0], ValueError),
+    ("learning_rates", ["0.01", "0.1", "1.0"], TypeError),
+    ("diverged", [True] * 3, ValueError),
+    ("diverged", "yes", TypeError),
+    ("diverged_epoch", [[1.5] * 4] * 3, TypeError),
+    ("initial_loss", [1.0], ValueError),
+    ("steps", [1], TypeError),
+    ("steps", {"lr": [1.0, 2.0, 3.0]}, ValueError),
+    ("config", "abc", TypeError),
+])
+def test_from_dict_names_the_key_of_a_damaged_dict(key, value, error):
+    data = json.loads(json.dumps(hand_made().to_dict(), allow_nan=False))
+    if value is _GONE:
+        del data[key]
+    else:
+        data[key] = value
+    with pytest.raises(error, match=key):
+        SweepResult.from_dict(data)
+
+
+def test_from_dict_refuses_what_is_not_a_dict():
+    with pytest.raises(TypeError, match="dict"):
+        SweepResult.from_dict([1, 2])
+
+
 def test_a_real_sweep_result_serialises():
     res = run([0.05, 0.5], validation_split=0.2)
     data = json.loads(json.dumps(res.to_dict(), allow_nan=False))
