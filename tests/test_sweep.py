@@ -268,6 +268,8 @@ def _built_layers():
     (dict(seeds=()), "seeds"),
     (dict(fn=_same_objects()), "layers_fn"),
     (dict(fn=_built_layers()), "layers_fn"),
+    (dict(fn=lambda: []), "layers_fn"),
+    (dict(fn=lambda: None), "layers_fn"),
     (dict(memory_budget=100), "memory_budget"),
     (dict(optimizer_kwargs={"learning_rate": 0.1}), "optimizer_kwargs"),
     (dict(optimizer_kwargs={"bogus": 1}), "optimizer_kwargs"),
@@ -279,6 +281,14 @@ def test_bad_input_raises_a_value_error_naming_the_argument(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         sweep(fn, x, y, **args)
+
+
+@pytest.mark.parametrize("optimizer_kwargs", [[1], "momentum", [("momentum", 0.9)],
+                                              {1: 0.9}])
+def test_optimizer_kwargs_must_be_a_dict_with_string_keys(optimizer_kwargs):
+    x, y = data()
+    with pytest.raises(TypeError, match="optimizer_kwargs"):
+        sweep(layers_fn, x, y, [0.1], loss=LOSS, verbose=0, optimizer_kwargs=optimizer_kwargs)
 
 
 def test_input_width_mismatch_names_layers_fn():

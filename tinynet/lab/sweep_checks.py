@@ -116,6 +116,12 @@ class OptimizerFactory:
     """rates -> a fresh optimiser of the requested kind and hyper-parameters (picklable)."""
 
     def __init__(self, optimizer, optimizer_kwargs):
+        if optimizer_kwargs is not None and (
+                not isinstance(optimizer_kwargs, dict)
+                or not all(isinstance(key, str) for key in optimizer_kwargs)):
+            raise TypeError(f"{_OWNER}: optimizer_kwargs must be None or a dict of keyword "
+                            "arguments with string keys, e.g. {'momentum': 0.9}, got "
+                            f"{optimizer_kwargs!r}.")
         kwargs = dict(optimizer_kwargs or {})
         for key in ("learning_rate", "lr"):
             if key in kwargs:
