@@ -268,6 +268,8 @@ def _built_layers():
     (dict(seeds=()), "seeds"),
     (dict(fn=_same_objects()), "layers_fn"),
     (dict(fn=_built_layers()), "layers_fn"),
+    (dict(fn=lambda: []), "layers_fn"),
+    (dict(fn=lambda: None), "layers_fn"),
     (dict(memory_budget=100), "memory_budget"),
     (dict(optimizer_kwargs={"learning_rate": 0.1}), "optimizer_kwargs"),
     (dict(optimizer_kwargs={"bogus": 1}), "optimizer_kwargs"),
@@ -279,6 +281,14 @@ def test_bad_input_raises_a_value_error_naming_the_argument(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         sweep(fn, x, y, **args)
+
+
+@pytest.mark.parametrize("optimizer_kwargs", [[1], "momentum", [("momentum", 0.9)],
+                                              {1: 0.9}])
+def test_optimizer_kwargs_must_be_a_dict_with_string_keys(optimizer_kwargs):
+    x, y = data()
+    with pytest.raises(TypeError, match="optimizer_kwargs"):
+        sweep(layers_fn, x, y, [0.1], loss=LOSS, verbose=0, optimizer_kwargs=optimizer_kwargs)
 
 
 def test_input_width_mismatch_names_layers_fn():
@@ -371,6 +381,43 @@ def test_to_dict_is_json_and_round_trips():
     np.testing.assert_array_equal(back.history["accuracy"], res.history["accuracy"])
     np.testing.assert_array_equal(back.diverged, res.diverged)
     assert back.seeds == res.seeds
+
+
+_GONE = object()  # the key is removed from the dict
+
+
+@pytest.mark.parametrize("key, value, error", [
+    ("seeds", _GONE, ValueError),
+    ("history", _GONE, ValueError),
+    ("history", [1], TypeError),
+    ("history", {"loss": "abc"}, TypeError),
+    ("history", {"loss": [[["0.5"] * 4] * 3]}, TypeError),
+    ("history", {"loss": [[[1.0] * 4] * 2 + [[1.0] * 3]]}, ValueError),
+    ("seeds", 3, TypeError),
+    ("seeds", [0.5, 1.7, 2, 3], TypeError),
+    ("learning_rates", [None, -1.0, 1.0], ValueError),
+    ("learning_rates", ["0.01", "0.1", "1.0"], TypeError),
+    ("diverged", [True] * 3, ValueError),
+    ("diverged", "yes", TypeError),
+    ("diverged_epoch", [[1.5] * 4] * 3, TypeError),
+    ("initial_loss", [1.0], ValueError),
+    ("steps", [1], TypeError),
+    ("steps", {"lr": [1.0, 2.0, 3.0]}, ValueError),
+    ("config", "abc", TypeError),
+])
+def test_from_dict_names_the_key_of_a_damaged_dict(key, value, error):
+    data = json.loads(json.dumps(hand_made().to_dict(), allow_nan=False))
+    if value is _GONE:
+        del data[key]
+    else:
+        data[key] = value
+    with pytest.raises(error, match=key):
+        SweepResult.from_dict(data)
+
+
+def test_from_dict_refuses_what_is_not_a_dict():
+    with pytest.raises(TypeError, match="dict"):
+        SweepResult.from_dict([1, 2])
 
 
 def test_a_real_sweep_result_serialises():

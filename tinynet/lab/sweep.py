@@ -64,8 +64,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
           executor=None, threads_per_worker=None):
     """Train every (learning rate, seed) pair as one stacked model; return a SweepResult.
 
-    layers_fn: a function of no arguments returning a NEW list of layers for one
-      network on every call (it is called once per seed and once per chunk).
+    layers_fn: a function of no arguments returning a NEW, non-empty list of layers
+      for one network on every call (it is called once per seed and once per chunk).
     x, y: the training data, as for ``Sequential.fit``.
     learning_rates: R distinct finite rates > 0 (e.g. np.logspace(-3, 0, 7)).
     seeds: S distinct non-negative ints (default (0,)): the initial weights of
@@ -73,7 +73,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     optimizer: a name ("sgd", "adam", "rmsprop", "adagrad"), an Optimizer class,
       or an instance whose hyper-parameters (momentum, beta_1, ...) are copied;
       its own learning_rate is replaced by the swept ones and it is not modified.
-    optimizer_kwargs: extra keyword arguments for the optimiser (e.g. momentum=0.9).
+    optimizer_kwargs: None or a dict of extra keyword arguments for the optimiser
+      (e.g. {"momentum": 0.9}).
     loss, metrics: as for ``compile`` (metrics=None: compile's default).
     epochs, batch_size, validation_split, validation_data: as for ``fit``
       (Keras defaults 1 and 32).
@@ -138,9 +139,10 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
       executor's threads are left alone. The worker process keeps that count.
 
     Raises ValueError for empty, non-positive, non-finite or repeated rates,
-    repeated seeds, a layers_fn that returns layers already used by a model,
-    and a memory budget too small for one copy; SweepError (a RuntimeError)
-    when chunks failed on an executor's workers.
+    repeated seeds, a layers_fn that returns no layers or layers already used by
+    a model, and a memory budget too small for one copy; TypeError for
+    optimizer_kwargs that are not a dict with string keys; SweepError (a
+    RuntimeError) when chunks failed on an executor's workers.
     """
     # --- 1. the arguments, and what every chunk shares ---------------------------
     rates, seeds = check_rates(learning_rates), check_seeds(seeds)

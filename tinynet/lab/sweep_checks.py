@@ -1,4 +1,5 @@
-"""tn.sweep's argument checks: rates, seeds, budget, optimiser, callbacks, schedules.
+"""tn.sweep's argument checks: rates, seeds, budget, optimiser, callbacks, schedules;
+and SweepResult's: its rates, seeds and arrays, which from_dict may read from a file.
 
 Each check raises a ValueError or TypeError that names the argument, says
 what was expected and what came. The factories (OptimizerFactory,
@@ -27,41 +28,78 @@ def check_threads(threads_per_worker, executor):
     return _checks.positive_int(threads_per_worker, "threads_per_worker", _OWNER)
 
 
-def check_rates(learning_rates):
-    _checks.numbers_only(learning_rates, "learning_rates", _OWNER)  # not "0.1" nor [True]
+def check_rates(learning_rates, owner=_OWNER):
+    _checks.numbers_only(learning_rates, "learning_rates", owner)  # not "0.1" nor [True]
     try:
         rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{_OWNER}: learning_rates must be a list of numbers, got "
+        raise ValueError(f"{owner}: learning_rates must be a list of numbers, got "
                          f"{learning_rates!r}.") from exc
     if np.ndim(learning_rates) > 1:
-        raise ValueError(f"{_OWNER}: learning_rates must be 1-D, got shape "
+        raise ValueError(f"{owner}: learning_rates must be 1-D, got shape "
                          f"{np.shape(learning_rates)}.")
     if rates.size == 0:
-        raise ValueError(f"{_OWNER}: learning_rates is empty; give at least one rate, e.g. "
+        raise ValueError(f"{owner}: learning_rates is empty; give at least one rate, e.g. "
                          "np.logspace(-3, 0, 7).")
     bad = ~np.isfinite(rates) | (rates <= 0)
     if np.any(bad):
-        raise ValueError(f"{_OWNER}: learning_rates must be finite and > 0, got "
+        raise ValueError(f"{owner}: learning_rates must be finite and > 0, got "
                          f"{rates[bad].tolist()} among them.")
     if np.unique(rates).size != rates.size:
-        raise ValueError(f"{_OWNER}: learning_rates holds repeated values "
+        raise ValueError(f"{owner}: learning_rates holds repeated values "
                          f"{rates.tolist()}; give each rate once (add seeds for repeats).")
     return rates
 
 
-def check_seeds(seeds):
+def check_seeds(seeds, owner=_OWNER):
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         seeds = (seeds,)
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"{_OWNER}: seeds must be a sequence of ints, got {seeds!r}.")
-    seeds = tuple(_checks.nonneg_int(s, "seeds", _OWNER) for s in seeds)
+        raise TypeError(f"{owner}: seeds must be a sequence of ints, got {seeds!r}.")
+    seeds = tuple(_checks.nonneg_int(s, "seeds", owner) for s in seeds)
     if not seeds:
-        raise ValueError(f"{_OWNER}: seeds is empty; give at least one, e.g. seeds=range(5).")
+        raise ValueError(f"{owner}: seeds is empty; give at least one, e.g. seeds=range(5).")
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"{_OWNER}: seeds holds repeated values {list(seeds)}; each seed "
+        raise ValueError(f"{owner}: seeds holds repeated values {list(seeds)}; each seed "
                          "must appear once (a repeat would train the same copy twice).")
     return seeds
+
+
+def check_floats(values, name, owner):
+    """``values`` as a new float64 array (None becomes NaN); text, bools, ragged lists refused."""
+    if not (isinstance(values, np.ndarray) and values.dtype.kind in "iuf"):
+        try:
+            _checks.numbers_only(values, name, owner)  # text or bools: a TypeError
+        except ValueError:  # too ragged even for an object array: the cast below says so
+            pass
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{owner}: {name} must be an array of numbers (None for NaN) with "
+                         f"rows of one length; the {type(values).__name__} given is not: "
+                         f"{exc}") from exc
+
+
+def check_grid(values, name, owner, shape, kind):
+    """A new array of ``shape`` (rates, seeds): kind "b" of True/False, "i" of integers,
+    "f" of numbers (None becomes NaN)."""
+    if kind == "f":
+        arr = check_floats(values, name, owner)
+    else:
+        what = "True/False" if kind == "b" else "integers"
+        try:
+            arr = np.array(values)
+        except ValueError as exc:  # a ragged list
+            raise ValueError(f"{owner}: {name} must be an array {shape} (rates, seeds) of "
+                             f"{what}, got a ragged list ({exc}).") from exc
+        if arr.dtype.kind not in ("b" if kind == "b" else "iu"):
+            raise TypeError(f"{owner}: {name} must hold {what}, got dtype {arr.dtype} "
+                            f"(shape {arr.shape}).")
+        arr = arr.astype(bool if kind == "b" else np.int64, copy=False)
+    if arr.shape != shape:
+        raise ValueError(f"{owner}: {name} must have shape {shape} (rates, seeds), got "
+                         f"{arr.shape}.")
+    return arr
 
 
 def check_budget(memory_budget):
@@ -78,6 +116,12 @@ class OptimizerFactory:
     """rates -> a fresh optimiser of the requested kind and hyper-parameters (picklable)."""
 
     def __init__(self, optimizer, optimizer_kwargs):
+        if optimizer_kwargs is not None and (
+                not isinstance(optimizer_kwargs, dict)
+                or not all(isinstance(key, str) for key in optimizer_kwargs)):
+            raise TypeError(f"{_OWNER}: optimizer_kwargs must be None or a dict of keyword "
+                            "arguments with string keys, e.g. {'momentum': 0.9}, got "
+                            f"{optimizer_kwargs!r}.")
         kwargs = dict(optimizer_kwargs or {})
         for key in ("learning_rate", "lr"):
             if key in kwargs:

@@ -220,6 +220,11 @@ class LayerFactory:
 
     def model(self, seed, n_models, input_dim):
         layers = self.layers_fn()
+        if layers is None or (isinstance(layers, (list, tuple)) and not layers):
+            why = " (a function without return gives None)" if layers is None else ""
+            raise ValueError(f"{_OWNER}: layers_fn must return a non-empty list of layers, got "
+                             f"{layers!r}{why}; e.g. def layers_fn(): return "
+                             "[Dense(10, activation='relu'), Dense(3)].")
         if isinstance(layers, (list, tuple)):
             if any(_in(layer, self.seen) for layer in layers):
                 raise ValueError(f"{_OWNER}: layers_fn returned the same layer objects on two "

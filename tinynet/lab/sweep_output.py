@@ -8,6 +8,7 @@ import csv
 import io
 import math
 import os
+import reprlib
 
 import numpy as np
 
@@ -84,20 +85,53 @@ def as_dict(result):
     }
 
 
-def arguments_from_dict(data):
-    """SweepResult's constructor arguments from ``as_dict``'s dict (None read as NaN)."""
-    def arr(v):
-        return np.array(v, dtype=np.float64)  # None -> nan
+_REQUIRED = ("learning_rates", "seeds", "history")
+_GRIDS = ("diverged", "diverged_epoch", "grew", "grew_epoch", "stopped_epoch", "failed",
+          "initial_loss")
 
+
+def arguments_from_dict(data):
+    """SweepResult's constructor arguments from ``as_dict``'s dict (None read as NaN).
+
+    The dict may come from a file, so its structure is checked first: a dict
+    with the required keys, lists where ``as_dict`` writes lists and dicts of
+    them where it writes dicts; each error names the key. The constructor then
+    checks the values and the shapes, (R, S) = (len(learning_rates), len(seeds)).
+    """
+    owner = "SweepResult.from_dict"
+    if not isinstance(data, dict):
+        raise TypeError(f"{owner}: data must be a dict as SweepResult.to_dict returns it, "
+                        f"got {type(data).__name__} {reprlib.repr(data)}.")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise ValueError(f"{owner}: data has no {', '.join(map(repr, missing))}; a dict from "
+                         f"to_dict has {', '.join(_REQUIRED)} and more, this one has the keys "
+                         f"{reprlib.repr(list(data))}.")
+    for key in ("learning_rates", "seeds", *_GRIDS):
+        if key in _REQUIRED or data.get(key) is not None:
+            _listed(data[key], f"data[{key!r}]", owner)
+    for key in ("history", "steps"):
+        named = data.get(key)
+        if named is None and key == "steps":
+            continue  # optional, as the arrays above
+        if not isinstance(named, dict):
+            raise TypeError(f"{owner}: data[{key!r}] must be a dict name -> nested list, got "
+                            f"{type(named).__name__} {reprlib.repr(named)}.")
+        for name, values in named.items():
+            if not isinstance(name, str):
+                raise TypeError(f"{owner}: the names in data[{key!r}] must be strings, got "
+                                f"{name!r}.")
+            _listed(values, f"data[{key!r}][{name!r}]", owner)
     return dict(learning_rates=data["learning_rates"], seeds=data["seeds"],
-                history={k: arr(v) for k, v in data["history"].items()},
-                diverged=data.get("diverged"), diverged_epoch=data.get("diverged_epoch"),
-                steps={k: arr(v) for k, v in data.get("steps", {}).items()},
-                config=data.get("config"), grew=data.get("grew"),
-                grew_epoch=data.get("grew_epoch"), stopped_epoch=data.get("stopped_epoch"),
-                failed=data.get("failed"),
-                initial_loss=(None if data.get("initial_loss") is None
-                              else arr(data["initial_loss"])))
+                history=data["history"], steps=data.get("steps"), config=data.get("config"),
+                **{key: data.get(key) for key in _GRIDS})
+
+
+def _listed(value, name, owner):
+    """TypeError unless ``value`` is a list (a tuple or NumPy array will do), as as_dict writes."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(f"{owner}: {name} must be a list, got {type(value).__name__} "
+                        f"{reprlib.repr(value)}.")
 
 
 def _cell(value, key, row=None):

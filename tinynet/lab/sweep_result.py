@@ -19,13 +19,15 @@ import math
 import numpy as np
 
 from tinynet.lab import sweep_output
+from tinynet.lab.sweep_checks import check_floats, check_grid, check_rates, check_seeds
 from tinynet.metrics import infer_mode, run_quartiles, wilson_interval
 
 
 class SweepResult:
     """The record of one ``tn.sweep``, or one built by hand from arrays.
 
-    learning_rates: (R,) floats. seeds: S ints.
+    learning_rates: (R,) distinct finite floats > 0. seeds: S distinct non-negative ints
+      (both as ``tn.sweep`` takes them).
     history: {name: array (epochs, R, S)} for every key fit logged: "loss",
       each metric, "val_..." when validating, and "lr" (the rate of each epoch's
       last update).
@@ -59,15 +61,15 @@ class SweepResult:
                  steps=None, config=None, grew=None, grew_epoch=None, initial_loss=None,
                  stopped_epoch=None, failed=None, callbacks=None):
         owner = "SweepResult"
-        self.learning_rates = np.array(learning_rates, dtype=np.float64).reshape(-1)
-        self.seeds = tuple(int(s) for s in seeds)
+        self.learning_rates = check_rates(learning_rates, owner)
+        self.seeds = check_seeds(seeds, owner)
         shape = (self.learning_rates.size, len(self.seeds))
         if not isinstance(history, dict) or not history:
             raise ValueError(f"{owner}: history must be a non-empty dict name -> array "
                              f"(epochs, {shape[0]}, {shape[1]}), got {history!r}.")
         self.history = {}
         for key, values in history.items():
-            values = np.array(values, dtype=np.float64)
+            values = check_floats(values, f"history[{key!r}]", owner)
             if values.ndim != 3 or values.shape[1:] != shape:
                 raise ValueError(f"{owner}: history[{key!r}] must have shape (epochs, "
                                  f"{shape[0]}, {shape[1]}) (rates, seeds), got {values.shape}.")
@@ -77,22 +79,36 @@ class SweepResult:
             raise ValueError(f"{owner}: every history array must cover the same epochs, got "
                              f"lengths {sorted(lengths)}.")
         self.diverged = (np.zeros(shape, dtype=bool) if diverged is None
-                         else np.array(diverged, dtype=bool).reshape(shape))
+                         else check_grid(diverged, "diverged", owner, shape, "b"))
         if diverged_epoch is None:
             diverged_epoch = np.where(self.diverged, self._first_non_finite(), -1)
-        self.diverged_epoch = np.array(diverged_epoch, dtype=np.int64).reshape(shape)
+        self.diverged_epoch = check_grid(diverged_epoch, "diverged_epoch", owner, shape, "i")
         self.stopped_epoch = (self.diverged_epoch.copy() if stopped_epoch is None
-                              else np.array(stopped_epoch, dtype=np.int64).reshape(shape))
+                              else check_grid(stopped_epoch, "stopped_epoch", owner, shape, "i"))
         self.failed = (np.zeros(shape, dtype=bool) if failed is None
-                       else np.array(failed, dtype=bool).reshape(shape))
+                       else check_grid(failed, "failed", owner, shape, "b"))
         self.callbacks = list(callbacks or [])
         self.grew = (np.zeros(shape, dtype=bool) if grew is None
-                     else np.array(grew, dtype=bool).reshape(shape))
+                     else check_grid(grew, "grew", owner, shape, "b"))
         self.grew_epoch = (np.where(self.grew, 1, -1) if grew_epoch is None
-                           else np.array(grew_epoch, dtype=np.int64).reshape(shape))
+                           else check_grid(grew_epoch, "grew_epoch", owner, shape, "i"))
         self.initial_loss = (np.full(shape, np.nan) if initial_loss is None
-                             else np.array(initial_loss, dtype=np.float64).reshape(shape))
-        self.steps = {k: np.array(v, dtype=np.float64) for k, v in (steps or {}).items()}
+                             else check_grid(initial_loss, "initial_loss", owner, shape, "f"))
+        if steps is not None and not isinstance(steps, dict):
+            raise TypeError(f"{owner}: steps must be a dict name -> array (updates, "
+                            f"{shape[0]}, {shape[1]}) or None, got {type(steps).__name__}.")
+        self.steps = {}
+        for key, values in (steps or {}).items():
+            values = check_floats(values, f"steps[{key!r}]", owner)
+            if values.size == 0:
+                values = values.reshape(0, *shape)  # no updates, written as []
+            if values.ndim != 3 or values.shape[1:] != shape:
+                raise ValueError(f"{owner}: steps[{key!r}] must have shape (updates, "
+                                 f"{shape[0]}, {shape[1]}) (rates, seeds), got {values.shape}.")
+            self.steps[str(key)] = values
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"{owner}: config must be a dict or None, got "
+                            f"{type(config).__name__} {config!r}.")
         self.config = dict(config or {})
 
     def _first_non_finite(self):
@@ -249,7 +265,11 @@ class SweepResult:
 
     @classmethod
     def from_dict(cls, data):
-        """The SweepResult ``to_dict`` described (None read back as NaN)."""
+        """The SweepResult ``to_dict`` described (None read back as NaN).
+
+        ``data`` may come from a file: a missing key, a value of the wrong type
+        or shape raises a TypeError or ValueError that names the key.
+        """
         return cls(**sweep_output.arguments_from_dict(data))
 
     def plot(self, kind="curves", **kwargs):
