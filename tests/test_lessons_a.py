@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tinynet as tn
@@ -144,6 +145,32 @@ def test_lesson12_small_init_dies_where_he_trains(run):
     assert r["rn_std_trained_ok"] == 0
     assert r["he_std_trained_ok"] == r["seeds"]
     assert r["grad_ratio_he_over_rn"] > 1000
+
+
+def test_lesson12_sentences_follow_the_measured_sizes():
+    lesson = load("12_dead_relus_and_init")
+
+    def row(grad, rms):
+        return {"grad_norms": np.full(5, grad), "activation_rms": np.asarray(rms, float)}
+
+    he = row(0.5, [0.8, 0.6, 0.4, 0.3, 0.5])
+    shrinking = lesson.gradient_sentence(0.1, row(1e-4, [4e-2, 3e-3, 2e-4, 6e-5, 1e-5]),
+                                         row(1e-3, [0.4] * 5), he)
+    assert "The signal shrinks on the way forward" in shrinking
+    assert "5000 times smaller" in shrinking
+    flat = lesson.gradient_sentence(0.1, row(1e-4, [0.5, 0.5, 0.5, 0.5, 0.5]),
+                                    row(1e-3, [0.4] * 5), he)
+    assert "does not shrink" in flat and "does not explain" in flat
+    # the raw-input parenthesis says the measured ratios, not a typed-in 10x
+    assert "10x wider" in lesson.raw_inputs_note(10.2, 9.8)
+    assert "grows with the input" in lesson.raw_inputs_note(10.2, 9.8)
+    assert "3x as large" in lesson.raw_inputs_note(10.2, 3.0)
+    assert "not in step" in lesson.raw_inputs_note(10.2, 3.0)
+    # the verdict names its budget, and holds only when the counts are 0 and all
+    said = lesson.init_verdict(0, 8, 8, 5000.0, 200, 0.1)
+    assert "decides" in said and "within 200 epochs of SGD(0.1)" in said
+    assert "decides" not in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
+    assert "within 200 epochs" in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
 
 
 def test_lesson13_sigmoid_vanishes_relu_does_not(run):
