@@ -10,16 +10,22 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
-def run_lesson(stem, tmp_path):
+def load(stem):
     spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def run_lesson(stem, tmp_path):
+    module = load(stem)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # divergence warnings are part of some lessons
         result = module.main(out_dir=str(tmp_path), quick=True)
@@ -102,6 +108,16 @@ def test_03_warmup(tmp_path):
     assert max(c["sharpness_after_warmup"].values()) * lr_p < limit
     assert c["curved_at_start"] and c["flat_after_warmup"]
     assert any("curvature" in line for line in c["takeaway"])
+
+
+def test_03_the_table_loss_is_a_median_over_every_seed():
+    median = load("03_warmup").median_over_seeds
+    nan = float("nan")
+    # (seeds, rates, variants): a seed that went NaN/inf counts as the worst, never dropped
+    val_loss = np.array([[[nan, 0.1]], [[0.2, 0.3]], [[nan, 0.2]]])
+    assert median(val_loss)[0, 0] == np.inf  # two of three blew up: the median did too
+    assert median(val_loss)[0, 1] == pytest.approx(0.2)
+    assert median(np.array([[[nan]], [[0.1]], [[0.2]]]))[0, 0] == pytest.approx(0.2)
 
 
 def test_04_adaptive_optimizers(tmp_path):
