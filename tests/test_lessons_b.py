@@ -153,6 +153,16 @@ def test_05_lr_range_test(tmp_path):
         assert "not the safest" in r["takeaway"]
 
 
+def test_05_the_resolution_note_says_the_sweep_it_ran():
+    lesson = load("05_lr_range_test")
+    assert lesson.sweep_grid(True) == (2, 2) and lesson.sweep_grid(False) == (4, 3)
+    note = lesson.resolution_note(3, 1, 4, 3)
+    assert "3 rates per decade and 1 seed:" in note and "(4 per decade, 3 seeds)" in note
+    assert "(8 per decade, 5 seeds)" in lesson.resolution_note(2, 2, 8, 5)
+    assert "1 rate per decade and 2 seeds" in lesson.resolution_note(1, 2, 4, 3)
+    assert lesson.resolution_note(4, 3, 4, 3) == ""
+
+
 def test_06_batch_size(tmp_path):
     r = run_lesson("06_batch_size", tmp_path)
     b = r["batch_sizes"]
