@@ -137,12 +137,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     n_grew = np.array(grew).sum(axis=0)       # grew past 4x, stayed finite
     val_loss = np.array(val_loss)
     n_div = diverged.sum(axis=0)              # (rates, variants)
-    med = np.full((len(rates), 3), np.nan)    # median over the seeds that trained
-    for i in range(len(rates)):
-        for j in range(3):
-            ok = ~diverged[:, i, j]
-            if ok.any():
-                med[i, j] = float(np.median(val_loss[ok, i, j]))
+    med = median_over_seeds(val_loss)         # (rates, variants), every seed counted
     # comparisons use only the rates that trained for every seed
     med_safe = np.where(n_div == 0, med, np.nan)
 
@@ -152,6 +147,8 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     for i, lr in enumerate(rates):
         cells = [f"{n_div[i, j]}/{len(seeds)} {_num(med[i, j]):>12s}" for j in range(3)]
         print(f"  {lr:6.3f}  " + "  ".join(f"{c:>21s}" for c in cells))
+    print("  (val loss: median over all seeds, a seed that went NaN/inf counting as the worst; "
+          "'-' where that median is itself NaN/inf)")
 
     # --- Step 4: what the grid says ----------------------------------------------------
     def largest_safe(j):
@@ -235,7 +232,8 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     for j, name in enumerate(VARIANTS):
         ax2.plot(rates, med_safe[:, j], "o-", label=name, color=f"C{j}")
         bad = n_div[:, j] > 0
-        top = np.nanmax(med) * 2 if np.isfinite(np.nanmax(med)) else 1.0
+        finite_med = med[np.isfinite(med)]
+        top = 2 * finite_med.max() if finite_med.size else 1.0
         ax2.plot(np.array(rates)[bad], np.full(bad.sum(), top * (1.0 + 0.15 * j)), "x",
                  color=f"C{j}", markersize=9)
     ax2.set_xscale("log")
@@ -475,6 +473,16 @@ def plot_sharpness(probe, lr, out):
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     return _common.save(fig, out, "03_sharpness.png")
+
+
+def median_over_seeds(val_loss):
+    """(rates, variants) median final validation loss over all seeds, NaN/inf the worst.
+
+    val_loss: (seeds, rates, variants), NaN where a run went NaN/inf. A run that
+    blew up counts as +inf, never dropped, so the median is +inf once more than
+    half the seeds blew up (tn.metrics.run_quartiles).
+    """
+    return tn.metrics.run_quartiles(val_loss, mode="min", axis=0)[1]
 
 
 def _num(v):

@@ -82,9 +82,9 @@ def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
     t0 = time.perf_counter()
     problems = {"spirals": spirals(), "digits": digits()}
     epochs, batch_size, n_find = 20, 32, 5
-    per_decade = 2 if quick else 4
+    per_decade, n_seeds = sweep_grid(quick)
     rates = np.logspace(-4, 1, 5 * per_decade + 1)
-    seeds = range(2) if quick else range(3)
+    seeds = range(n_seeds)
     loss = "sparse_categorical_crossentropy"
     print(f"SGD(momentum=0.9), batch {batch_size}. Range test: 100 updates from 1e-6 to 10. "
           f"Sweep: {len(rates)} rates x {len(seeds)} seeds x {epochs} epochs.")
@@ -223,16 +223,31 @@ def main(out_dir="outputs/05_lr_range_test", quick=False, backend="numpy"):
     text = _common.takeaway(plain, stats=f"{len(seeds)} seeds per swept rate, {n_find} "
                             f"initialisations in the range test; accuracy cost = best median "
                             f"validation accuracy minus the median at the nearest swept rate")
-    if quick:
-        print("  This quick sweep has 2 rates per decade and 2 seeds: a cost of a point or two "
-              "is within its resolution; the full run (4 per decade, 3 seeds) is needed to "
-              "rank rules that close.")
+    note = resolution_note(per_decade, n_seeds, *sweep_grid(False))
+    if note:
+        print("  " + note)
     print(f"Done in {time.perf_counter() - t0:.1f} s.")
 
     summary.update(figures=paths, max_decades_from_best=worst, accuracy_cost=cost,
                    closest_in_rate=closest, cheapest_in_accuracy=cheapest,
                    worst_rule=worst_rule, closest_costs_accuracy=bool(costly), takeaway=text)
     return summary
+
+
+def sweep_grid(quick):
+    """(rates per decade, seeds) of the sweep: coarser and fewer with --quick."""
+    return (2, 2) if quick else (4, 3)
+
+
+def resolution_note(per_decade, n_seeds, full_per_decade, full_seeds):
+    """The warning a sweep coarser than the full run's prints ('' when it is not coarser)."""
+    if per_decade >= full_per_decade and n_seeds >= full_seeds:
+        return ""
+    rates, seeds = ("rate" if per_decade == 1 else "rates"), ("seed" if n_seeds == 1 else "seeds")
+    return (f"This sweep has {per_decade} {rates} per decade and {n_seeds} {seeds}: a cost of a "
+            "point or two is within its resolution; the full run "
+            f"({full_per_decade} per decade, {full_seeds} seeds) is needed to rank rules that "
+            "close.")
 
 
 def _times(factor):

@@ -65,6 +65,59 @@ def build(k, init, activation):
     return model
 
 
+def gradient_sentence(lr, rn_std, rn_raw, he_std):
+    """Step 5's first reading: how much larger He's gradients are, and whether the signal says why.
+
+    rn_std, rn_raw, he_std: rows of the table, each with "grad_norms" (5,) and
+    "activation_rms" (5,) (medians over seeds). "The signal shrinks" is said only
+    when RandomNormal's hidden-layer rms falls from the 1st to the 4th layer and
+    ends below He's; SGD's step is lr x gradient, so the step ratio is the gradient ratio.
+    """
+    ratio = he_std["grad_norms"][0] / rn_std["grad_norms"][0]
+    rn_rms, he_rms = rn_std["activation_rms"], he_std["activation_rms"]
+    size = (f"{ratio:.0f}x larger" if ratio >= 1 else f"{1 / ratio:.0f}x smaller")
+    text = (f"With RandomNormal(0.05) every layer's kernel gradient is about "
+            f"{np.median(rn_std['grad_norms']):.1e} on standardised inputs "
+            f"({np.median(rn_raw['grad_norms']):.1e} on raw ones); with He it is "
+            f"{np.median(he_std['grad_norms']):.1e}, {size} in the first layer. ")
+    signal = (f"(rms of the hidden layers' outputs {rn_rms[0]:.1e} in the 1st to "
+              f"{rn_rms[3]:.1e} in the 4th, against {he_rms[0]:.1e} to {he_rms[3]:.1e} for He)")
+    step = (f"the same SGD({lr}) step is {ratio:.0f} times smaller" if ratio > 1 else
+            f"the same SGD({lr}) step is not smaller than He's")
+    if rn_rms[3] < rn_rms[0] and rn_rms[3] < he_rms[3]:
+        return text + (f"The signal shrinks on the way forward {signal}, and a layer's kernel "
+                       f"gradient is its input times the error coming back, so {step}.")
+    shape = ("does not shrink on the way forward" if rn_rms[3] >= rn_rms[0] else
+             "shrinks on the way forward but ends no smaller than He's")
+    return text + (f"The signal {shape} {signal}, so the forward pass does not explain the "
+                   f"gradient gap; {step}.")
+
+
+def raw_inputs_note(input_ratio, grad_ratio):
+    """The parenthesis on RandomNormal(0.05) with raw inputs: both ratios measured.
+
+    input_ratio: std of the raw training inputs over that of the standardised
+    ones; grad_ratio: the first layer's kernel gradient, raw over standardised.
+    "Grows with the input" only when the two agree within a factor of 2.
+    """
+    text = (f"raw inputs spread {input_ratio:.0f}x wider than standardised ones, and the "
+            f"first layer's gradient is {grad_ratio:.0f}x as large")
+    if 0.5 < grad_ratio / input_ratio < 2:
+        return f"({text}: the gradient grows with the input)"
+    return f"({text}: not in step with the input)"
+
+
+def init_verdict(rn_ok, he_ok, k, ratio, epochs, lr):
+    """The takeaway's first sentence: does the initial scale decide, within this budget?"""
+    budget = f"within {epochs} epochs of SGD({lr})"
+    if rn_ok == 0 and he_ok == k:
+        return (f"The initial weight scale decides whether this network trains {budget}: "
+                f"RandomNormal(0.05) trained in none of the {k} seeds and He's in all of them, "
+                f"whose first-layer gradient is {ratio:.0f}x larger.")
+    return (f"RandomNormal(0.05) trained in {rn_ok} of {k} seeds and He in {he_ok} {budget}: "
+            "this run does not make the initial scale the whole story.")
+
+
 # %% [markdown]
 # ## The experiment
 #
@@ -88,6 +141,7 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
     n_train = 800
     inputs = {"raw": x, "standardised": tn.data.StandardScaler().fit(x[:n_train]).transform(x)}
     x_val, y_val = None, y[n_train:]
+    input_ratio = float(x[:n_train].std() / inputs["standardised"][:n_train].std())
     print(f"four blobs, {n_train} training and {len(y_val)} validation points; raw inputs have "
           f"std {x[:n_train].std():.1f}, standardised 1.0; {k} seeds per set-up, SGD({LR}), "
           f"{epochs} epochs")
@@ -139,14 +193,7 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
                                                                      "standardised")
     he_std, gl_std = row("He", "relu", "standardised"), row("Glorot", "relu", "standardised")
     ratio = he_std["grad_norms"][0] / rn_std["grad_norms"][0]
-    print(f"\n1. Gradient size. With RandomNormal(0.05) every layer's kernel gradient is about "
-          f"{np.median(rn_std['grad_norms']):.1e} on standardised inputs "
-          f"({np.median(rn_raw['grad_norms']):.1e} on raw ones); with He it is "
-          f"{np.median(he_std['grad_norms']):.1e}, {ratio:.0f}x larger in the first layer. "
-          f"The signal shrinks on the way forward (rms of the 4th hidden layer's output "
-          f"{rn_std['activation_rms'][3]:.1e} against {he_std['activation_rms'][3]:.1e} for He) "
-          f"and the error shrinks on the way back, so the same SGD({LR}) step is that many "
-          "times smaller.")
+    print("\n1. Gradient size. " + gradient_sentence(LR, rn_std, rn_raw, he_std))
     diffs = [np.max(np.abs(row(i, a, "raw")["dead_init"] - row(i, a, "standardised")["dead_init"]))
              for i in INITS for a in ACTIVATIONS]
     print(f"2. Dead units at initialisation: {rn_std['dead_init_all']:.0%} of hidden units for "
@@ -162,8 +209,9 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
           f"({rn_std['dead_trained_all']:.0%} of all hidden units). He on standardised inputs: "
           f"{he_std['trained_ok']}/{k} trained, {he_std['dead_trained_all']:.0%} dead. "
           f"RandomNormal(0.05) on raw inputs: {rn_raw['trained_ok']}/{k} trained, "
-          f"{rn_raw['dead_trained_all']:.0%} dead (raw inputs are 10x larger, so are its "
-          "gradients).")
+          f"{rn_raw['dead_trained_all']:.0%} dead "
+          + raw_inputs_note(input_ratio, rn_raw["grad_norms"][0] / rn_std["grad_norms"][0])
+          + ".")
     leaky_std = row("RandomNormal(0.05)", "leaky_relu", "standardised")
     print(f"4. LeakyReLU with RandomNormal(0.05), standardised: {leaky_std['trained_ok']}/{k} "
           "trained: "
@@ -215,13 +263,7 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
     figures.append(_common.save(fig2, out, "gradients_and_accuracy.png"))
 
     # --- Step 7: the takeaway.
-    init_decides = rn_std["trained_ok"] == 0 and he_std["trained_ok"] == k
-    sentences = [(f"The initial weight scale decides whether this network trains: RandomNormal"
-                  f"(0.05) trained in none of the {k} seeds and He's in all of them, its "
-                  f"gradients {ratio:.0f}x larger at the first layer." if init_decides else
-                  f"RandomNormal(0.05) trained in {rn_std['trained_ok']} of {k} seeds and He in "
-                  f"{he_std['trained_ok']}: this run does not make the initial scale the whole "
-                  "story."),
+    sentences = [init_verdict(rn_std["trained_ok"], he_std["trained_ok"], k, ratio, epochs, LR),
                  (f"Dead units are not the cause: He starts with {he_std['dead_init_all']:.0%} "
                   "of them and trains, and a leaky ReLU (no unit can die) with the small "
                   "initialisation fails in every seed."

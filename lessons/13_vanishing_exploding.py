@@ -93,6 +93,67 @@ def share(hits, n):
     return f"{int(hits)} of {n} seeds (95% interval {100 * lo:.0f}-{100 * hi:.0f}%)"
 
 
+def median_epoch(epoch_90):
+    """Median over all seeds of the epoch 90% was reached; a seed that never did counts as later.
+
+    epoch_90: per seed, the first epoch at >= 90% validation accuracy, -1 where
+    it never got there within the budget. Returns a float, inf when more than
+    half the seeds never reached 90% (so the median itself is beyond the budget).
+    """
+    ep = np.asarray(epoch_90, float)
+    return tn.metrics.run_quartiles(np.where(ep > 0, ep, np.inf), mode="min")[1]
+
+
+def when_90(epoch_90, epochs):
+    """The table's '90% at epoch' cell: the median over all seeds, '> epochs' if it is beyond."""
+    ep = np.asarray(epoch_90)
+    if np.all(ep < 0):
+        return "never"
+    m = median_epoch(ep)
+    when = f"> {epochs}" if np.isinf(m) else f"{m:g}"
+    if np.any(ep < 0):
+        when += f" ({int(np.sum(ep > 0))}/{len(ep)} seeds)"
+    return when
+
+
+def too_large_sentence(clip_stalled, exact_blew_up, reached, k, epochs):
+    """What the too-large initialisation shows, from both losses' runs and He's.
+
+    clip_stalled: the clipped loss's kernel norm stayed within 1% over the first
+    updates; exact_blew_up: every exact-loss seed went inf/NaN and its weights
+    grew past 10x the clipped ones (or stopped being finite); reached: seeds at
+    >= 90% validation accuracy within ``epochs``, {"clip", "exact", "He"}.
+    """
+    if not exact_blew_up:
+        return ("Without the clip the network did not blow up in every seed here: the stall "
+                "seen above is the clipped loss's, and this run shows what the exact one does "
+                "instead.")
+    if clip_stalled:
+        text = ("With the clip the weights hardly move and training stalls; without it the same "
+                "gradients go through and the network blows up. The 'saturated softmax that "
+                "passes back no gradient' is the clipped loss's doing; ")
+    else:
+        text = ("With the clip the weights still move; without it the gradients go through and "
+                "the network blows up; ")
+    counts = (f"clipped {share(reached['clip'], k)}, exact {share(reached['exact'], k)}, He "
+              f"{share(reached['He'], k)}")
+    if reached["clip"] == 0 and reached["exact"] == 0:
+        he = ("and He's does in every seed" if reached["He"] == k else
+              "and neither does He's" if reached["He"] == 0 else
+              "and He's does in some seeds")
+        return text + (f"within {epochs} epochs neither version reaches 90% validation accuracy "
+                       f"at this initialisation, {he}: {counts}.")
+    return text + f"seeds at 90% validation accuracy within {epochs} epochs: {counts}."
+
+
+def both_ways_sentence(latest_epoch, epochs):
+    """The takeaway's words on the too-large start; latest_epoch: the last seed's blow-up epoch."""
+    when = ("within the first epoch" if latest_epoch == 1 else
+            f"by epoch {latest_epoch} of {epochs} at the latest")
+    return ("Weights drawn too large fail both ways: the clipped loss passes back no gradient "
+            f"and training stalls, the exact loss passes it all and the loss blows up {when}.")
+
+
 def first_updates(k, x, y, probabilities, n_updates=5, batch_size=32):
     """Batch loss and total kernel norm (median over seeds) over the first updates."""
     model = build(k, "relu", "big", probabilities=probabilities)
@@ -197,13 +258,11 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     print(f"\n{'network':26s} {'|dL/dW1|':>9s} {'|dL/dW11|':>9s} {'W1/W11':>9s} "
           f"{'rms of h10':>10s} {'val acc':>8s} {'90% at epoch':>13s}")
     for name, r in results.items():
-        ep = r["epoch_90"]
-        when = "never" if np.all(ep < 0) else f"{int(np.median(ep[ep > 0]))}"
-        if np.any(ep < 0) and np.any(ep > 0):
-            when += f" ({int(np.sum(ep > 0))}/{k} seeds)"
         print(f"{name:26s} {r['grad_init'][0]:9.2e} {r['grad_init'][-1]:9.2e} "
               f"{r['ratio_init']:9.1e} {r['activation_rms'][DEPTH - 1]:10.2e} "
-              f"{r['final_val_acc']:8.3f} {when:>13s}")
+              f"{r['final_val_acc']:8.3f} {when_90(r['epoch_90'], epochs):>13s}")
+    print(f"(90% at epoch: the median over all {k} seeds, a seed that never got there counting "
+          f"as later than epoch {epochs})")
 
     sig, relu, big = results["sigmoid (Glorot)"], results["ReLU (He)"], \
         results["ReLU, RandomNormal(0.5)"]
@@ -217,8 +276,9 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     print(f"ReLU with He: ratio {relu['ratio_init']:.2f} at initialisation (seeds "
           f"{relu_lo:.2f} to {np.nanmax(relu['ratio_seeds']):.2f}), {relu['ratio_end']:.2f} "
           f"after {marks[-1]} epochs; reached 90%: {share(relu['reached_90'], k)}"
-          + (f", at epoch {int(np.median(relu['epoch_90'][relu['epoch_90'] > 0]))} (median)."
-             if relu["reached_90"] else "."))
+          + (f", the median seed at epoch {median_epoch(relu['epoch_90']):g} (over all {k} "
+             "seeds)." if np.isfinite(median_epoch(relu["epoch_90"])) else
+             f", but the median seed had not by epoch {epochs}." if relu["reached_90"] else "."))
     if sig_hi < relu_lo:
         print(f"  Every sigmoid seed's ratio is below every ReLU seed's (by at least "
               f"{relu_lo / sig_hi:.0e}x): the gap is far larger than the spread over seeds.")
@@ -288,6 +348,8 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
                              validation_data=(x_val, y_val), verbose=0)
     exact_div = np.atleast_1d(he.diverged)
     exact_epoch = np.atleast_1d(he.diverged_epoch)
+    exact_acc = np.reshape(np.asarray(he.history["val_accuracy"], float), (-1, k))
+    exact_reached = int(np.sum(np.any(exact_acc >= 0.9, axis=0)))
     print("\nRandomNormal(0.5) init, the first 5 updates on the same batches "
           "(batch loss; total kernel norm; medians over seeds):")
     for mode, (losses, norms) in updates.items():
@@ -299,16 +361,12 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
              if exact_div.any() else "") + ".")
     clip_norm, exact_norm = updates["clip"][1], updates["exact"][1]
     exact_finite = [v for v in exact_norm if np.isfinite(v)]
-    if exact_div.all() and (not exact_finite or max(exact_finite) > 10 * max(clip_norm)
-                            or len(exact_finite) < len(exact_norm)):
-        print("  With the clip the weights hardly move and training stalls; "
-              "without it the same gradients go through and the network blows up. The "
-              "'saturated softmax that passes back no gradient' is the clipped loss's doing; "
-              "neither version trains at this initialisation, and He's does.")
-    else:
-        print("  Without the clip the network did not blow up in every seed here: the stall "
-              "seen above is the clipped loss's, and this run shows what the exact one does "
-              "instead.")
+    exact_blew_up = bool(exact_div.all() and (
+        not exact_finite or max(exact_finite) > 10 * max(clip_norm)
+        or len(exact_finite) < len(exact_norm)))
+    clip_stalled = max(clip_norm) < 1.01 * clip_norm[0]
+    reached = {"clip": big["reached_90"], "exact": exact_reached, "He": relu["reached_90"]}
+    print("  " + too_large_sentence(clip_stalled, exact_blew_up, reached, k, epochs))
 
     # --- Step 6: figures.
     fig, axes = _common.figure(1, 3, size=(4.6, 4.2))
@@ -363,18 +421,14 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     else:
         plain.append("With 2 hidden layers the sigmoid seeds overlap the deep ones: this run "
                      "cannot blame the depth alone.")
-    if exact_div.all() and max(clip_norm) < 1.01 * clip_norm[0]:
-        plain.append("Weights drawn too large fail both ways: the clipped loss passes back no "
-                     "gradient and training stalls, the exact loss passes it all and the loss "
-                     "blows up within the first epoch.")
+    if exact_div.all() and clip_stalled:
+        plain.append(both_ways_sentence(int(np.max(exact_epoch[exact_div])), epochs))
     _common.takeaway(plain, stats=(
         f"{k} seeds; reached 90%: sigmoid {share(sig['reached_90'], k)}, ReLU (He) "
         f"{share(relu['reached_90'], k)}, 2-layer sigmoid {share(reach2, k)}; exact loss "
         f"NaN/inf {share(int(exact_div.sum()), k)}"))
     if k < 3:
-        print("  " + _common.too_small(k, 3, 4, "how often each set-up trains (the gaps between "
-                                                 "seeds are far larger than their spread)"))
-
+        print("  " + _common.too_small(k, 3, 4, "how often each set-up trains"))
 
     return {
         "ratio_init": {name: r["ratio_init"] for name, r in results.items()},
@@ -395,6 +449,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         "deep_sigmoid_val_acc": np.asarray(deep_acc).tolist(),
         "exact_diverged": int(exact_div.sum()),
         "exact_diverged_epoch": exact_epoch.tolist(),
+        "exact_reached_90": exact_reached,
         "first_updates": {mode: {"loss": v[0], "kernel_norm": v[1]}
                           for mode, v in updates.items()},
         "figures": figures,

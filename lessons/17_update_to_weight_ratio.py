@@ -194,17 +194,14 @@ def main(out_dir="outputs/17_update_to_weight_ratio", quick=False, backend="nump
 
 def takeaway(problems, n_seeds):
     """Three sentences from the two problems' verdicts, the counts below them."""
-    grows = all(p["ratio_grows_with_rate"] for p in problems.values())
+    grew = [t for t, p in problems.items() if p["ratio_grows_with_rate"]]
     none_fit = [t for t, p in problems.items() if p["summary"][p["best"]]["fits"] == 0]
     agree = [t for t, p in problems.items()
              if p["nearest_rule"] == p["best"] and t not in none_fit]
     differ = [t for t in problems if t not in agree and t not in none_fit]
     stalled = [(t, n) for t, p in problems.items() for n in p["collapsed"]
                if p["summary"][n]["val_accuracy"] < FIT]
-    plain = [("On both problems" if grows else "Not on every problem:") + " the first updates' "
-             "|update| / |W| grows with the rate (an update is the rate times the gradient), so "
-             "it tells the rates apart from the first update on; it does not say by itself "
-             "which one is bad."]
+    plain = [growth_sentence(grew, [t for t in problems if t not in grew])]
     verdicts = []
     if agree:
         verdicts.append(f"picks the rate that trained best on the {_names(agree)}")
@@ -231,6 +228,28 @@ def takeaway(problems, n_seeds):
     if n_seeds < 3:
         print("  " + _common.too_small(n_seeds, 3, 5, "which rate fits most seeds"))
     return text
+
+
+def growth_sentence(grew, did_not):
+    """The takeaway's first sentence: on which problems the early ratio ordered the rates.
+
+    grew, did_not: the problems' titles where the first EARLY updates' median
+    |update| / |W| rose from each rate to the next, and where it did not.
+    """
+    rule = "(an update is the rate times the gradient)"
+    if not did_not:
+        return (f"On both problems the first {EARLY} updates' |update| / |W| grows with the rate "
+                f"{rule}, so it tells the rates apart from the first update on; it does not say "
+                "by itself which one is bad.")
+    if not grew:
+        return (f"On neither problem does the first {EARLY} updates' |update| / |W| grow from "
+                "each rate to the next, so here it does not tell the rates apart from the first "
+                "update on; nor does it say by itself which rate is bad.")
+    return (f"Not on every problem: on the {_names(grew)} the first {EARLY} updates' "
+            f"|update| / |W| grows with the rate {rule}, so there it tells the rates apart from "
+            f"the first update on; on the {_names(did_not)} it does not grow from each rate to "
+            "the next, so there the early ratio does not order the rates. It does not say by "
+            "itself which rate is bad.")
 
 
 def _names(titles):

@@ -311,7 +311,11 @@ def say_plateau(p):
           f"{count(he_flat, k)} runs, against {count(small_flat, k)} from small weights. "
           + (f"The plateau comes with the small weights: at the start their first-layer "
              f"gradient is {ratio:.0f}x smaller than He's, so the first steps barely move them."
-             if he_flat < small_flat and ratio > 1 else "The start does not explain the plateau."))
+             if tied_to_scale(he_flat, small_flat, ratio, k) else
+             "The two counts are not distinguishable at this many seeds (their 95% intervals "
+             "overlap), so this run does not tie the plateau to the start."
+             if not _common.distinguishable(he_flat, k, small_flat, k) else
+             "The start does not explain the plateau."))
     grew = sum(r["grew"] for r in runs.values())
     if grew:
         print(f"   ({grew} run{'s' if grew > 1 else ''} grew past 4x the best loss at some "
@@ -392,15 +396,30 @@ def plateau_sentence(flat, fell, short, long):
             f"at ln 4, and for them this budget cannot tell a plateau from a minimum.")
 
 
+def tied_to_scale(he_flat, small_flat, grad_ratio, k):
+    """True when small weights were flat more often than He's beyond the 95% intervals,
+    and their first-layer gradient was the smaller one."""
+    return _common.more_often(small_flat, k, he_flat, k) and grad_ratio > 1
+
+
 def cause_sentence(he_flat, small_flat, grad_ratio, k):
-    """The takeaway's words on the control: does the plateau come with the small weights?"""
-    if he_flat < small_flat and grad_ratio > 1:
+    """The takeaway's words on the control: does the plateau come with the small weights?
+
+    Said from the two counts of flat runs (k each) only when their Wilson 95%
+    intervals do not overlap; otherwise "not distinguishable at this many seeds".
+    """
+    counts = (f"from He's start {count(he_flat, k)} runs were flat against "
+              f"{count(small_flat, k)} from small weights")
+    if tied_to_scale(he_flat, small_flat, grad_ratio, k):
         return (f"The plateau comes with the tiny initial weights: their first-layer gradient "
-                f"is {grad_ratio:.0f}x smaller than He's, and from He's start {he_flat} of {k} "
-                f"runs were flat against {small_flat} of {k}.")
-    return (f"From He's start {he_flat} of {k} runs were flat against {small_flat} of {k} from "
-            f"small weights (first-layer gradient ratio {grad_ratio:.1f}): this run does not "
-            "tie the plateau to the weights' scale.")
+                f"is {grad_ratio:.0f}x smaller than He's, and {counts}.")
+    if not _common.distinguishable(he_flat, k, small_flat, k):
+        return (f"The two starts are not distinguishable at this many seeds: {counts}, and the "
+                "95% intervals overlap, so this run does not tie the plateau to the weights' "
+                "scale.")
+    return (f"The counts differ, but not as small weights would explain: {counts} (first-layer "
+            f"gradient ratio {grad_ratio:.1f}), so this run does not tie the plateau to the "
+            "weights' scale.")
 
 
 def takeaway(v, said_v, p, said_p):

@@ -150,6 +150,18 @@ def count(k, n):
     return f"{int(k)} of {int(n)} [{lo:.0%}, {hi:.0%}]"
 
 
+def distinguishable(k_a, n_a, k_b, n_b):
+    """True when the Wilson 95% intervals of k_a of n_a and k_b of n_b do not overlap."""
+    lo_a, hi_a = tn.metrics.wilson_interval(int(k_a), int(n_a))
+    lo_b, hi_b = tn.metrics.wilson_interval(int(k_b), int(n_b))
+    return hi_a < lo_b or hi_b < lo_a
+
+
+def more_often(k_a, n_a, k_b, n_b):
+    """True when k_a of n_a is above k_b of n_b beyond their 95% intervals (as reproduce's)."""
+    return distinguishable(k_a, n_a, k_b, n_b) and k_a / n_a > k_b / n_b
+
+
 def clear(d):
     """+1 / -1 when the paired differences d (one per seed) are clearly above / below 0.
 

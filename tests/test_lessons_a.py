@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tinynet as tn
@@ -146,6 +147,32 @@ def test_lesson12_small_init_dies_where_he_trains(run):
     assert r["grad_ratio_he_over_rn"] > 1000
 
 
+def test_lesson12_sentences_follow_the_measured_sizes():
+    lesson = load("12_dead_relus_and_init")
+
+    def row(grad, rms):
+        return {"grad_norms": np.full(5, grad), "activation_rms": np.asarray(rms, float)}
+
+    he = row(0.5, [0.8, 0.6, 0.4, 0.3, 0.5])
+    shrinking = lesson.gradient_sentence(0.1, row(1e-4, [4e-2, 3e-3, 2e-4, 6e-5, 1e-5]),
+                                         row(1e-3, [0.4] * 5), he)
+    assert "The signal shrinks on the way forward" in shrinking
+    assert "5000 times smaller" in shrinking
+    flat = lesson.gradient_sentence(0.1, row(1e-4, [0.5, 0.5, 0.5, 0.5, 0.5]),
+                                    row(1e-3, [0.4] * 5), he)
+    assert "does not shrink" in flat and "does not explain" in flat
+    # the raw-input parenthesis says the measured ratios, not a typed-in 10x
+    assert "10x wider" in lesson.raw_inputs_note(10.2, 9.8)
+    assert "grows with the input" in lesson.raw_inputs_note(10.2, 9.8)
+    assert "3x as large" in lesson.raw_inputs_note(10.2, 3.0)
+    assert "not in step" in lesson.raw_inputs_note(10.2, 3.0)
+    # the verdict names its budget, and holds only when the counts are 0 and all
+    said = lesson.init_verdict(0, 8, 8, 5000.0, 200, 0.1)
+    assert "decides" in said and "within 200 epochs of SGD(0.1)" in said
+    assert "decides" not in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
+    assert "within 200 epochs" in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
+
+
 def test_lesson13_sigmoid_vanishes_relu_does_not(run):
     r = run("13_vanishing_exploding")
     seeds = r["ratio_seeds"]
@@ -163,6 +190,30 @@ def test_lesson13_sigmoid_vanishes_relu_does_not(run):
     assert not all(v < 10 * clip["kernel_norm"][0] for v in exact["kernel_norm"])
     assert r["exact_diverged"] == r["seeds"]
     assert max(r["exact_diverged_epoch"]) == 1
+
+
+def test_lesson13_sentences_follow_the_counts_and_epochs():
+    lesson = load("13_vanishing_exploding")
+    # the epoch at 90% is a median over all seeds: a seed that never got there is later
+    assert lesson.when_90([2, 4], 15) == "3"
+    assert lesson.when_90([3, -1], 15) == "> 15 (1/2 seeds)"
+    assert lesson.when_90([3, 5, -1], 15) == "5 (2/3 seeds)"
+    assert lesson.when_90([-1, -1], 15) == "never"
+    # "neither version trains, and He's does" only when the counts say so
+    said = lesson.too_large_sentence(True, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
+    assert "neither version reaches 90%" in said and "He's does in every seed" in said
+    assert "within 100 epochs" in said
+    some = lesson.too_large_sentence(True, True, {"clip": 0, "exact": 0, "He": 1}, 4, 100)
+    assert "every seed" not in some and "some seeds" in some
+    trained = lesson.too_large_sentence(True, True, {"clip": 2, "exact": 0, "He": 4}, 4, 100)
+    assert "neither" not in trained and "clipped 2 of 4" in trained
+    moving = lesson.too_large_sentence(False, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
+    assert "stalls" not in moving and "clipped loss's doing" not in moving
+    assert "did not blow up" in lesson.too_large_sentence(True, False, {}, 4, 100)
+    # "within the first epoch" only when the last seed to blow up did so in epoch 1
+    assert "within the first epoch" in lesson.both_ways_sentence(1, 100)
+    later = lesson.both_ways_sentence(3, 100)
+    assert "first epoch" not in later and "by epoch 3 of 100" in later
 
 
 def test_a_lesson_runs_quick_from_the_command_line(tmp_path):

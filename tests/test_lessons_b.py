@@ -10,16 +10,22 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 sys.path.insert(0, str(LESSONS))  # _common, as the lessons import it
 
 
-def run_lesson(stem, tmp_path):
+def load(stem):
     spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def run_lesson(stem, tmp_path):
+    module = load(stem)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # divergence warnings are part of some lessons
         result = module.main(out_dir=str(tmp_path), quick=True)
@@ -104,6 +110,16 @@ def test_03_warmup(tmp_path):
     assert any("curvature" in line for line in c["takeaway"])
 
 
+def test_03_the_table_loss_is_a_median_over_every_seed():
+    median = load("03_warmup").median_over_seeds
+    nan = float("nan")
+    # (seeds, rates, variants): a seed that went NaN/inf counts as the worst, never dropped
+    val_loss = np.array([[[nan, 0.1]], [[0.2, 0.3]], [[nan, 0.2]]])
+    assert median(val_loss)[0, 0] == np.inf  # two of three blew up: the median did too
+    assert median(val_loss)[0, 1] == pytest.approx(0.2)
+    assert median(np.array([[[nan]], [[0.1]], [[0.2]]]))[0, 0] == pytest.approx(0.2)
+
+
 def test_04_adaptive_optimizers(tmp_path):
     r = run_lesson("04_adaptive_optimizers", tmp_path)
     t = r["headline_target"]
@@ -135,6 +151,16 @@ def test_05_lr_range_test(tmp_path):
     assert "did worst" in r["takeaway"]
     if r["closest_costs_accuracy"]:
         assert "not the safest" in r["takeaway"]
+
+
+def test_05_the_resolution_note_says_the_sweep_it_ran():
+    lesson = load("05_lr_range_test")
+    assert lesson.sweep_grid(True) == (2, 2) and lesson.sweep_grid(False) == (4, 3)
+    note = lesson.resolution_note(3, 1, 4, 3)
+    assert "3 rates per decade and 1 seed:" in note and "(4 per decade, 3 seeds)" in note
+    assert "(8 per decade, 5 seeds)" in lesson.resolution_note(2, 2, 8, 5)
+    assert "1 rate per decade and 2 seeds" in lesson.resolution_note(1, 2, 4, 3)
+    assert lesson.resolution_note(4, 3, 4, 3) == ""
 
 
 def test_06_batch_size(tmp_path):

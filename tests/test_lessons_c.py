@@ -11,11 +11,15 @@ import tinynet as tn
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
 
-def run(stem, tmp_path):
+def load(stem):
     spec = importlib.util.spec_from_file_location(f"lesson_{stem}", LESSONS / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(out_dir=str(tmp_path / stem), quick=True)
+    return module
+
+
+def run(stem, tmp_path):
+    result = load(stem).main(out_dir=str(tmp_path / stem), quick=True)
     tn.set_backend("numpy")
     for path in result["figures"]:
         assert Path(path).is_file() and path.endswith(".png")
@@ -61,6 +65,18 @@ def test_lesson17_ratio_grows_with_the_rate_and_the_verdicts_follow_the_numbers(
     assert digits["summary"]["high"]["val_accuracy"] < digits["summary"]["middle"]["val_accuracy"]
     assert digits["summary"]["high"]["outcome"].startswith("fails")
     assert "updates stopped before the network learned" in r["takeaway"]
+
+
+def test_lesson17_says_the_ratio_tells_the_rates_apart_only_where_it_grew():
+    growth = load("17_update_to_weight_ratio").growth_sentence
+    both = growth(["post network, four clusters", "digits, 64-64-10"], [])
+    assert both.startswith("On both problems") and "tells the rates apart" in both
+    mixed = growth(["post network, four clusters"], ["digits, 64-64-10"])
+    assert mixed.startswith("Not on every problem")
+    assert "on the post network the first" in mixed and "so there it tells" in mixed
+    assert "on the digits it does not grow" in mixed and "does not order the rates" in mixed
+    neither = growth([], ["post network, four clusters", "digits, 64-64-10"])
+    assert "tells the rates apart" not in neither and "does not tell" in neither
 
 
 def test_takeaway_prints_the_sentences_then_the_numbers(capsys):

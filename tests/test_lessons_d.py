@@ -111,6 +111,25 @@ def test_lesson19_says_slow_not_stuck_only_when_most_flat_runs_surely_fell():
     assert "holds" not in lesson.valley_sentence(300, False, 2.0, True)
     assert "comes with the tiny" in lesson.cause_sentence(0, 4, 300.0, 4)
     assert "does not tie" in lesson.cause_sentence(4, 4, 300.0, 4)
+    # fewer flat runs from He's start, but within the intervals: no verdict
+    close = lesson.cause_sentence(1, 3, 300.0, 4)
+    assert "comes with" not in close and "not distinguishable at this many seeds" in close
+    assert "1 of 4 [" in close and "3 of 4 [" in close
+    assert "comes with the tiny" in lesson.cause_sentence(2, 16, 300.0, 16)
+    # He flatter beyond the intervals, or a gradient ratio below 1: no verdict either
+    assert "does not tie" in lesson.cause_sentence(16, 2, 300.0, 16)
+    assert "does not tie" in lesson.cause_sentence(0, 4, 0.5, 4)
+
+
+def test_two_counts_differ_only_when_their_intervals_do_not_overlap():
+    import sys
+
+    sys.path.insert(0, str(LESSONS))
+    import _common
+
+    assert _common.distinguishable(0, 4, 4, 4) and _common.more_often(4, 4, 0, 4)
+    assert not _common.distinguishable(1, 4, 3, 4) and not _common.more_often(3, 4, 1, 4)
+    assert not _common.more_often(0, 4, 4, 4)
 
 
 def test_lesson20_says_the_rate_sets_the_distance_only_when_the_pairs_agree():
