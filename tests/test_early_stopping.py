@@ -97,6 +97,27 @@ def test_terminate_on_nan_stops_within_the_epoch():
     assert "TerminateOnNaN" in h.records
 
 
+@pytest.mark.parametrize("callbacks", [[], [TerminateOnNaN()]], ids=["alone", "TerminateOnNaN"])
+def test_a_stacked_copy_that_diverges_warns_once_with_or_without_terminate_on_nan(callbacks):
+    """The copy TerminateOnNaN freezes mid-epoch gets fit's DivergenceWarning, once."""
+    import warnings
+
+    x, y = blobs(60)
+    model = tn.Sequential([Dense(5, activation="relu", input_dim=2), Dense(4)], seed=0,
+                          n_models=3)
+    model.compile(tn.optimizers.SGD([0.001, 1.0, 0.002]), loss="mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h = model.fit(x, np.eye(4)[y] * 10, epochs=4, batch_size=16, verbose=0,
+                      callbacks=callbacks)
+    diverging = [w for w in caught if issubclass(w.category, tn.DivergenceWarning)]
+    assert h.diverged.tolist() == [False, True, False]
+    assert h.diverged_epoch.tolist() == [-1, 1, -1]
+    assert len(diverging) == 1
+    assert str(diverging[0].message).startswith("Copies [1] of the stacked model reached a loss")
+    assert "in epoch 1 at learning rate(s) 1" in str(diverging[0].message)
+
+
 def test_callbacks_must_be_callbacks():
     x, y = blobs(8)
     with pytest.raises(TypeError, match="callbacks"):

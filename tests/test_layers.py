@@ -115,6 +115,20 @@ def test_unknown_activation_lists_the_valid_ones():
         Dense(3, activation="rlu")
 
 
+def test_dense_repr_shows_the_activation_it_applies():
+    assert repr(Dense(3, activation="relu")) == "Dense(3, activation='relu')"
+    assert repr(Dense(3, activation=LeakyReLU(0.2))) == "Dense(3, activation='leaky_relu')"
+    assert repr(Dense(3, activation=LeakyReLU(0.3))) == \
+        "Dense(3, activation=LeakyReLU(negative_slope=0.3))"
+    assert repr(Dense(3)) == repr(Dense(3, activation=tn.layers.Linear())) == "Dense(3)"
+
+    class Doubling(tn.layers.Layer):
+        def forward(self, x, training=True):
+            return 2.0 * x
+
+    assert repr(Dense(3, activation=Doubling())) == "Dense(3, activation=Doubling())"
+
+
 def test_bad_units_and_initializer():
     with pytest.raises(ValueError, match="units"):
         Dense(0)

@@ -107,6 +107,71 @@ def test_bad_targets():
         losses.MeanSquaredError()(np.array([[np.nan]]), np.array([[0.5]]))
 
 
+ALL_LOSSES = [losses.CategoricalCrossentropy(), losses.SparseCategoricalCrossentropy(),
+              losses.BinaryCrossentropy(), losses.MeanSquaredError()]
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred", [
+    (losses.MeanSquaredError(), [[1.0, 2.0]], [[2.0, 4.0]]),
+    (losses.MeanSquaredError(), [1, 3], [[2], [3]]),
+    (losses.BinaryCrossentropy(), [[1.0], [0.0]], [[0.75], [0.5]]),
+    (losses.CategoricalCrossentropy(), [[0.0, 1.0], [1.0, 0.0]], [[0.25, 0.75], [0.5, 0.5]]),
+    (losses.SparseCategoricalCrossentropy(), [1, 0], [[0.25, 0.75], [0.5, 0.5]]),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), [1, 0], [[0.0, 1.0], [2.0, 1.0]]),
+], ids=["mse", "mse-int", "bce", "cce", "scce", "scce-logits"])
+def test_a_loss_takes_lists_as_it_takes_arrays(float64, loss, y_true, y_pred):
+    value = loss(y_true, y_pred)
+    assert isinstance(value, float)
+    assert value == loss(np.array(y_true), np.array(y_pred, dtype=np.float64))
+    assert loss.forward(y_true, y_pred) == value
+
+
+@pytest.mark.parametrize("y_pred", [2.0, [0.7, 0.2, 0.1], np.ones((1, 1, 2, 3)),
+                                    np.ones((0, 3)), np.ones((2, 0))],
+                         ids=["scalar", "1-D", "4-D", "no rows", "no columns"])
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=lambda loss: type(loss).__name__)
+def test_y_pred_must_be_rows_of_outputs(float64, loss, y_pred):
+    with pytest.raises(ValueError, match=r"y_pred must .*\(N, C\).*got shape"):
+        loss([0], y_pred)
+
+
+def test_y_pred_must_hold_numbers():
+    with pytest.raises(TypeError, match="y_pred must hold numbers"):
+        losses.MeanSquaredError()("a", "b")
+
+
+def test_y_true_and_y_pred_must_agree(float64):
+    with pytest.raises(ValueError, match=r"y_true has 2 rows but y_pred has 5.*\(5, 4\)"):
+        losses.SparseCategoricalCrossentropy()(LABELS[:2], PROBS)
+    with pytest.raises(ValueError, match=r"y_true.*\(3, 2\).*y_pred.*\(3, 3\)"):
+        losses.MeanSquaredError()(np.ones((3, 2)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"y_true.*\(3,\).*y_pred.*\(3, 3\)"):
+        losses.MeanSquaredError()(np.ones(3), np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("loss", [type(loss)() for loss in ALL_LOSSES],
+                         ids=lambda loss: type(loss).__name__)
+def test_backward_before_forward_says_to_call_forward(loss):
+    with pytest.raises(ValueError, match=r"backward: call forward\(y_true, y_pred\) first"):
+        loss.backward()
+
+
+def test_fit_does_not_go_through_the_checked_entry(monkeypatch):
+    """fit, evaluate and the fused step call value(): the checks of forward cost them nothing."""
+    import tinynet as tn
+
+    def refuse(self, y_true, y_pred):
+        raise AssertionError("the training path called Loss.forward")
+
+    monkeypatch.setattr(losses.Loss, "forward", refuse)
+    x, y = RNG.normal(size=(8, 2)), np.arange(8) % 2
+    for fused in (True, False):
+        model = tn.Sequential([tn.layers.Dense(2, activation="softmax", input_dim=2)], seed=0)
+        model.compile("sgd", loss="sparse_categorical_crossentropy", fused=fused)
+        model.fit(x, y, epochs=1, batch_size=4, verbose=0, validation_split=0.25)
+        model.evaluate(x, y)
+
+
 def test_unknown_loss_lists_the_valid_ones():
     with pytest.raises(ValueError, match="categorical_crossentropy"):
         losses.get("cross_entropy")

@@ -261,3 +261,47 @@ def test_a_version_1_file_still_loads_without_training_state(tmp_path):
     assert loaded.optimizer.iterations == 0 and loaded.optimizer._slots is None
     for a, b in zip(weights, loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+class _Doubling(tn.layers.Layer):
+    """A user's parameter-free activation: y = 2x."""
+
+    def forward(self, x, training=True):
+        return 2.0 * x
+
+    def backward(self, grad_y):
+        return 2.0 * grad_y
+
+
+@pytest.mark.parametrize("make", [lambda: LeakyReLU(0.3), lambda: LeakyReLU(negative_slope=0.1),
+                                  lambda: LeakyReLU(0.2), lambda: LeakyReLU(0.0),
+                                  tn.layers.ReLU, tn.layers.Tanh, tn.layers.Softmax],
+                         ids=["leaky0.3", "leaky0.1", "leaky0.2", "leaky0", "relu", "tanh",
+                              "softmax"])
+def test_an_activation_given_as_a_layer_is_saved_with_its_config(tmp_path, make):
+    model = tn.Sequential([Dense(3, activation=make(), input_dim=2), Dense(2)], seed=0)
+    model.save(tmp_path / "act.npz")
+    loaded = tn.load_model(tmp_path / "act.npz")
+    before, after = model.layers[0].activation, loaded.layers[0].activation
+    assert type(after) is type(before) and after.get_config() == before.get_config()
+    assert repr(loaded) == repr(model)
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_an_activation_tinynet_cannot_describe_is_refused_at_save(tmp_path):
+    model = tn.Sequential([Dense(3, input_dim=2), Dense(3, activation=_Doubling())], seed=0)
+    with pytest.raises(ValueError, match=r"save: .*layer 1 \(Dense\).*_Doubling"):
+        model.save(tmp_path / "user.npz")
+    assert not (tmp_path / "user.npz").exists()
+
+
+def test_a_model_checkpoint_keeps_a_configured_activation(tmp_path):
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    model = tn.Sequential([Dense(3, activation=LeakyReLU(0.3), input_dim=2), Dense(1)], seed=0)
+    model.compile(tn.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, x[:, :1], epochs=1, verbose=0,
+              callbacks=[tn.callbacks.ModelCheckpoint(tmp_path / "ckpt.npz")])
+    loaded = tn.load_model(tmp_path / "ckpt.npz")
+    assert loaded.layers[0].activation.negative_slope == 0.3
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

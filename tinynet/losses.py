@@ -30,13 +30,26 @@ class Loss:
         return self.forward(y_true, y_pred)
 
     def forward(self, y_true, y_pred):
-        """The mean loss of ``y_pred`` against ``y_true`` (raw labels or one-hot)."""
+        """The mean loss of ``y_pred`` against ``y_true`` (raw labels or one-hot).
+
+        y_pred (N, C), or (K, N, C) for K stacked models: an array of the active
+        backend is used as it is; a list or other array-like becomes one in
+        tn.get_dtype(). y_true: the targets ``encode`` takes, N rows. The entry
+        for users: fit and evaluate call ``value`` on checked device arrays.
+        """
+        owner = type(self).__name__
+        y_pred = _predictions(y_pred, owner)
         n_out = y_pred.shape[-1]
-        y = self.encode(backend.to_numpy(y_true), n_out, owner=type(self).__name__)
+        try:
+            y = self.encode(backend.to_numpy(y_true), n_out, owner=owner)
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"{exc} (y is y_true here, of shape {np.shape(y_true)}, against "
+                            f"y_pred of shape {tuple(y_pred.shape)}.)") from None
         if y.shape[0] != y_pred.shape[-2]:
             raise ValueError(
-                f"{type(self).__name__}: y_true has {y.shape[0]} rows but y_pred has "
-                f"{y_pred.shape[-2]}."
+                f"{owner}: y_true has {y.shape[0]} rows but y_pred has {y_pred.shape[-2]} "
+                f"(shape {tuple(y_pred.shape)}); give one target per row of y_pred."
             )
         xp = backend.namespace(y_pred)
         y = xp.asarray(y, dtype=y_pred.dtype)
@@ -52,6 +65,28 @@ class Loss:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _predictions(y_pred, owner):
+    """y_pred as an array, (N, C) or (K, N, C) with N, C >= 1; ValueError otherwise."""
+    if not (hasattr(y_pred, "__array_namespace__") and hasattr(y_pred, "shape")
+            and backend.namespace(y_pred).isdtype(y_pred.dtype, "real floating")):
+        y_pred = backend.to_device(_checks.host_array(
+            y_pred, "y_pred", owner, dtype="float", finite=False, empty=True))
+    shape = tuple(y_pred.shape)
+    if len(shape) not in (2, 3) or 0 in shape:
+        raise ValueError(
+            f"{owner}: y_pred must be (N, C), one row of C outputs per sample, or (K, N, C) "
+            f"for K stacked models, with N, C >= 1; got shape {shape}. One output per "
+            "sample is (N, 1): write [[p] for p in y_pred] or y_pred[:, None].")
+    return y_pred
+
+
+def _before_forward(loss):
+    """The error of a backward that has no forward to differentiate."""
+    return ValueError(
+        f"{type(loss).__name__}.backward: call forward(y_true, y_pred) first; backward "
+        "returns d(mean loss)/d(y_pred) for the batch that forward saw last.")
 
 
 def _columns(y, n_out, owner, what, checked=True):
@@ -124,6 +159,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     PROBABILITIES = ("clip", "exact")
+    _y_pred = None  # the batch of the last value(); backward needs it
 
     def __init__(self, from_logits=False, probabilities="clip"):
         self.from_logits = _checks.boolean(from_logits, "from_logits", type(self).__name__)
@@ -200,6 +236,8 @@ class CategoricalCrossentropy(Loss):
 
     def backward(self):
         """dL/d(y_pred), the 1/N included, for the batch of the last ``value``."""
+        if self._y_pred is None:
+            raise _before_forward(self)
         xp = backend.namespace(self._y_pred)
         y, n = self._y, self._y_pred.shape[-2]
         if self.from_logits:
@@ -250,6 +288,8 @@ class BinaryCrossentropy(Loss):
     grad = (sigmoid(z) - y) / (N * D).
     """
 
+    _y_pred = None  # the batch of the last value(); backward needs it
+
     def __init__(self, from_logits=False):
         self.from_logits = _checks.boolean(from_logits, "from_logits", type(self).__name__)
 
@@ -274,6 +314,8 @@ class BinaryCrossentropy(Loss):
         return xp.mean(xp.mean(per, axis=-1), axis=-1)
 
     def backward(self):
+        if self._y_pred is None:
+            raise _before_forward(self)
         xp = backend.namespace(self._y_pred)
         y, z = self._y, self._y_pred
         size = z.shape[-2] * z.shape[-1]
@@ -288,6 +330,8 @@ class BinaryCrossentropy(Loss):
 class MeanSquaredError(Loss):
     """L = mean over all elements of (y_pred - y)^2;  grad = 2 (y_pred - y) / (N * D)."""
 
+    _diff = None  # y_pred - y of the last value(); backward needs it
+
     def encode(self, y, n_out, owner):
         return _columns(y, n_out, owner, "regression targets")
 
@@ -298,6 +342,8 @@ class MeanSquaredError(Loss):
 
     def backward(self):
         d = self._diff
+        if d is None:
+            raise _before_forward(self)
         return d * (2.0 / (d.shape[-2] * d.shape[-1]))
 
 

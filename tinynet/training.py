@@ -415,6 +415,7 @@ class _Observer:
         self.first = np.where(np.isfinite(initial), initial, np.inf)
         self.best = self.first.copy()
         self.grew = np.zeros(initial.shape, dtype=bool)
+        self.ended = np.zeros(initial.shape, dtype=bool)  # copies whose divergence was told
 
     def check(self, epoch, loss, lr):
         if not self.model.stacked:  # one model's usual epoch: found out in floats
@@ -425,10 +426,11 @@ class _Observer:
         loss = np.array(loss, dtype=np.float64, ndmin=1)
         finite = np.isfinite(loss)
         grown = grew_past(loss, self.best, self.first, self.factor) & ~self.grew
-        bad = ~finite
-        if self.model.frozen is not None:  # a frozen copy's loss is its last one: not news
+        # a copy ended in an earlier epoch keeps its non-finite loss: not news. One that
+        # TerminateOnNaN froze in this epoch's batches is, and warns as without it
+        bad = ~finite & ~self.ended
+        if self.model.frozen is not None:  # a frozen copy's loss is its last one
             grown &= ~self.model.frozen
-            bad &= ~self.model.frozen
         self.best = np.where(finite, np.minimum(self.best, loss), self.best)
         if not (grown | bad).any():  # the usual epoch: one array call to learn it
             return
@@ -460,6 +462,7 @@ class _Observer:
 
     def _end(self, epoch, loss, lrs, bad):
         model, history = self.model, self.history
+        self.ended |= bad
         if model.stacked:
             history.diverged = history.diverged | bad
             history.diverged_epoch = np.where(bad, epoch + 1, history.diverged_epoch)

@@ -90,6 +90,8 @@ class TerminateOnNaN(Callback):
     fit already ends a non-finite copy at the end of its epoch; this callback
     checks every batch, as Keras's does, at the cost of a host read per batch.
     Stacked copies with a non-finite loss are frozen; training stops when all are.
+    The DivergenceWarning is fit's, given at the end of that epoch as without
+    this callback: once per copy (a single model: once).
     """
 
     wants_batches = True

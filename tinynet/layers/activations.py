@@ -123,17 +123,47 @@ _BY_NAME = {
 }
 
 
+# The classes a model file may name as an activation, as {"class_name", "config"}.
+_CLASSES = {c.__name__: c for c in (Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
+
+
 def get(identifier, owner="Dense"):
-    """An activation layer from a name ("relu", ...), None (linear) or a layer."""
+    """An activation layer from a name ("relu", ...), None (linear), a parameter-free
+    layer, or the {"class_name": ..., "config": {...}} dict ``serialize`` writes."""
     if identifier is None:
         return Linear()
     if isinstance(identifier, Layer) and not identifier.param_specs(1):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict):
+        return _from_config(identifier, owner)
     raise ValueError(
         f"{owner}: unknown activation {identifier!r}. Choose one of: {', '.join(_BY_NAME)}."
     )
+
+
+def _from_config(entry, owner):
+    """The activation a {"class_name", "config"} dict describes, checked key by key."""
+    config = entry.get("config")
+    if (set(entry) != {"class_name", "config"} or not isinstance(entry["class_name"], str)
+            or not isinstance(config, dict)):
+        raise ValueError(f"{owner}: an activation config must be exactly {{'class_name': ..., "
+                         f"'config': {{...}}}}, got {entry!r}.")
+    cls = _CLASSES.get(entry["class_name"])
+    if cls is None:
+        raise ValueError(
+            f"{owner}: unknown activation class {entry['class_name']!r}; a config names one "
+            f"of tinynet's activations: {', '.join(_CLASSES)}. A layer class of your own "
+            "cannot be described in a model file: rebuild the model in code and restore "
+            "its weights with get_weights / set_weights.")
+    accepted = set(cls().get_config())  # the arguments get_config writes back
+    unknown = sorted(str(k) for k in config if k not in accepted)
+    if unknown:
+        raise ValueError(f"{owner}: activation {cls.__name__} takes "
+                         f"{sorted(accepted) or 'no arguments'}, got unknown arguments "
+                         f"{unknown}.")
+    return cls(**config)
 
 
 def name_of(layer):
@@ -143,3 +173,20 @@ def name_of(layer):
         if type(made) is type(layer) and made.get_config() == layer.get_config():
             return name
     return None
+
+
+def serialize(layer):
+    """What ``get`` turns back into an equal activation: its name where it has one
+    ("relu", "leaky_relu" for slope 0.2), else {"class_name": ..., "config": {...}}.
+
+    A class of the user's own (a subclass of a built-in one included) is written
+    under its full name, "module.Class", which no tinynet reads back: save then
+    refuses the model instead of loading a different activation.
+    """
+    name = name_of(layer)
+    if name is not None:
+        return name
+    cls = type(layer)
+    if _CLASSES.get(cls.__name__) is cls:
+        return {"class_name": cls.__name__, "config": layer.get_config()}
+    return {"class_name": f"{cls.__module__}.{cls.__qualname__}", "config": {}}

@@ -15,7 +15,8 @@ class Dense(Layer):
       grad_x = g @ W^T (summed over the K copies when they all read the same x
       of shape (N, in)).
 
-    units: output width. activation: None (linear) or a name such as "relu".
+    units: output width. activation: None (linear), a name such as "relu", a
+    parameter-free layer such as LeakyReLU(0.1), or the config dict get_config writes.
     kernel_initializer "glorot_uniform" and bias_initializer "zeros" as in Keras.
     input_dim: the input width, needed only on a model's first layer to build
     the parameters at construction. input_shape=(n,) is accepted as Keras's
@@ -68,7 +69,7 @@ class Dense(Layer):
     def get_config(self):
         return {
             "units": self.units,
-            "activation": activations.name_of(self.activation),
+            "activation": activations.serialize(self.activation),
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "input_dim": self.declared_input_dim,
@@ -76,8 +77,11 @@ class Dense(Layer):
         }
 
     def __repr__(self):
-        act = activations.name_of(self.activation)
-        return f"Dense({self.units}" + (f", activation={act!r})" if act != "linear" else ")")
+        name = activations.name_of(self.activation)
+        if name == "linear":
+            return f"Dense({self.units})"
+        shown = repr(self.activation) if name is None else repr(name)
+        return f"Dense({self.units}, activation={shown})"
 
 
 def _from_input_shape(input_shape, input_dim, units):
