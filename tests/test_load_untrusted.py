@@ -283,6 +283,27 @@ def test_a_tiny_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_pat
     assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
 
 
+@pytest.mark.parametrize("units", [[10**12], [10**5, 10**5]], ids=["one", "two"])
+def test_a_huge_layer_is_refused_when_the_input_width_is_not_saved(tmp_path, units):
+    """input_dim null: no weights to read, and predict would build Dense(10**12) on 1 feature."""
+    config = _big_config(units[0], None)
+    config["layers"] = [{"class_name": "Dense", "config": {"units": n}} for n in units]
+    path = _write(tmp_path / "unbuilt.npz", config, [])
+    assert path.stat().st_size < 4096
+    with pytest.raises(ValueError, match=f"declares more than {saving.MAX_PARAMETERS} param.*"
+                                         "1 feature wide"):
+        tn.load_model(path)
+    config["layers"] = [{"class_name": "Dense", "config": {"units": 10}}]
+    assert not tn.load_model(_write(tmp_path / "small.npz", config, [])).built
+
+
+def test_an_unbuilt_model_declaring_its_width_after_an_activation_round_trips(tmp_path):
+    model = tn.Sequential([tn.layers.ReLU(), Dense(3, input_dim=5)], seed=0)
+    model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz")
+    assert not loaded.built and loaded.layers[1].declared_input_dim == 5
+
+
 # --- entries that share bytes, and paths that are not regular files -----------------------
 def _zip_sharing_one_blob(path, shared_names, blob, others):
     """A zip whose entries ``shared_names`` all read the same stored ``blob``.
