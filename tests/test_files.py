@@ -170,3 +170,41 @@ def test_writing_below_a_file_says_it_is_a_file(tmp_path):
     a_file.write_text("x")
     with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         _files.write_text(a_file / "x.txt", "hello")
+
+
+def _fifo(path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs os.mkfifo")
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("how", ["write_text", "model.save", "a link to it"])
+def test_a_fifo_is_refused_and_left_a_fifo(tmp_path, how):
+    import tinynet as tn
+
+    fifo = _fifo(tmp_path / "out.npz")
+    path = fifo
+    if how == "a link to it":
+        path = tmp_path / "link.npz"
+        path.symlink_to(fifo)
+    with pytest.raises(ValueError, match="is not a regular file .*FIFO") as info:
+        if how == "model.save":
+            tn.Sequential([tn.layers.Dense(2, input_dim=3)], seed=0).save(path)
+        else:
+            _files.write_text(path, "x")
+    assert str(path) in str(info.value)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == sorted({"out.npz", path.name})
+
+
+def test_staged_files_refuse_a_fifo_before_moving_any(tmp_path):
+    (tmp_path / "a.txt").write_text("old a")
+    _fifo(tmp_path / "b.txt")
+    with pytest.raises(ValueError, match="is not a regular file .*FIFO"):
+        with _files.staged_files(tmp_path) as stage:
+            _files.write_text(os.path.join(stage, "a.txt"), "new a")
+            _files.write_text(os.path.join(stage, "b.txt"), "new b")
+    assert (tmp_path / "a.txt").read_text() == "old a"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "b.txt").st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]

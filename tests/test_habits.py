@@ -455,3 +455,26 @@ def test_csv_logger_append_refuses_a_fifo_without_blocking(tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("CSVLogger(append=True) on a FIFO blocked for 60 s")
     assert "is not a regular file (it is a FIFO" in out, out
+
+
+def test_csv_logger_append_refuses_a_log_over_its_limit(tmp_path, monkeypatch):
+    """The whole log is kept and rewritten every epoch, so what it reads back is bounded."""
+    monkeypatch.setattr("tinynet.callbacks.files.MAX_APPEND_BYTES", 1000)
+    path = tmp_path / "log.csv"
+    text = "epoch,loss\n" + "".join(f"{i},0.5\n" for i in range(200))
+    path.write_text(text)
+    with pytest.raises(ValueError, match="log.csv' holds more than 1000 bytes"):
+        _model().fit(X, Y, epochs=1, verbose=0,
+                     callbacks=[tn.callbacks.CSVLogger(path, append=True)])
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("data", [b"epoch,loss\n0,\xff\n", b"epoch,loss\n0," + b"9" * 200_000],
+                         ids=["not-utf8", "field-over-csv-limit"])
+def test_csv_logger_append_names_a_log_it_cannot_read(tmp_path, data):
+    path = tmp_path / "log.csv"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match="CSVLogger: .*log.csv' is not a CSV log"):
+        _model().fit(X, Y, epochs=1, verbose=0,
+                     callbacks=[tn.callbacks.CSVLogger(path, append=True)])
+    assert path.read_bytes() == data

@@ -299,6 +299,90 @@ def test_a_tiny_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_pat
     assert grew < 64, f"loading a refused {path.stat().st_size}-byte file cost {grew:.0f} MiB"
 
 
+@pytest.mark.parametrize("units", [[10**12], [10**5, 10**5]], ids=["one", "two"])
+def test_a_huge_layer_is_refused_when_the_input_width_is_not_saved(tmp_path, units):
+    """input_dim null: no weights to read, and predict would build Dense(10**12) on 1 feature."""
+    config = _big_config(units[0], None)
+    config["layers"] = [{"class_name": "Dense", "config": {"units": n}} for n in units]
+    path = _write(tmp_path / "unbuilt.npz", config, [])
+    assert path.stat().st_size < 4096
+    with pytest.raises(ValueError, match=f"declares more than {saving.MAX_PARAMETERS} param.*"
+                                         "1 feature wide"):
+        tn.load_model(path)
+    config["layers"] = [{"class_name": "Dense", "config": {"units": 10}}]
+    assert not tn.load_model(_write(tmp_path / "small.npz", config, [])).built
+
+
+def test_an_unbuilt_model_declaring_its_width_after_an_activation_round_trips(tmp_path):
+    model = tn.Sequential([tn.layers.ReLU(), Dense(3, input_dim=5)], seed=0)
+    model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz")
+    assert not loaded.built and loaded.layers[1].declared_input_dim == 5
+
+
+# --- the zip's directory, bounded before zipfile reads it -------------------------------
+def _many_entries(path, n, declared, zip64=False):
+    """A zip of ``n`` empty stored entries whose end record declares ``declared`` of them.
+
+    zip64: the true count, size and offset stand in a ZIP64 end record, whose values
+    zipfile takes over the classic record's (which declares ``declared`` in 0 bytes).
+    """
+    out, central = bytearray(), bytearray()
+    for i in range(n):
+        name = f"{i:06d}".encode()
+        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 0, 0, 0,
+                               0, 0, 0, len(name), 0, 0, 0, 0, 0, len(out)) + name
+        out += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 0,
+                           len(name), 0) + name
+    start_dir = len(out)
+    out += central
+    if zip64:
+        end64_at = len(out)
+        out += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n,
+                           len(central), start_dir)
+        out += struct.pack("<4sLQL", b"PK\x06\x07", 0, end64_at, 1)
+        out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, declared, declared, 0, 0, 0)
+    else:
+        out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, declared, declared, len(central),
+                           start_dir, 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.parametrize("declared, zip64", [(0xFFFF, False), (14, False), (14, True)],
+                         ids=["count-65535", "count-understated", "zip64-understated"])
+def test_a_zip_of_many_entries_is_refused_before_its_directory_is_read(tmp_path, declared, zip64):
+    """300k empty entries in 26 MB: zipfile would build all of them (+180 MB, 2 s) first."""
+    path = _many_entries(tmp_path / "many.npz", 300_000, declared, zip64)
+    outcome, grew = _load_in_child(path)
+    assert outcome.startswith("ValueError") and "entries" in outcome, outcome
+    assert grew < 16, f"refusing {path.stat().st_size} bytes of entries cost {grew:.0f} MiB"
+
+
+def test_a_model_file_over_4_gib_still_loads(tmp_path, monkeypatch):
+    """Beyond 4 GiB zipfile writes a ZIP64 end record; a low ZIP64_LIMIT makes one here."""
+    model = tn.Sequential([Dense(4, activation="relu", input_dim=3), Dense(2)], seed=0)
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "ZIP64_LIMIT", 64)
+        model.save(tmp_path / "m.npz")
+    assert b"PK\x06\x06" in (tmp_path / "m.npz").read_bytes()[-200:]
+    loaded = tn.load_model(tmp_path / "m.npz")
+    for got, want in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_zip_with_a_comment_is_refused(tmp_path):
+    """tinynet writes none; without one the end record is the last 22 bytes, as zipfile
+    reads it first, so the entry count checked is the one zipfile uses."""
+    path = tmp_path / "m.npz"
+    tn.Sequential([Dense(2, input_dim=3)], seed=0).save(path)
+    with zipfile.ZipFile(path, "a") as z:
+        z.comment = b"hello"
+    with pytest.raises(ValueError, match="not a readable tinynet model file.*end record"):
+        tn.load_model(path)
+
+
 # --- entries that share bytes, and paths that are not regular files -----------------------
 def _zip_sharing_one_blob(path, shared_names, blob, others):
     """A zip whose entries ``shared_names`` all read the same stored ``blob``.

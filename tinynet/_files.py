@@ -10,6 +10,9 @@ file intact and, at worst, a ``.<name>.tinynet-tmp-*`` file that
   ``open()`` would give (0666 less the umask), not mkstemp's 0600.
 - A path that is a symbolic link is written through: the link stays and its
   target is replaced, as editors do.
+- A target that exists and is not a regular file (a device, a FIFO, a socket,
+  or a link to one) is refused with NotRegularFile: replacing it would swap,
+  say, /dev/null for a regular file.
 - Errors name the user's path, never the temporary one.
 """
 
@@ -34,6 +37,7 @@ def atomic_path(path, suffix=""):
     target = os.path.realpath(path)  # write through a symbolic link
     if not path or path.endswith(("/", os.sep)) or os.path.isdir(target):
         raise IsADirectoryError(21, f"Cannot write {path!r}: it is a folder; give a file name")
+    _refuse_special(target, path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         if os.path.exists(folder):
@@ -112,7 +116,8 @@ def staged_files(folder):
     For outputs that only make sense together (a run's figures, table and
     report): the caller writes them all into the yielded folder, and only when
     the block completes are they moved into ``folder`` (one ``os.replace`` each,
-    keeping the mode of a file they replace). An exception or Ctrl-C before that
+    keeping the mode of a file they replace; none moves if any would replace a
+    device, a FIFO or a socket). An exception or Ctrl-C before that
     leaves the previous files of ``folder`` as they were; files in ``folder``
     that the block did not write are never touched. The temporary folder is
     named ``.<folder>.tinynet-tmp-*``, so ``stale_temporaries(folder)`` finds one
@@ -125,8 +130,11 @@ def staged_files(folder):
     stage = tempfile.mkdtemp(prefix="." + name + TMP_MARK, dir=folder)
     try:
         yield stage
-        for entry in sorted(os.listdir(stage)):
-            target = os.path.realpath(os.path.join(folder, entry))
+        targets = {entry: os.path.realpath(os.path.join(folder, entry))
+                   for entry in sorted(os.listdir(stage))}
+        for entry, target in targets.items():  # every one checked before any moves in
+            _refuse_special(target, os.path.join(folder, entry))
+        for entry, target in targets.items():
             source = os.path.join(stage, entry)
             os.chmod(source, _mode_for(target))
             os.replace(source, target)
@@ -166,6 +174,22 @@ def open_regular(path, owner):
     except BaseException:
         os.close(fd)
         raise
+
+
+def _refuse_special(target, path):
+    """NotRegularFile if ``target`` (``path`` resolved) is a device, a FIFO or a socket.
+
+    A missing target passes (it will be created), and so does a folder (the
+    callers refuse it themselves, or os.replace does).
+    """
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:  # missing or unreachable: creating the file reports it
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise NotRegularFile(f"Cannot write {path!r}: it is not a regular file (it is "
+                             f"{_kind(mode)}), and saving would replace it; give the path of "
+                             "a regular file or a new name.")
 
 
 def _kind(mode):

@@ -138,23 +138,41 @@ def _layer(entry, i):
 
 
 def _shapes(layers, input_dim, n_models):
+    """The weight shapes for inputs ``input_dim`` wide; Refused past MAX_PARAMETERS.
+
+    input_dim null: the model is built on its first data, so the file holds no
+    weights ([]); the layers are still counted for inputs 1 feature wide, the
+    fewest parameters any data gives them (Dense: (1 + use_bias) * units; a
+    later layer that declares its input_dim counts from that width), so a file
+    cannot leave a Dense(10**12) for predict to allocate.
+    """
     first = getattr(layers[0], "declared_input_dim", None)
     if input_dim is None:
         if first is not None:
             raise Refused(f"has input_dim null but layer 0 declares input_dim={first}.")
+        _counted(layers, 1, n_models, narrowest=True)
         return []
+    return _counted(layers, input_dim, n_models)
+
+
+def _counted(layers, input_dim, n_models, narrowest=False):
+    """The shapes for inputs ``input_dim`` wide, at most MAX_PARAMETERS in all; with
+    narrowest, input_dim is a lower bound and a declared width replaces it."""
     shapes, total, width = [], 0, input_dim
+    note = " even for inputs 1 feature wide" if narrowest else ""
     for i, layer in enumerate(layers):
         declared = getattr(layer, "declared_input_dim", None)
         if declared is not None and declared != width:
-            raise Refused(f"has layer {i} declaring input_dim={declared} where its input is "
-                          f"{width} wide.")
+            if not narrowest:
+                raise Refused(f"has layer {i} declaring input_dim={declared} where its input "
+                              f"is {width} wide.")
+            width = declared
         for shape, _ in layer.param_specs(width).values():
             shape = tuple(shape) if n_models == 1 else (n_models,) + tuple(shape)
             total += math.prod(shape)
             if total > MAX_PARAMETERS:
                 raise Refused(f"declares more than {MAX_PARAMETERS} parameters (layer {i} "
-                              f"reaches {total}); tinynet model files hold at most "
+                              f"reaches {total}{note}); tinynet model files hold at most "
                               f"{MAX_PARAMETERS}.")
             shapes.append(shape)
         width = layer.output_dim(width)

@@ -18,7 +18,9 @@ no eval), and a crafted file is refused with a ValueError before it can cost
 memory out of proportion to its size, because the loader checks, in order:
 0. that the path is a regular file (a link to /dev/zero, a FIFO or a device is
    refused before a byte is read: it could be read without end, or block);
-1. the zip's directory: exactly the entries above, stored uncompressed (tinynet
+1. the zip's end record, before zipfile builds an entry for each one the
+   directory lists: at most MAX_ENTRIES entries in a bounded number of bytes;
+   then the zip's directory: exactly the entries above, stored uncompressed (tinynet
    never compresses, so a small file cannot inflate into a huge one), each
    lying inside the file, and no two sharing a byte (entries pointing at one
    blob could declare gigabytes in a megabyte), so loading reads at most the
@@ -53,11 +55,17 @@ FORMAT = "tinynet-model"
 VERSION = 2  # 2: the training state (tinynet._train_state); version 1 files still load
 VERSIONS = (1, 2)
 MAX_CONFIG_BYTES = 4 * 1024**2  # the config entry, header included (a few KB in practice)
+# config and digest, and per layer at most a kernel and a bias, each with at most two
+# optimiser slots (Adam's m and v): 60002, below the 65535 of a zip without ZIP64
+MAX_ENTRIES = 2 + 2 * 3 * _model_schema.MAX_LAYERS
+# bytes of one entry in the zip's directory: 46, a name (at most "weight_19999.npy"),
+# and a ZIP64 extra field of at most 28 (an entry beyond 4 GiB)
+_DIRECTORY_ENTRY = 46 + 16 + 28
 _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
-__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_MODELS", "MAX_PARAMETERS", "save_model",
-           "read_model", "compile_settings", "restore_training"]
+__all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_ENTRIES", "MAX_MODELS", "MAX_PARAMETERS",
+           "save_model", "read_model", "compile_settings", "restore_training"]
 
 
 def _digest(config_text, arrays):
@@ -168,7 +176,7 @@ def read_model(path):
             if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
                 raise Refused("is a single .npy array, not a tinynet model file (model.save "
                               "writes an .npz archive; load arrays with numpy.load).")
-            fh.seek(0)
+            _check_directory_size(fh, size)
             with zipfile.ZipFile(fh) as archive:
                 _check_layout(fh, archive)
                 return _read_archive(archive, size)
@@ -237,6 +245,40 @@ def _read_archive(archive, size):
     if digest != _digest(text, weights + list(slot_arrays.values())):
         raise Refused("fails its checksum: it was modified or damaged.")
     return config, weights, slot_arrays
+
+
+def _check_directory_size(fh, size):
+    """Refuse a zip whose directory lists more entries, or bytes, than tinynet writes.
+
+    Only the end records are read, where zipfile looks for them: the last 22
+    bytes (tinynet writes no comment, so the record is there or the file is
+    refused), and the ZIP64 record and locator just before them (zipfile writes
+    those for a file beyond 4 GiB; their count and size replace the classic
+    ones). zipfile then reads the directory until its declared size is used up,
+    whatever the count says, so both are bounded: at most MAX_ENTRIES entries
+    and MAX_ENTRIES * _DIRECTORY_ENTRY bytes (5.4 MB).
+    """
+    fh.seek(max(size - zipfile.sizeEndCentDir, 0))
+    end = fh.read(zipfile.sizeEndCentDir)
+    if len(end) != zipfile.sizeEndCentDir or end[:4] != zipfile.stringEndArchive \
+            or end[-2:] != b"\x00\x00":
+        raise Refused("is not a readable tinynet model file: it does not end with the zip end "
+                      "record tinynet writes (22 bytes, no comment); truncated, or written by "
+                      "another program?")
+    count, directory_bytes = struct.unpack("<HL", end[10:16])
+    zip64_at = size - zipfile.sizeEndCentDir - zipfile.sizeEndCentDir64Locator \
+        - zipfile.sizeEndCentDir64
+    if zip64_at >= 0:
+        fh.seek(zip64_at)
+        zip64 = fh.read(zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator)
+        if zip64[:4] == zipfile.stringEndArchive64 and \
+                zip64[zipfile.sizeEndCentDir64:][:4] == zipfile.stringEndArchive64Locator:
+            count, directory_bytes = struct.unpack("<2Q", zip64[32:48])
+    if count > MAX_ENTRIES or directory_bytes > MAX_ENTRIES * _DIRECTORY_ENTRY:
+        raise Refused(f"has a zip directory of {count} entries in {directory_bytes} bytes; "
+                      f"tinynet writes at most {MAX_ENTRIES} entries in "
+                      f"{MAX_ENTRIES * _DIRECTORY_ENTRY} bytes (a crafted file?).")
+    fh.seek(0)
 
 
 def _check_layout(fh, archive):

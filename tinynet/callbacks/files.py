@@ -9,6 +9,8 @@ import numpy as np
 from tinynet import _checks, _files
 from tinynet.callbacks.base import Callback, _Monitor
 
+MAX_APPEND_BYTES = 64 * 1024**2  # what CSVLogger(append=True) reads back: ~10**6 rows
+
 
 class ModelCheckpoint(_Monitor):
     """Save the model after every epoch, or only when ``monitor`` improves (Keras).
@@ -120,7 +122,9 @@ class CSVLogger(Callback):
     and adds rows, with the header only if the file was empty: the epoch column
     goes on from the file's last row (a resumed run continues its log), the
     columns keep the file's order (NA for one this run does not log), and a run
-    that logs a name the header lacks is refused with a ValueError.
+    that logs a name the header lacks is refused with a ValueError, and so is
+    a log over MAX_APPEND_BYTES (64 MiB; the whole log is kept and rewritten
+    every epoch) or one that is not UTF-8 CSV.
     Columns: epoch (from 0, as Keras), then the logged names sorted (Keras's
     order). Stacked models: one row per copy, with a "copy" column after
     epoch (K rows per epoch: a long table, one line per network).
@@ -138,32 +142,58 @@ class CSVLogger(Callback):
         self.append = _checks.boolean(append, "append", "CSVLogger")
 
     def on_train_begin(self):
-        before = ""
-        if self.append and os.path.exists(self.filename):
-            try:  # not a FIFO or a device: it could block or never end
-                with _files.open_regular(self.filename, "CSVLogger") as f:
-                    before = f.read().decode("utf-8")
-            except _files.NotRegularFile as exc:
-                raise ValueError(f"CSVLogger: {self.filename!r} {exc}") from None
-            if before and not before.endswith("\n"):
-                before += "\n"
+        data = self._read_before() if self.append and os.path.exists(self.filename) else b""
+        try:
+            before = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(self._unreadable(exc)) from None
+        if before and not before.endswith("\n"):
+            before += "\n"
         self._text = before
         self._header = not before
-        self._columns, self._first_epoch = self._read_log(before)
+        self._columns, self._first_epoch = self._read_log(data)
         self.keys = None
         _files.write_text(self.filename, self._text)  # a bad path fails now, not after epoch 1
 
-    def _read_log(self, text):
-        """(the header's columns or None, the epoch after the file's last row)."""
-        rows = list(csv.reader(io.StringIO(text), delimiter=self.separator))
-        rows = [row for row in rows if row]
-        if not rows:
+    def _read_before(self):
+        """The existing log's bytes, at most MAX_APPEND_BYTES; ValueError naming the file."""
+        try:  # not a FIFO or a device: it could block or never end
+            with _files.open_regular(self.filename, "CSVLogger") as f:
+                data = f.read(MAX_APPEND_BYTES + 1)
+        except _files.NotRegularFile as exc:
+            raise ValueError(f"CSVLogger: {self.filename!r} {exc}") from None
+        if len(data) > MAX_APPEND_BYTES:
+            raise ValueError(
+                f"CSVLogger: {self.filename!r} holds more than {MAX_APPEND_BYTES} bytes, the "
+                "most append=True reads back (the log is kept and rewritten whole every "
+                "epoch). Log to a new file, or use append=False to start this one again.")
+        return data
+
+    def _unreadable(self, exc):
+        return (f"CSVLogger: {self.filename!r} is not a CSV log that append=True can read "
+                f"back ({type(exc).__name__}: {exc}). Log to a new file, or use append=False "
+                "to start this one again.")
+
+    def _read_log(self, data):
+        """(the header's columns or None, the epoch after the file's last row).
+
+        data: the log's UTF-8 bytes, decoded a line at a time; only the first
+        and the last non-empty rows are kept, not every row.
+        """
+        first, last, n_rows = None, None, 0
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
+        try:
+            for row in csv.reader(lines, delimiter=self.separator):
+                if row:
+                    first, last, n_rows = first or row, row, n_rows + 1
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+            raise ValueError(self._unreadable(exc)) from None
+        if first is None:
             return None, 0
         try:
-            last = int(rows[-1][0]) + 1 if len(rows) > 1 else 0
+            return first, int(last[0]) + 1 if n_rows > 1 else 0
         except ValueError:
-            last = 0
-        return rows[0], last
+            return first, 0
 
     def _keys_for(self, logs, stacked):
         """The logged names in the file's column order; ValueError when they do not fit."""
