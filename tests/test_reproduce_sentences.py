@@ -23,13 +23,14 @@ def test_far_apart_counts_are_reported_as_a_difference():
 def test_failure_timing_follows_which_kind_is_more_common():
     died = say.failure_timing_sentence(0.5, 12, 2, 1, 15, 3.0, 4, 0.25)
     assert died.startswith("Most failures at 0.5 died than overshot") and "12 of 15" in died
-    assert "layer 4" in died and "epoch 3" in died and "2 fitted and then lost it" in died
+    assert "layer 4" in died and "epoch 3" in died and "2 of 15 [" in died
+    assert "fitted and then lost it" in died
     assert "near chance (median validation accuracy 0.25" in died
     later = say.failure_timing_sentence(0.5, 7, 5, 3, 15, 17.5, 4, 0.6)
     assert later.startswith("More failures at 0.5 died than overshot")
     assert "learned part of the task" in later
     lost = say.failure_timing_sentence(0.5, 2, 12, 1, 15, 3.0, 4)
-    assert "look like overshooting" in lost and "12 fitted and then lost it" in lost
+    assert "look like overshooting" in lost and "12 of 15 [" in lost
     assert "died than overshot" not in lost
     even = say.failure_timing_sentence(0.5, 3, 3, 0, 6, 2.0, 3)
     assert "split evenly" in even
@@ -185,7 +186,8 @@ def test_summary_clauses_follow_the_numbers():
 
 def test_kill_short_follows_the_ablations():
     both = say.kill_short(0.5, 15, 4, 9, 9, 40, (0.2, 0.01), (25, 24))
-    assert "from 15 to 4 of 40" in both and "but no more runs fit" in both
+    assert "from 15 of 40 [24%, 53%] to 4 of 40 [" in both
+    assert "but no more runs fit (9 of 40" in both
     assert "units that can come back help" in both
     neither = say.kill_short(0.5, 8, 7, 9, 10, 40, (0.2, 0.01), (11, 10))
     assert "does not measurably change" in neither and "does not fit measurably more" in neither
@@ -258,3 +260,12 @@ def test_surface_sentence_names_no_cause_for_ordinary_turns():
     text = say.surface_sentence(3, 0.5, 0.1, 0.001, {"0.5": path(2.0, 2), "0.1": path(1.0, 3),
                                                       "0.001": path(0.5, 0)})
     assert "noise" not in text and "no more back and forth than a rate that works" in text
+
+
+def test_summary_counts_come_with_their_intervals():
+    text = say.q2_short(0.1, {"raw": 19, "standardised": 0, "centred": 19, "unit-scale": 0},
+                        20, 0.5, 0, 20)
+    assert "centred at the raw scale 19 of 20 [76%, 99%]" in text
+    assert "raw 0 of 20 [0%, 16%], standardised 20 of 20 [84%, 100%]" in text
+    warm = say.warmup_sentence([0.5], [15], [4], [9], [9], 40, 260)
+    assert "fits 9 of 40 [" in warm

@@ -65,7 +65,7 @@ class Numbers:
                  (r["dead_layer"], "ended with a dead layer"),
                  (r["at_clip"], "stuck at the clip"), (r["one_class"], "predict one class"),
                  (r["partial"], "partial")]
-        return ", ".join(f"{k} {w}" for k, w in parts if k)
+        return ", ".join(f"{say.count_ci(k, r['seeds'])} {w}" for k, w in parts if k)
 
     @staticmethod
     def commonest_layer(r):

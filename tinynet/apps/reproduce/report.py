@@ -80,7 +80,7 @@ def summary_paragraph(summary):
 def _answers(nums):
     cfg = nums.cfg
     low, hi = nums.row("raw", LOW), nums.row("raw", HIGH)
-    raw_lines = [f"- **{r:g}**: {nums.outcomes_text(nums.row('raw', r))} (of {cfg['seeds']})."
+    raw_lines = [f"- **{r:g}**: {nums.outcomes_text(nums.row('raw', r))}."
                  for r in cfg["post_rates"]]
     ini = nums.init("raw")
     return [

@@ -148,11 +148,11 @@ def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_a
                  if val_acc_at_death < 0.4 else
                  f", after they had learned part of the task (median validation accuracy "
                  f"{val_acc_at_death:.2f} then)")
-    died = (f"{died_before_fit} of {failed} failed runs lost a whole hidden layer (most often "
-            f"layer {death_layer}, median by epoch {median_death_epoch:g}) before they ever "
+    died = (f"{count_ci(died_before_fit, failed)} failed runs lost a whole hidden layer (most "
+            f"often layer {death_layer}, median by epoch {median_death_epoch:g}) before they ever "
             f"fitted{where}" if died_before_fit else
             "no failed run lost a whole layer before fitting")
-    lost = f"{fitted_then_lost} fitted and then lost it"
+    lost = f"{count_ci(fitted_then_lost, failed)} fitted and then lost it"
     rest = f"; {never_fit_alive} never fitted with every layer alive" if never_fit_alive else ""
     most = "Most" if 2 * max(died_before_fit, fitted_then_lost) > failed else "More"
     if died_before_fit > fitted_then_lost:
@@ -222,20 +222,23 @@ def overshoot_short(rate, before_fit):
 
 def kill_short(rate, dead_plain, dead_warm, fit_plain, fit_warm, runs, slopes, leaky_fits):
     """One sentence for the summary: what the warm-up and LeakyReLU runs say at `rate`."""
+    def ci(k):
+        return count_ci(k, runs)
+
+    fits = f"({ci(fit_plain)} -> {ci(fit_warm)})"
     if more_often(dead_plain, runs, dead_warm, runs):
         warm = (f"a warm-up over the early steps cuts the runs with a dead layer at {rate:g} from "
-                f"{dead_plain} to {dead_warm} of {runs}, so the early rate-sized steps kill them, "
-                + (f"and more runs fit ({fit_plain} -> {fit_warm})" if
-                   more_often(fit_warm, runs, fit_plain, runs) else
-                   f"but no more runs fit ({fit_plain} -> {fit_warm})"))
+                f"{ci(dead_plain)} to {ci(dead_warm)}, so the early rate-sized steps kill them, "
+                + (f"and more runs fit {fits}" if more_often(fit_warm, runs, fit_plain, runs)
+                   else f"but no more runs fit {fits}"))
     else:
         warm = (f"a warm-up over the early steps does not measurably change the runs with a dead "
-                f"layer at {rate:g} ({dead_plain} -> {dead_warm} of {runs})")
+                f"layer at {rate:g} ({ci(dead_plain)} -> {ci(dead_warm)})")
     helped = [a for a, k in zip(slopes, leaky_fits) if more_often(k, runs, fit_plain, runs)]
-    leak = ", ".join(f"slope {a:g}: {k}" for a, k in zip(slopes, leaky_fits))
-    units = (f"units that can come back help: LeakyReLU fits {leak} of {runs} against "
-             f"{fit_plain} with ReLU" if helped else
-             f"LeakyReLU does not fit measurably more ({leak} of {runs} against {fit_plain})")
+    leak = ", ".join(f"slope {a:g}: {ci(k)}" for a, k in zip(slopes, leaky_fits))
+    units = (f"units that can come back help: LeakyReLU fits {leak} against {ci(fit_plain)} "
+             "with ReLU" if helped else
+             f"LeakyReLU does not fit measurably more ({leak} against {ci(fit_plain)})")
     return f"What kills the units: {warm}; {units}."
 
 
@@ -250,12 +253,13 @@ def q2_short(rate, fits, runs, he_rate, he_raw, he_std):
         cause = "by centring the inputs, not by shrinking them"
     else:
         cause = "by both shrinking and centring the inputs"
-    swap = (f"at {rate:g}: centred at the raw scale {fits['centred']} of {runs}, raw centre at "
-            f"unit scale {fits['unit-scale']} of {runs}")
-    he = (f"with He initialisation standardising helps instead ({he_rate:g}: raw {he_raw} of "
-          f"{runs}, standardised {he_std} of {runs})" if more_often(he_std, runs, he_raw, runs)
-          else f"with He initialisation it does not help either ({he_rate:g}: raw {he_raw}, "
-          f"standardised {he_std} of {runs})")
+    swap = (f"at {rate:g}: centred at the raw scale {count_ci(fits['centred'], runs)}, raw "
+            f"centre at unit scale {count_ci(fits['unit-scale'], runs)}")
+    counts = (f"{he_rate:g}: raw {count_ci(he_raw, runs)}, standardised "
+              f"{count_ci(he_std, runs)}")
+    he = (f"with He initialisation standardising helps instead ({counts})"
+          if more_often(he_std, runs, he_raw, runs)
+          else f"with He initialisation it does not help either ({counts})")
     if same("raw", "standardised"):
         return f"Standardising makes no measurable difference at {rate:g}; {he}."
     return f"With the post's small weights standardising hurts {cause} ({swap}); {he}."
@@ -296,7 +300,7 @@ def warmup_sentence(rates, dead_plain, dead_warm, fit_plain, fit_warm, runs, war
     """
     counts = "; ".join(
         f"{r:g}: dead layers {count_ci(dp, runs)} plain against {count_ci(dw, runs)} with the "
-        f"warm-up, fits {fp} against {fw}"
+        f"warm-up, fits {count_ci(fp, runs)} against {count_ci(fw, runs)}"
         for r, dp, dw, fp, fw in zip(rates, dead_plain, dead_warm, fit_plain, fit_warm))
     test = (f"The test that changes only the early steps: the same runs (same seeds, weights "
             f"and batches) with the rate raised linearly from 0 over the first {warmup_updates} "
