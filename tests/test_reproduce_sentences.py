@@ -26,9 +26,12 @@ def test_failure_timing_follows_which_kind_is_more_common():
     assert "layer 4" in died and "epoch 3" in died and "2 of 15 [" in died
     assert "fitted and then lost it" in died
     assert "near chance (median validation accuracy 0.25" in died
-    later = say.failure_timing_sentence(0.5, 7, 5, 3, 15, 17.5, 4, 0.6)
+    later = say.failure_timing_sentence(0.5, 9, 1, 10, 20, 17.5, 4, 0.6)
     assert later.startswith("More failures at 0.5 died than overshot")
     assert "learned part of the task" in later
+    close = say.failure_timing_sentence(0.5, 6, 4, 3, 13, 7.0, 4, 0.25)
+    assert "neither way of failing is clearly the more common" in close
+    assert "died than overshot" not in close and "6 of 13 [" in close
     lost = say.failure_timing_sentence(0.5, 2, 12, 1, 15, 3.0, 4)
     assert "look like overshooting" in lost and "12 of 15 [" in lost
     assert "died than overshot" not in lost

@@ -155,6 +155,10 @@ def failure_timing_sentence(rate, died_before_fit, fitted_then_lost, never_fit_a
     lost = f"{count_ci(fitted_then_lost, failed)} fitted and then lost it"
     rest = f"; {never_fit_alive} never fitted with every layer alive" if never_fit_alive else ""
     most = "Most" if 2 * max(died_before_fit, fitted_then_lost) > failed else "More"
+    if died_before_fit != fitted_then_lost and not distinguishable(
+            died_before_fit, failed, fitted_then_lost, failed):
+        return (f"At {rate:g} neither way of failing is clearly the more common: {died}; "
+                f"{lost}{rest}; the two counts' intervals overlap.")
     if died_before_fit > fitted_then_lost:
         return (f"{most} failures at {rate:g} died than overshot: {died}; {lost}, the pattern "
                 f"overshooting would leave{rest}.")
