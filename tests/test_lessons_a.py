@@ -184,7 +184,8 @@ def test_lesson13_sigmoid_vanishes_relu_does_not(run):
     assert r["final_val_acc"]["ReLU (He)"] > 0.9 > r["final_val_acc"]["sigmoid (Glorot)"]
     # depth removed: every 2-layer sigmoid seed ends above every 10-layer one
     assert min(r["shallow_sigmoid_val_acc"]) > max(r["deep_sigmoid_val_acc"])
-    # the too-large init: the clip stalls it, the exact loss blows up in epoch 1
+    # the too-large init at the quick budget: the clip stalls it, the exact loss blows up
+    # in epoch 1
     clip, exact = r["first_updates"]["clip"], r["first_updates"]["exact"]
     assert max(clip["kernel_norm"]) < 1.01 * clip["kernel_norm"][0]
     assert not all(v < 10 * clip["kernel_norm"][0] for v in exact["kernel_norm"])
@@ -196,9 +197,12 @@ def test_lesson13_sentences_follow_the_counts_and_epochs():
     lesson = load("13_vanishing_exploding")
     # the epoch at 90% is a median over all seeds: a seed that never got there is later
     assert lesson.when_90([2, 4], 15) == "3"
-    assert lesson.when_90([3, -1], 15) == "> 15 (1/2 seeds)"
-    assert lesson.when_90([3, 5, -1], 15) == "5 (2/3 seeds)"
+    assert lesson.when_90([3, -1], 15) == "> 15"
+    assert lesson.when_90([3, 5, -1], 15) == "5"
     assert lesson.when_90([-1, -1], 15) == "never"
+    # the seeds that got there come with their 95% interval, in the next column
+    assert lesson.reached_90([3, 5, -1]) == "2 of 3 [21%, 94%]"
+    assert lesson.reached_90([-1, -1]).startswith("0 of 2 [0%, ")
     # "neither version trains, and He's does" only when the counts say so
     said = lesson.too_large_sentence(True, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
     assert "neither version reaches 90%" in said and "He's does in every seed" in said
@@ -209,11 +213,28 @@ def test_lesson13_sentences_follow_the_counts_and_epochs():
     assert "neither" not in trained and "clipped 2 of 4" in trained
     moving = lesson.too_large_sentence(False, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
     assert "stalls" not in moving and "clipped loss's doing" not in moving
-    assert "did not blow up" in lesson.too_large_sentence(True, False, {}, 4, 100)
+    not_all = lesson.too_large_sentence(True, False, {}, 4, 100)
+    assert "did not blow up in every seed within 100 epochs" in not_all
+    assert "4 of 4 seeds" in said and "inf/NaN within 100 epochs" in said  # count and budget
     # "within the first epoch" only when the last seed to blow up did so in epoch 1
-    assert "within the first epoch" in lesson.both_ways_sentence(1, 100)
-    later = lesson.both_ways_sentence(3, 100)
+    assert "within the first epoch" in lesson.both_ways_sentence(1, 100, True, 0, 4)
+    later = lesson.both_ways_sentence(3, 100, True, 0, 4)
     assert "first epoch" not in later and "by epoch 3 of 100" in later
+    # "passes back no gradient" only when every clipped kernel gradient ended at 0, and
+    # "fail both ways" only when no clipped seed reached 90%, each with its budget
+    zero = lesson.both_ways_sentence(1, 100, True, 0, 4)
+    assert "no gradient (every kernel gradient exactly 0 after 100 epochs)" in zero
+    assert "fail both ways within 100 epochs" in zero
+    moving = lesson.both_ways_sentence(1, 100, False, 0, 4)
+    assert "no gradient" not in moving and "hardly move over the first 5 updates" in moving
+    some = lesson.both_ways_sentence(1, 100, True, 1, 4)
+    assert "fail both ways" not in some and "1 of 4 seeds" in some
+    # "shrinks at every added depth" only when each deeper network's ratio is smaller
+    depths = [2, 4, 6]
+    assert "shrinks at every added depth" in lesson.depth_sentence(depths, [1e-1, 1e-2, 1e-3],
+                                                                   [1.0, 0.9, 1.1])
+    bumpy = lesson.depth_sentence(depths, [1e-1, 1e-2, 2e-2], [1.0, 0.9, 1.1])
+    assert "does not shrink at every added depth" in bumpy
 
 
 def test_a_lesson_runs_quick_from_the_command_line(tmp_path):
