@@ -171,6 +171,23 @@ def test_lesson12_sentences_follow_the_measured_sizes():
     assert "decides" in said and "within 200 epochs of SGD(0.1)" in said
     assert "decides" not in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
     assert "within 200 epochs" in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
+    # its counts carry their intervals, and 0 of 2 against 2 of 2 (overlapping) decides nothing
+    assert "0 of 8 [0%, " in said and "8 of 8 [" in said
+    assert "decides" not in lesson.init_verdict(0, 2, 2, 5000.0, 200, 0.1)
+    # dead units: "not the cause" with its budget and counts, only when the counts are apart
+    dead = lesson.dead_units_sentence(0, 8, 0.3, 8, 200, 0.1)
+    assert "not the cause within 200 epochs of SGD(0.1)" in dead
+    assert "0 of 8 [0%, " in dead and "8 of 8 [" in dead and "every seed" not in dead
+    assert "cannot tell" in lesson.dead_units_sentence(0, 2, 0.3, 2, 200, 0.1)
+    assert "cannot tell" in lesson.dead_units_sentence(3, 5, 0.3, 8, 200, 0.1)
+    assert "small part of it" in lesson.dead_units_sentence(1, 8, 0.3, 8, 200, 0.1)
+    # the leak and the input scale: a verdict only beyond the intervals
+    assert "rescued" in lesson.leaky_sentence(8, 0, 8, 5000.0, 200, 0.1)
+    assert "rescued" not in lesson.leaky_sentence(2, 0, 8, 5000.0, 200, 0.1)
+    assert "5000x smaller than He's" in lesson.leaky_sentence(0, 0, 8, 5000.0, 200, 0.1)
+    scale = lesson.input_scale_sentence(0, 4, 4, 9.0, 30, 0.1)
+    assert "not the rate for the other" in scale and "0 of 4 [0%, " in scale
+    assert "not the rate" not in lesson.input_scale_sentence(2, 4, 4, 9.0, 30, 0.1)
 
 
 def test_lesson13_sigmoid_vanishes_relu_does_not(run):
