@@ -111,6 +111,26 @@ def test_lesson09_healthy_start_is_ln_c_and_broken_ones_are_not(run):
     assert r["epoch1_end_loss"] < r["epoch1_reported"] < r["first_batch_loss"]
 
 
+def test_lesson09_sentences_follow_the_measured_losses():
+    lesson = load("09_initial_loss")
+    # the Keras default's verdict names its budget, and follows the paired comparison
+    same = lesson.glorot_sentence(0, 1.14, 40)
+    assert "after 40 epochs" in same and "within the seed-to-seed spread" in same
+    assert "clearly better" in lesson.glorot_sentence(1, 1.14, 40)
+    assert "costs something" in lesson.glorot_sentence(-1, 1.14, 40)
+    # "what learning looks like" only when the epoch-1 loss lies between the first
+    # batch's and the end of the epoch's, and is below ln C
+    assert "what learning looks like" in lesson.epoch1_sentence(2.3, 1.56, 0.96, 2.30)
+    assert "does not lie between" in lesson.epoch1_sentence(2.3, 1.56, 1.8, 2.30)
+    assert "learning" not in lesson.epoch1_sentence(2.3, 1.56, 1.8, 2.30)
+    # shuffled labels: "given away by the validation loss" with its budget and count
+    caught = lesson.shuffled_sentence(1.0, 0, 8, 40)
+    assert "for 40 epochs in every seed (8 of 8 [" in caught
+    some = lesson.shuffled_sentence(1.0, 3, 8, 40)
+    assert "gives them away" not in some and "3 of 8 [" in some
+    assert "cannot catch" not in lesson.shuffled_sentence(1.3, 0, 8, 40)
+
+
 def test_lesson10_binary_classifier_reaches_its_floor(run):
     r = run("10_binary_classifier")
     assert r["test_accuracy_min"] > 0.93
