@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
+# # Lesson 3: warm-up: do the first updates need a smaller rate than the rest?
 #
 # Question: can a learning rate that blows training up from a cold start train
 # well once the first few hundred updates are taken more gently?
@@ -12,7 +12,8 @@
 #     strict sense tinynet records) while both warm-ups train, and
 #     the loss those runs reach compared with the best cold-start run;
 #   * 03_first_updates.png: the loss of every one of the first updates at one such
-#     rate: the cold start explodes within a few updates, the warmed-up runs do not;
+#     rate, to see whether the cold start explodes within a few updates and the
+#     warmed-up runs do not;
 #   * 03_rate_grid.png: final validation loss against the rate for the three
 #     variants, with the non-finite runs marked;
 #   * 03_sharpness.png: the sharpness over the first updates, cold and warmed
@@ -35,7 +36,7 @@
 # under the last cell and are saved as PNG files too).
 
 # %%
-"""Lesson 3: warm-up, or why the first updates need a smaller rate than the rest.
+"""Lesson 3: warm-up: do the first updates need a smaller rate than the rest?
 
 Run:  python lessons/03_warmup.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 15 s on a 2-core CPU; --quick (one seed instead of three, six rates) about 4 s.
@@ -142,13 +143,14 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     med_safe = np.where(n_div == 0, med, np.nan)
 
     # --- Step 3: the table -----------------------------------------------------------
-    print(f"\n  {'rate':>6s}  " + "  ".join(f"{v:>21s}" for v in VARIANTS))
-    print(f"  {'':6s}  " + "  ".join(f"{'NaN/inf  val loss':>21s}" for _ in VARIANTS))
+    print(f"\n  {'rate':>6s}  " + "  ".join(f"{v:>28s}" for v in VARIANTS))
+    print(f"  {'':6s}  " + "  ".join(f"{'NaN/inf':>18s}{'val loss':>10s}" for _ in VARIANTS))
     for i, lr in enumerate(rates):
-        cells = [f"{n_div[i, j]}/{len(seeds)} {_num(med[i, j]):>12s}" for j in range(3)]
-        print(f"  {lr:6.3f}  " + "  ".join(f"{c:>21s}" for c in cells))
-    print("  (val loss: median over all seeds, a seed that went NaN/inf counting as the worst; "
-          "'-' where that median is itself NaN/inf)")
+        cells = [f"{count(n_div[i, j], len(seeds)):>18s}{_num(med[i, j]):>10s}" for j in range(3)]
+        print(f"  {lr:6.3f}  " + "  ".join(cells))
+    print(f"  (NaN/inf: seeds within {epochs} epochs, with the Wilson 95% interval; val loss: "
+          "median over all seeds, a seed that went NaN/inf counting as the worst; '-' where "
+          "that median is itself NaN/inf)")
 
     # --- Step 4: what the grid says ----------------------------------------------------
     def largest_safe(j):
@@ -190,7 +192,8 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
         ic = int(np.nanargmin(med_safe[:, 0]))
         iw, jw = divmod(int(np.nanargmin(med_safe[:, 1:])), 2)
         gap = compare(val_loss[:, iw, 1 + jw], val_loss[:, ic, 0])
-        print(f"Best validation loss among rates that trained for every seed: cold start "
+        print(f"Best validation loss after {epochs} epochs among rates that trained for every "
+              f"seed: cold start "
               f"{best_cold:.4f} (rate {rates[ic]}), with warm-up {best_warm:.4f} (rate "
               f"{best_warm_rate}" + (", where the cold start went NaN/inf)"
                                      if n_div[iw, 0] > 0 else ")") + ": "
@@ -203,8 +206,10 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     else:
         print("No rate of the grid went NaN/inf from a cold start and trained with both "
               "warm-ups.")
-    print("Runs whose loss grew past 4x its best, stayed finite and trained on: "
-          + ", ".join(f"{v} {int(n_grew[:, j].sum())}" for j, v in enumerate(VARIANTS)) + ".")
+    n_runs = len(seeds) * len(rates)  # per start: every seed at every rate
+    print("Runs whose loss grew past 4x its best, stayed finite and trained on (of every seed "
+          "at every rate): " + ", ".join(f"{v} {count(n_grew[:, j].sum(), n_runs)}"
+                                         for j, v in enumerate(VARIANTS)) + ".")
 
     # --- Step 5: look at the first updates ---------------------------------------------
     fig, (ax1, ax2) = _common.figure(1, 2, size=(6.0, 4.2))
@@ -271,7 +276,7 @@ def main(out_dir="outputs/03_warmup", quick=False, backend="numpy"):
     probe_rate = ruled_out[0] if ruled_out else show
     probe = [curvature_probe(seed, probe_rate, x[:n_train], y[:n_train], warmup_steps,
                              batch_size) for seed in seeds]
-    cause = explain_cause(rates, rescued, centred, probe, probe_rate, len(seeds))
+    cause = explain_cause(rates, rescued, centred, probe, probe_rate, len(seeds), epochs)
     paths.append(plot_sharpness(probe, probe_rate, out))
 
     # --- Step 7: the takeaway -------------------------------------------------------------
@@ -375,21 +380,36 @@ def curvature_probe(seed, lr, x, y, warmup_steps, batch_size):
     return found
 
 
-def explain_cause(rates, rescued, centred, probe, lr, n_seeds):
+def median_sharpness(values):
+    """(median, non-finite): S over all seeds, a seed whose S is NaN/inf counted as the sharpest.
+
+    values: one sharpness per seed (NaN once that run's weights stopped being
+    finite). The median is over every seed, never over the finite ones only, so
+    it is +inf once more than half of them are non-finite (tn.metrics.run_quartiles).
+    """
+    v = np.asarray(values, float)
+    return float(tn.metrics.run_quartiles(v, mode="min")[1]), int(np.sum(~np.isfinite(v)))
+
+
+def explain_cause(rates, rescued, centred, probe, lr, n_seeds, epochs):
     """What the centred control and the curvature say about why the cold start blows up.
 
     rescued: indices of the rates where every cold start went NaN/inf and no warm-up
-    did; lr: the rate the curvature was probed at.
+    did; lr: the rate the curvature was probed at; epochs: the training budget.
+    A seed whose sharpness went non-finite counts as the sharpest (median_sharpness).
     """
     tolerated = 2.0 * (1.0 + MOMENTUM)  # lr * S must stay below this
     last = len(PROBE_STEPS) - 1
-    s0 = {k: float(np.median([p[f"cold {k}"][0] for p in probe])) for k in ("raw", "centred")}
-    s_end = {k: float(np.nanmedian([p[f"warm-up {k}"][last] for p in probe]))
-             for k in ("raw", "centred")}
+    start = {k: median_sharpness([p[f"cold {k}"][0] for p in probe]) for k in ("raw", "centred")}
+    end = {k: median_sharpness([p[f"warm-up {k}"][last] for p in probe])
+           for k in ("raw", "centred")}
+    s0 = {k: v[0] for k, v in start.items()}
+    s_end = {k: v[0] for k, v in end.items()}
+    nonfinite_end = {k: v[1] for k, v in end.items()}
     n_centred = centred["n_diverged"]
     still = [rates[i] for i in rescued if n_centred[rates[i]] == n_seeds]
     saved = [rates[i] for i in rescued if n_centred[rates[i]] < n_seeds]
-    saved_in = [f"{r} in {n_seeds - n_centred[r]} of {n_seeds} seed(s)" for r in saved]
+    saved_in = [f"{r} in {count(n_seeds - n_centred[r], n_seeds)} seeds" for r in saved]
     print(f"\nCause (a), the distance: centring the targets takes the initial training loss "
           f"from {centred['initial_raw']:.3g} to {centred['initial_centred']:.3g}. Cold starts "
           "that went NaN/inf on the centred targets, at the rates only a warm-up could use: "
@@ -400,13 +420,19 @@ def explain_cause(rates, rescued, centred, probe, lr, n_seeds):
           f"momentum {MOMENTUM} tolerates (plain gradient descent: 2). After the "
           f"{PROBE_STEPS[-1]} updates of the warm-up S is {s_end['raw']:.0f} (raw) and "
           f"{s_end['centred']:.0f} (centred): lr x S = {lr * s_end['raw']:.1f} and "
-          f"{lr * s_end['centred']:.1f}. As rates: a cold start overshoots above "
-          f"2 (1 + m) / S = {tolerated / s0['raw']:.3g} (2 / S = {2 / s0['raw']:.3g}).")
+          f"{lr * s_end['centred']:.1f}"
+          + (f" (medians over all {n_seeds} seeds; not finite by then, counted as the sharpest: "
+             f"raw {count(nonfinite_end['raw'], n_seeds)}, centred "
+             f"{count(nonfinite_end['centred'], n_seeds)})" if any(nonfinite_end.values()) else
+             "")
+          + f". As rates: a cold start overshoots above 2 (1 + m) / S = "
+          f"{tolerated / s0['raw']:.3g} (2 / S = {2 / s0['raw']:.3g}).")
     curved_at_start = min(s0.values()) * lr > tolerated
     flat_after = max(s_end.values()) * lr < tolerated
     verdict = {"curved_at_start": curved_at_start, "flat_after_warmup": flat_after,
                "sharpness_start": s0, "tolerated": tolerated}
-    takeaway = cause_sentences([rates[i] for i in rescued], still, saved_in, verdict, lr)
+    takeaway = cause_sentences([rates[i] for i in rescued], still, saved_in, verdict, lr,
+                               n_seeds, epochs)
     stats = (f"rate {lr}: S at the start {s0['raw']:.0f} / {s0['centred']:.0f} (raw / centred), "
              f"after {PROBE_STEPS[-1]} warm-up updates {s_end['raw']:.0f} / "
              f"{s_end['centred']:.0f}, stable below {tolerated / lr:.0f}; centred cold starts "
@@ -414,14 +440,16 @@ def explain_cause(rates, rescued, centred, probe, lr, n_seeds):
     return {"distance_saved_at": saved, "distance_not_enough_at": still,
             "curved_at_start": curved_at_start, "flat_after_warmup": flat_after,
             "sharpness_start": s0, "sharpness_after_warmup": s_end, "tolerated": tolerated,
+            "sharpness_after_warmup_nonfinite": nonfinite_end,
             "takeaway": takeaway, "stats": stats}
 
 
-def cause_sentences(rescued_rates, still, saved_in, v, lr):
+def cause_sentences(rescued_rates, still, saved_in, v, lr, n_seeds, epochs):
     """The takeaway's sentences: the rates, the distance control, the curvature."""
     shown = ", ".join(map(str, rescued_rates))
-    takeaway = [f"From a cold start the rates {shown} went NaN/inf in every seed, and with a "
-                "warm-up none did."]
+    takeaway = [f"Within {epochs} epochs, from a cold start the rates {shown} went NaN/inf in "
+                f"{count(n_seeds, n_seeds)} seeds each, and with a warm-up in "
+                f"{count(0, n_seeds)}."]
     if still and saved_in:
         takeaway.append(f"Starting the outputs next to the targets (centred targets) saved the "
                         f"cold start at {_list(saved_in)} but not at {_list(still)}: the distance "

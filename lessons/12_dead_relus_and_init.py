@@ -41,6 +41,7 @@ import tinynet as tn
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))  # find _common.py (a notebook runs in lessons/)
 import _common  # noqa: E402
+from _common import count  # noqa: E402
 
 # %%
 CENTERS = np.array([(-10.0, -10.0), (-10.0, 10.0), (10.0, -10.0), (10.0, 10.0)])
@@ -108,14 +109,66 @@ def raw_inputs_note(input_ratio, grad_ratio):
 
 
 def init_verdict(rn_ok, he_ok, k, ratio, epochs, lr):
-    """The takeaway's first sentence: does the initial scale decide, within this budget?"""
+    """The takeaway's first sentence: does the initial scale decide, within this budget?
+
+    "Decides" only when no RandomNormal(0.05) seed and every He seed trained and
+    the two counts differ beyond their Wilson 95% intervals.
+    """
     budget = f"within {epochs} epochs of SGD({lr})"
-    if rn_ok == 0 and he_ok == k:
+    counts = f"RandomNormal(0.05) trained in {count(rn_ok, k)} seeds and He in {count(he_ok, k)}"
+    if rn_ok == 0 and he_ok == k and _common.more_often(he_ok, k, rn_ok, k):
         return (f"The initial weight scale decides whether this network trains {budget}: "
-                f"RandomNormal(0.05) trained in none of the {k} seeds and He's in all of them, "
-                f"whose first-layer gradient is {ratio:.0f}x larger.")
-    return (f"RandomNormal(0.05) trained in {rn_ok} of {k} seeds and He in {he_ok} {budget}: "
-            "this run does not make the initial scale the whole story.")
+                f"He's first-layer gradient is {ratio:.0f}x larger, and {counts}.")
+    return f"{counts} {budget}: this run does not make the initial scale the whole story."
+
+
+def leaky_sentence(leaky_ok, relu_ok, k, grad_ratio_he, epochs, lr):
+    """Step 5's fourth reading: does a leak rescue the small initialisation?
+
+    leaky_ok, relu_ok: seeds (of k) that trained with RandomNormal(0.05), LeakyReLU
+    and ReLU; grad_ratio_he: He's first-layer gradient over the leaky network's.
+    "Rescued" only when the leaky count is above the ReLU one beyond the intervals.
+    """
+    counts = (f"{count(leaky_ok, k)} seeds trained within {epochs} epochs of SGD({lr}), "
+              f"against {count(relu_ok, k)} with ReLU")
+    if _common.more_often(leaky_ok, k, relu_ok, k):
+        return f"{counts}: the leak rescued it."
+    why = (f"; its first-layer gradient is still {grad_ratio_he:.0f}x smaller than He's"
+           if grad_ratio_he > 1 else "")
+    return f"{counts}: the leak does not clearly change how often it trains{why}."
+
+
+def input_scale_sentence(raw_ok, std_ok, k, grad_ratio, epochs, lr):
+    """Step 5's fifth reading: He on raw against standardised inputs, at the same rate.
+
+    "The rate that suits one scale is not the rate for the other" only when the
+    standardised inputs trained more often beyond the Wilson 95% intervals.
+    """
+    text = (f"{grad_ratio:.0f}x those on standardised inputs, and {count(raw_ok, k)} seeds "
+            f"trained within {epochs} epochs of SGD({lr}) (standardised: {count(std_ok, k)})")
+    if _common.more_often(std_ok, k, raw_ok, k):
+        return text + ": the rate that suits one input scale is not the rate for the other."
+    return text + "."
+
+
+def dead_units_sentence(leaky_ok, he_ok, he_dead_init, k, epochs, lr):
+    """The takeaway's second sentence: are dead units the cause, within this budget?
+
+    leaky_ok: seeds (of k) where LeakyReLU (no unit can die) trained from
+    RandomNormal(0.05); he_ok: seeds where ReLU with He trained, starting with a
+    he_dead_init share of dead units. A verdict only where the two counts differ
+    beyond their Wilson 95% intervals.
+    """
+    budget = f"within {epochs} epochs of SGD({lr})"
+    counts = (f"He's start, with {he_dead_init:.0%} of its units dead at initialisation, trains in "
+              f"{count(he_ok, k)} seeds, and a leaky ReLU (no unit can die) with the small "
+              f"initialisation in {count(leaky_ok, k)}")
+    if not _common.more_often(he_ok, k, leaky_ok, k):
+        return (f"This run cannot tell whether dead units matter {budget}: {counts}, and the "
+                "two counts are not apart beyond their 95% intervals.")
+    if leaky_ok == 0 and he_ok == k:
+        return f"Dead units are not the cause {budget}: {counts}."
+    return f"Dead units are at most a small part of it {budget}: {counts}."
 
 
 # %% [markdown]
@@ -174,14 +227,16 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
 
     # --- Step 4: the table. Dead shares are averaged over seeds, per hidden
     # layer (1..4); the gradient norm is ||dL/dW|| of the first and the last
-    # kernel (median over seeds); "ok" counts seeds at >= 90% val accuracy.
+    # kernel (median over seeds); "trained" counts seeds at >= 90% val accuracy.
     print(f"\n{'init':19s} {'act':10s} {'inputs':12s} {'dead at init':>22s}  "
-          f"{'dead after training':>22s}  {'|grad W1|':>9s} {'|grad W5|':>9s}  ok")
+          f"{'dead after training':>22s}  {'|grad W1|':>9s} {'|grad W5|':>9s}  trained")
     for r in rows:
         print(f"{r['init']:19s} {r['activation']:10s} {r['scaling']:12s} "
               f"{' '.join(f'{d:.2f}' for d in r['dead_init']):>22s}  "
               f"{' '.join(f'{d:.2f}' for d in r['dead_trained']):>22s}  "
-              f"{r['grad_norms'][0]:9.2e} {r['grad_norms'][-1]:9.2e}  {r['trained_ok']}/{k}")
+              f"{r['grad_norms'][0]:9.2e} {r['grad_norms'][-1]:9.2e}  {count(r['trained_ok'], k)}")
+    print(f"(trained: seeds at >= 90% validation accuracy after {epochs} epochs, with the Wilson "
+          "95% interval)")
 
     # --- Step 5: what the numbers say. Three comparisons, each read off the
     # table above.
@@ -203,27 +258,23 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
           f"{sum(d == 0 for d in diffs)} of {len(diffs)} set-ups (largest difference "
           f"{max(diffs):.2f}): the biases start at zero, so rescaling the input rescales every "
           "pre-activation without flipping its sign; only the small shift of the mean can.")
-    print(f"3. After training, RandomNormal(0.05) on standardised inputs: "
-          f"{rn_std['trained_ok']}/{k} seeds trained, and its last hidden layer went from "
+    print(f"3. After {epochs} epochs, RandomNormal(0.05) on standardised inputs: "
+          f"{count(rn_std['trained_ok'], k)} seeds trained, and its last hidden layer went from "
           f"{rn_std['dead_init'][-1]:.0%} dead to {rn_std['dead_trained'][-1]:.0%} "
           f"({rn_std['dead_trained_all']:.0%} of all hidden units). He on standardised inputs: "
-          f"{he_std['trained_ok']}/{k} trained, {he_std['dead_trained_all']:.0%} dead. "
-          f"RandomNormal(0.05) on raw inputs: {rn_raw['trained_ok']}/{k} trained, "
+          f"{count(he_std['trained_ok'], k)} trained, {he_std['dead_trained_all']:.0%} dead. "
+          f"RandomNormal(0.05) on raw inputs: {count(rn_raw['trained_ok'], k)} trained, "
           f"{rn_raw['dead_trained_all']:.0%} dead "
           + raw_inputs_note(input_ratio, rn_raw["grad_norms"][0] / rn_std["grad_norms"][0])
           + ".")
     leaky_std = row("RandomNormal(0.05)", "leaky_relu", "standardised")
-    print(f"4. LeakyReLU with RandomNormal(0.05), standardised: {leaky_std['trained_ok']}/{k} "
-          "trained: "
-          + ("a leak does not fix gradients that are too small everywhere."
-             if leaky_std["trained_ok"] < k else "the leak rescued it."))
+    print("4. LeakyReLU with RandomNormal(0.05), standardised: "
+          + leaky_sentence(leaky_std["trained_ok"], rn_std["trained_ok"], k,
+                           he_std["grad_norms"][0] / leaky_std["grad_norms"][0], epochs, LR))
     he_raw = row("He", "relu", "raw")
     print(f"5. He on raw inputs: gradients {he_raw['grad_norms'][0]:.1e} in the first layer, "
-          f"{he_raw['grad_norms'][0] / he_std['grad_norms'][0]:.0f}x those on standardised "
-          f"inputs, and {he_raw['trained_ok']}/{k} seeds trained at SGD({LR}) (standardised: "
-          f"{he_std['trained_ok']}/{k})"
-          + (": the rate that suits one input scale is not the rate for the other."
-             if he_raw["trained_ok"] < he_std["trained_ok"] else "."))
+          + input_scale_sentence(he_raw["trained_ok"], he_std["trained_ok"], k,
+                                 he_raw["grad_norms"][0] / he_std["grad_norms"][0], epochs, LR))
 
     # --- Step 6: figures.
     labels = [f"{r['init']}, {'leaky' if r['activation'] == 'leaky_relu' else 'relu'}, "
@@ -264,20 +315,12 @@ def main(out_dir="outputs/12_dead_relus_and_init", quick=False, backend="numpy")
 
     # --- Step 7: the takeaway.
     sentences = [init_verdict(rn_std["trained_ok"], he_std["trained_ok"], k, ratio, epochs, LR),
-                 (f"Dead units are not the cause: He starts with {he_std['dead_init_all']:.0%} "
-                  "of them and trains, and a leaky ReLU (no unit can die) with the small "
-                  "initialisation fails in every seed."
-                  if leaky_std["trained_ok"] == 0 and he_std["trained_ok"] == k else
-                  f"Dead units are at most a small part of it: He starts with "
-                  f"{he_std['dead_init_all']:.0%} of them and trains, while a leaky ReLU (no unit "
-                  f"can die) rescues the small initialisation in only {leaky_std['trained_ok']} "
-                  f"of {k} seeds." if leaky_std["trained_ok"] < he_std["trained_ok"] else
-                  "A leaky ReLU rescues the small initialisation as often as He's start "
-                  "trains: here dead units do matter.")]
+                 dead_units_sentence(leaky_std["trained_ok"], he_std["trained_ok"],
+                                     he_std["dead_init_all"], k, epochs, LR)]
     _common.takeaway(sentences, stats=(
-        f"seeds that trained, standardised inputs: RandomNormal(0.05) "
-        f"{_common.count(rn_std['trained_ok'], k)}, He {_common.count(he_std['trained_ok'], k)}, "
-        f"leaky ReLU + RandomNormal(0.05) {_common.count(leaky_std['trained_ok'], k)}"))
+        f"seeds that trained within {epochs} epochs, standardised inputs: RandomNormal(0.05) "
+        f"{count(rn_std['trained_ok'], k)}, He {count(he_std['trained_ok'], k)}, "
+        f"leaky ReLU + RandomNormal(0.05) {count(leaky_std['trained_ok'], k)}"))
 
     def plain(r):
         return {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in r.items()}

@@ -19,9 +19,9 @@
 # What you will see, measured with tn.diagnostics.layer_gradient_norms:
 # - ||dL/dW|| of all 11 kernels at initialisation, on a log scale, and the ratio
 #   of the first layer's to the output layer's (its range over the seeds, too);
-# - that ratio against depth (2 to 10 hidden layers) for sigmoid and ReLU: for
-#   sigmoid it shrinks with every added layer, for ReLU with He it shows no
-#   trend (the run prints both, depth by depth);
+# - that ratio against depth (2 to 10 hidden layers) for sigmoid and ReLU:
+#   whether it shrinks with every added layer (the run prints both, depth by
+#   depth);
 # - depth removed: the same sigmoid network with 2 hidden layers, trained;
 # - the same per-layer profile during training (a callback records it);
 # - how far each network trains: validation accuracy and the epoch it first
@@ -29,10 +29,10 @@
 # - the too-large initialisation twice, once with the loss's two treatments of
 #   probabilities: "clip" (Keras's default: clipped to [1e-7, 1 - 1e-7], no
 #   gradient where the clip is active) and "exact" (the log-softmax gradient
-#   p - y, as PyTorch). The clip makes the network stall with every gradient
-#   exactly 0; the exact loss lets the huge gradients through and the loss
-#   blows up to inf/NaN within the first epoch. "The softmax is saturated, so no
-#   gradient flows" is a property of the clipped loss, not of the softmax.
+#   p - y, as PyTorch): whether the weights move over the first updates, how
+#   many seeds' loss goes inf/NaN and in which epoch, and so whether "the
+#   softmax is saturated, so no gradient flows" belongs to the softmax or to the
+#   clipped loss.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -59,6 +59,7 @@ import _common  # noqa: E402
 
 # %%
 WIDTH, DEPTH, LR = 32, 10, 0.05
+FIRST_UPDATES = 5  # updates followed one by one at the too-large initialisation
 NETWORKS = {
     "sigmoid (Glorot)": ("sigmoid", "glorot_uniform"),
     "tanh (Glorot)": ("tanh", "glorot_uniform"),
@@ -105,36 +106,45 @@ def median_epoch(epoch_90):
 
 
 def when_90(epoch_90, epochs):
-    """The table's '90% at epoch' cell: the median over all seeds, '> epochs' if it is beyond."""
+    """The table's '90% at epoch' cell: the median over all seeds, '> epochs' if it is beyond.
+
+    The seeds that got there are the next column's count (reached_90).
+    """
     ep = np.asarray(epoch_90)
     if np.all(ep < 0):
         return "never"
     m = median_epoch(ep)
-    when = f"> {epochs}" if np.isinf(m) else f"{m:g}"
-    if np.any(ep < 0):
-        when += f" ({int(np.sum(ep > 0))}/{len(ep)} seeds)"
-    return when
+    return f"> {epochs}" if np.isinf(m) else f"{m:g}"
+
+
+def reached_90(epoch_90):
+    """The table's 'reached 90%' cell: 'k of n [lo%, hi%]' seeds, with the Wilson 95% interval."""
+    ep = np.asarray(epoch_90)
+    return _common.count(int(np.sum(ep > 0)), len(ep))
 
 
 def too_large_sentence(clip_stalled, exact_blew_up, reached, k, epochs):
     """What the too-large initialisation shows, from both losses' runs and He's.
 
     clip_stalled: the clipped loss's kernel norm stayed within 1% over the first
-    updates; exact_blew_up: every exact-loss seed went inf/NaN and its weights
-    grew past 10x the clipped ones (or stopped being finite); reached: seeds at
-    >= 90% validation accuracy within ``epochs``, {"clip", "exact", "He"}.
+    FIRST_UPDATES updates; exact_blew_up: every exact-loss seed went inf/NaN
+    within ``epochs`` and its weights grew past 10x the clipped ones (or stopped
+    being finite); reached: seeds at >= 90% validation accuracy within
+    ``epochs``, {"clip", "exact", "He"}.
     """
     if not exact_blew_up:
-        return ("Without the clip the network did not blow up in every seed here: the stall "
-                "seen above is the clipped loss's, and this run shows what the exact one does "
-                "instead.")
+        return (f"Without the clip the network did not blow up in every seed within {epochs} "
+                "epochs (the count is above), so this run does not show the exact loss passing "
+                "the huge gradients through.")
+    blew = f"the loss goes inf/NaN within {epochs} epochs in {share(k, k)}"
     if clip_stalled:
-        text = ("With the clip the weights hardly move and training stalls; without it the same "
-                "gradients go through and the network blows up. The 'saturated softmax that "
-                "passes back no gradient' is the clipped loss's doing; ")
+        text = (f"With the clip the weights hardly move over the first {FIRST_UPDATES} updates "
+                f"(kernel norm within 1%); without it the same gradients go through and {blew}. "
+                "The 'saturated softmax that passes back no gradient' is the clipped loss's "
+                "doing; ")
     else:
-        text = ("With the clip the weights still move; without it the gradients go through and "
-                "the network blows up; ")
+        text = (f"With the clip the weights still move over the first {FIRST_UPDATES} updates; "
+                f"without it the gradients go through and {blew}; ")
     counts = (f"clipped {share(reached['clip'], k)}, exact {share(reached['exact'], k)}, He "
               f"{share(reached['He'], k)}")
     if reached["clip"] == 0 and reached["exact"] == 0:
@@ -146,15 +156,41 @@ def too_large_sentence(clip_stalled, exact_blew_up, reached, k, epochs):
     return text + f"seeds at 90% validation accuracy within {epochs} epochs: {counts}."
 
 
-def both_ways_sentence(latest_epoch, epochs):
-    """The takeaway's words on the too-large start; latest_epoch: the last seed's blow-up epoch."""
+def both_ways_sentence(latest_epoch, epochs, clip_zero_grad, clip_reached, k):
+    """The takeaway's words on the too-large start, said where every exact-loss seed blew up
+    and the clipped loss's weights stalled over the first updates.
+
+    latest_epoch: the last seed's blow-up epoch; clip_zero_grad: every kernel
+    gradient of the clipped run is exactly 0 after ``epochs``; clip_reached:
+    clipped seeds (of k) at >= 90% validation accuracy within ``epochs``.
+    """
     when = ("within the first epoch" if latest_epoch == 1 else
             f"by epoch {latest_epoch} of {epochs} at the latest")
-    return ("Weights drawn too large fail both ways: the clipped loss passes back no gradient "
-            f"and training stalls, the exact loss passes it all and the loss blows up {when}.")
+    clip = (f"the clipped loss passes back no gradient (every kernel gradient exactly 0 after "
+            f"{epochs} epochs)" if clip_zero_grad else
+            f"with the clipped loss the weights hardly move over the first {FIRST_UPDATES} "
+            "updates")
+    fails = (f"fail both ways within {epochs} epochs" if clip_reached == 0 else
+             f"go wrong both ways, though with the clip {share(clip_reached, k)} reached 90% "
+             f"within {epochs} epochs")
+    return (f"Weights drawn too large {fails}: {clip}, and the exact loss passes the gradients "
+            f"through and blows up {when} in every seed.")
 
 
-def first_updates(k, x, y, probabilities, n_updates=5, batch_size=32):
+def depth_sentence(depths, sigmoid_ratios, relu_ratios):
+    """Step 4's reading of the first/output ratio by depth; "shrinks" only where every step does."""
+    sig, relu = list(sigmoid_ratios), list(relu_ratios)
+    per_layer = (sig[-1] / sig[0]) ** (1 / (depths[-1] - depths[0]))
+    if all(a > b for a, b in zip(sig, sig[1:])):
+        text = (f"The sigmoid ratio shrinks at every added depth, by a factor of about "
+                f"{per_layer:.2f} per added layer")
+    else:
+        text = (f"The sigmoid ratio does not shrink at every added depth (from {depths[0]} to "
+                f"{depths[-1]} layers: a factor of {per_layer:.2f} per added layer)")
+    return text + (f"; the ReLU (He) ratio stays between {min(relu):.2f} and {max(relu):.2f}.")
+
+
+def first_updates(k, x, y, probabilities, n_updates=FIRST_UPDATES, batch_size=32):
     """Batch loss and total kernel norm (median over seeds) over the first updates."""
     model = build(k, "relu", "big", probabilities=probabilities)
     losses, norms = [], []
@@ -256,13 +292,15 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     # --- Step 3: read the profiles. A ratio far below 1 means the first layer
     # gets almost none of the signal the output layer gets: it vanished.
     print(f"\n{'network':26s} {'|dL/dW1|':>9s} {'|dL/dW11|':>9s} {'W1/W11':>9s} "
-          f"{'rms of h10':>10s} {'val acc':>8s} {'90% at epoch':>13s}")
+          f"{'rms of h10':>10s} {'val acc':>8s} {'90% at epoch':>13s}  reached 90%")
     for name, r in results.items():
         print(f"{name:26s} {r['grad_init'][0]:9.2e} {r['grad_init'][-1]:9.2e} "
               f"{r['ratio_init']:9.1e} {r['activation_rms'][DEPTH - 1]:10.2e} "
-              f"{r['final_val_acc']:8.3f} {when_90(r['epoch_90'], epochs):>13s}")
+              f"{r['final_val_acc']:8.3f} {when_90(r['epoch_90'], epochs):>13s}  "
+              f"{reached_90(r['epoch_90'])}")
     print(f"(90% at epoch: the median over all {k} seeds, a seed that never got there counting "
-          f"as later than epoch {epochs})")
+          f"as later than epoch {epochs}; reached 90%: seeds within {epochs} epochs, with the "
+          "95% interval)")
 
     sig, relu, big = results["sigmoid (Glorot)"], results["ReLU (He)"], \
         results["ReLU, RandomNormal(0.5)"]
@@ -298,7 +336,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
           "class lies beyond the loss's clip (below 1e-7 or above 1 - 1e-7), where the clipped "
           "loss passes back no gradient. Dead units: "
           f"{big['dead_end']:.0%} of hidden units; seeds with a wholly dead layer: "
-          f"{big['seeds_with_dead_layer']} of {k}.")
+          f"{share(big['seeds_with_dead_layer'], k)}.")
 
     # --- Step 4: the ratio against depth (no training needed), and depth
     # removed: the sigmoid network with 2 hidden layers, trained as in Step 2.
@@ -315,12 +353,9 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         by_depth[name] = ratios
         print(f"{name}: first/output gradient ratio by depth "
               + ", ".join(f"{d}: {r:.1e}" for d, r in zip(depths, ratios, strict=True)))
-    per_layer = (by_depth["sigmoid (Glorot)"][-1] / by_depth["sigmoid (Glorot)"][0]) ** (
-        1 / (depths[-1] - depths[0]))
-    relu_r = by_depth["ReLU (He)"]
-    print(f"  The sigmoid ratio shrinks with depth, by a factor of about {per_layer:.2f} per "
-          f"added layer; the ReLU (He) ratio stays between {min(relu_r):.2f} and "
-          f"{max(relu_r):.2f}.")
+    sig_by_depth = by_depth["sigmoid (Glorot)"]
+    shrinks = all(a > b for a, b in zip(sig_by_depth, sig_by_depth[1:]))
+    print("  " + depth_sentence(depths, sig_by_depth, by_depth["ReLU (He)"]))
     shallow = build(k, "sigmoid", "glorot_uniform", depth=2)
     h2 = shallow.fit(x_train, y_train, epochs=epochs, batch_size=32,
                      validation_data=(x_val, y_val), verbose=0)
@@ -350,7 +385,7 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     exact_epoch = np.atleast_1d(he.diverged_epoch)
     exact_acc = np.reshape(np.asarray(he.history["val_accuracy"], float), (-1, k))
     exact_reached = int(np.sum(np.any(exact_acc >= 0.9, axis=0)))
-    print("\nRandomNormal(0.5) init, the first 5 updates on the same batches "
+    print(f"\nRandomNormal(0.5) init, the first {FIRST_UPDATES} updates on the same batches "
           "(batch loss; total kernel norm; medians over seeds):")
     for mode, (losses, norms) in updates.items():
         print(f"  {mode:5s}: loss " + ", ".join(f"{v:.3g}" for v in losses)
@@ -402,7 +437,8 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_xlabel("hidden layers")
     ax.set_ylabel("||dL/dW_first|| / ||dL/dW_output|| at initialisation")
-    ax.set_title("the deeper the sigmoid network, the less reaches its first layer")
+    ax.set_title("the deeper the sigmoid network, the less reaches its first layer" if shrinks
+                 else "first / output layer gradient ratio against depth")
     ax.legend()
     figures.append(_common.save(fig2, out, "ratio_vs_depth.png"))
 
@@ -422,7 +458,8 @@ def main(out_dir="outputs/13_vanishing_exploding", quick=False, backend="numpy")
         plain.append("With 2 hidden layers the sigmoid seeds overlap the deep ones: this run "
                      "cannot blame the depth alone.")
     if exact_div.all() and clip_stalled:
-        plain.append(both_ways_sentence(int(np.max(exact_epoch[exact_div])), epochs))
+        plain.append(both_ways_sentence(int(np.max(exact_epoch[exact_div])), epochs,
+                                        big["all_zero_grad_end"], big["reached_90"], k))
     _common.takeaway(plain, stats=(
         f"{k} seeds; reached 90%: sigmoid {share(sig['reached_90'], k)}, ReLU (He) "
         f"{share(relu['reached_90'], k)}, 2-layer sigmoid {share(reach2, k)}; exact loss "

@@ -4,7 +4,8 @@
 # Question: when the loss stops going down at a small learning rate, is the
 # run stuck in a poor local minimum (a valley that is not the deepest), or is
 # it only sitting on a flat stretch that it will leave if you wait? The two
-# look the same on a short budget. Running longer tells them apart.
+# look the same on a short budget; the lesson measures whether running longer
+# tells them apart.
 #
 # Part 1 is a curve with two valleys, small enough to see whole: a narrow,
 # shallow one where every run starts, and a wide, deep one further right.
@@ -16,17 +17,18 @@
 #
 # Part 2 is a network: the Q&A post's 10x10x10x10x4 ReLU net, its weights drawn
 # small (RandomNormal(stddev=0.1): twice the post's 0.05, so that the plateau
-# fits in a run of seconds), on the post's four blobs, standardised. Its loss sits at
-# ln 4 (uniform guessing) for tens of epochs and then falls. Is that a
-# minimum? The lesson reads each run after 10 epochs and after many more, at
-# several rates, with He initialisation as the control (no tiny weights).
+# fits in a run of seconds), on the post's four blobs, standardised. Its loss
+# starts at ln 4 (uniform guessing). The lesson reads each run after 10 epochs
+# and after many more, at several rates, with He initialisation as the control
+# (no tiny weights): it counts the seeds still flat at the short budget, and how
+# many of those fell by the long one, to ask whether a flat start is a minimum.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
 # under the last cell and are saved as PNG files too).
 
 # %%
-"""Lesson 19: a too-small rate stuck in a shallow valley, against a plateau that only looks stuck.
+"""Lesson 19: is a too-small rate stuck in a shallow valley, or on a plateau that only looks stuck?
 
 Run:   python lessons/19_stuck_or_slow.py [--quick] [--out DIR] [--backend numpy|cupy]
 Takes: about 9 seconds of CPU time on 2 cores (--quick: about 3).
@@ -213,9 +215,52 @@ def say_valleys(v):
 
 
 def plateau_epoch(losses, level):
-    """Per copy: the first epoch whose loss is below level (None if none is)."""
+    """Per copy: the first epoch (counted from 1) whose loss is below level (None if none is).
+
+    losses: (epochs, K), one column per copy.
+    """
     below = losses < level
-    return [int(np.argmax(col)) if col.any() else None for col in below.T]
+    return [int(np.argmax(col)) + 1 if col.any() else None for col in below.T]
+
+
+def median_fall(drop_epochs):
+    """Median over all seeds of the epoch the loss fell; a seed that never fell counts as later.
+
+    drop_epochs: per seed, the epoch (None where it never fell within the budget).
+    Returns a float, inf when more than half the seeds never fell (the median is
+    then beyond the budget; tn.metrics.run_quartiles).
+    """
+    ep = np.array([np.inf if e is None else e for e in drop_epochs], float)
+    return float(tn.metrics.run_quartiles(ep, mode="min")[1])
+
+
+def plateau_length_sentence(drop_epochs, long):
+    """How long the plateau lasts at each rate, over all seeds, and whether lr x epochs holds.
+
+    drop_epochs: {lr: per seed, the epoch the loss fell, None if not by ``long``}.
+    lr x epochs is compared only when every rate's median fell within the budget.
+    """
+    pace = {lr: median_fall(e) for lr, e in drop_epochs.items()}
+    lrs = sorted(pace)
+    k = len(drop_epochs[lrs[0]])
+    lasts = ", ".join(
+        (f"> {long}" if np.isinf(pace[lr]) else f"{pace[lr]:.0f}")
+        + f" epochs at lr {lr:g} ({count(sum(e is not None for e in drop_epochs[lr]), k)} fell)"
+        for lr in lrs)
+    text = (f"Over all {k} seeds of each rate (a seed that never fell counting as later than "
+            f"epoch {long}), the median plateau lasts {lasts}")
+    if len(lrs) < 2:
+        return text + ".", pace
+    if not all(np.isfinite(pace[lr]) for lr in lrs):
+        unreached = ", ".join(f"{lr:g}" for lr in lrs if np.isinf(pace[lr]))
+        return (text + f": at lr {unreached} the median seed had not fallen by epoch {long}, so "
+                "this budget cannot compare lr x epochs across the rates."), pace
+    product = [pace[lr] * lr for lr in lrs]
+    if max(product) / min(product) < 2:
+        return (text + f": lr x epochs is about the same each time ({min(product):.1f}-"
+                f"{max(product):.1f}), so a smaller rate makes the same plateau longer; it does "
+                "not make it a minimum."), pace
+    return text + ": not simply inversely proportional to the rate.", pace
 
 
 def plateau(quick):
@@ -253,12 +298,13 @@ def plateau(quick):
     print(f"\nPart 2: the post's network, {k} seeds per rate, SGD, batch 64; 'flat' = the loss "
           f"moved by less than 1% over its first {short} epochs; 'fell' = below half of "
           f"ln 4 = {chance:.3f} by epoch {long}.")
-    print(f"{'init':18s} {'lr':>5s} {'flat at ' + str(short):>14s} {'fell by ' + str(long):>16s}"
+    print(f"{'init':18s} {'lr':>5s} {'flat at ' + str(short):>19s} {'fell by ' + str(long):>19s}"
           f"  epoch it fell (per seed)")
     for (init, lr), r in runs.items():
         fell = " ".join("-" if e is None else str(e) for e in r["drop_epochs"])
-        print(f"{init:18s} {lr:5.2f} {r['flat_short']:>10d}/{k}   {r['dropped_long']:>12d}/{k}"
-              f"  {fell}")
+        print(f"{init:18s} {lr:5.2f} {count(r['flat_short'], k):>19s} "
+              f"{count(r['dropped_long'], k):>19s}  {fell}")
+    print("(counts: seeds of each row, with the Wilson 95% interval; '-': never fell)")
     return {"runs": runs, "k": k, "rates": rates, "short": short, "long": long, "chance": chance}
 
 
@@ -268,16 +314,16 @@ def plateau_verdict(flat, fell, long):
         return "No run looked stuck, so this run has no plateau to explain."
     lo, _ = tn.metrics.wilson_interval(fell, flat)
     stuck = flat - fell
-    rest = (f" {stuck} flat run{'s' if stuck > 1 else ''} had not fallen by epoch {long}; on "
-            f"this budget {'they' if stuck > 1 else 'it'} cannot be told from a minimum."
+    rest = (f" Of the flat runs {count(stuck, flat)} had not fallen by epoch {long}; on this "
+            f"budget {'they' if stuck > 1 else 'it'} cannot be told from a minimum."
             if stuck else "")
     if lo > 0.5:  # most fell, beyond the interval
-        return "The flat start was not a minimum: waiting longer was enough." + rest
+        return f"The flat start was not a minimum: waiting until epoch {long} was enough." + rest
     if fell == 0:
-        return (f"None had fallen by epoch {long}: on this budget the run cannot tell a "
-                "plateau from a minimum.")
-    return (f"Some fell later ({fell} of {flat}), too few to say the rest will: on this budget "
-            "a plateau and a minimum look the same for them.")
+        return (f"None had fallen by epoch {long} ({count(fell, flat)}): on this budget the run "
+                "cannot tell a plateau from a minimum.")
+    return (f"Some fell by epoch {long} ({count(fell, flat)}), too few to say the rest will: on "
+            "this budget a plateau and a minimum look the same for them.")
 
 
 def say_plateau(p):
@@ -293,18 +339,9 @@ def say_plateau(p):
           f"{count(flat, k * len(small))} runs; of those {flat}, {count(fell, flat)} fell by "
           f"epoch {long}.")
     print("   " + plateau_verdict(flat, fell, long))
-    pace = {lr: np.median([e for e in r["drop_epochs"] if e is not None])
-            for lr, r in small.items() if any(e is not None for e in r["drop_epochs"])}
-    if len(pace) >= 2:
-        lrs = sorted(pace)
-        product = [pace[lr] * lr for lr in lrs]
-        steady = max(product) / min(product) < 2
-        lasts = ", ".join(f"{pace[lr]:.0f} epochs at lr {lr:g}" for lr in lrs)
-        print(f"   The plateau lasts {lasts} (median over the seeds that fell): "
-              + (f"lr x epochs is about the same each time ({min(product):.1f}-"
-                 f"{max(product):.1f}), so a smaller rate makes the same plateau longer; "
-                 "it does not make it a minimum."
-                 if steady else "not simply inversely proportional to the rate."))
+    lasts, pace = plateau_length_sentence({lr: r["drop_epochs"] for lr, r in small.items()},
+                                          long)
+    print("   " + lasts)
     he_flat, small_flat = he["flat_short"], small[lowest]["flat_short"]
     ratio = he["grad_first_layer"] / small[lowest]["grad_first_layer"]
     print(f"   Control, He initialisation at lr {lowest:g}: flat at {short} epochs in "
@@ -318,7 +355,7 @@ def say_plateau(p):
              "The start does not explain the plateau."))
     grew = sum(r["grew"] for r in runs.values())
     if grew:
-        print(f"   ({grew} run{'s' if grew > 1 else ''} grew past 4x the best loss at some "
+        print(f"   ({count(grew, k * len(runs))} runs grew past 4x the best loss at some "
               "point and trained on; training observes, it does not stop them.)")
     return {"flat_short": flat, "fell_long": fell, "n_runs": n, "he_flat_short": he_flat,
             "small_flat_short_lowest_rate": small_flat,
@@ -354,7 +391,7 @@ def draw(v, p, out):
     ax2.set_xscale("log")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("training loss (seed 0; others faint)")
-    ax2.set_title("the network: flat at ln 4, then it falls", fontsize="small")
+    ax2.set_title("the network's training loss (grey line: ln 4)", fontsize="small")
     ax2.legend(fontsize="x-small")
     return [_common.save(fig, out, "19_stuck_or_slow.png")]
 
@@ -384,16 +421,16 @@ def plateau_sentence(flat, fell, short, long):
         return (f"No run from small weights was flat at ln 4 after {short} epochs: this run has "
                 "no plateau to judge.")
     lo, _ = tn.metrics.wilson_interval(fell, flat)
-    runs = (f"of the {flat} runs flat at ln 4 for their first {short} epochs, {fell} fell by "
-            f"epoch {long}")
+    runs = (f"of the {flat} runs flat at ln 4 for their first {short} epochs, {count(fell, flat)} "
+            f"fell by epoch {long}")
     if lo > 0.5:
         return (f"A flat start from small weights was slow, not stuck: {runs}. Run longer "
                 "before you call it stuck.")
     if fell == 0:
         return (f"A flat start may be a minimum or a long plateau: {runs}, so on this budget it "
                 "cannot be told from a minimum.")
-    return (f"Some flat starts were only slow: {runs} ({fell / flat:.0%}); the others still sat "
-            f"at ln 4, and for them this budget cannot tell a plateau from a minimum.")
+    return (f"Some flat starts were only slow: {runs}; the others still sat at ln 4, and for "
+            "them this budget cannot tell a plateau from a minimum.")
 
 
 def tied_to_scale(he_flat, small_flat, grad_ratio, k):

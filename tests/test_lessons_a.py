@@ -111,6 +111,26 @@ def test_lesson09_healthy_start_is_ln_c_and_broken_ones_are_not(run):
     assert r["epoch1_end_loss"] < r["epoch1_reported"] < r["first_batch_loss"]
 
 
+def test_lesson09_sentences_follow_the_measured_losses():
+    lesson = load("09_initial_loss")
+    # the Keras default's verdict names its budget, and follows the paired comparison
+    same = lesson.glorot_sentence(0, 1.14, 40)
+    assert "after 40 epochs" in same and "within the seed-to-seed spread" in same
+    assert "clearly better" in lesson.glorot_sentence(1, 1.14, 40)
+    assert "costs something" in lesson.glorot_sentence(-1, 1.14, 40)
+    # "what learning looks like" only when the epoch-1 loss lies between the first
+    # batch's and the end of the epoch's, and is below ln C
+    assert "what learning looks like" in lesson.epoch1_sentence(2.3, 1.56, 0.96, 2.30)
+    assert "does not lie between" in lesson.epoch1_sentence(2.3, 1.56, 1.8, 2.30)
+    assert "learning" not in lesson.epoch1_sentence(2.3, 1.56, 1.8, 2.30)
+    # shuffled labels: "given away by the validation loss" with its budget and count
+    caught = lesson.shuffled_sentence(1.0, 0, 8, 40)
+    assert "for 40 epochs in every seed (8 of 8 [" in caught
+    some = lesson.shuffled_sentence(1.0, 3, 8, 40)
+    assert "gives them away" not in some and "3 of 8 [" in some
+    assert "cannot catch" not in lesson.shuffled_sentence(1.3, 0, 8, 40)
+
+
 def test_lesson10_binary_classifier_reaches_its_floor(run):
     r = run("10_binary_classifier")
     assert r["test_accuracy_min"] > 0.93
@@ -171,6 +191,23 @@ def test_lesson12_sentences_follow_the_measured_sizes():
     assert "decides" in said and "within 200 epochs of SGD(0.1)" in said
     assert "decides" not in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
     assert "within 200 epochs" in lesson.init_verdict(2, 8, 8, 5000.0, 200, 0.1)
+    # its counts carry their intervals, and 0 of 2 against 2 of 2 (overlapping) decides nothing
+    assert "0 of 8 [0%, " in said and "8 of 8 [" in said
+    assert "decides" not in lesson.init_verdict(0, 2, 2, 5000.0, 200, 0.1)
+    # dead units: "not the cause" with its budget and counts, only when the counts are apart
+    dead = lesson.dead_units_sentence(0, 8, 0.3, 8, 200, 0.1)
+    assert "not the cause within 200 epochs of SGD(0.1)" in dead
+    assert "0 of 8 [0%, " in dead and "8 of 8 [" in dead and "every seed" not in dead
+    assert "cannot tell" in lesson.dead_units_sentence(0, 2, 0.3, 2, 200, 0.1)
+    assert "cannot tell" in lesson.dead_units_sentence(3, 5, 0.3, 8, 200, 0.1)
+    assert "small part of it" in lesson.dead_units_sentence(1, 8, 0.3, 8, 200, 0.1)
+    # the leak and the input scale: a verdict only beyond the intervals
+    assert "rescued" in lesson.leaky_sentence(8, 0, 8, 5000.0, 200, 0.1)
+    assert "rescued" not in lesson.leaky_sentence(2, 0, 8, 5000.0, 200, 0.1)
+    assert "5000x smaller than He's" in lesson.leaky_sentence(0, 0, 8, 5000.0, 200, 0.1)
+    scale = lesson.input_scale_sentence(0, 4, 4, 9.0, 30, 0.1)
+    assert "not the rate for the other" in scale and "0 of 4 [0%, " in scale
+    assert "not the rate" not in lesson.input_scale_sentence(2, 4, 4, 9.0, 30, 0.1)
 
 
 def test_lesson13_sigmoid_vanishes_relu_does_not(run):
@@ -184,7 +221,8 @@ def test_lesson13_sigmoid_vanishes_relu_does_not(run):
     assert r["final_val_acc"]["ReLU (He)"] > 0.9 > r["final_val_acc"]["sigmoid (Glorot)"]
     # depth removed: every 2-layer sigmoid seed ends above every 10-layer one
     assert min(r["shallow_sigmoid_val_acc"]) > max(r["deep_sigmoid_val_acc"])
-    # the too-large init: the clip stalls it, the exact loss blows up in epoch 1
+    # the too-large init at the quick budget: the clip stalls it, the exact loss blows up
+    # in epoch 1
     clip, exact = r["first_updates"]["clip"], r["first_updates"]["exact"]
     assert max(clip["kernel_norm"]) < 1.01 * clip["kernel_norm"][0]
     assert not all(v < 10 * clip["kernel_norm"][0] for v in exact["kernel_norm"])
@@ -196,9 +234,12 @@ def test_lesson13_sentences_follow_the_counts_and_epochs():
     lesson = load("13_vanishing_exploding")
     # the epoch at 90% is a median over all seeds: a seed that never got there is later
     assert lesson.when_90([2, 4], 15) == "3"
-    assert lesson.when_90([3, -1], 15) == "> 15 (1/2 seeds)"
-    assert lesson.when_90([3, 5, -1], 15) == "5 (2/3 seeds)"
+    assert lesson.when_90([3, -1], 15) == "> 15"
+    assert lesson.when_90([3, 5, -1], 15) == "5"
     assert lesson.when_90([-1, -1], 15) == "never"
+    # the seeds that got there come with their 95% interval, in the next column
+    assert lesson.reached_90([3, 5, -1]) == "2 of 3 [21%, 94%]"
+    assert lesson.reached_90([-1, -1]).startswith("0 of 2 [0%, ")
     # "neither version trains, and He's does" only when the counts say so
     said = lesson.too_large_sentence(True, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
     assert "neither version reaches 90%" in said and "He's does in every seed" in said
@@ -209,11 +250,28 @@ def test_lesson13_sentences_follow_the_counts_and_epochs():
     assert "neither" not in trained and "clipped 2 of 4" in trained
     moving = lesson.too_large_sentence(False, True, {"clip": 0, "exact": 0, "He": 4}, 4, 100)
     assert "stalls" not in moving and "clipped loss's doing" not in moving
-    assert "did not blow up" in lesson.too_large_sentence(True, False, {}, 4, 100)
+    not_all = lesson.too_large_sentence(True, False, {}, 4, 100)
+    assert "did not blow up in every seed within 100 epochs" in not_all
+    assert "4 of 4 seeds" in said and "inf/NaN within 100 epochs" in said  # count and budget
     # "within the first epoch" only when the last seed to blow up did so in epoch 1
-    assert "within the first epoch" in lesson.both_ways_sentence(1, 100)
-    later = lesson.both_ways_sentence(3, 100)
+    assert "within the first epoch" in lesson.both_ways_sentence(1, 100, True, 0, 4)
+    later = lesson.both_ways_sentence(3, 100, True, 0, 4)
     assert "first epoch" not in later and "by epoch 3 of 100" in later
+    # "passes back no gradient" only when every clipped kernel gradient ended at 0, and
+    # "fail both ways" only when no clipped seed reached 90%, each with its budget
+    zero = lesson.both_ways_sentence(1, 100, True, 0, 4)
+    assert "no gradient (every kernel gradient exactly 0 after 100 epochs)" in zero
+    assert "fail both ways within 100 epochs" in zero
+    moving = lesson.both_ways_sentence(1, 100, False, 0, 4)
+    assert "no gradient" not in moving and "hardly move over the first 5 updates" in moving
+    some = lesson.both_ways_sentence(1, 100, True, 1, 4)
+    assert "fail both ways" not in some and "1 of 4 seeds" in some
+    # "shrinks at every added depth" only when each deeper network's ratio is smaller
+    depths = [2, 4, 6]
+    assert "shrinks at every added depth" in lesson.depth_sentence(depths, [1e-1, 1e-2, 1e-3],
+                                                                   [1.0, 0.9, 1.1])
+    bumpy = lesson.depth_sentence(depths, [1e-1, 1e-2, 2e-2], [1.0, 0.9, 1.1])
+    assert "does not shrink at every added depth" in bumpy
 
 
 def test_a_lesson_runs_quick_from_the_command_line(tmp_path):

@@ -120,6 +120,31 @@ def test_03_the_table_loss_is_a_median_over_every_seed():
     assert median(np.array([[[nan]], [[0.1]], [[0.2]]]))[0, 0] == pytest.approx(0.2)
 
 
+def test_03_a_sharpness_gone_non_finite_counts_as_the_sharpest(capsys):
+    lesson = load("03_warmup")
+    nan = float("nan")
+    assert lesson.median_sharpness([10.0, nan, 30.0]) == (30.0, 1)
+    assert lesson.median_sharpness([10.0, nan, nan]) == (np.inf, 2)
+
+    def seed(end):  # S after each probed update: sharp at the start, `end` after the warm-up
+        cold = [100.0, 200.0, nan, nan, nan]
+        return {"cold raw": cold, "warm-up raw": [100.0, 90.0, 80.0, 40.0, end],
+                "cold centred": cold, "warm-up centred": [100.0, 90.0, 80.0, 40.0, end]}
+
+    centred = {"n_diverged": {0.1: 3}, "initial_raw": 25.0, "initial_centred": 1.0}
+    # two of three warm-up runs blew up: over all seeds the warm-up did not flatten the loss
+    # (the finite seed alone, S = 10, would have said it did)
+    said = lesson.explain_cause([0.1], [0], centred, [seed(10.0), seed(nan), seed(nan)], 0.1, 3,
+                                20)
+    assert said["sharpness_after_warmup"]["raw"] == np.inf and not said["flat_after_warmup"]
+    assert said["sharpness_after_warmup_nonfinite"] == {"raw": 2, "centred": 2}
+    assert "counted as the sharpest: raw 2 of 3 [" in capsys.readouterr().out
+    assert not any("flat enough" in line for line in said["takeaway"])
+    assert "Within 20 epochs" in said["takeaway"][0] and "3 of 3 [" in said["takeaway"][0]
+    fine = lesson.explain_cause([0.1], [0], centred, [seed(10.0)] * 3, 0.1, 3, 20)
+    assert fine["flat_after_warmup"] and any("flat enough" in t for t in fine["takeaway"])
+
+
 def test_04_adaptive_optimizers(tmp_path):
     r = run_lesson("04_adaptive_optimizers", tmp_path)
     t = r["headline_target"]

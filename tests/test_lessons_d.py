@@ -104,7 +104,7 @@ def test_lesson19_says_slow_not_stuck_only_when_most_flat_runs_surely_fell():
     for fell in (0, 3, 5):  # 5 of 6: Wilson low 44%, not above one half
         assert "slow, not stuck" not in lesson.plateau_sentence(6, fell, 10, 150)
     assert "cannot be told from a minimum" in lesson.plateau_sentence(6, 0, 10, 150)
-    assert "3 fell" in lesson.plateau_sentence(6, 3, 10, 150)
+    assert "3 of 6 [" in lesson.plateau_sentence(6, 3, 10, 150)  # the count with its interval
     assert "no plateau" in lesson.plateau_sentence(0, 0, 10, 150)
     assert "holds it, not slowness" in lesson.valley_sentence(300, True, 2.0, True)
     assert "slowness" in lesson.valley_sentence(300, True, 2.0, False)
@@ -181,8 +181,25 @@ def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less
 def test_lesson19_calls_the_flat_start_no_minimum_only_when_most_flat_runs_surely_fell():
     verdict = load("19_stuck_or_slow").plateau_verdict
     assert verdict(22, 21, 600).startswith("The flat start was not a minimum")
-    assert "1 flat run had not fallen by epoch 600" in verdict(22, 21, 600)
+    assert "until epoch 600" in verdict(22, 21, 600)  # the budget it holds at
+    most = verdict(22, 21, 600)
+    assert "1 of 22 [" in most and "had not fallen by epoch 600" in most
     for fell in (0, 3, 5):  # 5 of 6: Wilson lower bound 44%, not beyond one half
         assert "not a minimum" not in verdict(6, fell, 600)
+    assert "(3 of 6 [" in verdict(6, 3, 600)
     assert verdict(6, 0, 600).startswith("None had fallen by epoch 600")
     assert verdict(0, 0, 600).startswith("No run looked stuck")
+
+
+def test_lesson19_the_plateau_length_is_a_median_over_every_seed():
+    lesson = load("19_stuck_or_slow")
+    # a seed that never fell counts as later than the budget, never dropped
+    assert lesson.median_fall([10, 20, None]) == 20
+    assert lesson.median_fall([10, None, None]) == float("inf")
+    said, pace = lesson.plateau_length_sentence({0.1: [10, None, None], 0.3: [4, 5, 6]}, 150)
+    assert pace[0.1] == float("inf") and "> 150 epochs at lr 0.1 (1 of 3 [" in said
+    assert "5 epochs at lr 0.3 (3 of 3 [" in said
+    assert "cannot compare lr x epochs" in said and "about the same" not in said
+    # the survivors alone (10 at lr 0.1) would have made lr x epochs look the same
+    steady, _ = lesson.plateau_length_sentence({0.1: [30, 40, 50], 0.3: [12, 13, 14]}, 150)
+    assert "about the same each time" in steady
