@@ -27,6 +27,7 @@ OPTIMIZERS = {
     "rmsprop": lambda lr: tn.optimizers.RMSprop(lr),
     "adagrad": lambda lr: tn.optimizers.Adagrad(lr),
     "adam": lambda lr: tn.optimizers.Adam(lr),
+    "adadelta": lambda lr: tn.optimizers.Adadelta(lr),  # not stateless: the general path
 }
 TOLERANCE = {"float64": dict(rtol=1e-12, atol=1e-12), "float32": dict(rtol=1e-4, atol=1e-5)}
 

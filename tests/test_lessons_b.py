@@ -149,11 +149,45 @@ def test_04_adaptive_optimizers(tmp_path):
     r = run_lesson("04_adaptive_optimizers", tmp_path)
     t = r["headline_target"]
     widths = r["band_width"][t]
-    assert set(widths) == {"SGD", "momentum", "RMSprop", "Adagrad", "Adam"}
+    assert set(widths) == {"SGD", "momentum", "RMSprop", "Adagrad", "Adadelta", "Adam"}
     assert all(w > 0 for w in widths.values()), widths
     # what the quick run robustly shows: RMSprop's and Adam's bands are wider than SGD's
     assert widths["RMSprop"] > widths["SGD"] and widths["Adam"] > widths["SGD"]
     assert r["adaptive_mean_width"][t] > r["plain_mean_width"][t]
+    # Adadelta's band sits near 1 and above, inside the grid, away from Keras's 0.001
+    low, high, _ = r["bands"]["Adadelta"]
+    assert 0.1 <= low <= 10 < high < r["rates"][-1]
+    # the verdicts: seed by seed, for the budget; 2 seeds can never make a clear majority
+    assert r["updates"] == 30 * 25  # 30 epochs of 800 training rows in batches of 32
+    for target, v in r["claim_by_seed"].items():
+        assert v["n_seeds"] == 2 and v["verdict"] == "cannot tell", (target, v)
+        assert v["wider_seeds"] + v["narrower_seeds"] <= 2
+        assert len(r["seed_band_width"][target]["Adadelta"]) == 2
+    assert "750 updates this run cannot tell" in r["takeaway"]
+    # the price: numbers kept per weight, exactly; times measured, and the words follow them
+    cost = r["cost"]
+    per_weight = {k: c["state_numbers"] / c["n_params"] for k, c in cost.items()}
+    assert per_weight == {"SGD": 0, "momentum": 1, "RMSprop": 1, "Adagrad": 1, "Adadelta": 2,
+                          "Adam": 2}
+    assert all(c["state_bytes"] == 4 * c["state_numbers"] for c in cost.values())  # float32
+    assert all(0 < c["update_seconds"] < c["step_seconds"] for c in cost.values())
+    price = r["price"]
+    assert price["heaviest"] == ["Adadelta", "Adam"] and price["numbers_per_weight"] == 2
+    costliest = max(cost, key=lambda k: cost[k]["update_seconds"])
+    assert price["costliest_update"] == costliest and f"{costliest}'s update" in r["takeaway"]
+    assert cost["SGD"]["update_vs_sgd"] == 1.0
+
+
+@pytest.mark.parametrize("adaptive, plain, verdict", [
+    ([2, 2, 2, 2, 2], [1, 1, 1, 1, 1], "wider"),  # 5 of 5: [57%, 100%], above one half
+    ([2, 2, 2, 2, 0], [1, 1, 1, 1, 1], "cannot tell"),  # 4 of 5: [38%, 96%]
+    ([2, 2, 2, 2, 1], [1, 1, 1, 1, 1], "cannot tell"),  # a tie votes for neither side
+    ([0, 0, 0, 0, 0], [1, 1, 1, 1, 1], "narrower"),
+    ([3, 3], [1, 1], "cannot tell"),  # 2 of 2: [34%, 100%], however large the difference
+])
+def test_04_wider_takes_a_clear_majority_of_seeds(adaptive, plain, verdict):
+    v = load("04_adaptive_optimizers").seed_verdict(adaptive, plain)
+    assert v["verdict"] == verdict and v["n_seeds"] == len(adaptive)
 
 
 def test_05_lr_range_test(tmp_path):

@@ -1,6 +1,6 @@
 """convention="keras": several steps against the Keras 3 update rules, written out here.
 
-The rules are those of keras/src/optimizers/{sgd,rmsprop,adagrad,adam}.py and the
+The rules are those of keras/src/optimizers/{sgd,rmsprop,adagrad,adadelta,adam}.py and the
 decoupled weight decay of keras/src/optimizers/base_optimizer.py.
 """
 
@@ -95,6 +95,36 @@ def test_adagrad_keras(backend):
     assert np.max(np.abs(got - _run(optimizers.Adagrad(lr, epsilon=eps)))) > 1e-4
 
 
+def _keras_adadelta(lr, rho, eps, wd=0.0):
+    """keras/src/optimizers/adadelta.py, with rms(x) = sqrt(x + eps), and the base
+    optimiser's decoupled decay before the update."""
+    p, v, u = P0.copy(), 0.0, 0.0
+    for g in G:
+        p = p - p * wd * lr
+        v = rho * v + (1 - rho) * g**2
+        delta = np.sqrt(u + eps) * g / np.sqrt(v + eps)
+        u = rho * u + (1 - rho) * delta**2
+        p = p + lr * -delta
+    return p
+
+
+def test_adadelta_keras(backend):
+    lr, rho, eps = 1.0, 0.95, 1e-3
+    got = _run(optimizers.Adadelta(lr, rho=rho, epsilon=eps, convention="keras"))
+    np.testing.assert_allclose(got - P0, _keras_adadelta(lr, rho, eps) - P0, rtol=1e-12)
+    torch = _run(optimizers.Adadelta(lr, rho=rho, epsilon=eps))
+    np.testing.assert_allclose(got, torch, rtol=1e-14)  # one rule: eps inside both sqrts
+
+
+def test_adadelta_keras_weight_decay_is_decoupled(backend):
+    got = _run(optimizers.Adadelta(0.5, rho=0.9, epsilon=1e-3, weight_decay=0.2,
+                                   convention="keras"))
+    np.testing.assert_allclose(got - P0, _keras_adadelta(0.5, 0.9, 1e-3, wd=0.2) - P0,
+                               rtol=1e-12)
+    l2 = _run(optimizers.Adadelta(0.5, rho=0.9, epsilon=1e-3, weight_decay=0.2))
+    assert np.max(np.abs(got - l2)) > 1e-3  # torch's L2 goes through v and u
+
+
 def _keras_adam(lr, wd=0.0, b1=0.9, b2=0.999, eps=1e-3):
     p, m, v = P0.copy(), 0.0, 0.0
     for t, g in enumerate(G, start=1):
@@ -127,6 +157,7 @@ CASES = [
     lambda rates: optimizers.Adagrad(rates, weight_decay=0.01, convention="keras"),
     lambda rates: optimizers.Adam(rates, weight_decay=0.01, convention="keras"),
     lambda rates: optimizers.AdamW(rates),
+    lambda rates: optimizers.Adadelta(rates, weight_decay=0.01, convention="keras"),
 ]
 
 

@@ -65,6 +65,27 @@ def test_adagrad(backend):
     np.testing.assert_allclose(_run(optimizers.Adagrad(lr)), p, rtol=1e-12)
 
 
+def test_adadelta(backend):
+    """torch.optim.Adadelta at torch's defaults (lr 1, rho 0.9, eps 1e-6)."""
+    lr, rho, eps = 1.0, 0.9, 1e-6
+    p, v, u = P0.copy(), 0.0, 0.0
+    for g in G:
+        v = rho * v + (1 - rho) * g**2
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta**2
+        p = p - lr * delta
+    got = _run(optimizers.Adadelta(lr, rho=rho, epsilon=eps))
+    np.testing.assert_allclose(got - P0, p - P0, rtol=1e-12)  # the steps, not just p
+
+
+def test_adadelta_first_step_by_hand(float64):
+    """One update from v = u = 0: delta = sqrt(eps) / sqrt((1 - rho) g^2 + eps) * g."""
+    # g = 2, rho = 0.5, eps = 0.01: v = 0.5 * 4 = 2, delta = 0.1 / sqrt(2.01) * 2
+    got = _run(optimizers.Adadelta(0.5, rho=0.5, epsilon=0.01), grads=[np.array([2.0])],
+               p0=np.array([1.0]))
+    np.testing.assert_allclose(got, [1.0 - 0.5 * 0.2 / math.sqrt(2.01)], rtol=1e-15)
+
+
 def test_defaults_follow_the_contract():
     assert optimizers.SGD().learning_rate == 0.01
     adam = optimizers.Adam()
@@ -73,6 +94,9 @@ def test_defaults_follow_the_contract():
     assert (rms.learning_rate, rms.rho, rms.momentum, rms.epsilon) == (1e-3, 0.9, 0.0, 1e-7)
     ada = optimizers.Adagrad()
     assert (ada.learning_rate, ada.initial_accumulator_value) == (1e-3, 0.1)
+    delta = optimizers.Adadelta()  # Keras's defaults, as the others; torch's are 1.0, 0.9, 1e-6
+    assert (delta.learning_rate, delta.rho, delta.epsilon) == (1e-3, 0.95, 1e-7)
+    assert isinstance(optimizers.get("adadelta"), optimizers.Adadelta)
     assert optimizers.SGD(lr=0.5).learning_rate == 0.5
 
 
@@ -166,6 +190,19 @@ def test_adagrad_weight_decay(backend):
     np.testing.assert_allclose(_run(optimizers.Adagrad(lr, weight_decay=WD)), p, rtol=1e-12)
 
 
+def test_adadelta_weight_decay(backend):
+    lr, rho, eps = 1.0, 0.9, 1e-6
+    p, v, u = P0.copy(), 0.0, 0.0
+    for g in G:
+        g = _l2(g, p)
+        v = rho * v + (1 - rho) * g**2
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta**2
+        p = p - lr * delta
+    got = _run(optimizers.Adadelta(lr, rho=rho, epsilon=eps, weight_decay=WD))
+    np.testing.assert_allclose(got - P0, p - P0, rtol=1e-12)
+
+
 def _adam(lr, wd=0.0, decoupled=False, b1=0.9, b2=0.999, eps=1e-7, grads=G):
     """torch.optim.Adam (wd as L2) or torch.optim.AdamW (decoupled), written out."""
     p, m, v = P0.copy(), 0.0, 0.0
@@ -251,6 +288,7 @@ def test_model_training_applies_weight_decay(float64):
     lambda: optimizers.RMSprop(0.01, momentum=0.5, weight_decay=1e-3),
     lambda: optimizers.Adagrad(0.1, epsilon=1e-6, convention="keras"),
     lambda: optimizers.AdamW(0.01, weight_decay=0.1, beta_1=0.8, convention="keras"),
+    lambda: optimizers.Adadelta(1.0, rho=0.9, epsilon=1e-6, weight_decay=1e-3),
 ])
 def test_config_round_trips(make):
     opt = make()
@@ -333,7 +371,7 @@ def test_schedules_must_return_one_number(float64):
                 p0=np.zeros(3)).tolist() == [-0.5, -0.5, -0.5]
 
 
-@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW"])
 def test_epsilon_must_be_positive(name):
     cls = getattr(optimizers, name)
     for eps in (0.0, -1e-8):
@@ -343,7 +381,8 @@ def test_epsilon_must_be_positive(name):
 
 def test_zero_gradients_stay_finite(float64):
     for opt in (optimizers.RMSprop(0.1), optimizers.Adam(0.1), optimizers.Adagrad(0.1, 0.0),
-                optimizers.Adam(0.1, epsilon=1e-7, convention="keras")):
+                optimizers.Adam(0.1, epsilon=1e-7, convention="keras"),
+                optimizers.Adadelta(1.0), optimizers.Adadelta(1.0, convention="keras")):
         assert np.array_equal(_run(opt, grads=[np.zeros(3)] * 2), P0)
 
 
@@ -442,7 +481,8 @@ def test_a_stateless_rule_updates_a_concatenation_as_each_of_its_parts(float64, 
 def test_only_sgd_without_momentum_is_stateless():
     assert optimizers.SGD(0.1).stateless
     assert not optimizers.SGD(0.1, momentum=0.9).stateless
-    for make in (optimizers.Adam, optimizers.AdamW, optimizers.RMSprop, optimizers.Adagrad):
+    for make in (optimizers.Adam, optimizers.AdamW, optimizers.RMSprop, optimizers.Adagrad,
+                 optimizers.Adadelta):
         assert not make(0.1).stateless
 
 
@@ -456,3 +496,110 @@ def test_apply_refuses_other_parameters_once_its_slots_hold_state(float64):
     p = np.zeros(5)
     plain.apply([p], [np.ones(5)])
     np.testing.assert_array_equal(p, -0.1)
+
+
+# --- Adadelta as a whole: stacked, state, files, sweeps, bad arguments ---------------------
+def _adadelta_net(seed, n_models=1):
+    import tinynet as tn
+
+    layers = [tn.layers.Dense(6, activation="tanh", input_dim=2),
+              tn.layers.Dense(4, activation="softmax")]
+    return tn.Sequential(layers, seed=seed, n_models=n_models)
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "keras"])
+def test_adadelta_stacked_rates_equal_separate_models(float64, convention):
+    from conftest import blobs
+
+    x, y = blobs(96)
+    rates = [0.1, 1.0, 3.0]
+    stacked = _adadelta_net(seed=5, n_models=3)
+    stacked.compile(optimizers.Adadelta(rates, weight_decay=0.01, convention=convention),
+                    loss="sparse_categorical_crossentropy")
+    h = stacked.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    for k, lr in enumerate(rates):
+        single = _adadelta_net(seed=5 + k)  # copy k: the weights and batches of seed 5 + k
+        single.compile(optimizers.Adadelta(lr, weight_decay=0.01, convention=convention),
+                       loss="sparse_categorical_crossentropy")
+        hk = single.fit(x, y, epochs=2, batch_size=32, verbose=0)
+        np.testing.assert_allclose([e[k] for e in h.history["loss"]], hk.history["loss"],
+                                   rtol=1e-10)
+        for a, b in zip(stacked.get_weights(), single.get_weights()):
+            np.testing.assert_allclose(a[k], b, rtol=1e-10, atol=1e-12)
+
+
+def test_adadelta_state_round_trips_bit_for_bit(float64):
+    opt = optimizers.Adadelta([0.5, 2.0], rho=0.8, epsilon=1e-4)
+    p = tb.to_device(np.stack([P0, -P0]))
+    for g in G[:2]:
+        opt.apply([p], [tb.to_device(np.stack([g, 2 * g]))])
+    state = opt.get_state()
+    assert set(state["slots"][0]) == {"v", "u"} and state["iterations"] == 2
+    twin = optimizers.Adadelta([0.5, 2.0], rho=0.8, epsilon=1e-4)
+    twin.set_state(state)
+    for name, value in twin.get_state()["slots"][0].items():
+        np.testing.assert_array_equal(value, state["slots"][0][name])
+    q = tb.to_device(tb.to_numpy(p).copy())
+    for g in G[2:] * 3:
+        opt.apply([p], [tb.to_device(np.stack([g, -g]))])
+        twin.apply([q], [tb.to_device(np.stack([g, -g]))])
+    np.testing.assert_array_equal(tb.to_numpy(p), tb.to_numpy(q))
+
+
+def test_adadelta_model_saves_loads_and_resumes(tmp_path, float64):
+    from conftest import blobs
+
+    import tinynet as tn
+
+    x, y = blobs(64)
+    model = _adadelta_net(seed=2)
+    model.compile(optimizers.Adadelta(0.5, rho=0.8, epsilon=1e-5, weight_decay=0.01,
+                                      convention="keras"), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = tn.load_model(tmp_path / "m.npz")
+    assert isinstance(loaded.optimizer, optimizers.Adadelta)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 4
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for _ in range(3):  # the slots came back too: the next updates are the same
+        model.train_on_batch(x[:16], y[:16])
+        loaded.train_on_batch(x[:16], y[:16])
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    by_name = _adadelta_net(seed=2)
+    by_name.compile(optimizer="adadelta", loss="sparse_categorical_crossentropy")
+    by_name.save(tmp_path / "n.npz")
+    assert repr(tn.load_model(tmp_path / "n.npz").optimizer) == repr(by_name.optimizer)
+
+
+def test_sweep_takes_adadelta_by_name(float64):
+    from conftest import blobs
+
+    import tinynet as tn
+
+    x, y = blobs(64)
+    result = tn.sweep(lambda: [tn.layers.Dense(4, activation="softmax", input_dim=2)], x, y,
+                      learning_rates=[0.1, 1.0], optimizer="adadelta",
+                      optimizer_kwargs={"rho": 0.9}, loss="sparse_categorical_crossentropy",
+                      epochs=2, verbose=0)
+    loss = result.history["loss"]
+    assert loss.shape == (2, 2, 1) and np.all(np.isfinite(loss))
+    assert loss[-1, 1, 0] < loss[-1, 0, 0]  # the same steps delta, ten times larger
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"rho": 1.5}, ValueError, r"Adadelta: rho must be in \[0.0, 1.0\], got 1.5"),
+    ({"rho": "0.9"}, TypeError, "Adadelta: rho must be a real number"),
+    ({"epsilon": 0.0}, ValueError, "Adadelta: epsilon must be > 0"),
+    ({"learning_rate": -1.0}, ValueError, "Adadelta: learning_rate must be a finite number"),
+    ({"weight_decay": -0.1}, ValueError, "Adadelta: weight_decay"),
+    ({"convention": "torch"}, ValueError, "convention.*pytorch, keras"),
+    ({"eps": 1e-6}, TypeError, "Adadelta: eps= is not an argument here.*epsilon"),
+    ({"momentum": 0.9}, TypeError, "Adadelta has no momentum"),
+    ({"foreach": True}, TypeError, "unexpected keyword argument 'foreach'"),
+])
+def test_adadelta_bad_arguments_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        optimizers.Adadelta(**kwargs)

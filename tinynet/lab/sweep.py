@@ -70,7 +70,7 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     learning_rates: R distinct finite rates > 0 (e.g. np.logspace(-3, 0, 7)).
     seeds: S distinct non-negative ints (default (0,)): the initial weights of
       seed s are those ``Sequential(layers_fn(), seed=s)`` would draw.
-    optimizer: a name ("sgd", "adam", "rmsprop", "adagrad"), an Optimizer class,
+    optimizer: a name ("sgd", "adam", "rmsprop", "adagrad", "adadelta", ...), an Optimizer class,
       or an instance whose hyper-parameters (momentum, beta_1, ...) are copied;
       its own learning_rate is replaced by the swept ones and it is not modified.
     optimizer_kwargs: None or a dict of extra keyword arguments for the optimiser

@@ -46,7 +46,7 @@ def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs,
 
     Counted from what ``fit`` allocates (measured with tracemalloc in
     tests/test_sweep_memory.py). With P parameters per copy, s optimiser slots
-    (SGD 0, or 1 with momentum; RMSprop/Adagrad 1; Adam 2), b bytes per float of
+    (SGD 0, or 1 with momentum; RMSprop/Adagrad 1; Adam/Adadelta 2), b bytes per float of
     the current dtype, n = n_train + n_val rows, ``in`` and ``out`` the input and
     output widths, H = the sum of the layers' output widths, B = batch_size and
     U = ceil(n_train / B) updates per epoch:

@@ -1,4 +1,4 @@
-"""Optimisers: SGD, RMSprop, Adagrad, Adam and AdamW, simplest first.
+"""Optimisers: SGD, RMSprop, Adagrad, Adadelta, Adam and AdamW, simplest first.
 
 Each class writes its update rule out, with g the gradient, p the parameter,
 t the update count (1 for the first update) and lr the rate of this update.
@@ -14,7 +14,7 @@ array of K) are not updated at all.
 
 weight_decay (wd, default 0) shrinks the weights toward 0:
 - pytorch convention, as torch.optim: L2, g <- g + wd * p before anything else;
-  the adaptive rules (RMSprop, Adagrad, Adam) then rescale that term with g;
+  the adaptive rules (RMSprop, Adagrad, Adadelta, Adam) then rescale that term with g;
 - keras convention, as keras/src/optimizers/base_optimizer.py
   (_apply_weight_decay), and AdamW in either convention: decoupled,
   p <- p - lr * wd * p next to the step, never through the moments.
@@ -25,12 +25,13 @@ schedules the decay.
 
 from tinynet import _checks
 from tinynet.optimizers.base import CONVENTIONS, Optimizer
-from tinynet.optimizers.rules import SGD, Adagrad, Adam, AdamW, RMSprop
+from tinynet.optimizers.rules import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
-__all__ = ["CONVENTIONS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get",
-           "serialize"]
+__all__ = ["CONVENTIONS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop",
+           "get", "serialize"]
 
-_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW}
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "adamw": AdamW,
+            "adadelta": Adadelta}
 
 
 def get(identifier):

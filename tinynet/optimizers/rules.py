@@ -1,4 +1,4 @@
-"""The update rules, simplest first: SGD, RMSprop, Adagrad, Adam, AdamW.
+"""The update rules, simplest first: SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW.
 
 Each docstring writes its rule out in both conventions (see tinynet.optimizers).
 """
@@ -169,6 +169,55 @@ class Adagrad(Optimizer):
     def _hyper(self):
         return {"initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): Adagrad's step over a window, in the units of past steps.
+
+    Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=0.0,
+             convention="pytorch")
+    convention="pytorch", as torch.optim.Adadelta (eps inside both square roots):
+        g <- g + wd * p                         (wd = weight_decay, first of all)
+        v <- rho * v + (1 - rho) * g^2          (v = u = 0 at start)
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u <- rho * u + (1 - rho) * delta^2
+        p <- p - lr * delta
+    convention="keras", as keras/src/optimizers/adadelta.py (the same rule, g first):
+        p <- p - p * wd * lr                    (decoupled, Keras's base optimiser)
+        v <- rho * v + (1 - rho) * g^2
+        delta = sqrt(u + eps) * g / sqrt(v + eps)
+        u <- rho * u + (1 - rho) * delta^2
+        p <- p - lr * delta
+    v: the running mean of g^2 (torch's square_avg, Keras's accumulated_grad); u: that of
+    delta^2 (acc_delta, accumulated_delta_var). lr scales the step alone, so u, v and
+    delta do not depend on it; the first delta is about sqrt(eps) * sign(g) / sqrt(1 - rho).
+    Defaults are Keras's, as tinynet's others (torch: lr=1.0, rho=0.9, eps=1e-6; Zeiler:
+    lr = 1). epsilon must be > 0: with eps = 0, u never leaves 0 (every delta 0, or 0/0).
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, lr=None,
+                 weight_decay=0.0, convention="pytorch", **kwargs):
+        super().__init__(learning_rate, lr, weight_decay, convention, kwargs)
+        self.rho = _checks.real(rho, "rho", "Adadelta", low=0.0, high=1.0)
+        self.epsilon = _epsilon(epsilon, "Adadelta")
+
+    def _new_slots(self, p):
+        xp = backend.namespace(p)
+        return {"v": xp.zeros_like(p), "u": xp.zeros_like(p)}
+
+    def _step(self, g, slots, lr):
+        xp = backend.namespace(g)
+        rho, eps = self.rho, self.epsilon
+        v, u = slots["v"], slots["u"]
+        v *= rho
+        v += (1.0 - rho) * (g * g)
+        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        u *= rho
+        u += (1.0 - rho) * (delta * delta)
+        return lr * delta
+
+    def _hyper(self):
+        return {"rho": self.rho, "epsilon": self.epsilon}
 
 
 class Adam(Optimizer):
