@@ -456,8 +456,8 @@ def load_model(path):
         model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
     settings = saving.compile_settings(config)
     if settings is not None:
-        optimizer, loss, metric_names = settings
-        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+        optimizer, loss, metric_names, fused = settings
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names, fused=fused)
     saving.restore_training(model, config, slots)  # the step count, slots, shuffle streams
     return model
 

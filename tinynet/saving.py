@@ -1,6 +1,6 @@
 """The model file format: one .npz file (an uncompressed zip of .npy entries), no pickle.
 
-The file holds the architecture and compile settings as a JSON string
+The file holds the architecture and compile settings (fused= too) as a JSON string
 (``config.npy``), every parameter as an array (``weight_000.npy``, ...), the
 training state (the optimiser's step count and slots such as Adam's moments,
 ``slot_000_m.npy``, ..., and where each shuffle stream stands: see
@@ -109,7 +109,8 @@ def _compile_config(model):
     opt = optimizers.serialize(optimizer)
     opt["config"] = {**opt["config"], "learning_rate": rate}
     compiled = {"loss": losses.serialize(model.loss), "optimizer": opt,
-                "metrics": list(model.metric_names)}
+                "metrics": list(model.metric_names),
+                "fused": model._fused}  # compile(fused=...): which step fit runs
     json.dumps(compiled)  # everything else is numbers and names
     return compiled
 
@@ -206,7 +207,8 @@ def restore_training(model, config, slots):
 
 
 def compile_settings(config):
-    """(optimizer, loss, metric names) from a checked config, or None if it was not compiled."""
+    """(optimizer, loss, metric names, fused) from a checked config, or None if it was not
+    compiled; fused is compile's choice of step (True for a file that predates it)."""
     if config["compile"] is None:
         return None
     return _model_schema.compile_settings(config["compile"], config["n_models"])
