@@ -65,7 +65,7 @@ _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
 __all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_ENTRIES", "MAX_MODELS", "MAX_PARAMETERS",
-           "save_model", "read_model", "compile_settings", "restore_training"]
+           "save_model", "read_model", "checked_path", "compile_settings", "restore_training"]
 
 
 def _digest(config_text, arrays):
@@ -170,7 +170,7 @@ def read_model(path):
     ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
     when there is no file.
     """
-    path = _checked_path(path)
+    path = checked_path(path, "load_model")
     try:
         with _files.open_regular(path, "load_model") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -191,12 +191,13 @@ def read_model(path):
                          f"({type(exc).__name__}: {exc}).") from exc
 
 
-def _checked_path(path):
-    """``path`` as a str; TypeError naming load_model for None, a number, an open file..."""
+def checked_path(path, owner):
+    """``path`` as a str (or bytes); TypeError naming ``owner`` (save, load_model) for None,
+    a number, an open file..."""
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(f"load_model: path must be a file path (a str or os.PathLike such as "
+        raise TypeError(f"{owner}: path must be a file path (a str or os.PathLike such as "
                         f"'model.npz'), got {path!r}.") from None
 
 
