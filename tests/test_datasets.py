@@ -87,6 +87,16 @@ def test_blobs_does_not_modify_centers():
     np.testing.assert_array_equal(centers, kept)
 
 
+def test_blobs_positional_order_is_api_md():
+    # API.md: make_blobs(n_samples, centers, cluster_std=1.0, seed=None)
+    X, y = datasets.make_blobs(100, 3, 1.0, 0)
+    X_kw, y_kw = datasets.make_blobs(n_samples=100, centers=3, cluster_std=1.0, seed=0)
+    np.testing.assert_array_equal(X, X_kw)
+    np.testing.assert_array_equal(y, y_kw)
+    with pytest.raises(TypeError):
+        datasets.make_blobs(100, 3, 1.0, 0, 2)  # n_features, center_box, shuffle: keywords
+
+
 # --- moons, circles, spirals geometry ----------------------------------------
 
 

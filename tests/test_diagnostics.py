@@ -198,6 +198,26 @@ def test_parameter_change_measures_each_layer():
         dg.parameter_change(model, start[:1])
 
 
+@pytest.mark.parametrize("initial", [None, "ab", 3], ids=["None", "str", "int"])
+def test_parameter_change_refuses_what_is_not_a_list_of_arrays(initial):
+    with pytest.raises(TypeError, match=r"^parameter_change: initial_weights must be a list of "
+                                        r"arrays \[kernel_0, bias_0, \.\.\.\], got "):
+        dg.parameter_change(_linear(2, 2), initial)
+
+
+def test_parameter_change_names_an_array_of_the_wrong_shape():
+    model = _linear(2, 2)
+    start = model.get_weights()
+    with pytest.raises(ValueError, match=r"^parameter_change: initial_weights\[0\] must have "
+                                         r"shape \(2, 2\) \(as get_weights\(\) returns\), "
+                                         r"got \(3, 2\)\.$"):
+        dg.parameter_change(model, [np.zeros((3, 2)), start[1]])
+    with pytest.raises(ValueError, match=r"initial_weights\[1\] must have shape \(2,\)"):
+        dg.parameter_change(model, [start[0], np.zeros(1)])  # would broadcast silently
+    with pytest.raises(TypeError, match=r"initial_weights\[1\] must hold numbers"):
+        dg.parameter_change(model, [start[0], ["a", "b"]])
+
+
 # --- loss curves ------------------------------------------------------------------
 def test_loss_oscillation_of_a_zigzag_and_a_descent():
     zigzag = dg.loss_oscillation([1.0, 2.0, 1.0, 2.0, 1.0, 4.0])

@@ -138,6 +138,19 @@ def test_bad_units_and_initializer():
         Dense(2, kernel_initializer="he_nrmal")
 
 
+@pytest.mark.parametrize("shape", [(None,), (2.0,), ("2",), (True,), (0,), (-1,), (2, 3), (),
+                                   2, "2", {"n": 2}])
+def test_dense_bad_input_shape_is_a_value_error_naming_it(shape):
+    # API.md: input_shape=(n,) for input_dim=n; other shapes or a mismatch: ValueError
+    with pytest.raises(ValueError, match=r"Dense\(3\): input_shape") as info:
+        Dense(3, input_shape=shape)
+    assert repr(shape) in str(info.value)
+
+
+def test_dense_input_shape_takes_a_numpy_integer():
+    assert Dense(3, input_shape=(np.int64(4),)).declared_input_dim == 4
+
+
 def test_stacked_copy_k_equals_single_model_with_seed_plus_k():
     def layers():
         return [Dense(4, activation="relu", input_dim=3), Dense(2)]

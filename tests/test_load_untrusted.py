@@ -142,6 +142,9 @@ def _mutations():
         ("optimizer argument", opt(clipnorm=1.0)),
         ("metrics a string", comp("metrics", "accuracy")),
         ("unknown metric", comp("metrics", ["f1_of_doom"])),
+        ("fused a string", comp("fused", "false")),
+        ("fused a number", comp("fused", 0)),
+        ("fused null", comp("fused", None)),
         ("huge layer", lambda c: (c.update(input_dim=10**5),
                                   c["layers"][0]["config"].update(units=10**5, input_dim=10**5))),
     ]

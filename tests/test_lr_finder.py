@@ -285,6 +285,20 @@ def test_bad_arguments(kwargs, word):
         assert repr(value) in str(info.value) or str(value) in str(info.value)
 
 
+@pytest.mark.parametrize("start_lr, end_lr", [(1e-7, 1e308), (5e-324, 10.0)])
+def test_a_ratio_beyond_the_float_range_still_gives_finite_rates(float64, start_lr, end_lr):
+    # end_lr / start_lr overflows to inf; the rates themselves are all finite
+    rates = tn.lab.lr_finder.sweep_rates(start_lr, end_lr, 11)
+    assert np.all(np.isfinite(rates)) and np.all(np.diff(rates) > 0)
+    assert rates[0] == start_lr and rates[-1] == end_lr
+    i = np.arange(11)
+    expected = np.exp(np.log(start_lr) + (np.log(end_lr) - np.log(start_lr)) * i / 10)
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+    x, y = blobs(64)
+    result = lr_find(classifier(), x, y, start_lr=start_lr, end_lr=end_lr, num_steps=11)
+    assert np.all(np.isfinite(result.learning_rates))
+
+
 def test_uncompiled_model_is_refused():
     x, y = blobs(32)
     model = tn.Sequential([tn.layers.Dense(4, input_dim=2)], seed=0)
@@ -305,6 +319,17 @@ def test_plot_returns_a_figure(float64):
     other = Figure()
     ax2 = other.add_subplot(1, 1, 1)
     assert result.plot(ax=ax2) is other
+
+
+@pytest.mark.parametrize("ax", [3, "ax"])
+def test_plot_refuses_an_ax_that_is_not_an_axes(float64, ax):
+    x, y = blobs(64)
+    result = lr_find(classifier(), x, y, num_steps=12)
+    with pytest.raises(TypeError, match=r"^plot\.lr_find: ax must be a matplotlib Axes or "
+                                        r"None, got "):
+        result.plot(ax=ax)
+    with pytest.raises(TypeError, match=r"^plot\.lr_find: result must be an LRFinderResult"):
+        tn.plot.lr_find(3)
 
 
 def test_stacked_plot_and_repr(float64):

@@ -316,3 +316,52 @@ def test_metric_values_follow_metric_names_on_hand_worked_outputs():
     (accuracy,) = model.metric_values(y, out)  # rows 0 and 1 right, rows 2 and 3 wrong
     assert model.metric_names == ["accuracy"]
     assert float(tn.backend.to_numpy(accuracy)) == 0.5
+
+
+# --- bad arguments to the model's entry points name the argument ------------------------
+def _small():
+    model = tn.Sequential([Dense(2, input_dim=1), Dense(2, activation="softmax")], seed=0)
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("weights", [None, "abc", b"ab", 3, {"kernel": 1}],
+                         ids=["None", "str", "bytes", "int", "dict"])
+def test_set_weights_refuses_what_is_not_a_list_of_arrays(weights):
+    with pytest.raises(TypeError, match=r"^set_weights: weights must be a list of arrays "
+                                        r"\[kernel_0, bias_0, \.\.\.\], got "):
+        _small().set_weights(weights)
+
+
+@pytest.mark.parametrize("path", [None, 3, 2.5])
+def test_save_refuses_a_path_that_is_not_one(tmp_path, path):
+    with pytest.raises(TypeError, match=rf"^save: path must be a file path .*got {path!r}\.$"):
+        _small().save(path)
+
+
+def test_evaluate_names_itself_for_a_bad_batch_size():
+    x, y = np.zeros((4, 1)), np.zeros(4, dtype=int)
+    with pytest.raises(ValueError, match=r"^evaluate: batch_size must be a positive integer, "
+                                         r"got 0\.$"):
+        _small().evaluate(x, y, batch_size=0)
+    with pytest.raises(ValueError, match=r"^predict: batch_size"):
+        _small().predict(x, batch_size=0)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"verbose": "x"}, ValueError, r"^evaluate: verbose must be 0, 1 or 2, got 'x'\.$"),
+    ({"verbose": 3}, ValueError, r"^evaluate: verbose must be 0, 1 or 2, got 3\.$"),
+    ({"return_dict": "no"}, TypeError, r"^evaluate: return_dict must be True or False, "
+                                       r"got 'no'\.$"),
+    ({"return_dict": 0}, TypeError, r"^evaluate: return_dict must be True or False"),
+])
+def test_evaluate_refuses_verbose_and_return_dict_as_fit_does(kwargs, error, message):
+    x, y = np.zeros((4, 1)), np.zeros(4, dtype=int)
+    with pytest.raises(error, match=message):
+        _small().evaluate(x, y, **kwargs)
+
+
+def test_summary_refuses_a_print_fn_that_is_not_callable():
+    with pytest.raises(TypeError, match=r"^summary: print_fn must be None or a function called "
+                                        r"with each line \(print, lines\.append\), got 3\.$"):
+        _small().summary(print_fn=3)

@@ -85,6 +85,20 @@ def test_bad_input_is_named():
         tn.plot.histories({"a": FakeHistory({"loss": [1.0]})}, keys=["val_loss"])
 
 
+@pytest.mark.parametrize("h", [{"loss": [1.0]}, 3, None], ids=["dict", "int", "None"])
+def test_history_names_itself_for_what_is_not_a_history(h):
+    with pytest.raises(TypeError, match=r"^plot\.history: h must be a History \(what fit "
+                                        r"returns\), got "):
+        tn.plot.history(h)
+
+
+def test_history_names_itself_for_a_bad_band():
+    h = FakeHistory({"loss": [1.0, 0.5]})
+    with pytest.raises(TypeError, match=r"^plot\.history: band must be True, False or None, "
+                                        r"got 'x'\.$"):
+        tn.plot.history(h, band="x")
+
+
 def test_history_plot_is_the_same_figure_as_tn_plot_history():
     x, y = tn.datasets.make_blobs(64, 2, seed=0)
     model = tn.Sequential([tn.layers.Dense(2, activation="softmax", input_dim=2)], seed=0)

@@ -245,6 +245,50 @@ def test_shared_shuffle_seeds_and_same_init_resume_too(tmp_path, float64):
         np.testing.assert_array_equal(a, b)
 
 
+def _classifier(fused=None):
+    """A float32 classifier compiled with fused=... (None: compile's default)."""
+    model = tn.Sequential([Dense(8, activation="relu", input_dim=3),
+                           Dense(3, activation="softmax")], seed=2)
+    kw = {} if fused is None else {"fused": fused}
+    model.compile(tn.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", **kw)
+    return model
+
+
+@pytest.mark.parametrize("fused", [False, True, None], ids=["plain", "fused", "default"])
+def test_the_fused_choice_is_saved_so_float32_resumes_bit_for_bit(tmp_path, fused):
+    # float32: the fused and the plain step differ by rounding, so a resumed run on
+    # the other step than the one compiled would not continue the run
+    assert tn.get_dtype() == "float32"
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(96, 3)), rng.integers(0, 3, size=96)
+    continued = _classifier(fused)
+    continued.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first = _classifier(fused)
+    first.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    first.save(tmp_path / "half.npz")
+    resumed = tn.load_model(tmp_path / "half.npz")
+    assert (resumed.train_function == resumed.train_step) == (fused is False)
+    resumed.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(continued.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_file_without_the_fused_choice_loads_with_the_default(tmp_path):
+    import json
+
+    model = _classifier(False)
+    config = tn.saving._config(model)
+    config["compile"].pop("fused", None)  # what tinynet wrote before it saved the choice
+    config["version"] = 1
+    weights = model.get_weights()
+    text = json.dumps(config)
+    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    np.savez(tmp_path / "old.npz", config=np.array(text),
+             digest=np.array(tn.saving._digest(text, weights)), **arrays)
+    loaded = tn.load_model(tmp_path / "old.npz")
+    assert loaded.train_function != loaded.train_step  # compile's default, fused=True
+
+
 def test_a_version_1_file_still_loads_without_training_state(tmp_path):
     import json
 

@@ -77,6 +77,15 @@ def choice(value, name, owner, options):
     return value
 
 
+def array_list(value, name, owner):
+    """``value`` (a list or other iterable of arrays, as get_weights returns) as a list;
+    TypeError naming ``name`` for None, text, a dict or a non-iterable."""
+    if value is None or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{owner}: {name} must be a list of arrays [kernel_0, bias_0, ...], "
+                        f"got {value!r}. Pass a list like get_weights returns.")
+    return list(value)
+
+
 def host_array(value, name, owner, ndim=None, dtype=None, finite=True, compute=False,
                empty=False, copy=True):
     """A NumPy copy of ``value`` (never a view of the caller's data), checked.

@@ -22,6 +22,7 @@ MAX_LAYERS = 10_000
 MAX_METRICS = 32
 _TOP = ("format", "version", "seed", "n_models", "same_init", "input_dim", "layers", "compile")
 _COMPILE = ("loss", "optimizer", "metrics")
+_COMPILE_OPTIONAL = ("fused",)  # absent in files written before it was saved: compile's default
 _ENTRY = ("class_name", "config")
 
 
@@ -59,8 +60,12 @@ def check(config, versions):
 
 
 def compile_settings(compiled, n_models):
-    """(optimizer, loss, metric names) built from the config's "compile" part."""
-    _keys(compiled, _COMPILE, "the compile settings")
+    """(optimizer, loss, metric names, fused) built from the config's "compile" part.
+
+    fused: compile's choice of step, true or false; a file without it (written before
+    it was saved) gets compile's default, True.
+    """
+    _keys(compiled, _COMPILE, "the compile settings", optional=_COMPILE_OPTIONAL)
     loss = _object(compiled["loss"], losses._BY_NAME, "loss")
     opt_config = _config_of(compiled["optimizer"], "optimizer")
     if "learning_rate" not in opt_config or "lr" in opt_config:
@@ -78,18 +83,24 @@ def compile_settings(compiled, n_models):
             metrics.resolve(name, loss)
         except (TypeError, ValueError) as exc:
             raise Refused(f"has an unusable metric {name!r} ({exc})") from None
-    return optimizer, loss, list(names)
+    fused = compiled.get("fused", True)
+    if not isinstance(fused, bool):
+        raise Refused(f"has fused {fused!r} in the compile settings; expected true or false.")
+    return optimizer, loss, list(names), fused
 
 
 # --- pieces ---------------------------------------------------------------------------
-def _keys(value, expected, what):
+def _keys(value, expected, what, optional=()):
+    """Refused unless ``value`` is a dict with every key of ``expected``, and besides them
+    at most the keys of ``optional``."""
     if not isinstance(value, dict):
         raise Refused(f"has {what} of type {type(value).__name__}; expected an object.")
     missing = [k for k in expected if k not in value]
-    extra = sorted(str(k) for k in value if k not in expected)
+    extra = sorted(str(k) for k in value if k not in expected and k not in optional)
     if missing or extra:
+        also = f", and optionally {list(optional)}" if optional else ""
         raise Refused(f"has {what} with missing keys {missing} and unknown keys {extra}; "
-                      f"expected exactly {list(expected)}.")
+                      f"expected exactly {list(expected)}{also}.")
 
 
 def _is_int(value):

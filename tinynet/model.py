@@ -299,6 +299,11 @@ class Sequential:
         defaults to False; tinynet's evaluate has always returned the dict.)
         """
         self.require_compiled("evaluate")
+        if batch_size is not None:
+            batch_size = _checks.positive_int(batch_size, "batch_size", "evaluate")
+        if verbose not in (0, 1, 2):  # as fit
+            raise ValueError(f"evaluate: verbose must be 0, 1 or 2, got {verbose!r}.")
+        return_dict = _checks.boolean(return_dict, "return_dict", "evaluate")
         x, y = self.check_data(x, y, "evaluate")
         values = self.evaluate_device(backend.to_device(x), backend.to_device(y), batch_size)
         result = {key: backend.to_float(v) for key, v in values.items()}
@@ -374,7 +379,7 @@ class Sequential:
         """
         if not self.built:
             raise ValueError("set_weights: the model is not built yet; call build(input_dim).")
-        weights = list(weights)
+        weights = _checks.array_list(weights, "weights", "set_weights")
         slots = [(layer, name) for layer in self.layers for name in layer.params]
         if len(weights) != len(slots):
             raise ValueError(
@@ -414,6 +419,7 @@ class Sequential:
         .pkl, .onnx, ...) is refused with a ValueError: the file would be
         tinynet's .npz under a misleading name. Any other path is written as given.
         """
+        path = saving.checked_path(path, "save")
         _files.refuse_foreign_suffix(path, "save")
         saving.save_model(self, path)
 
@@ -433,6 +439,9 @@ class Sequential:
         Returns None, as Keras does. Stacked models count every copy in the
         total and say how much is one copy's.
         """
+        if print_fn is not None and not callable(print_fn):
+            raise TypeError("summary: print_fn must be None or a function called with each "
+                            f"line (print, lines.append), got {print_fn!r}.")
         for line in _summary_lines(self):
             (print_fn or print)(line)
 
@@ -456,8 +465,8 @@ def load_model(path):
         model.set_weights([w.astype(np.dtype(backend.get_dtype())) for w in weights])
     settings = saving.compile_settings(config)
     if settings is not None:
-        optimizer, loss, metric_names = settings
-        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names)
+        optimizer, loss, metric_names, fused = settings
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_names, fused=fused)
     saving.restore_training(model, config, slots)  # the step count, slots, shuffle streams
     return model
 

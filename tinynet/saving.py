@@ -1,6 +1,6 @@
 """The model file format: one .npz file (an uncompressed zip of .npy entries), no pickle.
 
-The file holds the architecture and compile settings as a JSON string
+The file holds the architecture and compile settings (fused= too) as a JSON string
 (``config.npy``), every parameter as an array (``weight_000.npy``, ...), the
 training state (the optimiser's step count and slots such as Adam's moments,
 ``slot_000_m.npy``, ..., and where each shuffle stream stands: see
@@ -65,7 +65,7 @@ _NPY_MAGIC = b"\x93NUMPY"
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
 __all__ = ["FORMAT", "VERSION", "MAX_CONFIG_BYTES", "MAX_ENTRIES", "MAX_MODELS", "MAX_PARAMETERS",
-           "save_model", "read_model", "compile_settings", "restore_training"]
+           "save_model", "read_model", "checked_path", "compile_settings", "restore_training"]
 
 
 def _digest(config_text, arrays):
@@ -109,7 +109,8 @@ def _compile_config(model):
     opt = optimizers.serialize(optimizer)
     opt["config"] = {**opt["config"], "learning_rate": rate}
     compiled = {"loss": losses.serialize(model.loss), "optimizer": opt,
-                "metrics": list(model.metric_names)}
+                "metrics": list(model.metric_names),
+                "fused": model._fused}  # compile(fused=...): which step fit runs
     json.dumps(compiled)  # everything else is numbers and names
     return compiled
 
@@ -169,7 +170,7 @@ def read_model(path):
     ValueError on a truncated, tampered, crafted or foreign file; FileNotFoundError
     when there is no file.
     """
-    path = _checked_path(path)
+    path = checked_path(path, "load_model")
     try:
         with _files.open_regular(path, "load_model") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -190,12 +191,13 @@ def read_model(path):
                          f"({type(exc).__name__}: {exc}).") from exc
 
 
-def _checked_path(path):
-    """``path`` as a str; TypeError naming load_model for None, a number, an open file..."""
+def checked_path(path, owner):
+    """``path`` as a str (or bytes); TypeError naming ``owner`` (save, load_model) for None,
+    a number, an open file..."""
     try:
         return os.fspath(path)
     except TypeError:
-        raise TypeError(f"load_model: path must be a file path (a str or os.PathLike such as "
+        raise TypeError(f"{owner}: path must be a file path (a str or os.PathLike such as "
                         f"'model.npz'), got {path!r}.") from None
 
 
@@ -206,7 +208,8 @@ def restore_training(model, config, slots):
 
 
 def compile_settings(config):
-    """(optimizer, loss, metric names) from a checked config, or None if it was not compiled."""
+    """(optimizer, loss, metric names, fused) from a checked config, or None if it was not
+    compiled; fused is compile's choice of step (True for a file that predates it)."""
     if config["compile"] is None:
         return None
     return _model_schema.compile_settings(config["compile"], config["n_models"])

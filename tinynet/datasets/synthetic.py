@@ -68,13 +68,17 @@ def make_blobs(
     n_samples=100,
     centers=3,
     cluster_std=1.0,
+    seed=None,
+    *,
     n_features=2,
     center_box=(-10.0, 10.0),
-    seed=None,
     shuffle=True,
 ):
     """Gaussian blobs around k centres, as scikit-learn's make_blobs.
 
+    make_blobs(n_samples, centers, cluster_std=1.0, seed=None) as API.md writes it;
+    n_features, center_box and shuffle are keyword-only. The spread is cluster_std
+    (there is no noise=: for blobs the Gaussian around each centre is the noise).
     centers: an int k draws k centres uniformly in center_box (low, high) for each
     of n_features coordinates; an array (k, d) gives the centres themselves (then
     n_features is d and the argument is ignored). Samples are split as evenly as

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from tinynet import backend
+from tinynet import _checks, backend
 from tinynet.lab._probe import (
     _copy,
     _loss_and_grads,
@@ -186,11 +186,18 @@ def parameter_change(model, initial_weights):
     Returns {"layers": [names], "kernel_change", "kernel_relative",
     "bias_change": (L,) or (K, L)}.
     """
+    owner = "parameter_change"
     now = model.get_weights()
-    initial_weights = list(initial_weights)
+    initial_weights = _checks.array_list(initial_weights, "initial_weights", owner)
     if len(initial_weights) != len(now):
-        raise ValueError(f"parameter_change: expected {len(now)} arrays (as get_weights() "
+        raise ValueError(f"{owner}: expected {len(now)} arrays (as get_weights() "
                          f"returns), got {len(initial_weights)}.")
+    for i, (w0, w) in enumerate(zip(initial_weights, now)):
+        w0 = _checks.host_array(w0, f"initial_weights[{i}]", owner, finite=False, empty=True)
+        if w0.shape != w.shape:
+            raise ValueError(f"{owner}: initial_weights[{i}] must have shape {w.shape} (as "
+                             f"get_weights() returns), got {w0.shape}.")
+        initial_weights[i] = w0
     stacked = model.stacked
     names, cols = [], {"kernel_change": [], "kernel_relative": [], "bias_change": []}
     it = iter(zip(initial_weights, now))

@@ -100,11 +100,21 @@ def lr_find(model, x, y, start_lr=1e-7, end_lr=10.0, num_steps=100, batch_size=3
 
 
 def sweep_rates(start_lr, end_lr, num_steps, mode="exponential"):
-    """The rates of a sweep, float64 (num_steps,); the last is exactly end_lr."""
+    """The rates of a sweep, float64 (num_steps,); the last is exactly end_lr.
+
+    Where end_lr / start_lr overflows (say 1e308 / 1e-7), the exponential rates are
+    the same formula in logs, exp(log start_lr + (log end_lr - log start_lr) * frac),
+    which stays finite.
+    """
     i = np.arange(num_steps, dtype=np.float64)
     frac = i / (num_steps - 1)
     if mode == "exponential":
-        rates = start_lr * (end_lr / start_lr) ** frac
+        ratio = end_lr / start_lr
+        if math.isfinite(ratio):
+            rates = start_lr * ratio ** frac
+        else:
+            log_start = math.log(start_lr)
+            rates = np.exp(log_start + (math.log(end_lr) - log_start) * frac)
     else:
         rates = start_lr + (end_lr - start_lr) * frac
     rates[0], rates[-1] = start_lr, end_lr  # exact ends, whatever the rounding

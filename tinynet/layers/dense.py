@@ -1,5 +1,7 @@
 """The fully connected layer."""
 
+import numbers
+
 from tinynet import _checks, backend, initializers
 from tinynet.layers import activations
 from tinynet.layers.base import Layer
@@ -85,7 +87,10 @@ class Dense(Layer):
 
 
 def _from_input_shape(input_shape, input_dim, units):
-    """Keras's input_shape=(n,) as input_dim=n; anything else refused with a pointer."""
+    """Keras's input_shape=(n,) as input_dim=n; anything else refused with a pointer.
+
+    Every bad input_shape is a ValueError (API.md), a wrong type of width too.
+    """
     owner = f"Dense({units})"
     if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
             or isinstance(input_shape[0], bool)):
@@ -93,7 +98,12 @@ def _from_input_shape(input_shape, input_dim, units):
             f"{owner}: input_shape must be (n,), one input width, since tinynet's Dense takes "
             f"flat rows (N, n); got input_shape={input_shape!r}. Flatten your inputs and pass "
             "input_dim=n.")
-    width = _checks.positive_int(input_shape[0], "input_shape[0]", owner)
+    width = input_shape[0]
+    if not isinstance(width, numbers.Integral) or width <= 0:
+        raise ValueError(
+            f"{owner}: input_shape must be (n,) with n a positive integer, got "
+            f"input_shape={input_shape!r}.")
+    width = int(width)
     if input_dim is not None and input_dim != width:
         raise ValueError(f"{owner}: input_shape={tuple(input_shape)!r} and input_dim={input_dim!r} "
                          "disagree; give one of them.")

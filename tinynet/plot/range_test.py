@@ -13,9 +13,17 @@ def lr_find(result, ax=None):
     """
     from matplotlib.figure import Figure
 
+    owner = "plot.lr_find"
+    if not all(hasattr(result, key) for key in ("learning_rates", "losses", "smoothed_losses",
+                                                  "suggestions", "stopped_early")):
+        raise TypeError(f"{owner}: result must be an LRFinderResult (what tn.lr_find returns), "
+                        f"got {type(result).__name__}.")
     if ax is None:
         fig = Figure(figsize=(6.4, 4.2))
         ax = fig.add_subplot(1, 1, 1)
+    elif not hasattr(ax, "plot") or not hasattr(ax, "figure"):
+        raise TypeError(f"{owner}: ax must be a matplotlib Axes or None, got "
+                        f"{type(ax).__name__}.")
     else:
         fig = ax.figure
     rates = result.learning_rates

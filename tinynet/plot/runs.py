@@ -25,6 +25,12 @@ def history(h, band=None, title=None):
     (and one colour) per copy; None picks the band when there are more than 6
     copies. Returns the Figure.
     """
+    owner = "plot.history"
+    if not _is_history(h):
+        hint = " Pass the History itself, not h.history." if isinstance(h, dict) else ""
+        raise TypeError(f"{owner}: h must be a History (what fit returns), got "
+                        f"{type(h).__name__}.{hint}")
+    _check_band(band, owner)
     k = _copies(h)
     if k > 1 and not (band if band is not None else k > 6):
         runs = {f"copy {j}": _CopyView(h, j) for j in range(k)}
@@ -44,11 +50,10 @@ def histories(runs, band=None, title=None, keys=None):
         raise TypeError(f"{owner}: runs must be a non-empty dict {{label: History}}, got "
                         f"{type(runs).__name__}.")
     for label, h in runs.items():
-        if not hasattr(h, "history") or not hasattr(h, "epoch"):
+        if not _is_history(h):
             raise TypeError(f"{owner}: runs[{label!r}] must be a History, got "
                             f"{type(h).__name__}.")
-    if band is not None and not isinstance(band, bool):
-        raise TypeError(f"{owner}: band must be True, False or None, got {band!r}.")
+    _check_band(band, owner)
     if keys is None:
         keys = [k for h in runs.values() for k in h.history
                 if k != RATE_KEY and not k.startswith("val_")]
@@ -118,6 +123,16 @@ def update_ratios(h, reference=1e-3, ax=None, title=None):
     if title:
         ax.set_title(title)
     return fig
+
+
+def _is_history(h):
+    """Shaped like a History: what these figures read (module docstring)."""
+    return hasattr(h, "history") and hasattr(h, "epoch")
+
+
+def _check_band(band, owner):
+    if band is not None and not isinstance(band, bool):
+        raise TypeError(f"{owner}: band must be True, False or None, got {band!r}.")
 
 
 class _CopyView:
