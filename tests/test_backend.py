@@ -191,48 +191,6 @@ def test_default_is_applied_when_training_starts(env, expected):
     assert after == (before if expected == "unchanged" else expected)
 
 
-@pytest.mark.parametrize("env, expected", [({"TINYNET_THREADS": "1"}, "1"),
-                                           ({"TINYNET_THREADS": "3"}, "3"),
-                                           ({"TINYNET_THREADS": "0"}, "own"),
-                                           ({}, "own")])
-def test_get_threads_reports_tinynet_threads_from_import_on(env, expected):
-    """A fresh process: get_threads says TINYNET_THREADS's count right after import, while
-    the pools keep the library's own count until a fit applies it (as above); after that,
-    and after set_threads, it reports the pools."""
-    import subprocess
-    import sys
-
-    pytest.importorskip("threadpoolctl")
-    code = ("import threadpoolctl, tinynet as tn\n"
-            "n = lambda: max(p['num_threads'] for p in threadpoolctl.threadpool_info())\n"
-            "own = n()\n"
-            "reported = tn.get_threads()\n"
-            "untouched = n() == own\n"
-            "model = tn.Sequential([tn.layers.Dense(3, input_dim=2)], seed=0)\n"
-            "model.compile('sgd', loss='mse').fit([[0.0, 1.0]], [[0.0, 1.0, 2.0]], verbose=0)\n"
-            "after_fit = tn.get_threads() == n()\n"
-            "tn.set_threads(2)\n"
-            "print(own, reported, untouched, after_fit, tn.get_threads())\n")
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("TINYNET_THREADS", *tt.THREAD_ENV_VARS)}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    clean["PYTHONPATH"] = root + os.pathsep + clean.get("PYTHONPATH", "")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**clean, **env}, timeout=120)
-    assert done.returncode == 0, done.stderr
-    own, reported, untouched, after_fit, after_set = done.stdout.split()
-    assert reported == (own if expected == "own" else expected)
-    assert untouched == "True"  # import and get_threads leave the pools alone
-    assert after_fit == "True" and after_set == "2"
-
-
-def test_get_threads_reports_the_pools_for_a_bad_tinynet_threads(threads_env, monkeypatch):
-    monkeypatch.setenv("TINYNET_THREADS", "many")  # fit warns and trains on the library's own
-    tt._limit(None)
-    monkeypatch.setitem(tt._threads, "auto", True)
-    assert tn.get_threads() == max(_pool_threads(threads_env))
-
-
 @pytest.mark.parametrize("name, ok", [("array_api_strict", True), ("no_such", False)])
 def test_tinynet_backend_environment_variable_sets_the_default(name, ok):
     import subprocess

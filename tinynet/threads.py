@@ -22,8 +22,7 @@ You keep the choice when you make one:
 
 - ``set_threads(n)``: n threads from then on, whatever the load;
 - ``TINYNET_THREADS=N`` in the environment: N threads (``TINYNET_THREADS=0``:
-  the library's own setting, never changed by tinynet), applied when the first
-  fit starts like the rest; ``get_threads()`` reports N from import on;
+  the library's own setting, never changed by tinynet);
 - OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, BLIS_NUM_THREADS or
   VECLIB_MAXIMUM_THREADS set in the environment: left to the library.
 """
@@ -80,40 +79,11 @@ def set_threads(n):
 
 
 def get_threads():
-    """The thread count tinynet runs with: the largest of the array library's pools now
-    (None if none is found), or TINYNET_THREADS=N's N from import on.
-
-    TINYNET_THREADS is applied when the first fit starts (or at set_threads(None)),
-    like every default here, so import leaves the pools alone; until then this
-    reports the count that fit will apply, not the pools' own. A bad TINYNET_THREADS
-    (which fit warns about and ignores) reports the pools.
-    """
-    pending = _pending_env_threads()
-    if pending is not None:
-        return pending
-    return _pool_threads()
-
-
-def _pool_threads():
     """The largest thread count of the array library's pools now (None if none is found)."""
     import threadpoolctl
 
     counts = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()]
     return max(counts) if counts else None
-
-
-def _pending_env_threads():
-    """TINYNET_THREADS=N's N while no fit or set_threads has applied a choice yet, else None."""
-    if not _threads["auto"]:  # a choice is in effect: the pools say what it is
-        return None
-    raw = os.environ.get("TINYNET_THREADS", "").strip()
-    if not raw:
-        return None
-    try:
-        fixed, n = _env_threads()
-    except ValueError:
-        return None
-    return n if fixed else None
 
 
 def worker_count():
@@ -192,7 +162,7 @@ def _threads_for_load():
 
 def _library_threads():
     try:
-        return _pool_threads() or 1
+        return get_threads() or 1
     except Exception:  # threadpoolctl could not read this platform's libraries
         return 1
 
