@@ -203,6 +203,43 @@ def test_06_batch_size(tmp_path):
     # two seeds are too few to judge: the quick run says so instead of a verdict
     assert r["n_seeds"] == 2 and not r["judged"]
     assert all("judge" in sentence for sentence in (r["takeaway"][0], r["takeaway"][2]))
+    # what a batch costs: measured times are positive, per update = per epoch / updates,
+    # the memory is batch x widths x bytes, and the sentences follow the measured order
+    cost = r["cost"]
+    assert cost["batches"] == b and all(t > 0 for t in cost["epoch_s"] + cost["update_s"])
+    for t_e, t_u, n in zip(cost["epoch_s"], cost["update_s"], cost["updates_per_epoch"],
+                           strict=True):
+        assert t_u == pytest.approx(t_e / n)
+    assert cost["widths"] == [2, 64, 64, 3] and cost["itemsize"] == 4
+    assert cost["memory_bytes"] == [batch * 133 * 4 for batch in b]
+    faster = cost["epoch_s"][-1] < cost["epoch_s"][0]
+    assert ("x faster" in cost["sentences"][0]) == faster
+    assert ("is not faster" in cost["sentences"][0]) == (not faster)
+    assert all(t > 0 for t in cost["activation_update_s"].values())
+
+
+def test_06_cost_sentences_follow_the_timings():
+    lesson = load("06_batch_size")
+    setup = {"epochs": 20}
+    control = {"like_batch": 16, "epochs": 600}
+    cost = {"batches": [16, 512], "epoch_s": [0.02, 0.004], "update_s": [0.02 / 150, 0.004 / 5],
+            "updates_per_epoch": [150, 5], "memory_bytes": [8640, 276480],
+            "widths": [2, 64, 64, 3], "itemsize": 4,
+            "activation_update_s": {"relu": 1e-3, "tanh": 1e-3, "sigmoid": 2e-3}}
+    epoch, update, same, memory, relu = lesson.cost_sentences(cost, control, setup)
+    assert "5.0x faster" in epoch and "30x less often" in epoch
+    assert "6.0x one at batch 16" in update and "5x cheaper" in update
+    # 600 epochs x 4 ms = 2.4 s against 20 x 20 ms = 0.4 s: per update the small batch wins
+    assert "2.4 s against 0.4 s" in same and "smaller batch is the cheaper" in same
+    assert "memory limits nothing" in memory
+    assert "saves little or nothing" in relu
+    slow = {**cost, "epoch_s": [0.02, 0.03], "update_s": [0.02 / 150, 0.03 / 5],
+            "activation_update_s": {"relu": 1e-3, "tanh": 2e-3, "sigmoid": 3e-3}}
+    epoch, update, same, _, relu = lesson.cost_sentences(slow, control, setup)
+    assert "is not faster" in epoch and "no cheaper" in update
+    assert "cheapest of the three" in relu
+    fast = {**cost, "epoch_s": [0.02, 0.0001]}
+    assert "larger batch is the faster" in lesson.cost_sentences(fast, control, setup)[2]
 
 
 def test_08_reduce_on_plateau(tmp_path):
