@@ -80,6 +80,19 @@ def test_02_schedule_gallery(tmp_path):
     # the lowest mean is one of the top group; a quick run names no winner
     assert r["best"] == r["top_group"][0]
     assert "cannot be judged" in r["takeaway"]
+    # the Keras way: a per-epoch function through LearningRateScheduler; the rates read
+    # back from the run's records are the function's, its control (lr0 every epoch)
+    # is the stacked constant copy itself, and the sentence follows the paired verdict
+    fn = r["scheduler_function"]
+    rates, hold = fn["rates"], fn["hold"]
+    assert len(rates) == 40 and hold == 10
+    assert rates[:hold] == [0.1] * hold
+    assert rates[-1] == pytest.approx(0.1 * np.exp(-0.1 * (40 - hold)))
+    assert fn["control_same_run"] and fn["control_loss"] == pytest.approx(const[0], rel=1e-5)
+    assert fn["vs_constant"] == compare(fn["final_loss_seeds"], const)
+    assert "too few seeds (2) to judge" in fn["sentence"]
+    assert fn["lower_seeds"] == sum(a < b for a, b in zip(fn["final_loss_seeds"], const,
+                                                          strict=True))
 
 
 def test_03_warmup(tmp_path):
