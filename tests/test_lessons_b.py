@@ -276,6 +276,36 @@ def test_08_reduce_on_plateau(tmp_path):
         assert r["calmer"][m] == compare(sw[m]["swing"], sw["fixed rate"]["swing"])
     assert "jumps around the minimum" in r["takeaway"]
     assert not r["judged"] and "too few initialisations to judge" in r["takeaway"]
+    # the opposite move: growing the rate while the validation loss falls takes it above
+    # its start, the rule's own cuts bring it down again, and it ends below the fixed
+    # small rate's training loss; the rates follow the rule epoch by epoch
+    grow, fixed_small = r["grow"]["grow from lr/10"], r["grow"]["fixed lr/10"]
+    start = r["grow"]["start_lr"]
+    assert start == pytest.approx(0.01)
+    assert min(grow["peak_lr"]) > 2 * start and max(grow["final_lr"]) < max(grow["peak_lr"])
+    assert np.median(grow["train_loss_all"]) < np.median(fixed_small["train_loss_all"])
+    assert r["grow"]["loss_verdict"] == compare(grow["train_loss_all"],
+                                                fixed_small["train_loss_all"])
+    rates = np.array(grow["lr_by_epoch"])
+    val = np.array(grow["val_by_epoch"])
+    steps = rates[2:] / rates[1:-1]  # the rate set after epoch e + 1 for epoch e + 2
+    fell, rose = val[1:-1] < val[:-2], val[1:-1] > 1.05 * val[:-2]
+    assert np.allclose(steps[fell], 1.1) and np.allclose(steps[rose], 0.5)
+    assert np.allclose(steps[~fell & ~rose], 1.0)
+    assert "too few initialisations to judge" in r["grow"]["sentence"]
+
+
+def test_08_grow_sentence_follows_the_paired_verdict():
+    sentence = load("08_reduce_on_plateau").grow_sentence
+    g = {"train_loss_all": [0.05, 0.06, 0.07], "peak_lr": [0.07, 0.08, 0.06],
+         "peak_epoch": [25, 28, 30], "final_lr": [0.002, 0.003, 0.002]}
+    f = {"train_loss_all": [0.3, 0.4, 0.35]}
+    assert "clearly (paired" in sentence(g, f, 0.01, 1, True)
+    assert "down to 0.002" in sentence(g, f, 0.01, 1, True)
+    assert "cost more than it gained" in sentence(g, f, 0.01, -1, True)
+    assert "within the seed spread" in sentence(g, f, 0.01, 0, True)
+    assert "too few initialisations" in sentence(g, f, 0.01, 0, False)
+    assert "down to" not in sentence({**g, "final_lr": g["peak_lr"]}, f, 0.01, 0, True)
 
 
 def test_14_snapshot_ensembles(tmp_path):
