@@ -354,6 +354,42 @@ def test_15_grid_vs_random_search(tmp_path):
     assert ("random search's median best loss goes from" in r["takeaway"][0]) == (
         medians[-1] < medians[0])
     assert not r["seed_axis_better"]
+    # exploring against exploiting: P(better) and P(worse) are probabilities that leave
+    # room for ties, the verdict follows the Wilson rule on the tables, and the quick
+    # run's two tables cannot call it
+    ex = r["exploit"]
+    assert len(ex["p_better_per_table"]) == r["tables"] == 2
+    for b_, w_ in zip(ex["p_better_per_table"], ex["p_worse_per_table"], strict=True):
+        assert 0 <= b_ and 0 <= w_ and b_ + w_ <= 1
+    assert ex["verdict"] == "cannot tell" and "too few to call it" in ex["sentence"]
+    assert ex["tables_ahead"] == sum(b_ > w_ for b_, w_ in zip(ex["p_better_per_table"],
+                                                               ex["p_worse_per_table"],
+                                                               strict=True))
+    for row in ex["rows"]:
+        assert row["first_round"] == -(-row["budget"] // 2)
+        assert (row["budget"] in ex["worse_at_budgets"]) == (
+            row["exploit_median"] > row["explore_median"])
+    # a bigger first round lands near the best cell more often
+    assert ex["rows"][-1]["p_first_round_near_best"] > ex["rows"][0]["p_first_round_near_best"]
+
+
+def test_15_exploit_verdict_needs_four_agreeing_tables():
+    sentence = load("15_grid_vs_random_search").refine_sentence
+
+    def rows(better, worse):
+        return [{"budget": b, "first_round": -(-b // 2), "p_exploit_better": better,
+                 "p_exploit_worse": worse, "p_first_round_near_best": near,
+                 "exploit_median": 0.05 if better > worse else 0.2, "explore_median": 0.1}
+                for b, near in ((4, 0.1), (25, 0.5))]
+
+    assert sentence([rows(0.6, 0.3)] * 4, 4, (5, 1), 10)["verdict"] == "exploiting wins"
+    assert sentence([rows(0.2, 0.6)] * 4, 4, (5, 1), 10)["verdict"] == "exploring wins"
+    mixed = sentence([rows(0.6, 0.3)] * 3 + [rows(0.2, 0.6)], 4, (5, 1), 10)
+    assert mixed["verdict"] == "cannot tell" and "tables disagree" in mixed["sentence"]
+    two = sentence([rows(0.6, 0.3)] * 2, 2, (5, 1), 10)
+    assert two["verdict"] == "cannot tell" and "too few to call it" in two["sentence"]
+    worse_first = sentence([rows(0.2, 0.6)] * 4, 4, (5, 1), 10)["sentence"]
+    assert "look in the wrong place" in worse_first
 
 
 def test_16_digits_end_to_end(tmp_path):
