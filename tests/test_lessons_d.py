@@ -4,6 +4,8 @@ fine-tuning) run with --quick and show their claims."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 import tinynet as tn
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
@@ -95,6 +97,19 @@ def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keep
     assert r["early_share_lost"] > 0.5  # most of the loss happens within the warm-up's length
     # the control: every run still learns the new digits far above chance (0.2)
     assert min(r["new_acc"].values()) > 0.7
+    # the size of the fine-tuning set: the smaller set for the same epochs makes fewer
+    # updates, its control as many as the full set; each best rate is the argmax of the
+    # medians, and the sentence says "lower" only where both budgets put it lower
+    sizes = list(r["by_size"].values())
+    assert [c["images"] for c in sizes] == [50, 20, 20]
+    assert sizes[1]["updates"] < sizes[0]["updates"] == sizes[2]["updates"]
+    rates = (0.01, 0.03, 0.1, 0.3)
+    for c in sizes:
+        medians = [np.median(a) for a in c["new_acc"]]
+        assert c["best_rate"] == rates[int(np.argmax(medians))]
+        assert len(c["new_acc"]) == 4 and len(c["new_acc"][0]) == r["seeds"]
+    lower = all(c["best_rate"] < sizes[0]["best_rate"] for c in sizes[1:])
+    assert ("as the advice says" in r["size_sentence"]) == lower
 
 
 # --- the takeaways' words follow their numbers (fabricated numbers, no training) ---------
@@ -176,6 +191,27 @@ def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less
     assert "first full-size steps" not in lesson.warmup_sentence(parts, 0.3)
     parts["warm-up only"]["verdict"] = 0
     assert "cannot tell" in lesson.warmup_sentence(parts, 0.74)
+
+
+def test_lesson22_says_a_smaller_set_wants_a_lower_rate_only_when_both_budgets_agree():
+    lesson = load("22_fine_tuning")
+
+    def case(images, updates, best, kept_at_best=0.95):
+        old = [[0.97] * 4 if r != best else [kept_at_best] * 4 for r in lesson.RATES]
+        return {"images": images, "updates": updates, "best_rate": best, "best_vs_lower": 1,
+                "old_acc": old}
+
+    ref = case(50, 200, 0.3)
+    lower = lesson.size_sentence({"a": ref, "b": case(20, 80, 0.03), "c": case(20, 200, 0.1)})
+    assert "as the advice says" in lower
+    mixed = lesson.size_sentence({"a": ref, "b": case(20, 80, 0.03), "c": case(20, 200, 0.3)})
+    assert "does not show" in mixed
+    higher = lesson.size_sentence({"a": case(50, 200, 0.1),
+                                   "b": case(20, 80, 0.3, kept_at_best=0.5),
+                                   "c": case(20, 200, 0.3)})
+    assert "contrary to the advice" in higher and "the largest tried" in higher
+    assert "protects what pre-training taught" in higher
+    assert "protects" not in lower
 
 
 def test_lesson19_calls_the_flat_start_no_minimum_only_when_most_flat_runs_surely_fell():
