@@ -80,6 +80,17 @@ def test_lesson21_the_small_batch_wins_on_updates_and_the_scaled_rate_breaks_pas
     assert middle["cold_above_bound"] == 0 and middle["cold_vs_small"] != -1
     assert large["cold_above_bound"] == r["seeds"] and large["lr"] > large["bound_start"]
     assert large["cold_vs_small"] == -1 and large["warm_vs_small"] == -1
+    # capacity and regularisation at batch 16: one layer of 5 underfits (low training
+    # accuracy, a small gap), and the sentences follow the paired verdicts
+    nets = r["networks"]
+    narrow, base = nets["one layer of 5"], nets["64-64 (above)"]
+    assert base["test_acc"] == r["test_acc_median"]["batch 16"]
+    assert narrow["train_acc"] < base["train_acc"] - 0.03 and abs(narrow["gap"]) < 0.05
+    assert "underfits" in nets["sentences"][0] and nets["sentences"][0] in r["takeaway"]
+    words = {1: "clearly above", 0: "not clearly above", -1: "clearly not"}
+    assert words[nets["deeper_vs_narrow"]] in nets["sentences"][1].split(";")[0]
+    assert words[nets["wider_vs_narrow"]] in nets["sentences"][1].split(";")[1]
+    assert ("little overfitting" in nets["sentences"][2]) == (base["gap"] < 0.05)
 
 
 def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keeps_it(tmp_path):
@@ -191,6 +202,22 @@ def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less
     assert "first full-size steps" not in lesson.warmup_sentence(parts, 0.3)
     parts["warm-up only"]["verdict"] = 0
     assert "cannot tell" in lesson.warmup_sentence(parts, 0.74)
+
+
+def test_lesson21_calls_a_network_underfitted_only_when_it_cannot_fit_its_training_points():
+    sentences = load("21_batch_size_at_equal_updates").capacity_sentences
+    net = {"train_acc": 0.99, "test_acc": 0.99, "test_acc_worst": 0.98, "gap": 0.01}
+    f = {"64-64 (above)": net, "one layer of 5": {**net, "train_acc": 0.80, "test_acc": 0.79},
+         "four layers of 5": net, "one layer of 64": net, "64-64, weight decay 1e-3": net,
+         "deeper_vs_narrow": 1, "wider_vs_narrow": 0, "decay_vs_base": -1}
+    first, second, third = sentences(f)
+    assert "underfits" in first and "clearly above the single layer" in second
+    assert "not clearly above" in second.split(";")[1]
+    assert "little overfitting" in third and "only costs" in third
+    first = sentences({**f, "one layer of 5": net})[0]
+    assert "enough capacity" in first and "underfits" not in first
+    third = sentences({**f, "64-64 (above)": {**net, "gap": 0.3}, "decay_vs_base": 1})[2]
+    assert "little overfitting" not in third and "clearly higher" in third
 
 
 def test_lesson22_says_a_smaller_set_wants_a_lower_rate_only_when_both_budgets_agree():
