@@ -21,7 +21,11 @@
 #     02_schedules.png). If only the first beats the fixed rate, the small steps
 #     at the end are what helps, not the lower average rate;
 #   * which schedules are within the seed-to-seed spread of the best: where the
-#     order at the top changes from seed to seed, no winner is named.
+#     order at the top changes from seed to seed, no winner is named;
+#   * the same idea written the Keras way: a plain Python function of the epoch
+#     (hold the rate, then shrink it by exp(-0.1) per epoch) handed to
+#     ``tn.callbacks.LearningRateScheduler``, with the rates it set read back
+#     from the run's records, raced against the fixed rate.
 #
 # All eleven runs train at once as one stacked model (``n_models=11``,
 # ``same_init=True``), each copy with its own schedule; the experiment is
@@ -38,6 +42,7 @@ Run:  python lessons/02_schedule_gallery.py [--quick] [--out DIR] [--backend num
 Time: about 6 s on a 2-core CPU; --quick (two seeds instead of five) about 2 s.
 """
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -108,6 +113,8 @@ def build(seed, n_models):
 # 3. train the same network with each schedule
 # 4. the table
 # 5. the figure of the race
+# 6. a schedule as a per-epoch function (Keras's LearningRateScheduler)
+# 7. the takeaway
 
 # %%
 def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
@@ -247,7 +254,18 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
     ax2.set_xlabel(f"validation accuracy (bar: mean, dots: {len(seeds)} seed(s))")
     ax2.invert_yaxis()
     paths.append(_common.save(fig, out, "02_training.png"))
-    # --- Step 6: the takeaway --------------------------------------------------------
+
+    # --- Step 6: a schedule as a per-epoch function (Keras's LearningRateScheduler) ------
+    # The schedules above are functions of the update count, given to the optimiser.
+    # Keras's other way is a callback that calls your own function once per epoch
+    # and sets the rate it returns. The run uses one copy per seed with the same
+    # initial weights and batches as the stacked copies, so it pairs with the
+    # constant copy; seed 0 also runs the callback returning lr0 every epoch, the
+    # control that this pairing holds.
+    by_function = scheduler_function(x, y, seeds, lr0, epochs, batch_size, n_train,
+                                     final_all[:, const])
+
+    # --- Step 7: the takeaway --------------------------------------------------------
     plain = [f"{n_below} of the {len(big_low)} schedules that start high and end with small "
              "steps finish with a lower training loss than the fixed rate.", settle["sentence"]]
     if len(seeds) < 3:
@@ -282,9 +300,62 @@ def main(out_dir="outputs/02_schedule_gallery", quick=False, backend="numpy"):
         "controls": {k: control_loss[:, j].tolist() for j, k in enumerate(controls)},
         "constant_loss_seeds": final_all[:, const].tolist(),
         "settling": settle,
+        "scheduler_function": by_function,
         "n_seeds": len(seeds),
         "figures": paths,
     }
+
+
+def scheduler_function(x, y, seeds, lr0, epochs, batch_size, n_train, constant):
+    """Step 6: a per-epoch Python function through LearningRateScheduler, against the fixed rate.
+
+    The function keeps lr0 for the first quarter of the epochs, then multiplies the
+    rate by exp(-0.1) at the start of every later epoch. One model per seed
+    (build(seed, 1): the weights and batch order of that seed's stacked copies);
+    constant: the stacked constant copy's final training loss per seed.
+    """
+    hold = epochs // 4
+
+    def shrink_after_hold(epoch, lr):
+        return lr if epoch < hold else lr * math.exp(-0.1)
+
+    def fit_with(schedule, seed):
+        model = build(seed, 1)
+        model.compile(tn.optimizers.SGD(lr0, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_split=0.2,
+                         verbose=0, callbacks=[tn.callbacks.LearningRateScheduler(schedule)])
+        loss = float(model.evaluate(x[:n_train], y[:n_train])["loss"])
+        return loss, [float(r) for r in hist.records["LearningRateScheduler"]["lr"]]
+
+    runs = [fit_with(shrink_after_hold, seed) for seed in seeds]
+    loss = np.array([r[0] for r in runs])
+    rates = runs[0][1]  # the same for every seed: the function reads only epoch and lr
+    control, _ = fit_with(lambda epoch: lr0, seeds[0])
+    verdict = _common.compare(loss, constant)
+    lower = int(np.sum(loss < constant))
+    shown = sorted({0, hold - 1, hold, epochs - 1})
+    print(f"\nThe Keras way: LearningRateScheduler(f) with f(epoch, lr) = lr for epochs < {hold}, "
+          "else lr * exp(-0.1). The rates it set, from the run's records: "
+          + ", ".join(f"epoch {e + 1} {rates[e]:.4g}" for e in shown) + ".")
+    same = abs(control - constant[0]) <= 1e-5 * constant[0]
+    print(f"  Control: the same callback returning {lr0} every epoch ends at {control:.6f}, the "
+          f"stacked constant copy at {constant[0]:.6f}"
+          + (": the same run, so the two pair seed by seed." if same else
+             ": not the same run, so the pairing below is loose."))
+    judged = len(seeds) >= 3
+    sentence = (f"Final training loss {np.median(loss):.4f} against the fixed rate's "
+                f"{np.median(constant):.4f} (medians), lower in "
+                f"{_common.count(lower, len(seeds))} seeds"
+                + (f": too few seeds ({len(seeds)}) to judge against the seed spread."
+                   if not judged else
+                   ": clearly below the fixed rate."
+                   if verdict == 1 else ": clearly above the fixed rate."
+                   if verdict == -1 else ": within the seed spread of the fixed rate."))
+    print("  " + sentence)
+    return {"rates": rates, "hold": hold, "final_loss_seeds": loss.tolist(),
+            "control_loss": control, "control_same_run": bool(same),
+            "vs_constant": verdict, "lower_seeds": lower, "sentence": sentence}
 
 
 def settling_control(constant, control_loss, controls, n_seeds):

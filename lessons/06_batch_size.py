@@ -24,7 +24,11 @@
 #     it cannot tell, and a run with too few seeds says it is too small to judge;
 #   * 06_batch_size.png: final loss (band: seeds) and validation accuracy
 #     against batch size;
-#   * 06_largest_batch.png: the largest batch's four runs, epoch by epoch.
+#   * 06_largest_batch.png: the largest batch's four runs, epoch by epoch;
+#   * what a batch costs on this machine: the wall-clock time of an epoch and
+#     of one update at every batch size (median of a few timed epochs), the
+#     memory the activations of one batch take (computed), and the time of an
+#     update with ReLU, tanh and sigmoid units.
 #
 # Why: one epoch at batch B makes N/B updates, so a bigger batch takes fewer
 # steps; each step averages more examples, so it is less noisy and can be
@@ -33,6 +37,19 @@
 # really blows up. A warm-up spends epochs below the full rate, so against a
 # run at the full rate throughout it pays in epochs; the 15-epoch control
 # separates that cost from whatever the gentle start itself does.
+#
+# Counting updates leaves out what each one costs. A bigger batch runs the
+# same arithmetic as fewer, larger matrix products, which vector units and
+# (far more) a GPU do faster per example, and pays the fixed cost of an
+# update (the Python loop, the optimiser's bookkeeping) fewer times; in
+# exchange it holds more activations in memory at once. The timings are this
+# machine's (`--backend cupy` times a GPU instead), so the sentences about
+# them are chosen from the numbers each run measures. Networks with batch
+# normalisation have one more reason to revisit their settings when the batch
+# changes: that layer normalises with statistics of the current batch (noisier
+# in a small one) and keeps running averages whose momentum was tuned for a
+# number of updates; tinynet has no batch-normalisation layer, so this lesson
+# cannot show it.
 #
 # The output opens with the takeaway in plain words; the table and the
 # comparisons behind it follow.
@@ -46,7 +63,8 @@
 
 Run:  python lessons/06_batch_size.py [--quick] [--out DIR] [--backend numpy|cupy]
 Time: about 30-60 s on a 2-core CPU; --quick (two seeds instead of five; the
-equal-updates control with one seed and batch 32's updates) about 8 s.
+equal-updates control with one seed and batch 32's updates; three timed epochs
+per batch size instead of five) about 9 s.
 """
 
 import sys
@@ -67,10 +85,10 @@ from _common import compare, count  # noqa: E402
 VARIANTS = ("fixed rate", "linear scaling", "scaling + warm-up", "scaled, 15 epochs")
 
 
-def build(seed, n_models=4):  # the four VARIANTS, stacked
+def build(seed, n_models=4, activation="relu"):  # the four VARIANTS, stacked
     return tn.Sequential([
-        tn.layers.Dense(64, activation="relu", input_dim=2),
-        tn.layers.Dense(64, activation="relu"),
+        tn.layers.Dense(64, activation=activation, input_dim=2),
+        tn.layers.Dense(64, activation=activation),
         tn.layers.Dense(3, activation="softmax"),
     ], seed=seed, n_models=n_models, same_init=True)
 
@@ -82,9 +100,10 @@ def build(seed, n_models=4):  # the four VARIANTS, stacked
 # 1. the problem, the base rate and the batch sizes
 # 2. train each batch size four ways at once
 # 3. the control: batch 512 with as many updates as batch 16
-# 4. what the numbers say, the takeaway first
-# 5. the table and the comparisons behind it
-# 6. figures
+# 4. what a batch costs on this machine: time and memory
+# 5. what the numbers say, the takeaway first
+# 6. the table and the comparisons behind it
+# 7. figures
 
 # %%
 def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
@@ -112,15 +131,25 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
     control = equal_updates(x, y, seeds[:1] if quick else seeds, setup,
                             like_batch=setup["base_batch"] if quick else setup["batches"][0])
 
-    # --- Step 4: what the numbers say, the takeaway first -----------------------------
+    # --- Step 4: what a batch costs on this machine: time and memory -----------------
+    # Steps 2-3 count updates; here each update gets its price. One network per
+    # batch size is timed over whole epochs (the median of a few, taken in turn
+    # across the batch sizes so that a busy moment of the CPU hits all of them);
+    # the memory is computed from the layer widths. Then the same update at the
+    # largest batch with tanh and sigmoid units in place of ReLU.
+    cost = time_batches(x, y, setup, repeats=3 if quick else 5)
+
+    # --- Step 5: what the numbers say, the takeaway first -----------------------------
     verdicts = judge(grid, control, setup, len(seeds))
     plain = takeaway_sentences(verdicts, setup, len(seeds))
     print("\nIn short:\n" + "\n".join(f"  {sentence}" for sentence in plain))
 
-    # --- Step 5: the table and the comparisons behind it ------------------------------
+    # --- Step 6: the table and the comparisons behind it ------------------------------
     print_details(grid, control, verdicts, setup, len(seeds))
+    cost["sentences"] = cost_sentences(cost, control, setup)
+    print_cost(cost)
 
-    # --- Step 6: figures --------------------------------------------------------------------
+    # --- Step 7: figures --------------------------------------------------------------------
     paths = plot(grid, control, setup, seeds, out)
     _common.takeaway(plain, stats=verdicts["stats"])
     small = _common.too_small(len(seeds), 3, 5, "any of these gaps against the seed spread")
@@ -137,6 +166,7 @@ def main(out_dir="outputs/06_batch_size", quick=False, backend="numpy"):
         "n_nonfinite": {v: grid["n_bad"][:, j].tolist() for j, v in enumerate(VARIANTS)},
         "n_grew": {v: grid["n_grew"][:, j].tolist() for j, v in enumerate(VARIANTS)},
         "equal_updates": control,
+        "cost": cost,
         **{k: verdicts[k] for k in ("largest_batch_kept", "linear_largest_loss_ratio",
                                     "linear_largest_accuracy_drop", "linear_largest_clearly_worse",
                                     "warmup_vs_scaling", "warmup_vs_control",
@@ -221,6 +251,116 @@ def equal_updates(x, y, seeds, setup, like_batch):
         acc.append(float(model.evaluate(x[n:], y[n:])["accuracy"]))
     return {"batch": large, "epochs": epochs, "updates": updates, "like_batch": small,
             "loss": loss, "val_accuracy": acc, "n_seeds": len(seeds)}
+
+
+def time_batches(x, y, setup, repeats):
+    """Wall-clock seconds per epoch and per update at each batch size, on this machine.
+
+    One network (K = 1, the fixed rate) per batch size: an untimed first epoch
+    (buffers, caches), then ``repeats`` timed epochs on the training rows, taken
+    in turn across the batch sizes; the median of each. The same at the largest
+    batch for ReLU, tanh and sigmoid hidden units. Memory is computed, not
+    measured: a forward pass keeps each layer's output (and the input) for the
+    backward pass, batch x (sum of the widths) x bytes per number.
+    """
+    n, batches = setup["n_train"], setup["batches"]
+    xt, yt = x[:n], y[:n]
+    runs = {("relu", b): b for b in batches}
+    runs.update({(act, batches[-1]): batches[-1] for act in ("tanh", "sigmoid")})
+    models = {}
+    for (act, batch) in runs:
+        model = build(0, n_models=1, activation=act)
+        model.compile(tn.optimizers.SGD(setup["base_lr"], momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        model.fit(xt, yt, epochs=1, batch_size=batch, verbose=0)  # untimed
+        models[act, batch] = model
+    seconds = {key: [] for key in runs}
+    for _ in range(repeats):
+        for (act, batch), model in models.items():
+            start = time.perf_counter()
+            model.fit(xt, yt, epochs=1, batch_size=batch, verbose=0)
+            seconds[act, batch].append(time.perf_counter() - start)
+    epoch_s = {key: float(np.median(t)) for key, t in seconds.items()}
+    per_epoch = {b: int(np.ceil(n / b)) for b in batches}
+    model = models["relu", batches[0]]
+    widths = [model.input_dim] + [layer.units for layer in model.layers
+                                  if isinstance(layer, tn.layers.Dense)]
+    itemsize = np.dtype(tn.get_dtype()).itemsize
+    return {"batches": batches, "repeats": repeats, "widths": widths, "itemsize": itemsize,
+            "epoch_s": [epoch_s["relu", b] for b in batches],
+            "update_s": [epoch_s["relu", b] / per_epoch[b] for b in batches],
+            "updates_per_epoch": [per_epoch[b] for b in batches],
+            "memory_bytes": [b * sum(widths) * itemsize for b in batches],
+            "activation_update_s": {act: epoch_s[act, batches[-1]] / per_epoch[batches[-1]]
+                                    for act in ("relu", "tanh", "sigmoid")}}
+
+
+def cost_sentences(cost, control, setup):
+    """What the timings and the memory say, each sentence chosen by the numbers.
+
+    cost: time_batches' result; control: the equal-updates control (its epochs and
+    the batch whose updates it matched); setup: the epochs of the grid.
+    """
+    batches, t_epoch, t_update = cost["batches"], cost["epoch_s"], cost["update_s"]
+    small, large = batches[0], batches[-1]
+    ratio = t_epoch[0] / t_epoch[-1]
+    fastest = batches[int(np.argmin(t_epoch))]
+    if t_epoch[-1] < t_epoch[0]:
+        epoch = (f"On this machine an epoch at batch {large} takes {1e3 * t_epoch[-1]:.1f} ms "
+                 f"against {1e3 * t_epoch[0]:.1f} ms at batch {small}, {ratio:.1f}x faster "
+                 f"(fastest: batch {fastest}): the same examples go through fewer, larger "
+                 "matrix products, and the fixed cost of an update is paid "
+                 f"{cost['updates_per_epoch'][0] // cost['updates_per_epoch'][-1]}x less often.")
+    else:
+        epoch = (f"On this machine an epoch at batch {large} ({1e3 * t_epoch[-1]:.1f} ms) is not "
+                 f"faster than at batch {small} ({1e3 * t_epoch[0]:.1f} ms; fastest: batch "
+                 f"{fastest}): here the larger products buy no speed.")
+    q, more = t_update[-1] / t_update[0], large // small
+    update = (f"One update at batch {large} costs {q:.1f}x one at batch {small} for {more}x the "
+              "examples, so " + (f"per example it is {more / q:.0f}x cheaper." if q < more else
+                                 "per example it is no cheaper."))
+    like = batches.index(control["like_batch"])
+    t_large = control["epochs"] * t_epoch[-1]
+    t_like = setup["epochs"] * t_epoch[like]
+    same = (f"Given as many updates as batch {control['like_batch']} (the control, "
+            f"{control['epochs']} epochs), batch {large} would take {t_large:.1f} s against "
+            f"{t_like:.1f} s for batch {control['like_batch']}'s {setup['epochs']} epochs: "
+            + ("its speed is per epoch; counted per update the smaller batch is the cheaper "
+               "one here." if t_large > t_like else
+               "even counted per update the larger batch is the faster one here."))
+    mem = cost["memory_bytes"]
+    memory = (f"The activations of one batch grow with it: batch x {sum(cost['widths'])} numbers "
+              f"x {cost['itemsize']} bytes, {_bytes(mem[0])} at batch {small} and "
+              f"{_bytes(mem[-1])} at batch {large}"
+              + ("; at this network's size memory limits nothing, and the small batch's "
+                 "saving only counts for layers that hold far more numbers per example "
+                 "(images, long texts)." if mem[-1] < 2 ** 20 else
+                 "; the small batch keeps that much less in memory at once."))
+    act = cost["activation_update_s"]
+    others = {a: act[a] / act["relu"] for a in ("tanh", "sigmoid")}
+    relu = (f"At batch {large} an update with ReLU units takes {1e6 * act['relu']:.0f} us, "
+            f"with tanh {1e6 * act['tanh']:.0f} us, with sigmoid {1e6 * act['sigmoid']:.0f} us: "
+            + ("ReLU's max(0, x) is the cheapest of the three here."
+               if min(others.values()) > 1.1 else
+               "ReLU's update is the slowest of the three here: at this size, on this "
+               "machine, the cheap formula does not show."
+               if max(others.values()) < 0.9 else
+               "ReLU's max(0, x) is cheaper than an exponential, but here the matrix "
+               "products and the loop take most of an update, so it saves little or "
+               "nothing; its real advantage is the gradient it passes (lesson 13)."))
+    return [epoch, update, same, memory, relu]
+
+
+def print_cost(cost):
+    """Step 4's numbers and what they say."""
+    print(f"\nWhat a batch costs on this machine (median of {cost['repeats']} timed epochs, "
+          f"{tn.get_backend()}, {tn.get_dtype()}):")
+    print(f"  {'batch':>5s} {'epoch (ms)':>10s} {'update (us)':>11s} {'activations':>11s}")
+    for b, t_e, t_u, m in zip(cost["batches"], cost["epoch_s"], cost["update_s"],
+                              cost["memory_bytes"], strict=True):
+        print(f"  {b:5d} {1e3 * t_e:10.2f} {1e6 * t_u:11.0f} {_bytes(m):>11s}")
+    for sentence in cost["sentences"]:
+        print(f"  {sentence}")
 
 
 def judge(grid, control, setup, n):
@@ -405,6 +545,10 @@ def _num(v):
 
 def _range(values):
     return f"{np.min(values):.3f}..{np.max(values):.3f}"
+
+
+def _bytes(n):
+    return f"{n / 1024:.0f} KiB" if n < 2 ** 20 else f"{n / 2 ** 20:.1f} MiB"
 
 
 def _list(items):

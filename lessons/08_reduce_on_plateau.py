@@ -19,9 +19,14 @@
 #   * how far the validation loss swings over the last 20 epochs for each, the
 #     measure of a fixed rate "jumping around the minimum" (the lowered rates
 #     are the runs with that cause removed);
-#   * 08_rates.png: the rate epoch by epoch for all three (``history.history["lr"]``)
+#   * the opposite move: a small callback written here that raises the rate by
+#     10% after every epoch whose validation loss fell, halves it after one
+#     whose loss rose by more than 5%, and keeps it otherwise (an old rule,
+#     known as the "bold driver"), started 10x below the fixed rate, against
+#     that small rate kept fixed;
+#   * 08_rates.png: the rate epoch by epoch for all of them (``history.history["lr"]``)
 #     beside the validation loss, with the plateau cuts marked, and the last 20
-#     epochs of every run.
+#     epochs of the three main runs.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -31,7 +36,7 @@
 """Lesson 8: performance scheduling, or cutting the rate when progress stalls.
 
 Run:  python lessons/08_reduce_on_plateau.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 5 s on a 2-core CPU; --quick (two initialisations instead of five) about 2 s.
+Time: about 7 s on a 2-core CPU; --quick (two initialisations instead of five) about 3 s.
 """
 
 import sys
@@ -51,6 +56,34 @@ from _common import clear, compare  # noqa: E402
 METHODS = ("fixed rate", "cosine", "plateau")
 
 
+class GrowWhileFalling(tn.callbacks.Callback):
+    """After each epoch: rate x grow if the monitored loss fell, x cut if it rose by
+    more than tolerance (relative), unchanged otherwise; per copy when stacked.
+
+    grow=1.1, cut=0.5, tolerance=0.05, monitor="val_loss". The rate goes in as
+    floats (one per copy), so the optimiser needs a float rate, not a schedule.
+    Records per epoch: lr (the rate for the next epoch).
+    """
+
+    def __init__(self, grow=1.1, cut=0.5, tolerance=0.05, monitor="val_loss"):
+        self.grow, self.cut, self.tolerance, self.monitor = grow, cut, tolerance, monitor
+
+    def on_train_begin(self):
+        self.last = None
+
+    def on_epoch_end(self, epoch, logs):
+        current = np.atleast_1d(np.asarray(logs[self.monitor], dtype=float))
+        optimizer = self.model.optimizer
+        lr = np.atleast_1d(np.asarray(optimizer.current_learning_rate, dtype=float))
+        if self.last is not None:
+            lr = np.where(current < self.last, lr * self.grow,
+                          np.where(current > self.last * (1 + self.tolerance), lr * self.cut, lr))
+            optimizer.learning_rate = ([float(v) for v in lr] if self.model.stacked
+                                       else float(lr[0]))
+        self.last = current
+        self.record(lr=lr.tolist())
+
+
 def build(n_models):
     # n_models copies with initial weights from seeds 0, 1, ..., n_models - 1
     return tn.Sequential([
@@ -68,8 +101,9 @@ def build(n_models):
 # 2. three runs over the same initialisations
 # 3. the table
 # 4. what the callback decided
-# 5. figures
-# 6. the takeaway
+# 5. the opposite move: raising the rate while the loss falls
+# 6. figures
+# 7. the takeaway
 
 # %%
 def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
@@ -166,7 +200,14 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
              f"too few initialisations ({n_seeds}) to judge") + "; the plateau rule did not "
           "need to know the length of the run in advance.")
 
-    # --- Step 5: figures --------------------------------------------------------------------
+    # --- Step 5: the opposite move: raising the rate while the loss falls -----------------
+    # Cutting on a plateau only ever lowers the rate. A rule can also raise it while
+    # progress is fast: the callback above grows it 10% after every epoch whose
+    # validation loss fell. Started 10x below the fixed rate, where progress is slow,
+    # it is compared with that small rate kept fixed (the same initialisations).
+    grow = grow_the_rate(x_train, y_train, x_test, y_test, lr / 10, n_seeds, epochs, batch_size)
+
+    # --- Step 6: figures --------------------------------------------------------------------
     fig, (ax1, ax2, ax3) = _common.figure(1, 3, size=(4.6, 4.2))
     ep = np.arange(1, epochs + 1)
     for i, method in enumerate(METHODS):
@@ -185,6 +226,11 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
             ax1.plot(ep, lrs[:, k], color=f"C{i}", alpha=0.8 if k == 0 else 0.3,
                      label=method if k == 0 else None)
         ax2.plot(ep, np.median(val, axis=1), color=f"C{i}", label=f"{method} (median)")
+    for j, name in enumerate(("grow from lr/10", "fixed lr/10")):
+        lrs = np.array(grow[name]["lr_by_epoch"], dtype=float)
+        ax1.plot(ep, lrs[:, 0], color=f"C{3 + j}", alpha=0.8, label=name)
+        ax2.plot(ep, np.median(grow[name]["val_by_epoch"], axis=1), color=f"C{3 + j}",
+                 label=f"{name} (median)")
     for e in np.flatnonzero(cuts[:, 0]):
         ax2.axvline(e + 1, color="C2", linestyle=":", linewidth=1)
     ax1.set_yscale("log")
@@ -200,7 +246,7 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
     ax2.legend(fontsize="small")
     paths = [_common.save(fig, out, "08_rates.png")]
 
-    # --- Step 6: the takeaway ------------------------------------------------------------
+    # --- Step 7: the takeaway ------------------------------------------------------------
     plain = [f"Lowering the rate, by plan (cosine) or when progress stalls (plateau), ends "
              f"with a training loss {fixed['train_loss'] / cos['train_loss']:.0f}x and "
              f"{fixed['train_loss'] / plat['train_loss']:.0f}x below the fixed rate's."]
@@ -229,10 +275,71 @@ def main(out_dir="outputs/08_reduce_on_plateau", quick=False, backend="numpy"):
 
     return {**results, "n_cuts": n_cuts.tolist(), "swings": swing, "calmer": calmer,
             "last_epochs": last, "judged": judged, "plateau_vs_cosine": acc_gap,
+            "grow": grow,
             "takeaway": text, "figures": paths}
 
 
 LAST = 20  # the last epochs whose validation-loss swings are measured
+
+
+def grow_the_rate(x_train, y_train, x_test, y_test, lr, n_seeds, epochs, batch_size):
+    """Step 5: GrowWhileFalling from ``lr`` against ``lr`` kept fixed, same initialisations."""
+    found = {}
+    for name in ("grow from lr/10", "fixed lr/10"):
+        model = build(n_models=n_seeds)
+        model.compile(tn.optimizers.SGD([lr] * n_seeds if n_seeds > 1 else lr, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        callbacks = [GrowWhileFalling()] if name.startswith("grow") else []
+        hist = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
+                         validation_split=0.2, callbacks=callbacks, verbose=0)
+        test = model.evaluate(x_test, y_test)
+        rates = np.array(hist.history["lr"], dtype=float).reshape(epochs, -1)
+        found[name] = {
+            "train_loss_all": np.atleast_1d(hist.history["loss"][-1]).astype(float).tolist(),
+            "test_accuracy_all": np.atleast_1d(test["accuracy"]).astype(float).tolist(),
+            "peak_lr": rates.max(axis=0).tolist(), "final_lr": rates[-1].tolist(),
+            "peak_epoch": (np.argmax(rates, axis=0) + 1).tolist(),
+            "lr_by_epoch": rates.tolist(),
+            "val_by_epoch": np.array(hist.history["val_loss"], dtype=float).reshape(
+                epochs, -1).tolist()}
+    g, f = found["grow from lr/10"], found["fixed lr/10"]
+    loss_verdict = compare(g["train_loss_all"], f["train_loss_all"])
+    acc_verdict = clear(np.array(g["test_accuracy_all"]) - np.array(f["test_accuracy_all"]))
+    found.update(start_lr=lr, loss_verdict=loss_verdict, accuracy_verdict=acc_verdict,
+                 sentence=grow_sentence(g, f, lr, loss_verdict, n_seeds >= 3))
+    print(f"\nThe opposite move: GrowWhileFalling from lr {lr:g} (x1.1 after a better epoch, "
+          f"x0.5 after one more than 5% worse), against lr {lr:g} kept fixed:")
+    for name, r in found.items():
+        if isinstance(r, dict):
+            print(f"  {name:16s} train loss {np.median(r['train_loss_all']):.4f}, test accuracy "
+                  f"{np.median(r['test_accuracy_all']):.3f}"
+                  + (f", peak rate {_range(r['peak_lr'])} (epoch {_range(r['peak_epoch'])}), "
+                     f"final rate {_range(r['final_lr'])}" if name.startswith("grow") else ""))
+    print("  " + found["sentence"])
+    return found
+
+
+def grow_sentence(g, f, lr, verdict, judged):
+    """Step 5's words: did raising the rate while the loss fell pay, and how far did it go?"""
+    ratio = np.median(f["train_loss_all"]) / np.median(g["train_loss_all"])
+    head = (f"Raising the rate while the validation loss falls took it from {lr:g} to "
+            f"{np.median(g['peak_lr']):.2g} (median peak, epoch {np.median(g['peak_epoch']):.0f})"
+            + (f" and, once the loss rose, down to {np.median(g['final_lr']):.2g}"
+               if np.median(g["final_lr"]) < np.median(g["peak_lr"]) else ""))
+    if not judged:
+        return (head + f"; its final training loss is {ratio:.1f}x below the fixed small rate's "
+                "(too few initialisations to judge against the seed spread)."
+                if ratio > 1 else head + f"; its final training loss is {1 / ratio:.1f}x above "
+                "the fixed small rate's (too few initialisations to judge).")
+    if verdict == 1:
+        return (head + f": it ends {ratio:.1f}x below the fixed small rate's training loss, "
+                "clearly (paired by initialisation); growing the rate while progress is fast, "
+                "and cutting it once it stops, does both halves of a schedule without planning "
+                "one.")
+    if verdict == -1:
+        return (head + f": it ends {1 / ratio:.1f}x above the fixed small rate's training loss, "
+                "clearly: here raising the rate cost more than it gained.")
+    return head + ": its final training loss is within the seed spread of the fixed small rate's."
 
 
 def _swings(hist, epochs, last):

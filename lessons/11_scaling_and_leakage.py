@@ -10,7 +10,11 @@
 # different units (x1 in ones, x2 in tens, x3 in hundreds) and a target around
 # 3000 that depends on all three, plus noise of standard deviation 100 (the best
 # test RMSE any model can reach). The network is 3 -> 32 tanh -> 32 tanh -> 1,
-# trained with Adam(1e-3) on MSE; eight seeds train at once.
+# trained with Adam(1e-3) on MSE; eight seeds train at once. Rows of separate
+# measurements like these (tabular data) are what a stack of Dense layers, a
+# multi-layer perceptron, is the usual first choice for: it assumes no order
+# or neighbourhood among the inputs (images get convolutional networks for
+# theirs; see lesson 22).
 #
 # What you will see:
 # - test RMSE (in the target's own units) with raw inputs and targets, scaled
@@ -19,6 +23,10 @@
 #   is the one that hurts (scaling the inputs alone changes nothing);
 # - why, in learning-rate terms: a sweep of plain SGD rates with scaled and
 #   raw targets, and which rates get within 3x of the noise floor;
+# - the numbers themselves: the same targets in units 1e17 times smaller
+#   (around 3e20) in float32, where the squared error no longer fits and the
+#   loss turns inf, and targets around 3e-23, where it underflows to 0; both
+#   scaled, which puts them back in range;
 # - leakage: the same pipeline with the scalers fitted on train + test. On a
 #   test set drawn like the training set the leak changes the test RMSE by less
 #   than the spread over seeds. On a test set from a shifted distribution (later
@@ -37,7 +45,7 @@
 """Lesson 11: scaling inputs and targets, without leaking the test set.
 
 Run:   python lessons/11_scaling_and_leakage.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 4 seconds on a 2-core CPU (--quick: about 1.5).
+Takes: about 4 seconds on a 2-core CPU (--quick: about 2).
 """
 
 import sys
@@ -95,6 +103,103 @@ def train_and_test(model, x_train, y_train, x_test, y_test, x_scaler, y_scaler, 
 
 
 
+BIG, TINY = 1e17, 1e-26  # the target in other units: around 3e20 and 3e-23
+
+
+def float32_limits(xs, y, y_scaler, epochs=3):
+    """Step 3: the targets times BIG and times TINY, raw and scaled, in the current dtype.
+
+    xs: the scaled training inputs; y: the training targets; y_scaler: the one
+    fitted on y. Big: the loss and the first layer's gradient norm of a new
+    network, then ``epochs`` epochs of Adam(1e-3), raw and scaled. Tiny: the MSE
+    of predictions 10% above the targets, in the dtype and in float64, raw and
+    scaled (no training: the loss itself is the question).
+    """
+    dtype = tn.get_dtype()
+    big = (y * BIG)[:, None]
+    model = build(1)
+    with np.errstate(all="ignore"):
+        start = tn.diagnostics.layer_gradient_norms(model, xs, big)
+    with np.errstate(all="ignore"), warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", tn.DivergenceWarning)  # the inf is the point
+        history = model.fit(xs, big, epochs=epochs, batch_size=32, verbose=0)
+    big_sc = tn.data.StandardScaler().fit(big)
+    scaled = build(1).fit(xs, big_sc.transform(big), epochs=epochs, batch_size=32, verbose=0)
+    tiny = (y * TINY)[:, None]
+    tiny_sc = tn.data.StandardScaler().fit(tiny)
+    mse = tn.losses.MeanSquaredError()
+
+    def loss_10_percent_off(t):
+        """MSE of predictions 10% above t: in the dtype, and exactly (float64)."""
+        t32 = np.asarray(t, dtype=dtype)
+        exact = float(np.mean((0.1 * np.asarray(t, np.float64)) ** 2))
+        return float(mse.value(t32, t32 * np.asarray(1.1, dtype=dtype))), exact
+
+    t = tiny_sc.transform(tiny)
+    tiny_raw, tiny_exact = loss_10_percent_off(tiny)
+    tiny_scaled = (float(mse.value(np.asarray(t, dtype=dtype),
+                                   np.asarray(tiny_sc.transform(1.1 * tiny), dtype=dtype))),
+                   float(np.mean((tiny_sc.transform(1.1 * tiny) - t) ** 2)))
+    out = {"dtype": dtype, "largest": float(np.finfo(dtype).max),
+           "smallest": float(np.finfo(dtype).smallest_subnormal),
+           "big_target": float(np.mean(big)), "big_start_loss": float(start["loss"]),
+           # does one squared target (about one squared error at the start) pass the
+           # largest number, or only a sum of them?
+           "big_square_overflows": bool(float(np.max(np.abs(big))) ** 2
+                                        > float(np.finfo(dtype).max)),
+           "big_start_grad": float(np.asarray(start["kernel_grad"]).reshape(-1)[0]),
+           "big_loss_finite": bool(np.all(np.isfinite(history.history["loss"]))),
+           "big_grad_finite": bool(np.all(np.isfinite(start["kernel_grad"]))),
+           "big_epochs_run": len(history.history["loss"]),
+           "big_weights_finite": all(bool(np.all(np.isfinite(w))) for w in model.get_weights()),
+           "big_scaled_loss": [float(v) for v in scaled.history["loss"]],
+           "big_scaled_finite": bool(np.all(np.isfinite(scaled.history["loss"]))),
+           "same_as_scaled_y": float(np.max(np.abs(big_sc.transform(big)
+                                                   - y_scaler.transform(y[:, None])))),
+           "tiny_target": float(np.mean(tiny)), "tiny_loss": tiny_raw, "tiny_exact": tiny_exact,
+           "tiny_scaled_loss": tiny_scaled[0], "tiny_scaled_exact": tiny_scaled[1]}
+    out["sentences"] = numeric_sentences(out, epochs)
+    return out
+
+
+def numeric_sentences(n, epochs):
+    """Step 3's words, chosen by what overflowed and what underflowed."""
+    big = f"With the targets near {n['big_target']:.0e} (mean), the {n['dtype']} loss "
+    if not n["big_loss_finite"] and n["big_grad_finite"]:
+        big += ("is inf: " + ("a squared error that large passes" if n["big_square_overflows"]
+                              else "each squared error fits, but their sum over a batch passes")
+                + f" {n['largest']:.1e}, the largest "
+                f"{n['dtype']} number, while the gradient is still finite (first layer: norm "
+                f"{n['big_start_grad']:.0e}); fit stops the run in epoch {n['big_epochs_run']} "
+                "on the inf loss" + (", its weights still finite." if n["big_weights_finite"]
+                                     else ", its weights no longer finite."))
+    elif not n["big_loss_finite"]:
+        big += "is inf, and so is the gradient: nothing in this run can be trusted."
+    else:
+        big += (f"stays finite over {epochs} epochs (largest {n['dtype']} number "
+                f"{n['largest']:.1e}): no overflow here.")
+    scaled = ("Scaled, the same targets train: loss "
+              + " -> ".join(f"{v:.3f}" for v in n["big_scaled_loss"])
+              + f" over {epochs} epochs" if n["big_scaled_finite"] else
+              "Scaled, the same targets still give a non-finite loss")
+    scaled += (f"; the scaler divides the units out, so the network sees the numbers of the "
+               f"scaled target above (they differ by at most {n['same_as_scaled_y']:.0e}).")
+    tiny = (f"At the other end, targets near {n['tiny_target']:.0e} and predictions 10% above "
+            f"them give a {n['dtype']} loss of ")
+    if n["tiny_loss"] == 0.0 and n["tiny_exact"] > 0.0:
+        tiny += (f"exactly 0 (the true value, {n['tiny_exact']:.1e}, is below the smallest "
+                 f"{n['dtype']} number, {n['smallest']:.1e}): the loss underflows and calls "
+                 "the predictions perfect.")
+    elif abs(n["tiny_loss"] / n["tiny_exact"] - 1) > 1e-3:
+        tiny += (f"{n['tiny_loss']:.2e} against the true {n['tiny_exact']:.2e}: so close to "
+                 "the smallest number that most of its digits are lost.")
+    else:
+        tiny += f"{n['tiny_loss']:.2e}, as it should be: no underflow here."
+    tiny += (f" Scaled, the same predictions give {n['tiny_scaled_loss']:.4f} "
+             f"(exactly: {n['tiny_scaled_exact']:.4f}).")
+    return [big, scaled, tiny]
+
+
 def share(hits, n):
     """'h of n seeds (95% interval lo-hi%)': a count with its Wilson interval."""
     lo, hi = tn.metrics.wilson_interval(int(hits), int(n))
@@ -128,9 +233,10 @@ def scalers(*parts):
 # `main` runs these steps; the comments in the code say why each is there:
 # 1. scale nothing, the inputs, or both
 # 2. why, in learning-rate terms
-# 3. the leak
-# 4. the direction of the change depends on the model
-# 5. figures
+# 3. the numbers themselves: float32 overflow and underflow
+# 4. the leak
+# 5. the direction of the change depends on the model
+# 6. figures
 
 # %%
 def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy"):
@@ -187,7 +293,16 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
                           for r, e in zip(rates, rmse, strict=True))
               + f"; rates within 3x the noise floor: {good if good else 'none'}")
 
-    # --- Step 3: the leak. Fit the scalers on train + test together, then
+    # --- Step 3: the numbers themselves. tinynet computes in float32 (by default),
+    # whose largest number is about 3.4e38 and whose smallest is about 1.4e-45. The
+    # same targets in units 1e17 times smaller (around 3e20) have squared errors
+    # beyond the largest, and targets around 3e-23 have squared errors below the
+    # smallest; the scaler divides the units out before any of that is computed.
+    numeric = float32_limits(x_sc.transform(x_train), y_train, y_sc)
+    for sentence in numeric["sentences"]:
+        print("  " + sentence)
+
+    # --- Step 4: the leak. Fit the scalers on train + test together, then
     # train and test exactly as before. First with a test set drawn like the
     # training set, then with one from later, shifted data. On the shifted set
     # also leak one scaler at a time, to see which leak moves the number.
@@ -237,7 +352,7 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
               "two single leaks overlap, so this run cannot tell which scaler's leak matters "
               "more.")
 
-    # --- Step 4: the direction of the change depends on the model. The same
+    # --- Step 5: the direction of the change depends on the model. The same
     # comparison with ReLU units, which extrapolate linearly instead of
     # saturating.
     r_h, _, _ = train_and_test(build(k, "relu"), x_train, y_train, x_new, y_new,
@@ -258,7 +373,7 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
               "networks (at least one change is within the spread over seeds); either way the "
               "leaked number is not the error of the pipeline you could deploy.")
 
-    # --- Step 5: figures.
+    # --- Step 6: figures.
     fig, axes = _common.figure(1, 3, size=(4.4, 4.0))
     names = list(part_a)
     axes[0].bar(range(len(names)), [np.median(part_a[n]) for n in names], color="C0")
@@ -289,12 +404,15 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
     ax.legend(fontsize="small")
     figures = [_common.save(fig, out, "scaling_and_leakage.png")]
 
-    # --- Step 6: the takeaway.
+    # --- Step 7: the takeaway.
     cut = np.median(part_a["scaled x, raw y"]) / np.median(part_a["scaled x, scaled y"])
     iid_h, iid_l = part_b["same distribution"]["honest"], part_b["same distribution"]["leaky"]
     iid_inside = np.min(iid_h) <= np.median(iid_l) <= np.max(iid_h)
     sentences = [f"Scale the target: with MSE a target in the thousands makes the gradients "
-                 f"huge, and scaling it cuts the test error {cut:.0f}x in the same epochs.",
+                 f"huge, and scaling it cuts the test error {cut:.0f}x in the same epochs"
+                 + (f"; in {numeric['dtype']} a target near {numeric['big_target']:.0e} even "
+                    "turns the loss inf, and scaled it trains."
+                    if not numeric["big_loss_finite"] and numeric["big_scaled_finite"] else "."),
                  "Fitting the scalers on the test data too changes little when the test set is "
                  "drawn like the training set" + ("" if iid_inside else " (here: more than the "
                                                   "seed spread)")
@@ -335,6 +453,7 @@ def main(out_dir="outputs/11_scaling_and_leakage", quick=False, backend="numpy")
         "target_leak_dominates": bool(np.max(y_only) < np.min(x_only)),
         "shift_leak_x_only_range": [float(np.min(x_only)), float(np.max(x_only))],
         "shift_leak_y_only_range": [float(np.min(y_only)), float(np.max(y_only))],
+        "float32_limits": numeric,
         "relu_shift_honest": float(np.median(r_h)),
         "relu_shift_leaky": float(np.median(r_l)),
         "figures": figures,

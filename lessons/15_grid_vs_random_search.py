@@ -33,9 +33,25 @@
 #     appears;
 #   * P(random better) on every table, and how many tables each verdict got,
 #     with a 95% interval for that count;
+#   * exploring against exploiting: a random search that spends half its
+#     budget at random and the other half near the best cell found so far,
+#     against spending all of it at random (replayed on the same tables, so it
+#     costs no training), with the same kind of verdict;
 #   * 15_table.png: the table as an image with a 5 x 5 grid and one random search
 #     of 25 drawn on it;
 #   * 15_budget.png: best validation loss found against the budget, both tables.
+#
+# Exploring and exploiting. Every search splits its budget between two aims:
+# exploring (trying settings far from anything tried, in case something better
+# is there) and exploiting (trying settings close to the best one found, to
+# make the most of it). Grid and random search only explore. Bayesian
+# optimisation weighs the two on purpose: it fits a statistical model of the
+# loss as a function of the settings to the runs made so far (often a Gaussian
+# process, which also says how unsure it is) and trains next where a rule such
+# as "expected improvement" scores highest, which is either where the model
+# predicts a low loss or where it knows least. tinynet does not implement
+# Bayesian optimisation; the two-round search in step 4b is the crudest form of
+# the same trade, and the table shows what it buys here.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -45,7 +61,8 @@
 """Lesson 15: choosing the rate (and the batch size) by search: grid or random?
 
 Run:  python lessons/15_grid_vs_random_search.py [--quick] [--out DIR] [--backend numpy|cupy]
-Time: about 30 s on a 2-core CPU; --quick (a coarser table, two seeds) about 5 s.
+Time: about 30-45 s on a 2-core CPU (the more with a second job running); --quick (a coarser
+table, two seeds) about 6 s.
 """
 
 import sys
@@ -121,6 +138,96 @@ def compare(table, budgets, rng, show=None, n_repeats=1000):
               f"{placed.min():.3f}) {q50:9.4f} ({q25:.4f}..{q75:.4f}) {p_round:7.2f} / "
               f"{p_any:.2f} {len(ri):5d} / {distinct:4.1f}")
     return rows
+
+
+def refine(table, budgets, rng, reach, n_repeats=1000):
+    """Half the budget at random, half near the best cell so far, against all at random.
+
+    table: (rates, batches) losses; reach: (rate steps, batch steps) that count as
+    near. For each budget B and each of n_repeats replays: one first round of
+    ceil(B / 2) random distinct cells, then either the rest at random (explore) or
+    the rest among the untried cells within reach of the first round's best
+    (exploit; topped up at random when fewer are left). The two share their first
+    round, so they are paired. Returns per budget P(exploit better), P(worse) and
+    the median best of each.
+    """
+    n_rates, n_batches = table.shape
+    flat = table.reshape(-1)
+    best_i, best_j = np.unravel_index(np.argmin(flat), table.shape)
+    rows = []
+    for n in budgets:
+        ri, bi = grid(n, n_rates, n_batches)
+        budget = len(ri) * len(bi)
+        first = -(-budget // 2)
+        explore, exploit = np.empty(n_repeats), np.empty(n_repeats)
+        landed = np.zeros(n_repeats, bool)  # first round's best within reach of the table's
+        for r in range(n_repeats):
+            order = rng.permutation(table.size)
+            tried = order[:first]
+            explore[r] = flat[order[:budget]].min()
+            i, j = np.unravel_index(tried[np.argmin(flat[tried])], table.shape)
+            landed[r] = abs(i - best_i) <= reach[0] and abs(j - best_j) <= reach[1]
+            near = [a * n_batches + b
+                    for a in range(max(0, i - reach[0]), min(n_rates, i + reach[0] + 1))
+                    for b in range(max(0, j - reach[1]), min(n_batches, j + reach[1] + 1))]
+            near = np.setdiff1d(near, tried)
+            extra = rng.choice(near, size=min(budget - first, near.size), replace=False)
+            rest = np.setdiff1d(order[first:], extra)[: budget - first - extra.size]
+            exploit[r] = flat[np.concatenate([tried, extra, rng.permutation(rest)])].min()
+        rows.append({"budget": budget, "first_round": first,
+                     "p_exploit_better": float(np.mean(exploit < explore)),
+                     "p_exploit_worse": float(np.mean(exploit > explore)),
+                     "p_first_round_near_best": float(np.mean(landed)),
+                     "exploit_median": float(np.median(exploit)),
+                     "explore_median": float(np.median(explore))})
+    return rows
+
+
+def refine_sentence(rows_all, n_tables, reach, per_decade):
+    """What the exploit-around-the-best round did, per table and over the tables."""
+    better = [float(np.mean([r["p_exploit_better"] for r in rows])) for rows in rows_all]
+    worse = [float(np.mean([r["p_exploit_worse"] for r in rows])) for rows in rows_all]
+    won = sum(b > w for b, w in zip(better, worse, strict=True))
+    lost = sum(w > b for b, w in zip(better, worse, strict=True))
+    near = (f"within {reach[0]} rate steps ({reach[0] / per_decade:g} decade) and {reach[1]} "
+            "batch-size step either side of the first half's best cell")
+    head = (f"Spending the second half of the budget {near}, instead of at random: better in "
+            + ", ".join(f"{100 * b:.0f}%" for b in better) + ", worse in "
+            + ", ".join(f"{100 * w:.0f}%" for w in worse)
+            + " of the replays (the rest tie), on the tables of seeds 0.."
+            + f"{n_tables - 1}; ahead on {share(won, n_tables)}")
+    if clear_majority(won, n_tables):
+        verdict = "exploiting wins"
+        tail = (": averaged over the budgets, looking near the best so far pays more than "
+                "looking anywhere.")
+    elif clear_majority(lost, n_tables):
+        verdict = "exploring wins"
+        tail = (": here the first half's best is too often in the wrong place, and more "
+                "random cells find a better one than a closer look does.")
+    else:
+        verdict = "cannot tell"
+        tail = (f": {n_tables} tables are too few to call it." if n_tables < 4 else
+                ": the tables disagree, so neither way wins.")
+    # by budget, on the seed-0 table: a first round too small to find the right region
+    # makes the closer look a look in the wrong place
+    lose = [r["budget"] for r in rows_all[0] if r["exploit_median"] > r["explore_median"]]
+    gain = [r["budget"] for r in rows_all[0] if r["exploit_median"] < r["explore_median"]]
+    first, last = rows_all[0][0], rows_all[0][-1]
+    by_budget = (f" By budget (seed-0 table, median best found): exploiting is worse at "
+                 f"{_list(lose)} and better at {_list(gain)}; the first round's best lies "
+                 f"that near the table's best cell in {first['p_first_round_near_best']:.0%} "
+                 f"of the replays with {first['first_round']} random cells and "
+                 f"{last['p_first_round_near_best']:.0%} with {last['first_round']}"
+                 + (", so at the smallest budget the closer look is mostly a look in the "
+                    "wrong place." if lose and lose[0] == first["budget"]
+                    and first["p_first_round_near_best"] < 0.5 else "."))
+    return {"verdict": verdict, "p_better_per_table": better, "p_worse_per_table": worse,
+            "tables_ahead": won, "worse_at_budgets": lose, "better_at_budgets": gain,
+            "sentence": head + tail + by_budget}
+
+
+def _list(items):
+    return ", ".join(map(str, items)) if items else "none"
 
 
 def takeaway_sentences(rows, verdicts, win_tables, seed_axis_better, n_tables):
@@ -313,6 +420,20 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
               f"median placement of the same grid, and one of its lines falls close to that "
               f"table's best rate ({rates[best_cell[0]]:.3g}).")
 
+    # --- Step 4b: exploring against exploiting -----------------------------------------
+    # Random search only explores. The smallest step towards exploiting: spend half
+    # the budget at random, then the other half near the best cell found so far.
+    # Replayed on the same rate x batch tables (no training), paired with a search
+    # that spends the second half at random too.
+    reach = (max(1, per_decade // 2), 1)
+    rows_refine = [refine(t, budgets, rng, reach, n_repeats=500) for t in tables]
+    exploit = refine_sentence(rows_refine, n_tables, reach, per_decade)
+    exploit["rows"] = rows_refine[0]
+    say("\n" + exploit["sentence"])
+    say("  seed-0 table, median best loss found, explore / exploit: " + "; ".join(
+        f"budget {r['budget']} {r['explore_median']:.4f} / {r['exploit_median']:.4f}"
+        for r in rows_refine[0]))
+
     # --- Step 5: the takeaway first, then the details ---------------------------------
     plain = takeaway_sentences(rows, verdicts, win_tables, seed_axis_better, n_tables)
     print("\nIn short:\n" + "\n".join(f"  {sentence}" for sentence in plain))
@@ -374,7 +495,7 @@ def main(out_dir="outputs/15_grid_vs_random_search", quick=False, backend="numpy
     return {"rows": rows, "takeaway": plain, "rows_seed_axis": rows_seed, "axis_spreads": spreads,
             "axis_spreads_seed_axis": spreads_seed, "p_random_wins": win,
             "p_random_wins_per_table": win_tables, "verdicts": verdicts,
-            "seed_axis_better": seed_axis_better, "tables": n_tables,
+            "seed_axis_better": seed_axis_better, "tables": n_tables, "exploit": exploit,
             "table_best": float(table[best_cell]),
             "table_best_rate": float(rates[best_cell[0]]),
             "table_best_batch": int(batches[best_cell[1]]), "figures": paths}

@@ -20,8 +20,21 @@
 #     512 (32x), each from a cold start and after a linear warm-up over the
 #     first 5 epochs, with the sharpness (the largest curvature of the loss)
 #     at the start and after the warm-up, against the stability bound 2 / lr;
+#   * the two other levers on a model that under-performs, at batch 16:
+#     capacity (one hidden layer of 5 units, the size of lesson 10's recipe;
+#     the same made deeper, four layers of 5; or wider, one layer of 64) and
+#     regularisation (weight decay 1e-3 on the 64 -> 64 network), each judged
+#     by its training accuracy and its test-minus-train gap;
 #   * 21_batch_size.png: test accuracy per run (dots: seeds), and the
 #     test loss against the number of updates.
+#
+# Underfitting and overfitting call for opposite fixes: a model that cannot
+# fit its own training points needs more capacity (more layers or more units),
+# one whose test loss runs away from its training loss needs less freedom
+# (regularisation). Weight decay, which tinynet's optimisers have, pulls every
+# weight a little towards 0 at each update; dropout, which zeroes a random
+# share of the units at each update, is the other common regulariser, and
+# tinynet has no Dropout layer.
 #
 # This file is both a script and a notebook (jupytext's percent format: open
 # it in Jupyter or VS Code as a notebook, run all cells; the figures appear
@@ -31,7 +44,7 @@
 """Lesson 21: batch 16 against 512 at equal epochs and at equal updates; linear scaling, warm-up.
 
 Run:   python lessons/21_batch_size_at_equal_updates.py [--quick] [--out DIR] [--backend numpy|cupy]
-Takes: about 5 seconds of CPU time on 2 cores (--quick: about 3).
+Takes: about 6 seconds of CPU time on 2 cores (--quick: about 3).
 """
 
 import sys
@@ -53,21 +66,24 @@ LR, WARMUP_EPOCHS = 0.1, 5
 FULL_SEEDS = 8  # seeds in the full run
 
 
-def build(k, learning_rate):
-    """2 -> 64 -> 64 -> 2 ReLU network, SGD; copy j starts from seed j."""
-    model = tn.Sequential([
-        tn.layers.Dense(64, activation="relu", input_dim=2),
-        tn.layers.Dense(64, activation="relu"),
-        tn.layers.Dense(2, activation="softmax"),
-    ], seed=0, n_models=k)
-    model.compile(tn.optimizers.SGD(learning_rate), loss="sparse_categorical_crossentropy")
+def build(k, learning_rate, widths=(64, 64), weight_decay=0.0):
+    """2 -> 64 -> 64 -> 2 ReLU network (or other hidden widths), SGD; copy j from seed j."""
+    model = tn.Sequential(
+        [tn.layers.Dense(widths[0], activation="relu", input_dim=2)]
+        + [tn.layers.Dense(w, activation="relu") for w in widths[1:]]
+        + [tn.layers.Dense(2, activation="softmax")], seed=0, n_models=k)
+    model.compile(tn.optimizers.SGD(learning_rate, weight_decay=weight_decay),
+                  loss="sparse_categorical_crossentropy")
     return model
 
 
-def train(data, k, batch, learning_rate, epochs):
-    """One run of K seeds; returns its scores per seed and its per-update losses."""
+def train(data, k, batch, learning_rate, epochs, **network):
+    """One run of K seeds; returns its scores per seed and its per-update losses.
+
+    network: widths and weight_decay for build (default: 64 -> 64, none).
+    """
     x_train, y_train, x_test, y_test = data
-    model = build(k, learning_rate)
+    model = build(k, learning_rate, **network)
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always", tn.DivergenceWarning)
         h = model.fit(x_train, y_train, epochs=epochs, batch_size=batch, verbose=0)
@@ -75,6 +91,7 @@ def train(data, k, batch, learning_rate, epochs):
     return {
         "batch": batch, "epochs": epochs, "updates": epochs * (N_TRAIN // batch),
         "train_loss": np.asarray(train_scores["loss"], float).reshape(k),
+        "train_acc": np.asarray(train_scores["accuracy"], float).reshape(k),
         "test_loss": np.asarray(test_scores["loss"], float).reshape(k),
         "test_acc": np.asarray(test_scores["accuracy"], float).reshape(k),
         "step_loss": np.asarray(h.steps["loss"], float).reshape(-1, k),
@@ -98,7 +115,8 @@ def show(name, r):
 # 2. batch 16 and 512 at the same rate and epochs
 # 3. the control: batch 512 for as many updates as batch 16
 # 4. the linear scaling rule, cold and warmed up
-# 5. figures, and the takeaway
+# 5. capacity and regularisation: the other levers
+# 6. figures, and the takeaway
 
 # %%
 def equal_updates(data, k, epochs):
@@ -217,6 +235,71 @@ def say_scaled(s, small, k):
             "warm_test_acc": float(np.median(s["warm"]["test_acc"]))}
 
 
+NETWORKS = {"one layer of 5": {"widths": (5,)},
+            "four layers of 5": {"widths": (5, 5, 5, 5)},
+            "one layer of 64": {"widths": (64,)},
+            "64-64, weight decay 1e-3": {"widths": (64, 64), "weight_decay": 1e-3}}
+
+
+def capacity(data, k, epochs, base):
+    """Step 5: other networks at batch 16 and lr 0.1, against the 64 -> 64 run ``base``."""
+    runs = {"64-64 (above)": base}
+    runs.update({name: train(data, k, SMALL, LR, epochs, **net) for name, net in NETWORKS.items()})
+    print(f"\nCapacity and regularisation, batch {SMALL}, lr {LR}, {epochs} epochs "
+          "(medians; gap = test - train loss):")
+    for name, r in runs.items():
+        print(f"  {name:26s} train acc {np.median(r['train_acc']):.3f}  test acc "
+              f"{np.median(r['test_acc']):.3f} ({r['test_acc'].min():.3f}.."
+              f"{r['test_acc'].max():.3f})  gap {np.median(r['test_loss'] - r['train_loss']):+.3f}")
+    found = {name: {"train_acc": float(np.median(r["train_acc"])),
+                    "test_acc": float(np.median(r["test_acc"])),
+                    "test_acc_worst": float(r["test_acc"].min()),
+                    "gap": float(np.median(r["test_loss"] - r["train_loss"]))}
+             for name, r in runs.items()}
+    narrow = runs["one layer of 5"]["test_acc"]
+    found["deeper_vs_narrow"] = clear(runs["four layers of 5"]["test_acc"] - narrow)
+    found["wider_vs_narrow"] = clear(runs["one layer of 64"]["test_acc"] - narrow)
+    found["decay_vs_base"] = clear(runs["64-64, weight decay 1e-3"]["test_acc"] - base["test_acc"])
+    found["sentences"] = capacity_sentences(found)
+    for sentence in found["sentences"]:
+        print("  " + sentence)
+    return found
+
+
+def capacity_sentences(f):
+    """Step 5's words: underfitting or overfitting, and what each lever did."""
+    narrow, base = f["one layer of 5"], f["64-64 (above)"]
+    deep, wide, decay = f["four layers of 5"], f["one layer of 64"], f["64-64, weight decay 1e-3"]
+    words = {1: "clearly", -1: "clearly not (it is lower)", 0: "not clearly"}
+    if narrow["train_acc"] < base["train_acc"] - 0.03 and narrow["gap"] < 0.05:
+        first = (f"One hidden layer of 5 units underfits the spirals: it reaches only "
+                 f"{narrow['train_acc']:.3f} on its own training points (test "
+                 f"{narrow['test_acc']:.3f}, gap {narrow['gap']:+.3f}), so it needs capacity, "
+                 "not regularisation (how many units are enough depends on the problem: "
+                 "lesson 10 gives 5 to the breast-cancer data).")
+    else:
+        first = (f"One hidden layer of 5 units fits the spirals about as well as 64 -> 64 "
+                 f"(training accuracy {narrow['train_acc']:.3f} against {base['train_acc']:.3f}):"
+                 " here it has enough capacity.")
+    second = (f"Deepening it to four layers of 5 gives test accuracy {deep['test_acc']:.3f} "
+              f"(worst seed {deep['test_acc_worst']:.3f}), {words[f['deeper_vs_narrow']]} above "
+              f"the single layer; widening it to 64 units gives {wide['test_acc']:.3f}, "
+              f"{words[f['wider_vs_narrow']]} above.")
+    verdict = {0: ", within the seed spread.", 1: ", clearly higher.",
+               -1: ", clearly lower" + (": here it only costs." if base["gap"] < 0.05 else ".")}
+    if base["gap"] < 0.05:
+        third = (f"The 64 -> 64 network's test loss is only {base['gap']:+.3f} from its training "
+                 "loss: there is little overfitting for weight decay to remove, and with 1e-3 "
+                 f"its test accuracy is {decay['test_acc']:.3f} against {base['test_acc']:.3f}"
+                 + verdict[f["decay_vs_base"]])
+    else:
+        third = (f"The 64 -> 64 network's test loss is {base['gap']:+.3f} above its training "
+                 f"loss; weight decay 1e-3 changes that gap to {decay['gap']:+.3f} and test "
+                 f"accuracy to {decay['test_acc']:.3f} from {base['test_acc']:.3f}"
+                 + verdict[f["decay_vs_base"]])
+    return [first, second, third]
+
+
 def draw(runs, out, k):
     """Step 5's figure: test accuracy per run, and the training loss per update."""
     fig, (ax0, ax1) = _common.figure(1, 2, size=(6.0, 4.4))
@@ -300,13 +383,13 @@ def scaling_sentence(rules, k):
     return kept_words + ("; it loses it " + "; and ".join(lost) if lost else "") + "."
 
 
-def takeaway(found, rules, k):
-    """Step 5's takeaway: print it; returns its text and whether its verdict holds."""
+def takeaway(found, rules, k, networks):
+    """Step 6's takeaway: print it; returns its text and whether its verdict holds."""
     plain = [updates_sentence(found["small_better_same_epochs"],
                               found["small_better_same_updates"], found["points_same_epochs"],
                               found["points_same_updates"],
                               found["points_same_updates_halfwidth"]),
-             scaling_sentence(rules, k)]
+             scaling_sentence(rules, k), networks["sentences"][0]]
     stats = (f"{k} seeds, paired; 'clearly' = a paired t-test at 95% over seeds; batch 16 higher "
              f"at equal updates in {count(found['small_higher_seeds'], k)} seeds, 95% half-width "
              f"{found['points_same_updates_halfwidth']:.1f} points")
@@ -348,10 +431,15 @@ def main(out_dir="outputs/21_batch_size_at_equal_updates", quick=False, backend=
         show(f"batch {batch}, lr {s['lr']:g}, warm-up", s["warm"])
         rules.append(say_scaled(s, runs["batch 16"], k))
 
-    # --- Step 5: figures, and the takeaway.
+    # --- Step 5: capacity and regularisation. Batch and rate are one kind of
+    # lever on a model that under-performs; its size and a penalty on its
+    # weights are the others. The train accuracy and the gap say which is needed.
+    networks = capacity(data, k, epochs, runs["batch 16"])
+
+    # --- Step 6: figures, and the takeaway.
     figures = draw(runs, out, k)
-    text, supported = takeaway(found, rules, k)
-    return {**found, "rules": rules, "seeds": k, "epochs": epochs,
+    text, supported = takeaway(found, rules, k, networks)
+    return {**found, "rules": rules, "seeds": k, "epochs": epochs, "networks": networks,
             "verdict_supported": supported, "takeaway": text, "figures": figures,
             "updates": {name: r["updates"] for name, r in runs.items()},
             "test_acc_median": {name: float(np.median(r["test_acc"])) for name, r in runs.items()}}

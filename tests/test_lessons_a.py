@@ -157,6 +157,36 @@ def test_lesson11_target_scaling_helps_and_the_leak_depends(run):
     assert r["target_leak_dominates"] == (r["shift_leak_y_only_range"][1] < x_lo)
     # ReLU: the leak does not lower the number here
     assert r["relu_shift_leaky"] > r["relu_shift_honest"]
+    # float32: targets near 3e20 turn the loss inf (the gradient stays finite), scaled
+    # they train; targets near 3e-23 with a 10% error give a loss of exactly 0
+    n = r["float32_limits"]
+    assert n["dtype"] == "float32" and n["big_target"] > 1e20
+    assert not n["big_loss_finite"] and n["big_grad_finite"] and n["big_square_overflows"]
+    assert n["big_scaled_finite"] and n["big_scaled_loss"][-1] < n["big_scaled_loss"][0]
+    assert n["same_as_scaled_y"] < 1e-6
+    assert n["tiny_loss"] == 0.0 and n["tiny_exact"] > 0.0
+    assert n["tiny_scaled_loss"] == pytest.approx(n["tiny_scaled_exact"], rel=1e-4)
+    assert "is inf" in n["sentences"][0] and "exactly 0" in n["sentences"][2]
+
+
+def test_lesson11_numeric_sentences_follow_what_overflowed():
+    lesson = load("11_scaling_and_leakage")
+    n = {"dtype": "float32", "largest": 3.4e38, "smallest": 1.4e-45, "big_target": 2.9e20,
+         "big_start_grad": 2e20, "big_loss_finite": False, "big_grad_finite": True,
+         "big_square_overflows": True, "big_epochs_run": 1, "big_weights_finite": True,
+         "big_scaled_loss": [0.96, 0.35, 0.10], "big_scaled_finite": True,
+         "same_as_scaled_y": 4e-16, "tiny_target": 2.9e-23, "tiny_loss": 0.0,
+         "tiny_exact": 9.3e-48, "tiny_scaled_loss": 0.0879, "tiny_scaled_exact": 0.0879}
+    big, scaled, tiny = lesson.numeric_sentences(n, 3)
+    assert "is inf" in big and "squared error that large" in big and "epoch 1" in big
+    assert "0.960 -> 0.350 -> 0.100" in scaled and "exactly 0" in tiny
+    big = lesson.numeric_sentences({**n, "big_square_overflows": False}, 3)[0]
+    assert "their sum over a batch" in big
+    ok = {**n, "big_loss_finite": True, "tiny_loss": 9.3e-48, "tiny_exact": 9.3e-48}
+    big, _, tiny = lesson.numeric_sentences(ok, 3)
+    assert "no overflow here" in big and "no underflow here" in tiny
+    assert "digits are lost" in lesson.numeric_sentences({**n, "tiny_loss": 9.2e-44,
+                                                          "tiny_exact": 9.3e-44}, 3)[2]
 
 
 def test_lesson12_small_init_dies_where_he_trains(run):

@@ -80,6 +80,19 @@ def test_02_schedule_gallery(tmp_path):
     # the lowest mean is one of the top group; a quick run names no winner
     assert r["best"] == r["top_group"][0]
     assert "cannot be judged" in r["takeaway"]
+    # the Keras way: a per-epoch function through LearningRateScheduler; the rates read
+    # back from the run's records are the function's, its control (lr0 every epoch)
+    # is the stacked constant copy itself, and the sentence follows the paired verdict
+    fn = r["scheduler_function"]
+    rates, hold = fn["rates"], fn["hold"]
+    assert len(rates) == 40 and hold == 10
+    assert rates[:hold] == [0.1] * hold
+    assert rates[-1] == pytest.approx(0.1 * np.exp(-0.1 * (40 - hold)))
+    assert fn["control_same_run"] and fn["control_loss"] == pytest.approx(const[0], rel=1e-5)
+    assert fn["vs_constant"] == compare(fn["final_loss_seeds"], const)
+    assert "too few seeds (2) to judge" in fn["sentence"]
+    assert fn["lower_seeds"] == sum(a < b for a, b in zip(fn["final_loss_seeds"], const,
+                                                          strict=True))
 
 
 def test_03_warmup(tmp_path):
@@ -262,6 +275,43 @@ def test_06_batch_size(tmp_path):
     # two seeds are too few to judge: the quick run says so instead of a verdict
     assert r["n_seeds"] == 2 and not r["judged"]
     assert all("judge" in sentence for sentence in (r["takeaway"][0], r["takeaway"][2]))
+    # what a batch costs: measured times are positive, per update = per epoch / updates,
+    # the memory is batch x widths x bytes, and the sentences follow the measured order
+    cost = r["cost"]
+    assert cost["batches"] == b and all(t > 0 for t in cost["epoch_s"] + cost["update_s"])
+    for t_e, t_u, n in zip(cost["epoch_s"], cost["update_s"], cost["updates_per_epoch"],
+                           strict=True):
+        assert t_u == pytest.approx(t_e / n)
+    assert cost["widths"] == [2, 64, 64, 3] and cost["itemsize"] == 4
+    assert cost["memory_bytes"] == [batch * 133 * 4 for batch in b]
+    faster = cost["epoch_s"][-1] < cost["epoch_s"][0]
+    assert ("x faster" in cost["sentences"][0]) == faster
+    assert ("is not faster" in cost["sentences"][0]) == (not faster)
+    assert all(t > 0 for t in cost["activation_update_s"].values())
+
+
+def test_06_cost_sentences_follow_the_timings():
+    lesson = load("06_batch_size")
+    setup = {"epochs": 20}
+    control = {"like_batch": 16, "epochs": 600}
+    cost = {"batches": [16, 512], "epoch_s": [0.02, 0.004], "update_s": [0.02 / 150, 0.004 / 5],
+            "updates_per_epoch": [150, 5], "memory_bytes": [8640, 276480],
+            "widths": [2, 64, 64, 3], "itemsize": 4,
+            "activation_update_s": {"relu": 1e-3, "tanh": 1e-3, "sigmoid": 2e-3}}
+    epoch, update, same, memory, relu = lesson.cost_sentences(cost, control, setup)
+    assert "5.0x faster" in epoch and "30x less often" in epoch
+    assert "6.0x one at batch 16" in update and "5x cheaper" in update
+    # 600 epochs x 4 ms = 2.4 s against 20 x 20 ms = 0.4 s: per update the small batch wins
+    assert "2.4 s against 0.4 s" in same and "smaller batch is the cheaper" in same
+    assert "memory limits nothing" in memory
+    assert "saves little or nothing" in relu
+    slow = {**cost, "epoch_s": [0.02, 0.03], "update_s": [0.02 / 150, 0.03 / 5],
+            "activation_update_s": {"relu": 1e-3, "tanh": 2e-3, "sigmoid": 3e-3}}
+    epoch, update, same, _, relu = lesson.cost_sentences(slow, control, setup)
+    assert "is not faster" in epoch and "no cheaper" in update
+    assert "cheapest of the three" in relu
+    fast = {**cost, "epoch_s": [0.02, 0.0001]}
+    assert "larger batch is the faster" in lesson.cost_sentences(fast, control, setup)[2]
 
 
 def test_08_reduce_on_plateau(tmp_path):
@@ -285,6 +335,36 @@ def test_08_reduce_on_plateau(tmp_path):
         assert r["calmer"][m] == compare(sw[m]["swing"], sw["fixed rate"]["swing"])
     assert "jumps around the minimum" in r["takeaway"]
     assert not r["judged"] and "too few initialisations to judge" in r["takeaway"]
+    # the opposite move: growing the rate while the validation loss falls takes it above
+    # its start, the rule's own cuts bring it down again, and it ends below the fixed
+    # small rate's training loss; the rates follow the rule epoch by epoch
+    grow, fixed_small = r["grow"]["grow from lr/10"], r["grow"]["fixed lr/10"]
+    start = r["grow"]["start_lr"]
+    assert start == pytest.approx(0.01)
+    assert min(grow["peak_lr"]) > 2 * start and max(grow["final_lr"]) < max(grow["peak_lr"])
+    assert np.median(grow["train_loss_all"]) < np.median(fixed_small["train_loss_all"])
+    assert r["grow"]["loss_verdict"] == compare(grow["train_loss_all"],
+                                                fixed_small["train_loss_all"])
+    rates = np.array(grow["lr_by_epoch"])
+    val = np.array(grow["val_by_epoch"])
+    steps = rates[2:] / rates[1:-1]  # the rate set after epoch e + 1 for epoch e + 2
+    fell, rose = val[1:-1] < val[:-2], val[1:-1] > 1.05 * val[:-2]
+    assert np.allclose(steps[fell], 1.1) and np.allclose(steps[rose], 0.5)
+    assert np.allclose(steps[~fell & ~rose], 1.0)
+    assert "too few initialisations to judge" in r["grow"]["sentence"]
+
+
+def test_08_grow_sentence_follows_the_paired_verdict():
+    sentence = load("08_reduce_on_plateau").grow_sentence
+    g = {"train_loss_all": [0.05, 0.06, 0.07], "peak_lr": [0.07, 0.08, 0.06],
+         "peak_epoch": [25, 28, 30], "final_lr": [0.002, 0.003, 0.002]}
+    f = {"train_loss_all": [0.3, 0.4, 0.35]}
+    assert "clearly (paired" in sentence(g, f, 0.01, 1, True)
+    assert "down to 0.002" in sentence(g, f, 0.01, 1, True)
+    assert "cost more than it gained" in sentence(g, f, 0.01, -1, True)
+    assert "within the seed spread" in sentence(g, f, 0.01, 0, True)
+    assert "too few initialisations" in sentence(g, f, 0.01, 0, False)
+    assert "down to" not in sentence({**g, "final_lr": g["peak_lr"]}, f, 0.01, 0, True)
 
 
 def test_14_snapshot_ensembles(tmp_path):
@@ -333,6 +413,42 @@ def test_15_grid_vs_random_search(tmp_path):
     assert ("random search's median best loss goes from" in r["takeaway"][0]) == (
         medians[-1] < medians[0])
     assert not r["seed_axis_better"]
+    # exploring against exploiting: P(better) and P(worse) are probabilities that leave
+    # room for ties, the verdict follows the Wilson rule on the tables, and the quick
+    # run's two tables cannot call it
+    ex = r["exploit"]
+    assert len(ex["p_better_per_table"]) == r["tables"] == 2
+    for b_, w_ in zip(ex["p_better_per_table"], ex["p_worse_per_table"], strict=True):
+        assert 0 <= b_ and 0 <= w_ and b_ + w_ <= 1
+    assert ex["verdict"] == "cannot tell" and "too few to call it" in ex["sentence"]
+    assert ex["tables_ahead"] == sum(b_ > w_ for b_, w_ in zip(ex["p_better_per_table"],
+                                                               ex["p_worse_per_table"],
+                                                               strict=True))
+    for row in ex["rows"]:
+        assert row["first_round"] == -(-row["budget"] // 2)
+        assert (row["budget"] in ex["worse_at_budgets"]) == (
+            row["exploit_median"] > row["explore_median"])
+    # a bigger first round lands near the best cell more often
+    assert ex["rows"][-1]["p_first_round_near_best"] > ex["rows"][0]["p_first_round_near_best"]
+
+
+def test_15_exploit_verdict_needs_four_agreeing_tables():
+    sentence = load("15_grid_vs_random_search").refine_sentence
+
+    def rows(better, worse):
+        return [{"budget": b, "first_round": -(-b // 2), "p_exploit_better": better,
+                 "p_exploit_worse": worse, "p_first_round_near_best": near,
+                 "exploit_median": 0.05 if better > worse else 0.2, "explore_median": 0.1}
+                for b, near in ((4, 0.1), (25, 0.5))]
+
+    assert sentence([rows(0.6, 0.3)] * 4, 4, (5, 1), 10)["verdict"] == "exploiting wins"
+    assert sentence([rows(0.2, 0.6)] * 4, 4, (5, 1), 10)["verdict"] == "exploring wins"
+    mixed = sentence([rows(0.6, 0.3)] * 3 + [rows(0.2, 0.6)], 4, (5, 1), 10)
+    assert mixed["verdict"] == "cannot tell" and "tables disagree" in mixed["sentence"]
+    two = sentence([rows(0.6, 0.3)] * 2, 2, (5, 1), 10)
+    assert two["verdict"] == "cannot tell" and "too few to call it" in two["sentence"]
+    worse_first = sentence([rows(0.2, 0.6)] * 4, 4, (5, 1), 10)["sentence"]
+    assert "look in the wrong place" in worse_first
 
 
 def test_16_digits_end_to_end(tmp_path):

@@ -4,6 +4,8 @@ fine-tuning) run with --quick and show their claims."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 import tinynet as tn
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
@@ -78,6 +80,17 @@ def test_lesson21_the_small_batch_wins_on_updates_and_the_scaled_rate_breaks_pas
     assert middle["cold_above_bound"] == 0 and middle["cold_vs_small"] != -1
     assert large["cold_above_bound"] == r["seeds"] and large["lr"] > large["bound_start"]
     assert large["cold_vs_small"] == -1 and large["warm_vs_small"] == -1
+    # capacity and regularisation at batch 16: one layer of 5 underfits (low training
+    # accuracy, a small gap), and the sentences follow the paired verdicts
+    nets = r["networks"]
+    narrow, base = nets["one layer of 5"], nets["64-64 (above)"]
+    assert base["test_acc"] == r["test_acc_median"]["batch 16"]
+    assert narrow["train_acc"] < base["train_acc"] - 0.03 and abs(narrow["gap"]) < 0.05
+    assert "underfits" in nets["sentences"][0] and nets["sentences"][0] in r["takeaway"]
+    words = {1: "clearly above", 0: "not clearly above", -1: "clearly not"}
+    assert words[nets["deeper_vs_narrow"]] in nets["sentences"][1].split(";")[0]
+    assert words[nets["wider_vs_narrow"]] in nets["sentences"][1].split(";")[1]
+    assert ("little overfitting" in nets["sentences"][2]) == (base["gap"] < 0.05)
 
 
 def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keeps_it(tmp_path):
@@ -95,6 +108,19 @@ def test_lesson22_a_large_rate_loses_the_pretrained_task_and_a_small_recipe_keep
     assert r["early_share_lost"] > 0.5  # most of the loss happens within the warm-up's length
     # the control: every run still learns the new digits far above chance (0.2)
     assert min(r["new_acc"].values()) > 0.7
+    # the size of the fine-tuning set: the smaller set for the same epochs makes fewer
+    # updates, its control as many as the full set; each best rate is the argmax of the
+    # medians, and the sentence says "lower" only where both budgets put it lower
+    sizes = list(r["by_size"].values())
+    assert [c["images"] for c in sizes] == [50, 20, 20]
+    assert sizes[1]["updates"] < sizes[0]["updates"] == sizes[2]["updates"]
+    rates = (0.01, 0.03, 0.1, 0.3)
+    for c in sizes:
+        medians = [np.median(a) for a in c["new_acc"]]
+        assert c["best_rate"] == rates[int(np.argmax(medians))]
+        assert len(c["new_acc"]) == 4 and len(c["new_acc"][0]) == r["seeds"]
+    lower = all(c["best_rate"] < sizes[0]["best_rate"] for c in sizes[1:])
+    assert ("as the advice says" in r["size_sentence"]) == lower
 
 
 # --- the takeaways' words follow their numbers (fabricated numbers, no training) ---------
@@ -176,6 +202,43 @@ def test_lesson22_says_the_large_rate_overwrites_only_when_it_clearly_keeps_less
     assert "first full-size steps" not in lesson.warmup_sentence(parts, 0.3)
     parts["warm-up only"]["verdict"] = 0
     assert "cannot tell" in lesson.warmup_sentence(parts, 0.74)
+
+
+def test_lesson21_calls_a_network_underfitted_only_when_it_cannot_fit_its_training_points():
+    sentences = load("21_batch_size_at_equal_updates").capacity_sentences
+    net = {"train_acc": 0.99, "test_acc": 0.99, "test_acc_worst": 0.98, "gap": 0.01}
+    f = {"64-64 (above)": net, "one layer of 5": {**net, "train_acc": 0.80, "test_acc": 0.79},
+         "four layers of 5": net, "one layer of 64": net, "64-64, weight decay 1e-3": net,
+         "deeper_vs_narrow": 1, "wider_vs_narrow": 0, "decay_vs_base": -1}
+    first, second, third = sentences(f)
+    assert "underfits" in first and "clearly above the single layer" in second
+    assert "not clearly above" in second.split(";")[1]
+    assert "little overfitting" in third and "only costs" in third
+    first = sentences({**f, "one layer of 5": net})[0]
+    assert "enough capacity" in first and "underfits" not in first
+    third = sentences({**f, "64-64 (above)": {**net, "gap": 0.3}, "decay_vs_base": 1})[2]
+    assert "little overfitting" not in third and "clearly higher" in third
+
+
+def test_lesson22_says_a_smaller_set_wants_a_lower_rate_only_when_both_budgets_agree():
+    lesson = load("22_fine_tuning")
+
+    def case(images, updates, best, kept_at_best=0.95):
+        old = [[0.97] * 4 if r != best else [kept_at_best] * 4 for r in lesson.RATES]
+        return {"images": images, "updates": updates, "best_rate": best, "best_vs_lower": 1,
+                "old_acc": old}
+
+    ref = case(50, 200, 0.3)
+    lower = lesson.size_sentence({"a": ref, "b": case(20, 80, 0.03), "c": case(20, 200, 0.1)})
+    assert "as the advice says" in lower
+    mixed = lesson.size_sentence({"a": ref, "b": case(20, 80, 0.03), "c": case(20, 200, 0.3)})
+    assert "does not show" in mixed
+    higher = lesson.size_sentence({"a": case(50, 200, 0.1),
+                                   "b": case(20, 80, 0.3, kept_at_best=0.5),
+                                   "c": case(20, 200, 0.3)})
+    assert "contrary to the advice" in higher and "the largest tried" in higher
+    assert "protects what pre-training taught" in higher
+    assert "protects" not in lower
 
 
 def test_lesson19_calls_the_flat_start_no_minimum_only_when_most_flat_runs_surely_fell():
