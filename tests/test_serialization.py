@@ -349,3 +349,16 @@ def test_a_model_checkpoint_keeps_a_configured_activation(tmp_path):
     loaded = tn.load_model(tmp_path / "ckpt.npz")
     assert loaded.layers[0].activation.negative_slope == 0.3
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_a_layer_of_the_users_own_named_like_a_builtin_is_refused_at_save(tmp_path):
+    class ReLU(tn.layers.ReLU):  # the user's own, under tinynet's name
+        def forward(self, x, training=True):
+            return super().forward(x, training) * 2.0
+
+    model = tn.Sequential([Dense(3, input_dim=2), ReLU(), Dense(2)], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    path = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match="layer 1"):
+        model.save(path)
+    assert not path.exists()

@@ -85,10 +85,20 @@ def _config(model):
         "n_models": model.n_models,
         "same_init": model.same_init,
         "input_dim": model.input_dim,
-        "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+        "layers": [{"class_name": _class_name(layer), "config": layer.get_config()}
                    for layer in model.layers],
         "compile": _compile_config(model),
     }
+
+
+def _class_name(layer):
+    """The name load_model builds ``layer``'s class from: tinynet's own class name, or,
+    for a class of the user's (one named like tinynet's included), "module.Class",
+    which load_model refuses, so save does too instead of writing another layer."""
+    cls = type(layer)
+    if _model_schema.LAYERS.get(cls.__name__) is cls:
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _compile_config(model):
