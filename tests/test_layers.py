@@ -242,3 +242,13 @@ def test_an_unbuilt_dense_layer_says_how_to_build_it():
         layer.forward(tb.to_device(np.ones((2, 4))))
     _build(layer, 4)
     assert tb.to_numpy(layer.forward(tb.to_device(np.ones((2, 4))))).shape == (2, 3)
+
+
+def test_dense_called_alone_names_a_wrong_input_width_and_a_missing_forward():
+    layer = Dense(3)
+    _build(layer, 4)
+    with pytest.raises(ValueError, match=r"Dense\(3\) expected 4 input features \(built for 4\), "
+                                         r"got shape \(2, 5\)"):
+        layer.forward(tb.to_device(np.ones((2, 5))))
+    with pytest.raises(ValueError, match=r"Dense\(3\)\.backward: call forward\(x\) first"):
+        Dense(3).backward(tb.to_device(np.ones((2, 3))))

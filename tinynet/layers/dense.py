@@ -25,6 +25,8 @@ class Dense(Layer):
     spelling of input_dim=n (inputs are flat rows, so one number only).
     """
 
+    _x = None  # the input of the last forward, which backward differentiates at
+
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", input_dim=None, use_bias=True, input_shape=None):
         super().__init__()
@@ -49,9 +51,14 @@ class Dense(Layer):
         return self.units
 
     def forward(self, x, training=True):
-        self._x = x  # backward needs it
         if not self.params:
             raise _unbuilt(self)
+        width = self.params["kernel"].shape[-2]
+        if x.shape[-1] != width:
+            raise ValueError(
+                f"Dense({self.units}) expected {width} input features (built for {width}), got "
+                f"shape {tuple(x.shape)}. Check input_dim or the previous layer.")
+        self._x = x  # backward needs it
         z = x @ self.params["kernel"]
         if self.use_bias:
             z = z + self.params["bias"][..., None, :]  # (K, units) -> (K, 1, units)
@@ -59,6 +66,9 @@ class Dense(Layer):
 
     def backward(self, grad_y):
         xp, x = backend.namespace(grad_y), self._x
+        if x is None:
+            raise ValueError(f"Dense({self.units}).backward: call forward(x) first; backward "
+                             "differentiates the batch that forward saw last.")
         g = self.activation.backward(grad_y)
         self.grads["kernel"] = xp.matrix_transpose(x) @ g
         if self.use_bias:
