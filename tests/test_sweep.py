@@ -485,3 +485,13 @@ def test_a_schedule_factory_that_uses_its_rate_is_accepted():
                 seeds=[0], loss="sparse_categorical_crossentropy", epochs=1, verbose=0,
                 schedule=lambda lr: tn.schedules.Warmup(tn.schedules.CosineDecay(lr, 100), 5))
     assert res.learning_rates.tolist() == [0.001, 0.5]
+
+
+def test_success_rate_and_to_csv_name_a_bad_threshold_and_path():
+    res = hand_made()
+    with pytest.raises(TypeError, match="SweepResult.success_rate: threshold must be a real"):
+        res.success_rate("accuracy", None)
+    with pytest.raises(TypeError, match="SweepResult.success_rate: threshold must be a real"):
+        res.success_rate("accuracy", "0.9")
+    with pytest.raises(TypeError, match="SweepResult.to_csv: path must be a file path"):
+        res.to_csv(None)

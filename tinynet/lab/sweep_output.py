@@ -12,7 +12,7 @@ import reprlib
 
 import numpy as np
 
-from tinynet import _files
+from tinynet import _files, saving
 
 _HIDDEN = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo", "diverged_hi")
 
@@ -36,6 +36,7 @@ def table(result, metric=None, threshold=None):
 
 def write_csv(result, path, metric=None, threshold=None, per="rate"):
     """The rows of ``per`` ("rate": the summary; "copy": one per copy), written atomically."""
+    path = saving.checked_path(path, "SweepResult.to_csv")
     if per == "rate":
         rows = result.summary(metric, threshold)
     elif per == "copy":

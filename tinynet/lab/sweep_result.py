@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from tinynet import _checks
 from tinynet.lab import sweep_output
 from tinynet.lab.sweep_checks import check_floats, check_grid, check_rates, check_seeds
 from tinynet.metrics import infer_mode, run_quartiles, wilson_interval
@@ -152,9 +153,7 @@ class SweepResult:
         owner = "SweepResult.success_rate"
         final = self._values(metric, owner)[-1]
         mode = _mode(metric, mode, owner)
-        threshold = float(threshold)
-        if not math.isfinite(threshold):
-            raise ValueError(f"{owner}: threshold must be a finite number, got {threshold!r}.")
+        threshold = _checks.real(threshold, "threshold", owner)
         with np.errstate(invalid="ignore"):
             ok = final > threshold if mode == "max" else final < threshold
         ok &= ~self.diverged & np.isfinite(final)
