@@ -495,3 +495,24 @@ def test_success_rate_and_to_csv_name_a_bad_threshold_and_path():
         res.success_rate("accuracy", "0.9")
     with pytest.raises(TypeError, match="SweepResult.to_csv: path must be a file path"):
         res.to_csv(None)
+
+
+def test_a_copy_equals_its_single_model_bit_for_bit_with_a_width_1_head_and_a_short_batch():
+    """A (N, 1) linear head after a ReLU, 100 rows in batches of 16 (the last one 4): the
+    short batch's products must see the same layout as the full ones'."""
+    x = np.random.default_rng(0).normal(size=(100, 3))
+    y = x @ np.array([[1.0], [2.0], [-1.0]])
+    old = tn.get_dtype()
+    tn.set_dtype("float64")
+    try:
+        def fn():
+            return [Dense(6, activation="relu", input_dim=3), Dense(1)]
+
+        res = tn.sweep(fn, x, y, [0.01, 0.1], seeds=(3, 4), loss="mse", epochs=3,
+                       batch_size=16, verbose=0)
+        single = tn.Sequential(fn(), seed=4)
+        single.compile(tn.optimizers.SGD(0.1), loss="mse")
+        h = single.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    finally:
+        tn.set_dtype(old)
+    np.testing.assert_array_equal(np.array(h.history["loss"]), res.history["loss"][:, 1, 1])

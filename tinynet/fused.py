@@ -633,13 +633,13 @@ class _Slot:
     With a ``parent`` (a slot for more rows, same copies and width) a buffer
     by row is the start of the parent's memory seen in this shape, a contiguous
     view (the first rows of a stack's buffers would not be contiguous and made
-    its last batch as slow as a full one); a buffer by column is the parent's
-    first rows, each column's start (runs of N contiguous numbers). The two
-    slots overwrite each other, which is safe: everything is written before it
-    is read at every step, but x1's column of ones, which both see at the same
-    place (by row their rows are the same rows of in + 1 numbers in memory; by
-    column the ones are the start of the parent's last column), and no write
-    touches it.
+    its last batch as slow as a full one); a buffer by column is its own array
+    (the parent's first rows, each column's start, would be neither C- nor
+    F-contiguous, and BLAS rounds a product of such an operand differently:
+    _buffer). The two slots overwrite each other's buffers by row, which is
+    safe: everything is written before it is read at every step, but x1's
+    column of ones, which both see at the same place (their rows are the same
+    rows of in + 1 numbers in memory), and no write touches it.
     """
 
     def __init__(self, piece, shape, parent=None):
@@ -676,13 +676,13 @@ class _Slot:
         """A new array of ``shape`` (xp.empty, or ``make``), or the start of the parent's.
 
         by_column: each (rows, cols) matrix stored column after column (the last two
-        axes swapped in memory), so a block of its first columns is contiguous; with
-        a parent, its first rows (each column's start: x1's column of ones stays
-        where both see it).
+        axes swapped in memory), so a block of its first columns is contiguous; always
+        an array of its own, parent or not. The parent's first rows would be neither
+        C- nor F-contiguous, and BLAS sums a product with such an operand in another
+        order (a (4, 7) @ (7, 1) head differed from the stacked copy's in the last bit,
+        tests/test_sweep.py); the shorter batch's own by-column buffers cost little.
         """
         xp = self.xp
-        if by_column and parent is not None:
-            return getattr(parent, name)[..., :shape[-2], :]
         if by_column:
             return xp.swapaxes((make or xp.empty)(_swapped(shape), dtype=self.dtype), -1, -2)
         if parent is not None:
@@ -703,8 +703,7 @@ def _products(piece, slot):
     the method, as np.dot's __array_function__ dispatch costs 0.2 us more, and
     out given by position). dot writes only into a C-contiguous array, so a
     buffer stored by column takes the transposed product, z^T = theta^T x1^T and
-    grad_x^T = W g^T; a shorter batch's by-column buffer (the first rows of each
-    column) is neither, and keeps matmul.
+    grad_x^T = W g^T.
     """
     return (_forward_product(piece, slot), _grad_theta_product(piece, slot),
             None if slot.grad_x is None else _grad_x_product(piece, slot))
