@@ -478,3 +478,22 @@ def test_csv_logger_append_names_a_log_it_cannot_read(tmp_path, data):
         _model().fit(X, Y, epochs=1, verbose=0,
                      callbacks=[tn.callbacks.CSVLogger(path, append=True)])
     assert path.read_bytes() == data
+
+
+def test_checkpoint_keeps_its_best_across_fits(tmp_path, float64):
+    """As Keras (best is set once, at construction): a second fit with the same callback
+    must beat the first fit's best before it writes over the file."""
+    path = tmp_path / "best.npz"
+    model = _model()
+    check = tn.callbacks.ModelCheckpoint(path, save_best_only=True)
+    model.fit(X, Y, epochs=4, validation_split=0.25, verbose=0, callbacks=[check])
+    first_best, saved = check.best, tn.load_model(path).get_weights()
+    model.compile(tn.optimizers.SGD(50.0), loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the rate of 50 diverges: that is the point
+        model.fit(X, Y, epochs=2, validation_split=0.25, verbose=0, callbacks=[check])
+    losses = np.array(model.history.history["val_loss"])
+    assert not np.any(losses < first_best)  # the second fit is worse throughout
+    assert check.best == first_best
+    for a, b in zip(tn.load_model(path).get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -23,6 +23,8 @@ class ModelCheckpoint(_Monitor):
     save_best_only=False: save only when the monitored value beats the best so
       far (strictly, as Keras, no min_delta); a missing monitor warns and skips.
     initial_value_threshold=None: the best value to beat at the start (Keras).
+      The best is kept across fits with the same callback, as Keras keeps it: a
+      second fit writes over the file only when it beats the first fit's best.
     save_weights_only=False: True is refused (tinynet writes whole models, with
       the weights; ``tn.load_model(path).get_weights()`` reads them back).
     save_freq="epoch": the only choice. verbose=1 prints each decision.
@@ -58,6 +60,7 @@ class ModelCheckpoint(_Monitor):
             None if initial_value_threshold is None
             else _checks.real(initial_value_threshold, "initial_value_threshold", owner))
         self.verbose = verbose
+        self.best = None  # the best monitored value so far, over every fit it is used in
 
     def on_train_begin(self):
         if self.save_best_only and self.model.stacked:
@@ -66,9 +69,10 @@ class ModelCheckpoint(_Monitor):
                 f"{self.model.n_models} copies, each with its own best epoch. Use "
                 "save_best_only=False (every epoch, all copies in one file), or "
                 "EarlyStopping(restore_best_weights=True) and model.save after fit.")
-        start = self._start(1)[0]
-        self.best = start if self.initial_value_threshold is None else \
-            self.initial_value_threshold
+        if self.best is None:  # set once, as Keras: a later fit must beat the earlier best
+            start = self._start(1)[0]
+            self.best = start if self.initial_value_threshold is None else \
+                self.initial_value_threshold
 
     def _path(self, epoch, logs):
         try:
