@@ -516,3 +516,17 @@ def test_a_copy_equals_its_single_model_bit_for_bit_with_a_width_1_head_and_a_sh
     finally:
         tn.set_dtype(old)
     np.testing.assert_array_equal(np.array(h.history["loss"]), res.history["loss"][:, 1, 1])
+
+
+def test_same_init_across_rates_and_outcomes_arguments_are_checked():
+    res = hand_made()
+    with pytest.raises(TypeError, match="threshold must be a real"):
+        res.outcomes(metric="accuracy", threshold="0.9")
+    with pytest.raises(TypeError, match="fit_ratio must be a real"):
+        res.outcomes(fit_ratio="a")
+    with pytest.raises(TypeError, match="fit_ratio must be a real"):
+        res.outcomes(fit_ratio=True)
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    with pytest.raises((TypeError, ValueError), match="same_init_across_rates"):
+        tn.sweep(lambda: [Dense(2, input_dim=2)], x, x, [0.1], loss="mse", verbose=0,
+                 same_init_across_rates="no")

@@ -6,6 +6,7 @@ record afterwards, never decided by a stopping rule while it trains.
 
 import numpy as np
 
+from tinynet import _checks
 from tinynet.metrics import infer_mode
 
 OUTCOMES = ("fit", "non-finite", "grew", "not-fit")
@@ -39,8 +40,9 @@ def classify(record, metric=None, threshold=None, mode=None, fit_ratio=0.5):
     if (metric is None) != (threshold is None):
         raise ValueError(f"{owner}: give metric and threshold together (e.g. "
                          "metric='val_accuracy', threshold=0.9), or neither.")
-    if not 0.0 < float(fit_ratio) <= 1.0:
-        raise ValueError(f"{owner}: fit_ratio must be in (0, 1], got {fit_ratio!r}.")
+    fit_ratio = _checks.real(fit_ratio, "fit_ratio", owner, low=0.0, high=1.0, low_open=True)
+    if threshold is not None:
+        threshold = _checks.real(threshold, "threshold", owner)
     single = np.ndim(record.diverged) == 0
     diverged = np.asarray(record.diverged, dtype=bool)
     grew = np.asarray(getattr(record, "grew", np.zeros_like(diverged)), dtype=bool)

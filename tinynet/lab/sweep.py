@@ -165,6 +165,8 @@ def sweep(layers_fn, x, y, learning_rates, seeds=(0,), optimizer="sgd", loss=Non
     budget = (default_worker_budget(executor) if memory_budget is None
               else check_budget(memory_budget))
     # --- 2. initial weights: one draw per distinct init seed ----------------------
+    same_init_across_rates = _checks.boolean(same_init_across_rates, "same_init_across_rates",
+                                             _OWNER)
     init_seeds = _init_seeds(seeds, rates.size, same_init_across_rates)  # (R, S)
     per_rate = rates.tolist() if schedule is None else schedules_from(schedule, rates.tolist())
     weights, probe = _initial_weights(LayerFactory(layers_fn), init_seeds, setup.x.shape[1])

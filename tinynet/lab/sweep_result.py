@@ -173,8 +173,9 @@ class SweepResult:
         worst = -np.inf if mode == "max" else np.inf
         scores = np.median(np.where(np.isfinite(final) & ~self.diverged, final, worst), axis=1)
         if not np.any(np.isfinite(scores)):
-            raise ValueError(f"{owner}: every rate diverged in most seeds; there is no best "
-                             "rate. Sweep smaller learning rates.")
+            raise ValueError(f"{owner}: at every rate at least half of the seeds diverged (the "
+                             "median is the worst value); there is no best rate. Sweep "
+                             "smaller learning rates.")
         keyed = scores if mode == "min" else -scores
         order = np.lexsort((self.learning_rates, keyed))
         return float(self.learning_rates[order[0]])
