@@ -337,3 +337,18 @@ def test_stacked_plot_and_repr(float64):
     result = lr_find(classifier(n_models=2), x, y, num_steps=12)
     assert isinstance(result.plot(), Figure)
     assert "LRFinderResult" in repr(result)
+
+
+def test_diverge_factor_none_runs_until_the_loss_is_non_finite(float64):
+    """None asks for no growth stop: every step runs while the loss stays finite."""
+    model, x, y = regression()
+    with np.errstate(all="ignore"):
+        result = lr_find(model, x, y, start_lr=1e-4, end_lr=1e-1, num_steps=30,
+                         diverge_factor=None)
+    assert not result.stopped_early and result.learning_rates.shape == (30,)
+    with np.errstate(all="ignore"):
+        wild = lr_find(model, x, y, start_lr=1e-4, end_lr=1e6, num_steps=200,
+                       diverge_factor=None)
+    finite = np.isfinite(wild.smoothed_losses)
+    assert wild.stopped_early == (not finite[-1])
+    assert np.all(finite[:-1])  # only the step where it went NaN/inf ends it

@@ -45,7 +45,8 @@ def lr_find(model, x, y, start_lr=1e-7, end_lr=10.0, num_steps=100, batch_size=3
       docstring).
     smoothing=0.98: beta of the bias-corrected moving average, in [0, 1).
     diverge_factor=4.0: stop once the smoothed loss exceeds this many times its
-      best so far, or is NaN/inf (fastai's rule); must be > 1.
+      best so far, or is NaN/inf (fastai's rule); must be > 1. None: run every step
+      unless the loss becomes NaN/inf, where nothing more can be learnt.
     seed=None: shuffle with the model's own generator (its state is put back
       afterwards, so a second call sees the same batches); an int uses a fresh
       numpy Generator of that seed instead.
@@ -83,7 +84,8 @@ def lr_find(model, x, y, start_lr=1e-7, end_lr=10.0, num_steps=100, batch_size=3
     batch_size = _checks.positive_int(batch_size, "batch_size", owner)
     mode = _checks.choice(mode, "mode", owner, MODES)
     beta = _checks.real(smoothing, "smoothing", owner, low=0.0, high=1.0, high_open=True)
-    factor = _checks.real(diverge_factor, "diverge_factor", owner, low=1.0, low_open=True)
+    factor = (math.inf if diverge_factor is None else  # only a NaN/inf loss stops it
+              _checks.real(diverge_factor, "diverge_factor", owner, low=1.0, low_open=True))
     rng = None if seed is None else np.random.default_rng(
         _checks.nonneg_int(seed, "seed", owner))
 
