@@ -350,11 +350,11 @@ def test_to_table_lists_every_rate_with_medians_and_divergence():
     assert "[95% CI]" in lines[0] and "non-finite (of 4)" in lines[0]
     # counts of seeds come with their Wilson 95% interval
     assert lines[2].split() == ["0.01", "0.65", "0.15", "0.9", "50%", "[15%,", "85%]",
-                                "0", "[0%,", "49%]", "0"]
+                                "0", "[0%,", "49%]", "0", "[0%,", "49%]"]
     # medians over all seeds: two of four went non-finite, so the upper half is +inf
     # (loss) and the lower half -inf (accuracy)
     assert lines[4].split() == ["1", "inf", "inf", "-inf", "25%", "[5%,", "70%]",
-                                "2", "[15%,", "85%]", "0"]
+                                "2", "[15%,", "85%]", "0", "[0%,", "49%]"]
 
 
 def test_to_csv_is_written_atomically_and_reads_back(tmp_path):

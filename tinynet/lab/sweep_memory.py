@@ -53,6 +53,10 @@ def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs,
       per copy = b * P * (4 + s)              params, grads, the step and a temporary
                + 3 * b * B * (in + out + H)    one batch gathered for the copy, its
                                                activations, their gradients
+               + 3 * b * R * H                 the last, shorter batch's by-column buffers
+                                               (R = n_train mod B rows; the fused step
+                                               stores a ReLU's block of columns in arrays
+                                               of that batch's own)
                + 2 * b * n_val * H             the validation pass (all rows at once)
                + 8 * P * 2                     float64 host copies of the initial weights
                + 8 * 2 * U * epochs            per-update rate and loss (host history)
@@ -79,6 +83,7 @@ def estimate_memory(model, optimizer, n_train, n_val, batch_size, epochs,
     updates = math.ceil(n_train / batch_size)
     per_copy = (itemsize * n_params * (4 + n_slots)
                 + 3 * itemsize * batch_size * (n_in + n_out + hidden)
+                + 3 * itemsize * (n_train % batch_size) * hidden
                 + 2 * itemsize * n_val * hidden
                 + 8 * n_params * 2 + 8 * 2 * updates * epochs)
     n_rows = n_train + n_val

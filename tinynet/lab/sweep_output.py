@@ -14,7 +14,8 @@ import numpy as np
 
 from tinynet import _files, saving
 
-_HIDDEN = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo", "diverged_hi")
+_HIDDEN = ("success_means", "seeds", "success_lo", "success_hi", "diverged_lo", "diverged_hi",
+           "grew_lo", "grew_hi")
 
 
 def table(result, metric=None, threshold=None):
@@ -24,7 +25,7 @@ def table(result, metric=None, threshold=None):
     heads = {"learning_rate": "lr", "median_loss": "median loss", "iqr_loss": "IQR loss",
              "success": f"success ({rows[0]['success_means']}) [95% CI]",
              "diverged": f"non-finite (of {result.n_seeds}) [95% CI]",
-             "grew": f"grew (of {result.n_seeds})"}
+             "grew": f"grew (of {result.n_seeds}) [95% CI]"}
     names = [heads.get(k, k.replace("median_", "median ")) for k in keys]
     cells = [[_cell(row[k], k, row) for k in keys] for row in rows]
     widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
@@ -142,8 +143,8 @@ def _cell(value, key, row=None):
         return f"{value:.3g}"
     if key == "success":
         return f"{value:.0%} [{row['success_lo']:.0%}, {row['success_hi']:.0%}]"
-    if key == "diverged" and row is not None:
-        return f"{value} [{row['diverged_lo']:.0%}, {row['diverged_hi']:.0%}]"
+    if key in ("diverged", "grew") and row is not None:
+        return f"{value} [{row[key + '_lo']:.0%}, {row[key + '_hi']:.0%}]"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

@@ -233,9 +233,12 @@ class SweepResult:
             lost = int(self.diverged[r].sum())
             s_lo, s_hi = wilson_interval(wins, n)
             d_lo, d_hi = wilson_interval(lost, n)
+            grew = int(self.grew[r].sum())
+            g_lo, g_hi = wilson_interval(grew, n)
             row.update({"success": float(success[r]), "success_lo": s_lo, "success_hi": s_hi,
                         "success_means": label, "diverged": lost, "diverged_lo": d_lo,
-                        "diverged_hi": d_hi, "grew": int(self.grew[r].sum()), "seeds": n})
+                        "diverged_hi": d_hi, "grew": grew, "grew_lo": g_lo, "grew_hi": g_hi,
+                        "seeds": n})
             rows.append(row)
         return rows
 
