@@ -388,3 +388,21 @@ def test_window_keys_pause_and_step():
     assert window.session.paused
     window.on_key(SimpleNamespace(key="n"))
     assert window.session.epoch == 1
+
+
+def test_resume_after_a_cosine_plan_trains_and_a_new_rate_takes_effect():
+    """A cosine schedule ends at 0: Resume plans its schedules again (a restart from each
+    copy's rate), so the training that goes on is not frozen at rate 0, and a rate set
+    afterwards is the one the next update uses."""
+    session = DemoSession("0.05,0.5", dataset="blobs", schedule="cosine", epochs=2)
+    session.run(2)
+    assert session.done
+    session.resume()
+    before = session.model.get_weights()
+    session.set_rate(1, 2.0)
+    assert session.model.optimizer.current_learning_rate[1] == pytest.approx(2.0)
+    session.run(1)  # half of the new plan: the restarted cosine is half way down
+    rates = session.model.optimizer.current_learning_rate
+    assert 0 < rates[0] < 0.05 and 0 < rates[1] < 2.0
+    after = session.model.get_weights()
+    assert all(np.any(a[i] != b[i]) for a, b in zip(after, before) for i in (0, 1))

@@ -83,7 +83,8 @@ class DemoSession:
         k = max(len(rates) + spares, 2)  # one rate alone: a silent spare keeps the stack
         self.n_copies = k
         self.rates = rates + [rates[-1]] * (k - len(rates))
-        self._lrs = [make_schedule(schedule, r, self.total_steps) for r in self.rates]
+        self._plan_start = 0  # the update the schedules' current plan began at
+        self._lrs = [self._schedule_for(r) for r in self.rates]
         self.model = build(k, self.n_classes, optimizer, self._lrs, seed)
         self.active = np.arange(k) < len(rates)
         self.born = [0 if a else None for a in self.active]
@@ -185,10 +186,29 @@ class DemoSession:
         self.paused = True
 
     def resume(self):
-        """Go on training; at the end of the planned run, plan as many epochs again."""
+        """Go on training; at the end of the planned run, plan as many epochs again.
+
+        The schedules plan again with it: a decaying one (cosine ends at 0) starts
+        over from each copy's rate at this update, over the new epochs, so the
+        training that goes on is not frozen at the old plan's final rate.
+        """
         if self.done:
             self.epochs = self.epoch + self._plan
+            self._plan_start = self.model.optimizer.iterations
+            self.total_steps = self._plan_start + self._plan * self._updates_per_epoch()
+            self._lrs = [self._schedule_for(r) for r in self.rates]
+            self.model.optimizer.learning_rate = list(self._lrs)
         self.paused = False
+
+    def _updates_per_epoch(self):
+        return math.ceil(self.x.shape[0] / self.batch_size)
+
+    def _schedule_for(self, rate):
+        """``rate``'s schedule over the current plan (updates _plan_start to total_steps)."""
+        plan = make_schedule(self.schedule, rate, self.total_steps - self._plan_start)
+        if self._plan_start == 0 or self.schedule == "constant":
+            return plan
+        return tn.schedules.SequentialSchedule([rate, plan], [self._plan_start])
 
     def toggle_pause(self):
         (self.resume if self.paused else self.pause)()
@@ -199,7 +219,7 @@ class DemoSession:
         copy = self._running(copy, "set_rate")
         rate = parse_rates([rate])[0]
         self.rates[copy] = rate
-        self._lrs[copy] = make_schedule(self.schedule, rate, self.total_steps)
+        self._lrs[copy] = self._schedule_for(rate)
         self.model.optimizer.learning_rate = list(self._lrs)
         self.rate_changes.append((copy, self.epoch, rate))
 
@@ -230,7 +250,7 @@ class DemoSession:
             state["lr_scale"][j] = state["lr_scale"][source]
         opt.set_state(state)
         self.rates[j] = rate
-        self._lrs[j] = make_schedule(self.schedule, rate, self.total_steps)
+        self._lrs[j] = self._schedule_for(rate)
         opt.learning_rate = list(self._lrs)
         self.active[j] = True
         self.born[j], self.parent[j] = self.epoch, (source, self.epoch)
