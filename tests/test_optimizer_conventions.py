@@ -186,10 +186,16 @@ def _net(seed, n_models=1):
     return tn.Sequential(layers, seed=seed, n_models=n_models)
 
 
-@pytest.mark.parametrize("make", [CASES[0], CASES[3]])
-def test_stacked_model_training_equals_separate_runs(float64, make):
+_ADADELTA_RATES = [0.1, 1.0, 3.0]  # its first steps are ~sqrt(eps) * lr: larger rates to move
+
+
+@pytest.mark.parametrize("make, rates", [
+    (CASES[0], [0.003, 0.03, 0.3]), (CASES[3], [0.003, 0.03, 0.3]),
+    (lambda r: optimizers.Adadelta(r, weight_decay=0.01), _ADADELTA_RATES),
+    (lambda r: optimizers.Adadelta(r, weight_decay=0.01, convention="keras"), _ADADELTA_RATES),
+])
+def test_stacked_model_training_equals_separate_runs(float64, make, rates):
     x, y = blobs(96)
-    rates = [0.003, 0.03, 0.3]
     stacked = _net(seed=5, n_models=3)
     stacked.compile(make(rates), loss="sparse_categorical_crossentropy")
     h = stacked.fit(x, y, epochs=2, batch_size=32, verbose=0)

@@ -507,27 +507,6 @@ def _adadelta_net(seed, n_models=1):
     return tn.Sequential(layers, seed=seed, n_models=n_models)
 
 
-@pytest.mark.parametrize("convention", ["pytorch", "keras"])
-def test_adadelta_stacked_rates_equal_separate_models(float64, convention):
-    from conftest import blobs
-
-    x, y = blobs(96)
-    rates = [0.1, 1.0, 3.0]
-    stacked = _adadelta_net(seed=5, n_models=3)
-    stacked.compile(optimizers.Adadelta(rates, weight_decay=0.01, convention=convention),
-                    loss="sparse_categorical_crossentropy")
-    h = stacked.fit(x, y, epochs=2, batch_size=32, verbose=0)
-    for k, lr in enumerate(rates):
-        single = _adadelta_net(seed=5 + k)  # copy k: the weights and batches of seed 5 + k
-        single.compile(optimizers.Adadelta(lr, weight_decay=0.01, convention=convention),
-                       loss="sparse_categorical_crossentropy")
-        hk = single.fit(x, y, epochs=2, batch_size=32, verbose=0)
-        np.testing.assert_allclose([e[k] for e in h.history["loss"]], hk.history["loss"],
-                                   rtol=1e-10)
-        for a, b in zip(stacked.get_weights(), single.get_weights()):
-            np.testing.assert_allclose(a[k], b, rtol=1e-10, atol=1e-12)
-
-
 def test_adadelta_state_round_trips_bit_for_bit(float64):
     opt = optimizers.Adadelta([0.5, 2.0], rho=0.8, epsilon=1e-4)
     p = tb.to_device(np.stack([P0, -P0]))

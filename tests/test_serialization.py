@@ -274,34 +274,24 @@ def test_the_fused_choice_is_saved_so_float32_resumes_bit_for_bit(tmp_path, fuse
 
 
 def test_a_file_without_the_fused_choice_loads_with_the_default(tmp_path):
-    import json
 
     model = _classifier(False)
     config = tn.saving._config(model)
     config["compile"].pop("fused", None)  # what tinynet wrote before it saved the choice
     config["version"] = 1
     weights = model.get_weights()
-    text = json.dumps(config)
-    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
-    np.savez(tmp_path / "old.npz", config=np.array(text),
-             digest=np.array(tn.saving._digest(text, weights)), **arrays)
-    loaded = tn.load_model(tmp_path / "old.npz")
+    loaded = tn.load_model(_old_file(tmp_path / "old.npz", config, weights))
     assert loaded.train_function != loaded.train_step  # compile's default, fused=True
 
 
 def test_a_version_1_file_still_loads_without_training_state(tmp_path):
-    import json
 
     model = _model()
     model.fit(np.ones((4, 3)), np.arange(4) % 2, epochs=1, verbose=0)
     config = tn.saving._config(model)  # what version 1 wrote: no "training" entry
     config["version"] = 1
     weights = model.get_weights()
-    text = json.dumps(config)
-    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
-    np.savez(tmp_path / "v1.npz", config=np.array(text),
-             digest=np.array(tn.saving._digest(text, weights)), **arrays)
-    loaded = tn.load_model(tmp_path / "v1.npz")
+    loaded = tn.load_model(_old_file(tmp_path / "v1.npz", config, weights))
     assert loaded.optimizer.iterations == 0 and loaded.optimizer._slots is None
     for a, b in zip(weights, loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -362,3 +352,15 @@ def test_a_layer_of_the_users_own_named_like_a_builtin_is_refused_at_save(tmp_pa
     with pytest.raises(ValueError, match="layer 1"):
         model.save(path)
     assert not path.exists()
+
+
+def _old_file(path, config, weights):
+    """A model file written as an older tinynet wrote it: ``config`` and the weights, no
+    training state, with a matching digest; returns ``path``."""
+    import json
+
+    text = json.dumps(config)
+    arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
+    np.savez(path, config=np.array(text), digest=np.array(tn.saving._digest(text, weights)),
+             **arrays)
+    return path
